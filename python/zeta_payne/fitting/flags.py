@@ -1,0 +1,77 @@
+"""Named result-flag bits of a fit.
+
+Bits are fixed by name (not by a bundle's label order) so that flags from different bundles
+and versions mean the same thing. ``BAD`` bits make a result unusable; ``WARN`` bits ask for
+care. Per-label bits exist for the five canonical labels.
+"""
+
+from __future__ import annotations
+
+from enum import IntFlag
+
+__all__ = ["CANONICAL_LABELS", "ResultFlags", "BAD_MASK", "WARN_MASK", "flag_names", "label_flag"]
+
+#: Canonical label names, in the order of their per-label flag bits.
+CANONICAL_LABELS: tuple[str, ...] = ("teff", "logg", "v_sini", "m_h", "v_micro")
+
+
+class ResultFlags(IntFlag):
+    """Result flag bits (stored as a 64-bit integer ``result_flags``)."""
+
+    RUNTIME_EXCEPTION = 1 << 0  #: an unexpected error; see the result message
+    NO_PIXELS = 1 << 1  #: no usable pixels in the fitted range
+    TOO_FEW_PIXELS = 1 << 2  #: fewer usable pixels than the minimum
+    LOW_SNR = 1 << 3  #: median S/N below the threshold
+    OUTSIDE_COVERAGE = 1 << 4  #: spectrum does not overlap the bundle's wavelengths
+    PARTIAL_COVERAGE = 1 << 5  #: less than half of the requested range is covered
+    UNCONVERGED = 1 << 6  #: the least-squares optimiser hit its evaluation limit
+    RV_AT_SEARCH_EDGE = 1 << 7  #: best pre-search RV or final RV at/beyond the search range
+    FITTING_FAILURE = 1 << 8  #: singular Jacobian or non-finite model/χ²
+    BAD_INPUT_PIXELS = 1 << 9  #: non-finite flux or ivar found (those pixels were masked)
+    POOR_FIT = 1 << 10  #: reduced χ² above the threshold
+    TEFF_AT_EDGE = 1 << 12
+    LOGG_AT_EDGE = 1 << 13
+    V_SINI_AT_EDGE = 1 << 14
+    M_H_AT_EDGE = 1 << 15
+    V_MICRO_AT_EDGE = 1 << 16
+    TEFF_NEAR_EDGE = 1 << 20
+    LOGG_NEAR_EDGE = 1 << 21
+    V_SINI_NEAR_EDGE = 1 << 22
+    M_H_NEAR_EDGE = 1 << 23
+    V_MICRO_NEAR_EDGE = 1 << 24
+    TEFF_NONCONVEX_CHI2 = 1 << 28
+    LOGG_NONCONVEX_CHI2 = 1 << 29
+    V_SINI_NONCONVEX_CHI2 = 1 << 30
+    M_H_NONCONVEX_CHI2 = 1 << 31
+    V_MICRO_NONCONVEX_CHI2 = 1 << 32
+
+
+BAD_MASK: ResultFlags = (
+    ResultFlags.RUNTIME_EXCEPTION
+    | ResultFlags.NO_PIXELS
+    | ResultFlags.TOO_FEW_PIXELS
+    | ResultFlags.OUTSIDE_COVERAGE
+    | ResultFlags.UNCONVERGED
+    | ResultFlags.FITTING_FAILURE
+    | ResultFlags.TEFF_AT_EDGE
+    | ResultFlags.LOGG_AT_EDGE
+    | ResultFlags.V_SINI_AT_EDGE
+    | ResultFlags.M_H_AT_EDGE
+    | ResultFlags.V_MICRO_AT_EDGE
+)
+WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ((1 << 33) - 1))
+
+
+def label_flag(label: str, kind: str) -> ResultFlags:
+    """The per-label flag of ``kind`` ("at_edge", "near_edge", "nonconvex_chi2") for ``label``.
+
+    Labels without a canonical bit map to ``ResultFlags(0)``.
+    """
+    if label not in CANONICAL_LABELS:
+        return ResultFlags(0)
+    return ResultFlags[f"{label.upper()}_{kind.upper()}"]
+
+
+def flag_names(value: int) -> list[str]:
+    """Lower-case names of the bits set in ``value``."""
+    return [f.name.lower() for f in ResultFlags if f.name and value & f.value]

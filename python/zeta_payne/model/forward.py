@@ -1,0 +1,271 @@
+"""The ZETA-PAYNE model spectrum on the observed pixels (paper eq. 5).
+
+``F(θ, v, c)(λ_i) = [S_v · C · NN(θ)]_i × Σ_k c_k T_k(x(λ_i))``
+
+* ``NN`` — the emulator, rest-frame normalised flux on a uniform ln λ model grid;
+* ``C`` — Gaussian convolution with the residual LSF (instrument ⊖ model resolution),
+  banded, built once per spectrum;
+* ``S_v`` — relativistic Doppler shift and cubic resampling onto the observed pixels;
+* ``T`` — the Chebyshev response design matrix.
+
+Convolving in the rest frame before the shift differs from the reverse order only by the
+change of the kernel width with ``1 + v/c`` (≲ 1e-3 for ``|v| < 300`` km/s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS, log_doppler_factor
+from zeta_payne.model.emulator import Emulator
+from zeta_payne.model.lsf import convolution_band, resampling_band, residual_sigma
+
+__all__ = ["ModelGrid", "ForwardModel"]
+
+
+@dataclass(frozen=True)
+class ModelGrid:
+    """The emulator's output grid: uniform in ln λ, vacuum.
+
+    Attributes
+    ----------
+    loglam0 : float
+        ln λ [Å] of the first model pixel.
+    delta : float
+        Step in ln λ.
+    n_pixels : int
+        Number of model pixels P.
+    resolution : float or None
+        Resolving power R_model of the emulated spectra (``None``: unresolved).
+    """
+
+    loglam0: float
+    delta: float
+    n_pixels: int
+    resolution: float | None = None
+
+    @property
+    def loglam(self) -> np.ndarray:
+        """ln λ of every model pixel, shape (P,)."""
+        return self.loglam0 + self.delta * np.arange(self.n_pixels)
+
+    @property
+    def wavelength(self) -> np.ndarray:
+        """Vacuum wavelength of every model pixel [Å], shape (P,)."""
+        return np.exp(self.loglam)
+
+    @classmethod
+    def from_wavelength(cls, wavelength: npt.ArrayLike, resolution: float | None = None) -> ModelGrid:
+        """Describe a wavelength array that is uniform in ln λ (raises otherwise)."""
+        lam = np.asarray(wavelength, dtype=float)
+        loglam = np.log(lam)
+        step = np.diff(loglam)
+        if lam.size < 2 or np.any(step <= 0):
+            raise ValueError("model wavelengths must be strictly increasing")
+        delta = float(np.mean(step))
+        if np.max(np.abs(step - delta)) > 1e-3 * delta:
+            raise ValueError("model wavelengths are not uniform in ln λ")
+        return cls(float(loglam[0]), delta, int(lam.size), resolution)
+
+
+class ForwardModel:
+    """Model spectrum, its pieces and its Jacobian for one observed spectrum.
+
+    Everything that depends only on the spectrum (model-pixel window, LSF band, response
+    design) is built once here; per call only the emulator and the Doppler resampling
+    (4 weights per pixel) are evaluated.
+
+    Parameters
+    ----------
+    emulator : Emulator
+        The trained network.
+    grid : ModelGrid
+        Its output grid.
+    wavelength : array_like, shape (N,)
+        Observed (vacuum) wavelengths of the pixels to model [Å], increasing.
+    lsf_fwhm : array_like, shape (N,)
+        Instrumental LSF FWHM at those pixels [Å].
+    design : array_like, shape (N, C)
+        Response design matrix (:func:`zeta_payne.model.response.chebyshev_design`).
+    rv_range : (float, float)
+        Radial velocities the model must support [km/s] (sets the model-pixel window).
+    device : str or torch.device
+        Where tensors live.
+    emulator64 : Emulator, optional
+        A float64 copy of ``emulator`` on ``device`` (share one between spectra to avoid
+        copying the weights per spectrum).
+    """
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        grid: ModelGrid,
+        wavelength: npt.ArrayLike,
+        lsf_fwhm: npt.ArrayLike,
+        design: npt.ArrayLike,
+        rv_range: tuple[float, float] = (-500.0, 500.0),
+        device: str | torch.device = "cpu",
+        emulator64: Emulator | None = None,
+    ) -> None:
+        self.grid = grid
+        self.device = torch.device(device)
+        lam = np.asarray(wavelength, dtype=float)
+        self.loglam = np.log(lam)
+        fwhm = np.asarray(lsf_fwhm, dtype=float)
+        self.n_pixels = lam.size
+        # Model-pixel window: observed range shifted by the RV range, plus kernel margins.
+        sigma_obs = residual_sigma(lam, fwhm, grid.resolution)
+        half = int(np.ceil(4.0 * max(float(np.max(sigma_obs, initial=0.0)), 0.2 * grid.delta) / grid.delta))
+        ln_d = log_doppler_factor(np.asarray(rv_range, dtype=float))
+        lo = (self.loglam[0] - ln_d.max() - grid.loglam0) / grid.delta - half - 3
+        hi = (self.loglam[-1] - ln_d.min() - grid.loglam0) / grid.delta + half + 4
+        self.j_lo = int(np.clip(np.floor(lo), 0, grid.n_pixels - 1))
+        self.j_hi = int(np.clip(np.ceil(hi), self.j_lo + 1, grid.n_pixels))
+        self.window_loglam0 = grid.loglam0 + self.j_lo * grid.delta
+        n_win = self.j_hi - self.j_lo
+        # Residual LSF on the window (interpolated from the observed pixels, v = 0).
+        win_loglam = self.window_loglam0 + grid.delta * np.arange(n_win)
+        sigma_win = np.interp(win_loglam, self.loglam, sigma_obs)
+        self.conv_band = convolution_band(sigma_win, grid.delta)
+        self._conv64 = self.conv_band.to_torch(self.device, torch.float64)
+        self._conv_w: torch.Tensor | None = None
+        self.design = torch.as_tensor(np.asarray(design, dtype=float), device=self.device)
+        # Network pieces restricted to the window, in float64 for the least-squares stages.
+        self.emulator = emulator
+        self._emu64 = emulator64
+        last = self._emulator64().layers[-1]
+        self._w2 = last.weight.detach()[self.j_lo : self.j_hi]  # views, no copy
+        self._b2 = last.bias.detach()[self.j_lo : self.j_hi]
+
+    # ------------------------------------------------------------------ pieces
+    @property
+    def n_window(self) -> int:
+        """Number of model pixels in the window."""
+        return self.j_hi - self.j_lo
+
+    def _emulator64(self) -> Emulator:
+        if self._emu64 is None:
+            import copy
+
+            self._emu64 = copy.deepcopy(self.emulator).to(self.device, torch.float64).requires_grad_(False)
+        return self._emu64
+
+    def resampler(self, v_rad: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Doppler resampling ``S_v`` and ``dS_v/dv`` as sparse ``(N, P_window)`` tensors."""
+        target = self.loglam - float(log_doppler_factor(v_rad))
+        value, deriv = resampling_band(self.window_loglam0, self.grid.delta, self.n_window, target)
+        beta = v_rad / SPEED_OF_LIGHT_KMS
+        dlnd_dv = 1.0 / (SPEED_OF_LIGHT_KMS * (1.0 - beta**2))
+        # d/dv f(lnλ − lnD(v)) = −f'(·) · dlnD/dv
+        deriv = type(deriv)(deriv.start, -deriv.weights * dlnd_dv, deriv.n_in)
+        return (
+            value.to_torch(self.device, torch.float64),
+            deriv.to_torch(self.device, torch.float64),
+        )
+
+    def hidden(self, labels: npt.ArrayLike | torch.Tensor) -> torch.Tensor:
+        """Last hidden-layer activations ``(*, H)`` (float64)."""
+        x = torch.as_tensor(labels, dtype=torch.float64, device=self.device)
+        return self._emulator64().hidden(x)
+
+    def rest_flux(self, labels: npt.ArrayLike) -> torch.Tensor:
+        """Rest-frame model flux on the window, convolved with the residual LSF, shape (P_w,)."""
+        h = self.hidden(labels)
+        return self._conv64 @ (self._w2 @ h + self._b2)
+
+    def normalized(self, labels: npt.ArrayLike, v_rad: float) -> np.ndarray:
+        """Model before the response (continuum-normalised) on the observed pixels, (N,)."""
+        s, _ = self.resampler(v_rad)
+        return (s @ self.rest_flux(labels)).cpu().numpy()
+
+    def response(self, coeffs: npt.ArrayLike) -> np.ndarray:
+        """Response ``Σ_k c_k T_k`` on the observed pixels, shape (N,)."""
+        c = torch.as_tensor(np.asarray(coeffs, dtype=float), device=self.device)
+        return (self.design @ c).cpu().numpy()
+
+    def flux(self, labels: npt.ArrayLike, v_rad: float, coeffs: npt.ArrayLike) -> np.ndarray:
+        """The full model ``F(θ, v, c)`` on the observed pixels, shape (N,)."""
+        return self.normalized(labels, v_rad) * self.response(coeffs)
+
+    def normalized_batch(self, labels: npt.ArrayLike, v_rad: float) -> np.ndarray:
+        """Normalised model for several label vectors at one RV, ``(B, L) → (B, N)``."""
+        s, _ = self.resampler(v_rad)
+        h = self.hidden(np.atleast_2d(labels))  # (B, H)
+        rest = self._conv64 @ (self._w2 @ h.T + self._b2[:, None])  # (P_w, B)
+        return (s @ rest).T.cpu().numpy()
+
+    def flux_and_jacobian(
+        self, labels: npt.ArrayLike, v_rad: float, coeffs: npt.ArrayLike
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Model flux and its exact Jacobian.
+
+        Returns
+        -------
+        flux : numpy.ndarray, shape (N,)
+            ``F(θ, v, c)``.
+        normalized : numpy.ndarray, shape (N,)
+            The model before the response.
+        jacobian : numpy.ndarray, shape (N, L + 1 + C)
+            Derivatives with respect to the labels, ``v_rad`` [per km/s] and the
+            response coefficients, in that order.
+        """
+        emu = self._emulator64()
+        x = torch.as_tensor(np.asarray(labels, dtype=float), device=self.device)
+        # forward-mode through the hidden layers, last layer restricted to the window
+        width = (emu.x_max - emu.x_min).to(torch.float64)
+        z = emu.scale(x)
+        tangent = torch.diag(1.0 / width)
+        for layer in emu.layers[:-1]:
+            pre = layer(z)
+            slope = torch.where(pre > 0, 1.0, 0.01).to(torch.float64)
+            tangent = (layer.weight @ tangent) * slope[:, None]
+            z = torch.nn.functional.leaky_relu(pre, 0.01)
+        rest = self._w2 @ z + self._b2  # (P_w,)
+        drest = self._w2 @ tangent  # (P_w, L)
+        both = self._conv64 @ torch.cat([rest[:, None], drest], dim=1)  # (P_w, 1 + L)
+        s, ds = self.resampler(v_rad)
+        obs = s @ both  # (N, 1 + L)
+        norm = obs[:, 0]
+        dnorm_dv = ds @ both[:, 0]
+        c = torch.as_tensor(np.asarray(coeffs, dtype=float), device=self.device)
+        resp = self.design @ c
+        jac = torch.cat(
+            [obs[:, 1:] * resp[:, None], (dnorm_dv * resp)[:, None], self.design * norm[:, None]],
+            dim=1,
+        )
+        return (norm * resp).cpu().numpy(), norm.cpu().numpy(), jac.cpu().numpy()
+
+    # --------------------------------------------------------------- pre-search
+    def folded_level(self, v_rad: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """The last layer folded with LSF and Doppler shift at one RV (float32).
+
+        ``M = S_v · C · W2`` and ``m = S_v · C · b2``, so that the normalised model of any
+        label vector at RV ``v`` is ``M h + m`` with ``h`` its last hidden activations.
+        ``C · [W2, b2]`` is computed once per spectrum; each RV then costs 4 gathers.
+
+        Parameters
+        ----------
+        v_rad : float
+            Radial velocity [km/s].
+
+        Returns
+        -------
+        basis : torch.Tensor, shape (N, H)
+        offset : torch.Tensor, shape (N,)
+        """
+        if self._conv_w is None:
+            conv = self.conv_band.to_torch(self.device, torch.float32)
+            w2 = torch.cat([self._w2, self._b2[:, None]], dim=1).to(torch.float32)
+            self._conv_w = conv @ w2  # (P_w, H + 1)
+        target = self.loglam - float(log_doppler_factor(v_rad))
+        band, _ = resampling_band(self.window_loglam0, self.grid.delta, self.n_window, target)
+        cols = torch.as_tensor(band.columns(), device=self.device)
+        wts = torch.as_tensor(band.weights, dtype=torch.float32, device=self.device)
+        acc = wts[:, 0:1] * self._conv_w[cols[:, 0]]
+        for t in range(1, wts.shape[1]):
+            acc += wts[:, t : t + 1] * self._conv_w[cols[:, t]]
+        return acc[:, :-1], acc[:, -1]

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+from zeta_payne.exceptions import SpectrumError
+from zeta_payne.fitting import FitOptions, Fitter, ResultFlags, Spectrum
+
+from ..conftest import BOSS_WAVELENGTH, simulate
+
+
+@pytest.fixture(scope="module")
+def fitter(toy_boss):
+    return Fitter(
+        toy_boss, FitOptions(**{**Fitter.default_options(toy_boss).__dict__, "presearch_points": 1024})
+    )
+
+
+def test_noiseless_recovery(toy_boss, fitter):
+    truth = np.array([14500.0, 4.2, 150.0, 2.0, 0.25])
+    spec = simulate(toy_boss, BOSS_WAVELENGTH, truth, v_rad=17.0)
+    result = fitter.fit(spec)
+    assert not result.flag_bad, result.flag_names
+    width = fitter.upper - fitter.lower
+    assert np.all(np.abs(result.labels - truth)[fitter.free] < 0.01 * width[fitter.free])
+    assert abs(result.v_rad - 17.0) < 1.0
+    assert result.rchi2 < 1e-3  # noiseless
+    assert np.isfinite(result.model_flux[(BOSS_WAVELENGTH > 4600) & (BOSS_WAVELENGTH < 10000)]).all()
+
+
+def test_noisy_recovery_errors_and_flags(toy_boss, fitter):
+    truth = np.array([8000.0, 3.6, 40.0, 2.0, -0.4])
+    spec = simulate(toy_boss, BOSS_WAVELENGTH, truth, v_rad=-23.0, snr=50, seed=4)
+    r = fitter.fit(spec)
+    assert not r.flag_bad
+    assert 0.9 < r.rchi2 < 1.1
+    assert abs(r.snr - 50) < 5
+    free = fitter.free
+    assert np.all(np.isfinite(r.e_labels[free])) and np.all(np.isfinite(r.cov_e_labels[free]))
+    # parabola (paper) errors are wider than the formal covariance errors
+    assert np.all(r.e_labels[free] > r.cov_e_labels[free])
+    assert np.all(np.abs(r.labels - truth)[free] < 5 * r.cov_e_labels[free] + 1e-9)
+    assert ("teff", "logg") in r.correlations and -1 <= r.correlations[("teff", "logg")] <= 1
+    row = r.as_row()
+    assert {"teff", "e_teff", "v_rad", "rchi2", "result_flags"} <= set(row)
+
+
+def test_bad_inputs_flag_not_crash(toy_boss, fitter):
+    lam = BOSS_WAVELENGTH
+    good = simulate(toy_boss, lam, np.array([12000.0, 4.0, 100.0, 2.0, 0.0]), 0.0, snr=80)
+    # all ivar zero -> NO_PIXELS
+    r = fitter.fit(Spectrum(lam, good.flux, np.zeros(lam.size)))
+    assert r.flags & ResultFlags.NO_PIXELS and r.flag_bad and np.isnan(r.labels).all()
+    # NaN / inf flux in part of the spectrum: flagged, the rest is fitted
+    flux = good.flux.copy()
+    flux[2000:2200] = np.nan
+    flux[2400] = np.inf
+    r = fitter.fit(Spectrum(lam, flux, good.ivar))
+    assert r.flags & ResultFlags.BAD_INPUT_PIXELS and np.isfinite(r.labels[0])
+    # outside the bundle's coverage (an APOGEE-like spectrum to a BOSS bundle)
+    ir = np.linspace(15100, 16900, 3000)
+    r = fitter.fit(Spectrum(ir, np.ones(ir.size), np.ones(ir.size)))
+    assert r.flags & (ResultFlags.OUTSIDE_COVERAGE | ResultFlags.NO_PIXELS) and r.flag_bad
+    # too few pixels
+    ivar = np.zeros(lam.size)
+    ivar[2000:2030] = 1.0
+    r = fitter.fit(Spectrum(lam, good.flux, ivar))
+    assert r.flags & ResultFlags.TOO_FEW_PIXELS
+    # low S/N
+    noisy = simulate(toy_boss, lam, np.array([12000.0, 4.0, 100.0, 2.0, 0.0]), 0.0, snr=5, seed=3)
+    r = fitter.fit(noisy)
+    assert r.flags & ResultFlags.LOW_SNR
+    # something that is not a spectrum -> runtime flag, not an exception
+    r = fitter.fit_batch([object()])[0]
+    assert r.flags & ResultFlags.RUNTIME_EXCEPTION and "SpectrumError" in r.message
+
+
+def test_structural_errors_raise_spectrum_error():
+    lam = np.linspace(4000, 9000, 100)
+    with pytest.raises(SpectrumError, match="pixels"):
+        Spectrum(lam, np.ones(99), np.ones(100))
+    with pytest.raises(SpectrumError, match="increasing"):
+        Spectrum(lam[::-1], np.ones(100), np.ones(100))
+    with pytest.raises(SpectrumError, match="empty"):
+        Spectrum([], [], [])
+
+
+def test_edge_flag(toy_boss, fitter):
+    truth = np.array([6000.0, 5.0, 0.0, 2.0, 0.8])  # a corner of the box
+    r = fitter.fit(simulate(toy_boss, BOSS_WAVELENGTH, truth, 5.0))
+    names = set(r.flag_names)
+    assert names & {"teff_at_edge", "teff_near_edge", "logg_at_edge", "logg_near_edge"}
+
+
+def test_fixed_label_option(toy_boss):
+    f = Fitter(toy_boss, FitOptions(presearch_points=256, fixed={"m_h": 0.2}))
+    truth = np.array([10000.0, 4.0, 90.0, 2.0, 0.2])
+    r = f.fit(simulate(toy_boss, BOSS_WAVELENGTH, truth, 0.0, snr=100))
+    assert r.labels[4] == 0.2 and np.isnan(r.e_labels[4])
+    assert not r.flag_bad
