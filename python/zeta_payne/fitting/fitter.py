@@ -282,7 +282,7 @@ class Fitter:
                 float(np.median(prep.fwhm[prep.used] / prep.spectrum.wavelength[prep.used]))
                 * SPEED_OF_LIGHT_KMS
             )
-            step = fwhm_kms / 6.0
+            step = fwhm_kms / 3.0
         n = int(np.clip(np.ceil((hi - lo) / max(step, 1e-6)) + 1, 3, 401))
         return np.linspace(lo, hi, n)
 
@@ -295,15 +295,17 @@ class Fitter:
         level_index = np.clip(
             np.rint((rv - lo) / (hi - lo) * (len(levels) - 1)).astype(int), 0, len(levels) - 1
         )
-        flux = torch.as_tensor(prep.flux, dtype=torch.float32, device=self.device)
-        weight = torch.as_tensor(prep.weight, dtype=torch.float32, device=self.device)
-        design = fm.design.to(torch.float32)
+        stride = max(1, int(self.options.presearch_stride))
+        pixels = np.arange(0, prep.flux.size, stride)
+        flux = torch.as_tensor(prep.flux[pixels], dtype=torch.float32, device=self.device)
+        weight = torch.as_tensor(prep.weight[pixels], dtype=torch.float32, device=self.device)
+        design = fm.design[pixels].to(torch.float32)
         packed = packed_products(design)
         best = (np.inf, 0, 0.0)
         with torch.no_grad():
             for k in np.unique(level_index):
                 members = np.flatnonzero(level_index == k)
-                basis, offset = fm.folded_level(float(levels[k]))
+                basis, offset = fm.folded_level(float(levels[k]), pixels)
                 model = self._cand_hidden[members] @ basis.T + offset
                 chi2, _ = varpro_chi2(model, flux, weight, design, packed)
                 j = int(torch.argmin(chi2))
@@ -315,33 +317,62 @@ class Fitter:
             raise FloatingPointError("pre-search produced no finite χ²")
         return self._cand_labels[index].copy(), v_best, chi2_best
 
-    def _least_squares(
-        self, prep: _Prepared, labels: np.ndarray, v_rad: float, coeffs: np.ndarray, max_nfev: int
-    ):
-        """TRF over free labels + RV + response, with the exact Jacobian."""
-        fm = prep.forward
+    def _bounds(self, n_coeffs: int) -> tuple[np.ndarray, np.ndarray]:
         opt = self.options
         free = self.free
-        sw = np.sqrt(prep.weight)
-        n_free = int(free.sum())
-        cache: dict[str, np.ndarray] = {}
+        lower = np.concatenate(
+            [self.lower[free], [opt.rv_range[0] - opt.rv_margin], np.full(n_coeffs, -np.inf)]
+        )
+        upper = np.concatenate(
+            [self.upper[free], [opt.rv_range[1] + opt.rv_margin], np.full(n_coeffs, np.inf)]
+        )
+        return lower, upper
 
-        def unpack(p: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-            lab = self.fixed_values.copy()
-            lab[free] = p[:n_free]
-            return lab, float(p[n_free]), p[n_free + 1 :]
+    def _unpack(self, p: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+        n_free = int(self.free.sum())
+        labels = self.fixed_values.copy()
+        labels[self.free] = p[:n_free]
+        return labels, float(p[n_free]), p[n_free + 1 :]
+
+    def _start(self, p: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        span = np.where(np.isfinite(upper - lower), upper - lower, 1.0)
+        return np.clip(p, lower + 1e-6 * span, upper - 1e-6 * span)
+
+    def _ftol(self, chi2: float) -> float:
+        """Relative χ² tolerance: stop when an iteration gains less than ``chi2_tolerance``."""
+        return float(np.clip(self.options.chi2_tolerance / max(chi2, 1e-300), 1e-12, 1e-3))
+
+    def _projected_least_squares(self, prep: _Prepared, labels: np.ndarray, v_rad: float, max_nfev: int):
+        """TRF over free labels + RV with the response eliminated (variable projection).
+
+        The residual is ``(I − Q Qᵀ) √w f`` with ``Q`` an orthonormal basis of the weighted,
+        model-scaled response columns; the Jacobian is Kaufman's approximation
+        ``−(I − Q Qᵀ) √w (∂m/∂θ ⊙ T c*)``, exact at the optimum's first order.
+        """
+        fm = prep.forward
+        sw = np.sqrt(prep.weight)
+        design = fm.design.cpu().numpy()
+        swf = sw * prep.flux
+        columns = np.concatenate([np.flatnonzero(self.free), [len(self.free)]])
+        cache: dict[str, object] = {}
 
         def evaluate(p: np.ndarray) -> None:
             key = p.tobytes()
-            if cache.get("key") != key:
-                lab, v, c = unpack(p)
-                flux, _, jac = fm.flux_and_jacobian(lab, v, c)
-                cache.update(
-                    key=key,
-                    resid=sw * (flux - prep.flux),
-                    jac=sw[:, None]
-                    * np.concatenate([jac[:, : len(free)][:, free], jac[:, len(free) :]], axis=1),
-                )
+            if cache.get("key") == key:
+                return
+            lab = self.fixed_values.copy()
+            lab[self.free] = p[:-1]
+            norm, dnorm = fm.normalized_and_jacobian(lab, float(p[-1]))
+            a = design * (sw * norm)[:, None]
+            q, r = np.linalg.qr(a)
+            proj = q.T @ swf
+            coeffs = (
+                np.linalg.solve(r, proj) if np.all(np.abs(np.diag(r)) > 0) else np.linalg.lstsq(a, swf)[0]
+            )
+            resid = swf - q @ proj
+            d = (sw * (design @ coeffs))[:, None] * dnorm[:, columns]
+            jac = -(d - q @ (q.T @ d))
+            cache.update(key=key, resid=-resid, jac=-jac, coeffs=coeffs)
 
         def fun(p: np.ndarray) -> np.ndarray:
             evaluate(p)
@@ -351,17 +382,54 @@ class Fitter:
             evaluate(p)
             return cache["jac"]
 
+        lower, upper = self._bounds(0)
+        start = self._start(np.concatenate([labels[self.free], [v_rad]]), lower, upper)
+        ftol = self._ftol(float(np.sum(fun(start) ** 2)))
+        res = least_squares(
+            fun,
+            start,
+            jac=jac,
+            bounds=(lower, upper),
+            method="trf",
+            x_scale="jac",
+            max_nfev=max_nfev,
+            ftol=ftol,
+            xtol=1e-8,
+        )
+        evaluate(res.x)
+        return res, np.asarray(cache["coeffs"])
+
+    def _least_squares(
+        self, prep: _Prepared, labels: np.ndarray, v_rad: float, coeffs: np.ndarray, max_nfev: int
+    ):
+        """TRF over free labels + RV + response coefficients, with the exact Jacobian."""
+        fm = prep.forward
+        free = self.free
+        sw = np.sqrt(prep.weight)
+        n_lab = len(free)
+        cache: dict[str, np.ndarray] = {}
+
+        def evaluate(p: np.ndarray) -> None:
+            key = p.tobytes()
+            if cache.get("key") != key:
+                lab, v, c = self._unpack(p)
+                flux, _, jac = fm.flux_and_jacobian(lab, v, c)
+                full = np.concatenate([jac[:, :n_lab][:, free], jac[:, n_lab:]], axis=1)
+                cache.update(key=key, resid=sw * (flux - prep.flux), jac=sw[:, None] * full)
+
+        def fun(p: np.ndarray) -> np.ndarray:
+            evaluate(p)
+            return cache["resid"]
+
+        def jac(p: np.ndarray) -> np.ndarray:
+            evaluate(p)
+            return cache["jac"]
+
+        lower, upper = self._bounds(coeffs.size)
+        start = self._start(np.concatenate([labels[free], [v_rad], coeffs]), lower, upper)
         width = self.upper - self.lower
-        lower = np.concatenate(
-            [self.lower[free], [opt.rv_range[0] - opt.rv_margin], np.full(coeffs.size, -np.inf)]
-        )
-        upper = np.concatenate(
-            [self.upper[free], [opt.rv_range[1] + opt.rv_margin], np.full(coeffs.size, np.inf)]
-        )
-        start = np.concatenate([labels[free], [v_rad], coeffs])
-        eps = 1e-6 * np.concatenate([width[free], [1.0], np.ones(coeffs.size)])
-        start = np.clip(start, lower + eps, upper - eps)
         x_scale = np.concatenate([0.1 * width[free], [1.0], np.maximum(np.abs(coeffs), 1e-3)])
+        ftol = self._ftol(float(np.sum(fun(start) ** 2)))
         res = least_squares(
             fun,
             start,
@@ -370,11 +438,10 @@ class Fitter:
             method="trf",
             x_scale=x_scale,
             max_nfev=max_nfev,
-            xtol=1e-10,
-            ftol=1e-10,
-            gtol=1e-10,
+            ftol=ftol,
+            xtol=1e-8,
         )
-        lab, v, c = unpack(res.x)
+        lab, v, c = self._unpack(res.x)
         return lab, v, c, res
 
     def _fit_one(self, spectrum: Spectrum) -> FitResult:
@@ -407,11 +474,14 @@ class Fitter:
             flags |= ResultFlags.RV_AT_SEARCH_EDGE
 
         t = time.perf_counter()
-        design = fm.design.cpu().numpy()
-        c0, _ = solve_response(fm.normalized(init_labels, init_v), prep.flux, prep.weight, design)
-        labels, v_rad, coeffs, res = self._least_squares(prep, init_labels, init_v, c0, opt.max_nfev)
+        projected, c0 = self._projected_least_squares(prep, init_labels, init_v, opt.max_nfev)
+        start_labels, start_v, _ = self._unpack(np.concatenate([projected.x, c0]))
+        labels, v_rad, coeffs, res = self._least_squares(prep, start_labels, start_v, c0, opt.polish_nfev)
         timing["least_squares"] = time.perf_counter() - t
-        if res.status == 0:
+        # The polish starts at the projected optimum; running out of evaluations there
+        # only matters if it was still gaining (more than the χ² tolerance).
+        gain = 2.0 * (projected.cost - res.cost)
+        if projected.status == 0 or (res.status == 0 and gain > opt.chi2_tolerance):
             flags |= ResultFlags.UNCONVERGED
         if v_rad <= opt.rv_range[0] - opt.rv_margin + 1e-3 or v_rad >= opt.rv_range[1] + opt.rv_margin - 1e-3:
             flags |= ResultFlags.RV_AT_SEARCH_EDGE
@@ -492,7 +562,7 @@ class Fitter:
             model_flux=model_flux,
             flags=int(flags),
             message=message,
-            n_fev=int(res.nfev),
+            n_fev=int(projected.nfev + res.nfev),
             timing=timing,
             meta=dict(spectrum.meta),
         )

@@ -31,8 +31,10 @@ class FitOptions:
         Sobol points of the pre-search over labels + RV (paper: 4000).
     rv_range : (float, float)
         Pre-search RV range [km/s] (simulations: ±50; real visit spectra need wider).
+    presearch_stride : int
+        Use every ``stride``-th fitted pixel for the pre-search χ² (the final fit uses all).
     rv_step : float or None
-        RV spacing of the pre-search levels [km/s]; ``None``: a sixth of the LSF FWHM.
+        RV spacing of the pre-search levels [km/s]; ``None``: a third of the LSF FWHM.
     rv_margin : float
         The final fit may move the RV this far [km/s] beyond ``rv_range``.
     fixed : mapping
@@ -43,7 +45,13 @@ class FitOptions:
         Run the paper's stage 1 (TRF from the box centre) before the pre-search. With the
         response solved linearly for every pre-search candidate this stage is not needed.
     max_nfev : int
-        Evaluation limit of the final TRF.
+        Evaluation limit of the TRF over labels + RV (response projected out).
+    polish_nfev : int
+        Evaluation limit of the final TRF over labels + RV + response, which starts at
+        the projected optimum.
+    chi2_tolerance : float
+        The least squares stop when an iteration lowers χ² by less than this (absolute;
+        1 corresponds to a 1σ change of one parameter).
     min_pixels : int
         Fewer usable pixels flag ``TOO_FEW_PIXELS`` and skip the fit.
     low_snr : float
@@ -67,12 +75,15 @@ class FitOptions:
     response_segments: tuple[float, ...] = ()
     presearch_points: int = 4000
     rv_range: tuple[float, float] = (-50.0, 50.0)
+    presearch_stride: int = 2
     rv_step: float | None = None
     rv_margin: float = 50.0
     fixed: Mapping[str, float] = field(default_factory=dict)
     free: tuple[str, ...] = ()
     initial_fit: bool = False
-    max_nfev: int = 200
+    max_nfev: int = 100
+    polish_nfev: int = 10
+    chi2_tolerance: float = 0.01
     min_pixels: int = 100
     low_snr: float = 10.0
     poor_fit_rchi2: float = 10.0

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import torch
 
 from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS, log_doppler_factor
-from zeta_payne.model.emulator import Emulator
+from zeta_payne.model.emulator import NEGATIVE_SLOPE, Emulator
 from zeta_payne.model.lsf import convolution_band, resampling_band, residual_sigma
 
 __all__ = ["ModelGrid", "ForwardModel"]
@@ -198,6 +198,37 @@ class ForwardModel:
         rest = self._conv64 @ (self._w2 @ h.T + self._b2[:, None])  # (P_w, B)
         return (s @ rest).T.cpu().numpy()
 
+    def _hidden_and_tangent(self, labels: npt.ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+        """Last hidden activations ``(H,)`` and their derivatives ``(H, L)`` (forward mode)."""
+        emu = self._emulator64()
+        x = torch.as_tensor(np.asarray(labels, dtype=float), device=self.device)
+        z = emu.scale(x)
+        tangent = torch.diag(1.0 / (emu.x_max - emu.x_min).to(torch.float64))
+        for layer in emu.layers[:-1]:
+            pre = layer(z)
+            slope = torch.where(pre > 0, 1.0, NEGATIVE_SLOPE).to(torch.float64)
+            tangent = (layer.weight @ tangent) * slope[:, None]
+            z = torch.nn.functional.leaky_relu(pre, NEGATIVE_SLOPE)
+        return z, tangent
+
+    def normalized_and_jacobian(self, labels: npt.ArrayLike, v_rad: float) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised model and its exact derivatives with respect to labels and RV.
+
+        Returns
+        -------
+        normalized : numpy.ndarray, shape (N,)
+        jacobian : numpy.ndarray, shape (N, L + 1)
+            ``d normalized / d label`` for every label, then ``d / d v_rad`` [per km/s].
+        """
+        h, dh = self._hidden_and_tangent(labels)
+        rest = self._w2 @ torch.cat([h[:, None], dh], dim=1)  # (P_w, 1 + L)
+        rest[:, 0] += self._b2
+        both = self._conv64 @ rest
+        s, ds = self.resampler(v_rad)
+        obs = s @ both  # (N, 1 + L)
+        dv = ds @ both[:, :1]
+        return obs[:, 0].cpu().numpy(), torch.cat([obs[:, 1:], dv], dim=1).cpu().numpy()
+
     def flux_and_jacobian(
         self, labels: npt.ArrayLike, v_rad: float, coeffs: npt.ArrayLike
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,34 +244,16 @@ class ForwardModel:
             Derivatives with respect to the labels, ``v_rad`` [per km/s] and the
             response coefficients, in that order.
         """
-        emu = self._emulator64()
-        x = torch.as_tensor(np.asarray(labels, dtype=float), device=self.device)
-        # forward-mode through the hidden layers, last layer restricted to the window
-        width = (emu.x_max - emu.x_min).to(torch.float64)
-        z = emu.scale(x)
-        tangent = torch.diag(1.0 / width)
-        for layer in emu.layers[:-1]:
-            pre = layer(z)
-            slope = torch.where(pre > 0, 1.0, 0.01).to(torch.float64)
-            tangent = (layer.weight @ tangent) * slope[:, None]
-            z = torch.nn.functional.leaky_relu(pre, 0.01)
-        rest = self._w2 @ z + self._b2  # (P_w,)
-        drest = self._w2 @ tangent  # (P_w, L)
-        both = self._conv64 @ torch.cat([rest[:, None], drest], dim=1)  # (P_w, 1 + L)
-        s, ds = self.resampler(v_rad)
-        obs = s @ both  # (N, 1 + L)
-        norm = obs[:, 0]
-        dnorm_dv = ds @ both[:, 0]
-        c = torch.as_tensor(np.asarray(coeffs, dtype=float), device=self.device)
-        resp = self.design @ c
-        jac = torch.cat(
-            [obs[:, 1:] * resp[:, None], (dnorm_dv * resp)[:, None], self.design * norm[:, None]],
-            dim=1,
-        )
-        return (norm * resp).cpu().numpy(), norm.cpu().numpy(), jac.cpu().numpy()
+        norm, dnorm = self.normalized_and_jacobian(labels, v_rad)
+        resp = self.response(coeffs)
+        design = self.design.cpu().numpy()
+        jac = np.concatenate([dnorm * resp[:, None], design * norm[:, None]], axis=1)
+        return norm * resp, norm, jac
 
     # --------------------------------------------------------------- pre-search
-    def folded_level(self, v_rad: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def folded_level(
+        self, v_rad: float, pixels: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The last layer folded with LSF and Doppler shift at one RV (float32).
 
         ``M = S_v · C · W2`` and ``m = S_v · C · b2``, so that the normalised model of any
@@ -251,6 +264,8 @@ class ForwardModel:
         ----------
         v_rad : float
             Radial velocity [km/s].
+        pixels : numpy.ndarray of int, optional
+            Only these observed pixels (default: all N).
 
         Returns
         -------
@@ -261,11 +276,8 @@ class ForwardModel:
             conv = self.conv_band.to_torch(self.device, torch.float32)
             w2 = torch.cat([self._w2, self._b2[:, None]], dim=1).to(torch.float32)
             self._conv_w = conv @ w2  # (P_w, H + 1)
-        target = self.loglam - float(log_doppler_factor(v_rad))
+        loglam = self.loglam if pixels is None else self.loglam[pixels]
+        target = loglam - float(log_doppler_factor(v_rad))
         band, _ = resampling_band(self.window_loglam0, self.grid.delta, self.n_window, target)
-        cols = torch.as_tensor(band.columns(), device=self.device)
-        wts = torch.as_tensor(band.weights, dtype=torch.float32, device=self.device)
-        acc = wts[:, 0:1] * self._conv_w[cols[:, 0]]
-        for t in range(1, wts.shape[1]):
-            acc += wts[:, t : t + 1] * self._conv_w[cols[:, t]]
+        acc = band.to_torch(self.device, torch.float32) @ self._conv_w
         return acc[:, :-1], acc[:, -1]

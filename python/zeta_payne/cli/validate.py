@@ -1,0 +1,83 @@
+"""``zeta-payne validate``: the paper's simulation study (Tables 2 and 3, Figure 6) on a bundle."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="simulation study: Tables 2 and 3 and Figure 6 for bundles")
+    p.add_argument(
+        "--bundle",
+        action="append",
+        required=True,
+        help="bundle folder/name/instrument (repeat for several instruments)",
+    )
+    p.add_argument("--n", type=int, default=1000, help="test spectra per S/N (Sobol points)")
+    p.add_argument("--snr", default="inf,100,50", help="comma-separated S/N values (inf = noiseless)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--generator",
+        choices=["grid", "emulator"],
+        default="grid",
+        help="true spectra from the node grid (default) or the bundle's own network",
+    )
+    p.add_argument("--grid", default=None, help="node grid folder (default: the bundle's provenance)")
+    p.add_argument("--processes", type=int, default=2)
+    p.add_argument("--presearch-points", type=int, default=None)
+    p.add_argument("-o", "--output", default="validation", help="output folder")
+    p.add_argument("--title", default=None)
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from zeta_payne.bundles.registry import find_bundle, resolve_bundle_path
+    from zeta_payne.exceptions import GridError
+    from zeta_payne.fitting.fitter import Fitter
+    from zeta_payne.validation.report import write_report
+    from zeta_payne.validation.runner import GeneratorSpec, run_study, test_labels
+
+    snrs = [None if s.strip().lower() in ("inf", "none") else float(s) for s in args.snr.split(",")]
+    studies = []
+    for spec in args.bundle:
+        path = str(resolve_bundle_path(spec))
+        bundle = find_bundle(path)
+        grid = args.grid or bundle.manifest.provenance.get("grid_path")
+        if args.generator == "grid" and not grid:
+            raise GridError(f"bundle {bundle.name} names no node grid; pass --grid")
+        gen = GeneratorSpec(kind=args.generator, path=grid, instrument=bundle.instrument)
+        options = Fitter.default_options(bundle).updated(presearch_points=args.presearch_points)
+        labels, rv = test_labels(bundle, args.n, args.seed)
+        for snr in snrs:
+
+            def progress(done: int, total: int, _inst=bundle.instrument, _snr=snr) -> None:
+                if done % max(1, total // 20) == 0 or done == total:
+                    print(f"\r{_inst} S/N {_snr or 'inf'}: {done}/{total}", end="", file=sys.stderr)
+
+            st = run_study(
+                path,
+                bundle.instrument,
+                snr,
+                labels,
+                rv,
+                gen,
+                options,
+                processes=args.processes,
+                seed=args.seed,
+                progress=progress,
+            )
+            print(file=sys.stderr)
+            studies.append(st)
+            log.info("%s S/N %s: %.0f s", bundle.instrument, snr, st.wall_seconds)
+    title = args.title or f"ZETA-PAYNE simulation study ({args.generator} generator)"
+    report = write_report(studies, args.output, title=title)
+    print(report.read_text())
+    return 0 if np.isfinite([s.wall_seconds for s in studies]).all() else 1

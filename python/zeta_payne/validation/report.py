@@ -1,0 +1,234 @@
+"""Reports of a simulation study: Tables 2 and 3 beside the paper's, plots, raw tables."""
+
+from __future__ import annotations
+
+import csv
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from zeta_payne.validation.paper import TABLE2, TABLE2_EDGES, TABLE3, TABLE3_RELIABILITY
+from zeta_payne.validation.runner import StudyResult
+from zeta_payne.validation.statistics import binned_rms, converged, summarize
+
+__all__ = ["table3_rows", "table2_rows", "write_report"]
+
+LABEL_ORDER = ("teff", "logg", "v_sini", "m_h", "v_micro", "v_rad")
+UNITS = {"teff": "K", "logg": "dex", "v_sini": "km/s", "m_h": "dex", "v_micro": "km/s", "v_rad": "km/s"}
+
+
+def _snr_key(snr: float) -> str:
+    return "inf" if not np.isfinite(snr) else f"{snr:g}"
+
+
+def _free(study: StudyResult) -> list[str]:
+    bundle = study.meta.get("bundle", {})
+    return list(bundle.get("free", [n for n in study.label_names]))
+
+
+def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
+    """One row per (instrument, S/N, label) with RMS, reliability, n and the paper's values."""
+    rows = []
+    for st in studies:
+        stats = summarize(st.deltas(_free(st)))
+        key = _snr_key(st.snr)
+        for label in [*_free(st), "v_rad"]:
+            s = stats[label]
+            rows.append(
+                {
+                    "instrument": st.instrument,
+                    "snr": key,
+                    "label": label,
+                    "rms": s["rms"],
+                    "reliability": s["reliability"],
+                    "reliability_centred": s["reliability_centred"],
+                    "n": s["n"],
+                    "p16": s["p16"],
+                    "p50": s["p50"],
+                    "p84": s["p84"],
+                    "paper_rms": TABLE3.get(st.instrument, {}).get(key, {}).get(label, np.nan),
+                }
+            )
+        rows.append(
+            {
+                "instrument": st.instrument,
+                "snr": key,
+                "label": "all",
+                "rms": np.nan,
+                "reliability": stats["all"]["reliability"],
+                "reliability_centred": stats["all"]["reliability_centred"],
+                "n": stats["all"]["n"],
+                "paper_rms": np.nan,
+                "paper_reliability": TABLE3_RELIABILITY.get(st.instrument, {}).get(key, np.nan),
+            }
+        )
+    return rows
+
+
+def table2_rows(studies: Sequence[StudyResult]) -> list[dict]:
+    """RMS in ten bins of true teff and of true v_sini, per instrument, S/N and label."""
+    rows = []
+    for st in studies:
+        deltas = st.deltas(_free(st))
+        masks = {k: converged(v) for k, v in deltas.items()}
+        for by, edges in TABLE2_EDGES.items():
+            if by not in st.label_names:
+                continue
+            x = st.true_labels[:, st.label_names.index(by)]
+            for label, d in deltas.items():
+                rms, count = binned_rms(d, masks[label], x, edges)
+                paper = TABLE2.get(st.instrument, {}).get(by, {}).get(label)
+                for b in range(len(edges) - 1):
+                    rows.append(
+                        {
+                            "instrument": st.instrument,
+                            "snr": _snr_key(st.snr),
+                            "binned_by": by,
+                            "bin_lo": edges[b],
+                            "bin_hi": edges[b + 1],
+                            "label": label,
+                            "rms": rms[b],
+                            "n": int(count[b]),
+                            "paper_rms": paper[b]
+                            if paper is not None and not np.isfinite(st.snr)
+                            else np.nan,
+                        }
+                    )
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    cols: list[str] = []
+    for r in rows:
+        cols.extend(k for k in r if k not in cols)
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _raw_rows(st: StudyResult) -> list[dict]:
+    out = []
+    for i in range(len(st.true_rv)):
+        row = {"instrument": st.instrument, "snr": _snr_key(st.snr), "index": i}
+        for j, n in enumerate(st.label_names):
+            row[f"true_{n}"] = st.true_labels[i, j]
+            row[n] = st.labels[i, j]
+            row[f"e_{n}"] = st.e_labels[i, j]
+            row[f"cov_e_{n}"] = st.cov_e_labels[i, j]
+        row.update(
+            true_v_rad=st.true_rv[i],
+            v_rad=st.v_rad[i],
+            e_v_rad=st.e_v_rad[i],
+            rchi2=st.rchi2[i],
+            result_flags=int(st.flags[i]),
+            seconds=st.seconds[i],
+        )
+        out.append(row)
+    return out
+
+
+def _plot(st: StudyResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    deltas = st.deltas(_free(st))
+    names = list(deltas)
+    fig, axes = plt.subplots(len(names), 2, figsize=(10, 2.2 * len(names)), sharex="col", squeeze=False)
+    for col, by in enumerate(("teff", "v_sini")):
+        if by not in st.label_names:
+            continue
+        x = st.true_labels[:, st.label_names.index(by)]
+        edges = TABLE2_EDGES[by]
+        centres = 0.5 * (np.array(edges[:-1]) + np.array(edges[1:]))
+        for row, name in enumerate(names):
+            ax = axes[row, col]
+            d = deltas[name]
+            mask = converged(d)
+            ax.plot(x[mask], d[mask], "k.", ms=2, alpha=0.6)
+            ax.plot(x[~mask], d[~mask], "r.", ms=2, alpha=0.6)
+            rms, _ = binned_rms(d, mask, x, edges)
+            ax.errorbar(centres, np.zeros_like(centres), yerr=rms, fmt="o", color="m", ms=4, capsize=2)
+            ax.axhline(0, color="0.6", lw=0.5)
+            ax.set_ylabel(f"Δ{name} [{UNITS.get(name, '')}]")
+            if row == len(names) - 1:
+                ax.set_xlabel(f"true {by} [{UNITS[by]}]")
+    fig.suptitle(
+        f"{st.instrument.upper()} S/N {_snr_key(st.snr)}: Δθ (black converged, red not; magenta RMS)"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_report(
+    studies: Sequence[StudyResult], out: str | Path, title: str = "Simulation study", notes: str = ""
+) -> Path:
+    """Write ``table3.csv``, ``table2.csv``, ``results.csv``, PNG plots and ``report.md``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t3 = table3_rows(studies)
+    t2 = table2_rows(studies)
+    _write_csv(out / "table3.csv", t3)
+    _write_csv(out / "table2.csv", t2)
+    _write_csv(out / "results.csv", [r for st in studies for r in _raw_rows(st)])
+    lines = [f"# {title}", ""]
+    if notes:
+        lines += [notes, ""]
+    for st in studies:
+        b = st.meta.get("bundle", {})
+        lines.append(
+            f"- {st.instrument} S/N {_snr_key(st.snr)}: {len(st.true_rv)} spectra, bundle "
+            f"{b.get('name')}@{b.get('version')} ({b.get('sha256', '')[:12]}), generator "
+            f"{st.meta.get('generator', {}).get('kind')}, wall {st.wall_seconds:.0f} s on "
+            f"{st.meta.get('processes')} processes ({platform.processor() or platform.machine()}, "
+            f"median {np.median(st.seconds):.2f} s per spectrum)"
+        )
+    lines += ["", "## Table 3: RMS over converged fits and reliability (ours / paper)", ""]
+    instruments = sorted({st.instrument for st in studies})
+    for inst in instruments:
+        sub = [r for r in t3 if r["instrument"] == inst]
+        snrs = list(dict.fromkeys(r["snr"] for r in sub))
+        lines.append(f"### {inst.upper()}")
+        lines.append("")
+        lines.append("| label | " + " | ".join(f"S/N {s}" for s in snrs) + " |")
+        lines.append("|---|" + "---|" * len(snrs))
+        labels = list(dict.fromkeys(r["label"] for r in sub if r["label"] != "all"))
+        for label in labels:
+            cells = []
+            for s in snrs:
+                r = next(r for r in sub if r["snr"] == s and r["label"] == label)
+                cells.append(
+                    f"{r['rms']:.3g} / {r['paper_rms']:.3g} ({100 * r['reliability']:.1f} %, "
+                    f"{100 * r['reliability_centred']:.1f} %)"
+                )
+            lines.append(f"| {label} [{UNITS.get(label, '')}] | " + " | ".join(cells) + " |")
+        cells = []
+        for s in snrs:
+            r = next(r for r in sub if r["snr"] == s and r["label"] == "all")
+            cells.append(
+                f"{100 * r['reliability']:.1f} % ({100 * r['reliability_centred']:.1f} %) / "
+                f"{100 * r.get('paper_reliability', np.nan):.1f} %"
+            )
+        lines.append("| reliability (all labels) | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += [
+        "Cells: our RMS / the paper's RMS (our per-label reliability with the paper's literal "
+        "criterion 4(P50+P16) < Δθ < 4(P50+P84), and with the same ±4σ band centred on the "
+        "median). RMS over fits converged by the literal criterion.",
+        "",
+        "## Table 2: RMS per bin (see table2.csv; noiseless rows carry the paper's values)",
+        "",
+    ]
+    for st in studies:
+        png = f"delta_{st.instrument}_snr{_snr_key(st.snr)}.png"
+        _plot(st, out / png)
+        lines.append(f"![{st.instrument} S/N {_snr_key(st.snr)}]({png})")
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out / "report.md"

@@ -1,0 +1,119 @@
+"""The statistics of the paper's simulation study (Section 4).
+
+For every label, ``Δθ = fitted − true``; with P16, P50, P84 the percentiles of Δθ a fit has
+*converged* if ``4 (P50 + P16) < Δθ < 4 (P50 + P84)`` (criterion ``"paper"``, literally as
+printed). With P50 ≈ 0 this is a ±4σ band around zero; when the median is not small compared
+with the spread (noiseless fits, whose scatter can be far below a tiny systematic offset)
+the literal band no longer contains the median. Criterion ``"centred"`` is the band the
+formula describes when P50 ≈ 0, centred on the median:
+``P50 − 4 (P50 − P16) < Δθ < P50 + 4 (P84 − P50)``. The internal uncertainty is the RMS of
+Δθ over converged fits; the reliability is the fraction of spectra whose labels all
+converged (per label too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["binned_rms", "converged", "summarize"]
+
+
+def converged(delta: npt.ArrayLike, criterion: str = "paper") -> np.ndarray:
+    """Convergence mask of one label's Δθ (NaN counts as not converged).
+
+    Parameters
+    ----------
+    delta : array_like, shape (M,)
+    criterion : {"paper", "centred"}
+        See the module docstring.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (M,)
+    """
+    d = np.asarray(delta, dtype=float)
+    ok = np.isfinite(d)
+    if not ok.any():
+        return ok
+    p16, p50, p84 = np.percentile(d[ok], [16, 50, 84])
+    if criterion == "paper":
+        lo, hi = 4.0 * (p50 + p16), 4.0 * (p50 + p84)
+    elif criterion == "centred":
+        lo, hi = p50 - 4.0 * (p50 - p16), p50 + 4.0 * (p84 - p50)
+    else:
+        raise ValueError(f"unknown criterion {criterion!r}")
+    with np.errstate(invalid="ignore"):
+        return ok & (d > lo) & (d < hi)
+
+
+def summarize(deltas: dict[str, npt.ArrayLike], criterion: str = "paper") -> dict[str, dict[str, float]]:
+    """RMS over converged fits and reliability, per label and for all labels together.
+
+    Parameters
+    ----------
+    deltas : dict
+        ``{label: Δθ (M,)}``.
+    criterion : {"paper", "centred"}
+        Convergence criterion for the RMS and ``reliability``; the other criterion's
+        reliability is returned too (``reliability_paper`` / ``reliability_centred``).
+
+    Returns
+    -------
+    dict
+        ``{label: {"rms", "reliability", "n", "p16", "p50", "p84"}, "all": {"reliability", "n"}}``;
+        reliabilities are fractions.
+    """
+    out: dict[str, dict[str, float]] = {}
+    masks, others = {}, {}
+    other = "centred" if criterion == "paper" else "paper"
+    for name, d in deltas.items():
+        d = np.asarray(d, dtype=float)
+        mask = converged(d, criterion)
+        masks[name] = mask
+        others[name] = converged(d, other)
+        fin = d[np.isfinite(d)]
+        p = np.percentile(fin, [16, 50, 84]) if fin.size else [np.nan] * 3
+        out[name] = {
+            "rms": float(np.sqrt(np.mean(d[mask] ** 2))) if mask.any() else float("nan"),
+            "reliability": float(mask.mean()) if mask.size else float("nan"),
+            f"reliability_{other}": float(others[name].mean()) if mask.size else float("nan"),
+            "n": int(d.size),
+            "p16": float(p[0]),
+            "p50": float(p[1]),
+            "p84": float(p[2]),
+        }
+    every = np.logical_and.reduce(list(masks.values())) if masks else np.zeros(0, bool)
+    every_other = np.logical_and.reduce(list(others.values())) if others else np.zeros(0, bool)
+    out["all"] = {
+        "reliability": float(every.mean()) if every.size else float("nan"),
+        f"reliability_{other}": float(every_other.mean()) if every_other.size else float("nan"),
+        "n": int(every.size),
+    }
+    return out
+
+
+def binned_rms(
+    delta: npt.ArrayLike, mask: npt.ArrayLike, x: npt.ArrayLike, edges: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """RMS of converged Δθ in bins of ``x`` (paper Table 2).
+
+    Returns
+    -------
+    rms : numpy.ndarray, shape (B,)
+    count : numpy.ndarray of int, shape (B,)
+    """
+    d = np.asarray(delta, dtype=float)
+    m = np.asarray(mask, dtype=bool)
+    xv = np.asarray(x, dtype=float)
+    idx = np.clip(np.digitize(xv, edges) - 1, 0, len(edges) - 2)
+    rms = np.full(len(edges) - 1, np.nan)
+    count = np.zeros(len(edges) - 1, dtype=int)
+    for b in range(len(edges) - 1):
+        sel = m & (idx == b)
+        count[b] = int(sel.sum())
+        if count[b]:
+            rms[b] = float(np.sqrt(np.mean(d[sel] ** 2)))
+    return rms, count
