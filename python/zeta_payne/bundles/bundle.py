@@ -118,6 +118,7 @@ def save_bundle(
     manifest: Manifest,
     weights: EmulatorWeights,
     overwrite: bool = False,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Bundle:
     """Write a bundle folder atomically (temporary folder, then rename) and return it loaded.
 
@@ -131,6 +132,9 @@ def save_bundle(
         The network (stored as float32).
     overwrite : bool
         Replace an existing folder.
+    extra_files : dict, optional
+        ``{file name: content}`` written beside the weights (reports, plots); they become
+        payloads with their own sha256 in the manifest.
     """
     dest = Path(path)
     if dest.exists() and not overwrite:
@@ -155,7 +159,13 @@ def save_bundle(
             "n_hidden": weights.n_hidden,
             **manifest.network,
         }
-        final = replace(manifest, payloads={WEIGHTS_NAME: sha256_file(tmp / WEIGHTS_NAME)}, network=network)
+        payloads = {WEIGHTS_NAME: sha256_file(tmp / WEIGHTS_NAME)}
+        for fname, content in (extra_files or {}).items():
+            if "/" in fname or fname in (WEIGHTS_NAME, MANIFEST_NAME):
+                raise BundleError(f"invalid extra file name {fname!r}")
+            (tmp / fname).write_bytes(content)
+            payloads[fname] = sha256_file(tmp / fname)
+        final = replace(manifest, payloads=payloads, network=network)
         (tmp / MANIFEST_NAME).write_text(json.dumps(final.to_dict(), indent=2, sort_keys=False) + "\n")
         if dest.exists():
             import shutil

@@ -46,6 +46,8 @@ class GridGenerator:
         R_model of the node spectra.
     epsilon : float
         Linear limb-darkening coefficient of the rotation profile.
+    instrument : str, optional
+        Instrument section of the grid manifest to take R_model from.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class GridGenerator:
         label_names: Sequence[str] = ("teff", "logg", "v_sini", "m_h"),
         resolution: float | None = None,
         epsilon: float = 0.6,
+        instrument: str | None = None,
     ) -> None:
         self.grid = grid
         self.label_names = tuple(label_names)
@@ -64,7 +67,7 @@ class GridGenerator:
             raise ValueError("node grids must be in vacuum")
         self.wavelength = np.asarray(grid.wavelength, dtype=float)
         if resolution is None:
-            resolution = (grid.manifest or {}).get("resolution") or _manifest_resolution(grid.manifest)
+            resolution = _manifest_resolution(grid.manifest, instrument)
         self.resolution = resolution
         self.epsilon = epsilon
         self._cols = [self.label_names.index(n) for n in ("teff", "logg", "m_h")]
@@ -78,9 +81,12 @@ class GridGenerator:
         return rotate(self.wavelength, flux, np.clip(lab[:, self._vsini], 0.0, None), self.epsilon)
 
 
-def _manifest_resolution(manifest: dict | None) -> float | None:
+def _manifest_resolution(manifest: dict | None, instrument: str | None) -> float | None:
     if not manifest:
         return None
+    instruments = manifest.get("instruments") or {}
+    if instrument in instruments and "R_model" in instruments[instrument]:
+        return float(instruments[instrument]["R_model"])
     for key in ("resolution", "R_model", "r_model"):
         if key in manifest:
             return float(manifest[key])

@@ -109,8 +109,9 @@ def _init_worker(bundle_path: str, spec: GeneratorSpec, options: FitOptions) -> 
     elif spec.kind == "grid":
         from zeta_payne.grids.nodes import load_node_grid
 
-        grid = load_node_grid(spec.path, spec.instrument or bundle.instrument)
-        generator = GridGenerator(grid, bundle.manifest.label_names)
+        instrument = spec.instrument or bundle.instrument
+        grid = load_node_grid(spec.path, instrument)
+        generator = GridGenerator(grid, bundle.manifest.label_names, instrument=instrument)
     else:
         raise ValueError(f"unknown generator kind {spec.kind!r}")
     _STATE.update(bundle=bundle, fitter=Fitter(bundle, options), generator=generator)

@@ -1,0 +1,359 @@
+"""From a node grid to a bundle: training set, training, accuracy report, bundle."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import json
+import logging
+import platform
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from zeta_payne import __version__
+from zeta_payne.bundles.bundle import Bundle, save_bundle
+from zeta_payne.bundles.manifest import INSTRUMENT_DEFAULTS, LabelSpec, Manifest
+from zeta_payne.grids.generator import GridGenerator
+from zeta_payne.model.emulator import Emulator, EmulatorWeights
+from zeta_payne.training.sampling import PAPER_BOX, split_indices, training_labels
+from zeta_payne.training.trainer import TrainConfig, TrainOutcome, train_emulator
+
+__all__ = [
+    "TrainingSpec",
+    "build_training_set",
+    "emulator_errors",
+    "node_interpolation_errors",
+    "train_bundle",
+]
+
+log = logging.getLogger(__name__)
+
+LABELS = ("teff", "logg", "v_sini", "m_h")
+UNITS = {"teff": "K", "logg": "dex", "v_sini": "km/s", "m_h": "dex"}
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What to train: sizes of the training set and the bundle's identity.
+
+    Attributes
+    ----------
+    name, version : str
+        Bundle identification.
+    instrument : str
+        "boss" or "apogee".
+    n_sobol, n_gauss : int
+        Training points (paper: 5000 + 5000).
+    validation_fraction : float
+        Held-out fraction (paper: 0.1).
+    wavelength_range : (float, float) or None
+        Model wavelengths kept [Å]; default the instrument's fitted range widened by 0.5 %.
+    seed : int
+        Seed of the training labels and split.
+    """
+
+    name: str
+    version: str
+    instrument: str
+    n_sobol: int = 5000
+    n_gauss: int = 5000
+    validation_fraction: float = 0.1
+    wavelength_range: tuple[float, float] | None = None
+    seed: int = 0
+
+
+def build_training_set(
+    generator: GridGenerator, labels: np.ndarray, pixels: slice, batch: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spectra for ``labels`` from the generator; rows the grid cannot serve are dropped.
+
+    Returns
+    -------
+    labels : numpy.ndarray, shape (M, L)
+    flux : numpy.ndarray, shape (M, P), float32
+    """
+    keep, out = [], []
+    for start in range(0, len(labels), batch):
+        lab = labels[start : start + batch]
+        try:
+            flux = generator(lab)[:, pixels].astype(np.float32)
+        except Exception:  # partial grids: fall back to one by one
+            rows = []
+            for row in lab:
+                try:
+                    rows.append(generator(row[None, :])[0, pixels].astype(np.float32))
+                except Exception:
+                    rows.append(np.full(pixels.stop - pixels.start, np.nan, np.float32))
+            flux = np.stack(rows)
+        good = np.all(np.isfinite(flux), axis=1)
+        keep.append(lab[good])
+        out.append(flux[good])
+    return np.concatenate(keep), np.concatenate(out)
+
+
+def node_interpolation_errors(grid, pixels: slice, max_nodes: int = 200) -> dict[str, float]:
+    """|Δflux| of nodes left out of the lattice and interpolated from their coarser level.
+
+    For each refinement level after the first, the nodes that level adds are predicted by
+    multilinear interpolation of the previous level's nodes only.
+    """
+    from zeta_payne.grids.nodes import NodeGrid
+
+    errors = []
+    levels = grid.levels
+    for k in range(1, len(levels)):
+        coarse = levels[k - 1]
+        in_coarse = np.all(
+            [np.isin(np.round(grid.labels[:, i], 6), np.round(coarse[i], 6)) for i in range(3)], axis=0
+        )
+        new = np.flatnonzero(~in_coarse)
+        if not in_coarse.any() or not new.size:
+            continue
+        sub = NodeGrid(
+            labels=grid.labels[in_coarse],
+            wavelength=grid.wavelength,
+            flux=grid.flux[in_coarse],
+            manifest=grid.manifest,
+            medium=grid.medium,
+            levels=[coarse],
+        )
+        rng = np.random.default_rng(k)
+        pick = rng.permutation(new)[:max_nodes]
+        pred = sub.interpolate(grid.labels[pick], missing="nan")
+        ok = np.all(np.isfinite(pred), axis=1)
+        if ok.any():
+            errors.append(np.abs(pred[ok][:, pixels] - grid.flux[pick[ok]][:, pixels]).ravel())
+    if not errors:
+        return {"median": float("nan"), "p95": float("nan"), "n_nodes": 0}
+    e = np.concatenate(errors)
+    return {
+        "median": float(np.median(e)),
+        "p95": float(np.percentile(e, 95)),
+        "n_nodes": int(e.size // (pixels.stop - pixels.start)),
+    }
+
+
+def emulator_errors(weights: EmulatorWeights, x: np.ndarray, y: np.ndarray, label_names) -> dict:
+    """|Δflux| of the emulator on held-out spectra: overall, per pixel, per label region."""
+    emu = Emulator.from_weights(weights).requires_grad_(False)
+    with torch.no_grad():
+        pred = emu(torch.as_tensor(x, dtype=torch.float32)).numpy()
+    err = np.abs(pred - y)
+    per_spec = np.median(err, axis=1)
+    out = {
+        "median": float(np.median(err)),
+        "p95": float(np.percentile(err, 95)),
+        "max": float(err.max()),
+        "n_spectra": int(len(y)),
+        "per_pixel_median": np.median(err, axis=0),
+        "per_pixel_p95": np.percentile(err, 95, axis=0),
+        "regions": {},
+    }
+    for name, edges in (("teff", np.linspace(6000, 25000, 11)), ("v_sini", np.linspace(0, 400, 11))):
+        if name not in label_names:
+            continue
+        v = x[:, list(label_names).index(name)]
+        idx = np.clip(np.digitize(v, edges) - 1, 0, len(edges) - 2)
+        out["regions"][name] = [
+            {
+                "lo": float(edges[b]),
+                "hi": float(edges[b + 1]),
+                "n": int((idx == b).sum()),
+                "median": float(np.median(per_spec[idx == b])) if (idx == b).any() else float("nan"),
+            }
+            for b in range(len(edges) - 1)
+        ]
+    return out
+
+
+def _report(
+    spec: TrainingSpec,
+    outcome: TrainOutcome,
+    errors: dict,
+    interp: dict,
+    wavelength: np.ndarray,
+    provenance: dict,
+) -> dict[str, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, 1, figsize=(11, 8))
+    axes[0].plot(wavelength, errors["per_pixel_median"], lw=0.5, label="median")
+    axes[0].plot(wavelength, errors["per_pixel_p95"], lw=0.5, alpha=0.7, label="95th percentile")
+    axes[0].set_ylabel("|Δflux| (held out)")
+    axes[0].set_xlabel("wavelength [Å, vacuum]")
+    axes[0].legend()
+    for ax, key in zip(axes[1:], ("teff", "v_sini"), strict=True):
+        reg = errors["regions"].get(key, [])
+        ax.bar(
+            [0.5 * (r["lo"] + r["hi"]) for r in reg],
+            [r["median"] for r in reg],
+            width=0.8 * (reg[0]["hi"] - reg[0]["lo"]) if reg else 1,
+        )
+        ax.set_xlabel(f"{key} [{UNITS[key]}]")
+        ax.set_ylabel("median |Δflux| per spectrum")
+    fig.suptitle(f"{spec.name} {spec.version}: emulator error on the validation set")
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=80)
+    plt.close(fig)
+    hist = outcome.history
+    lines = [
+        f"# Emulator accuracy: {spec.name} {spec.version} ({spec.instrument})",
+        "",
+        f"- training: {provenance['training']['n_train']} spectra, validation {provenance['training']['n_valid']}, "
+        f"{outcome.iterations_done} iterations in {outcome.seconds:.0f} s on {outcome.device}; "
+        f"best validation MAE {outcome.best_score:.5f} at iteration {outcome.best_iteration}",
+        f"- emulator |Δflux| on held-out spectra: median {errors['median']:.5f}, 95th percentile "
+        f"{errors['p95']:.5f}, max {errors['max']:.4f} (continuum = 1)",
+        f"- node interpolation |Δflux| on held-out nodes (interpolated from the coarser level): "
+        f"median {interp['median']:.5f}, 95th percentile {interp['p95']:.5f} ({interp['n_nodes']} nodes)",
+        f"- node grid: {provenance['grid']['name']} ({provenance['grid']['n_nodes']} nodes, manifest sha256 "
+        f"{provenance['grid']['manifest_sha256'][:16]})",
+        "",
+        "## Median |Δflux| per spectrum by region",
+        "",
+        "| label | "
+        + " | ".join(f"{r['lo']:.0f}–{r['hi']:.0f}" for r in errors["regions"].get("teff", []))
+        + " |",
+    ]
+    for key in ("teff", "v_sini"):
+        reg = errors["regions"].get(key, [])
+        if key == "v_sini":
+            lines.append("")
+            lines.append("| label | " + " | ".join(f"{r['lo']:.0f}–{r['hi']:.0f}" for r in reg) + " |")
+        lines.append("|---|" + "---|" * len(reg))
+        lines.append(f"| {key} | " + " | ".join(f"{r['median']:.4f} (n={r['n']})" for r in reg) + " |")
+    lines += ["", "## Validation history", "", "| iteration | train loss | validation MAE |", "|---|---|---|"]
+    lines += [f"| {int(i)} | {tl:.5f} | {vs:.5f} |" for i, tl, vs in hist]
+    lines += ["", "![errors](emulator_accuracy.png)", ""]
+    return {"emulator_accuracy.md": "\n".join(lines).encode(), "emulator_accuracy.png": png.getvalue()}
+
+
+def train_bundle(
+    grid_path: str | Path,
+    spec: TrainingSpec,
+    config: TrainConfig,
+    out: str | Path,
+    checkpoint: str | Path | None = None,
+    progress: Callable[[int, float, float], None] | None = None,
+) -> Bundle:
+    """Train a bundle for ``spec.instrument`` from the node grid at ``grid_path``."""
+    from zeta_payne.grids.nodes import load_node_grid
+
+    grid_path = Path(grid_path)
+    grid = load_node_grid(grid_path, spec.instrument)
+    manifest_path = grid_path / "manifest.json"
+    grid_sha = hashlib.sha256(manifest_path.read_bytes()).hexdigest() if manifest_path.is_file() else ""
+    generator = GridGenerator(grid, LABELS, instrument=spec.instrument)
+    lam = generator.wavelength
+    lo, hi = spec.wavelength_range or (
+        INSTRUMENT_DEFAULTS[spec.instrument]["wavelength_range"][0] * 0.995,
+        INSTRUMENT_DEFAULTS[spec.instrument]["wavelength_range"][1] * 1.005,
+    )
+    i0 = int(np.searchsorted(lam, lo))
+    i1 = int(np.searchsorted(lam, hi, side="right"))
+    pixels = slice(max(i0, 0), min(i1, lam.size))
+    # box: the paper's, limited to what the node lattice covers
+    box = dict(PAPER_BOX)
+    for j, name in enumerate(("teff", "logg", "m_h")):
+        box[name] = (
+            max(PAPER_BOX[name][0], float(grid.labels[:, j].min())),
+            min(PAPER_BOX[name][1], float(grid.labels[:, j].max())),
+        )
+    labels = training_labels(LABELS, box, spec.n_sobol, spec.n_gauss, seed=spec.seed)
+    labels, flux = build_training_set(generator, labels, pixels)
+    if len(labels) < 20:
+        raise ValueError(f"only {len(labels)} training spectra could be made from {grid_path}")
+    train, valid = split_indices(len(labels), spec.validation_fraction, spec.seed)
+    x_min = np.array([box[n][0] for n in LABELS])
+    x_max = np.array([box[n][1] for n in LABELS])
+    log.info("training %s on %d spectra × %d pixels", spec.name, len(train), flux.shape[1])
+    outcome = train_emulator(
+        labels[train],
+        flux[train],
+        labels[valid],
+        flux[valid],
+        x_min,
+        x_max,
+        config,
+        checkpoint=checkpoint,
+        progress=progress,
+    )
+    errors = emulator_errors(outcome.weights, labels[valid], flux[valid], LABELS)
+    interp = node_interpolation_errors(grid, pixels)
+    wl = lam[pixels]
+    provenance = {
+        "kind": "trained",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "software": {
+            "zeta_payne": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        "grid": {
+            "name": grid_path.name,
+            "path": str(grid_path),
+            "manifest_sha256": grid_sha,
+            "n_nodes": int(len(grid)),
+            "R_model": generator.resolution,
+            "synthesis": (grid.manifest or {}).get("provenance", {}),
+        },
+        "grid_path": str(grid_path),
+        "training": {
+            **asdict(spec),
+            **{f"config_{k}": v for k, v in asdict(config).items()},
+            "n_train": int(len(train)),
+            "n_valid": int(len(valid)),
+            "seconds": outcome.seconds,
+            "device": outcome.device,
+            "best_validation_mae": outcome.best_score,
+            "best_iteration": outcome.best_iteration,
+        },
+        "accuracy": {
+            "emulator_median": errors["median"],
+            "emulator_p95": errors["p95"],
+            "node_interpolation_median": interp["median"],
+            "node_interpolation_p95": interp["p95"],
+            "node_interpolation_nodes": interp["n_nodes"],
+        },
+    }
+    specs = tuple(LabelSpec(n, UNITS[n], box[n][0], box[n][1], box[n][0], box[n][1]) for n in LABELS)
+    manifest = Manifest(
+        name=spec.name,
+        version=spec.version,
+        instrument=spec.instrument,
+        labels=specs,
+        wavelength={
+            "medium": "vacuum",
+            "loglam0": float(np.log(wl[0])),
+            "delta": float(np.log(wl[-1] / wl[0]) / (wl.size - 1)),
+            "n_pixels": int(wl.size),
+            "resolution": generator.resolution,
+        },
+        network={"n_hidden": config.n_hidden},
+        fit_defaults={
+            **INSTRUMENT_DEFAULTS[spec.instrument],
+            "n_chebyshev": 15,
+            "presearch_points": 4000,
+            "rv_range": [-50.0, 50.0],
+        },
+        provenance=provenance,
+    )
+    extra = _report(spec, outcome, errors, interp, wl, provenance)
+    extra["training_labels.npy"] = _npy(labels[train])
+    extra["training_history.json"] = json.dumps(outcome.history).encode()
+    return save_bundle(out, manifest, outcome.weights, overwrite=True, extra_files=extra)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array, dtype=np.float64), allow_pickle=False)
+    return buf.getvalue()

@@ -1,0 +1,72 @@
+"""Fixtures for integration tests: a small analytic node grid in the on-disk grid format."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+def write_analytic_grid(
+    root, instrument: str = "boss", start: float = 4800.0, stop: float = 5400.0, r_model: float = 6000.0
+) -> None:
+    """A node grid whose spectra are smooth analytic functions of (teff, logg, m_h).
+
+    Not physics: a few Gaussian "lines" whose depths and widths depend on the labels, so the
+    training and fitting machinery has something learnable. Written with the real format
+    functions (uint16 chunks + manifest).
+    """
+    from zeta_payne.grids.format import SCHEMA, ModelWavelengthGrid, encode_flux, write_chunk
+
+    grid = ModelWavelengthGrid.from_range(instrument, start, stop, 1.0 / (3 * r_model), r_model)
+    lam = grid.wavelength
+    axes = {
+        "teff": np.array([6000.0, 9000, 12000, 16000, 20000, 25000]),
+        "logg": np.array([3.0, 4.0, 5.0]),
+        "m_h": np.array([-0.8, 0.0, 0.8]),
+    }
+    centres = np.linspace(start + 40, stop - 40, 9)
+    labels, flux = [], []
+    for t in axes["teff"]:
+        for g in axes["logg"]:
+            for m in axes["m_h"]:
+                x = (t - 6000) / 19000
+                f = np.ones(lam.size)
+                for k, c in enumerate(centres):
+                    if k % 3 == 0:  # hydrogen-like: strongest near 9-10 kK, wider at high logg
+                        depth = 0.6 * np.exp(-(((t - 9500) / 6000) ** 2))
+                        width = 3.0 + 2.0 * (g - 3.0)
+                    elif k % 3 == 1:  # metal-like: stronger at high [M/H], cool
+                        depth = 0.4 * (1 - x) * 10 ** (0.5 * m) / 3.2
+                        width = 0.8
+                    else:  # helium-like: hot stars
+                        depth = 0.3 * x**2
+                        width = 1.5
+                    f *= 1 - depth * np.exp(-0.5 * ((lam - c) / width) ** 2)
+                labels.append([t, g, m])
+                flux.append(f)
+    root.mkdir(parents=True, exist_ok=True)
+    write_chunk(
+        root / instrument / "chunk_0000.npz",
+        np.array(labels),
+        encode_flux(np.array(flux)),
+        np.zeros(len(labels)),
+    )
+    manifest = {
+        "schema": SCHEMA,
+        "name": root.name,
+        "label_names": ["teff", "logg", "m_h"],
+        "instruments": {instrument: grid.to_dict()},
+        "node_axes": {k: v.tolist() for k, v in axes.items()},
+        "levels": [{k: v.tolist() for k, v in axes.items()}],
+        "provenance": {"synthesis": "analytic test grid"},
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.fixture(scope="session")
+def analytic_grid(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grids") / "analytic"
+    write_analytic_grid(root)
+    return root
