@@ -208,7 +208,8 @@ def _report(
     lines = [
         f"# Emulator accuracy: {spec.name} {spec.version} ({spec.instrument})",
         "",
-        f"- training: {provenance['training']['n_train']} spectra, validation {provenance['training']['n_valid']}, "
+        f"- training: {provenance['training']['n_train']} spectra, "
+        f"validation {provenance['training']['n_valid']}, "
         f"{outcome.iterations_done} iterations in {outcome.seconds:.0f} s on {outcome.device}; "
         f"best validation MAE {outcome.best_score:.5f} at iteration {outcome.best_iteration}",
         f"- emulator |Δflux| on held-out spectra: median {errors['median']:.5f}, 95th percentile "

@@ -1,0 +1,75 @@
+"""The database-free command line: fit npz spectra, import and verify a legacy network."""
+
+import csv
+
+import numpy as np
+
+from zeta_payne.cli import main
+from zeta_payne.io.npz import write_npz
+
+from ..conftest import BOSS_WAVELENGTH, simulate
+
+
+def test_fit_npz_to_csv(toy_boss, tmp_path, capsys):
+    truth = np.array([13000.0, 4.1, 120.0, 2.0, -0.2])
+    s = simulate(toy_boss, BOSS_WAVELENGTH, truth, -8.0, snr=60, seed=2)
+    good = tmp_path / "good.npz"
+    write_npz(good, s.wavelength, s.flux, s.ivar, wresl=s.wavelength / 2000.0,
+              pixel_flags=np.zeros(s.wavelength.size, int), name="star-1")
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    zero = tmp_path / "zero.npz"
+    write_npz(zero, s.wavelength, s.flux, np.zeros_like(s.ivar))
+    out = tmp_path / "results.csv"
+    status = main(["fit", str(good), str(corrupt), str(zero), "--bundle", str(toy_boss.path),
+                   "--presearch-points", "512", "-o", str(out)])
+    assert status == 1  # one file could not be read
+    rows = list(csv.DictReader(open(out)))
+    assert len(rows) == 3
+    first = rows[0]
+    assert first["name"] == "star-1"
+    assert abs(float(first["teff"]) - 13000) < 300 and abs(float(first["v_rad"]) + 8) < 3
+    assert int(first["result_flags"]) & 0b1 == 0
+    assert "runtime_exception" in rows[1]["flag_names"] or "unreadable" in rows[1]["flag_names"]
+    assert "no_pixels" in rows[2]["flag_names"]
+
+
+def test_legacy_network_imports_verifies_and_fits(tmp_path, capsys):
+    """An authors'-format network (air wavelengths, 4 labels, pickled grid) works unchanged."""
+    from zeta_payne.bundles import load_bundle
+    from zeta_payne.bundles.toy import toy_weights
+    from zeta_payne.fitting import FitOptions, Fitter
+    from zeta_payne.model.wavelength import vacuum_to_air
+
+    wave_air = np.arange(4450.0, 5600.0, 0.05)  # the authors' linear 0.05 Å air grid
+    w = toy_weights(wave_air, 32, 60, 4, 5, [6000, 3.0, 0, -0.8], [25000, 5.0, 400, 0.8])
+    arrays = {**w.as_arrays(), "wave": wave_air,
+              "grid": np.array({"T_eff": [6000, 25000], "log(g)": [3, 5], "v*sin(i)": [0, 400],
+                                "v_micro": [2, 2], "[M/H]": [-0.8, 0.8]}, dtype=object)}
+    np.savez(tmp_path / "NN_authors.npz", **arrays)
+    assert main(["bundle", "import-legacy", str(tmp_path / "NN_authors.npz"), "--instrument", "boss",
+                 "--out", str(tmp_path / "legacy")]) == 0
+    assert main(["bundle", "verify", str(tmp_path / "legacy")]) == 0
+    assert '"ok": true' in capsys.readouterr().out
+    bundle = load_bundle(tmp_path / "legacy")
+    assert bundle.grid.resolution is None and bundle.manifest.provenance["source_medium"] == "air"
+    # a spectrum made by the ORIGINAL network on its air grid, observed in vacuum, fits
+    import torch
+
+    from zeta_payne.model.emulator import Emulator
+
+    truth = np.array([9000.0, 3.8, 40.0, 0.3])
+    net = Emulator.from_weights(w, torch.float64)
+    flux_air = net(torch.as_tensor(truth)).detach().numpy()
+    from zeta_payne.model.wavelength import air_to_vacuum
+    from zeta_payne.validation.simulate import observe
+
+    vac = air_to_vacuum(wave_air)
+    grid = np.exp(np.linspace(np.log(vac[0]), np.log(vac[-1]), vac.size))
+    spectrum, _ = observe(grid, np.interp(grid, vac, flux_air), None, "boss", 5.0, None,
+                          np.random.default_rng(1))
+    assert np.allclose(vacuum_to_air(air_to_vacuum(wave_air)), wave_air)
+    fitter = Fitter(bundle, FitOptions(wavelength_range=(4500.0, 5550.0), presearch_points=1024))
+    r = fitter.fit(spectrum)
+    assert not r.flag_bad, r.flag_names
+    assert abs(r.labels[0] - truth[0]) < 150 and abs(r.v_rad - 5.0) < 2
