@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", default=None, help="resumable training state (default <out>.ckpt)")
+    p.add_argument("--init-from", default=None, help="warm-start from this bundle (same shape and box)")
     p.set_defaults(func=_run)
 
 
@@ -66,6 +67,12 @@ def _run(args: argparse.Namespace) -> int:
         )
 
     checkpoint = args.checkpoint or f"{args.out.rstrip('/')}.ckpt"
-    bundle = train_bundle(args.grid, spec, config, args.out, checkpoint=checkpoint, progress=progress)
+    initial = None
+    if args.init_from:
+        from zeta_payne.bundles.registry import find_bundle
+
+        initial = find_bundle(args.init_from)
+    bundle = train_bundle(args.grid, spec, config, args.out, checkpoint=checkpoint, progress=progress,
+                          initial=initial)
     print(json.dumps({**bundle.describe(), "accuracy": bundle.manifest.provenance["accuracy"]}, indent=2))
     return 0

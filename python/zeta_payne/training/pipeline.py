@@ -245,8 +245,13 @@ def train_bundle(
     out: str | Path,
     checkpoint: str | Path | None = None,
     progress: Callable[[int, float, float], None] | None = None,
+    initial: Bundle | None = None,
 ) -> Bundle:
-    """Train a bundle for ``spec.instrument`` from the node grid at ``grid_path``."""
+    """Train a bundle for ``spec.instrument`` from the node grid at ``grid_path``.
+
+    ``initial``: a bundle of the same shape to warm-start from (its name and version are
+    recorded in the provenance).
+    """
     from zeta_payne.grids.nodes import load_node_grid
 
     grid_path = Path(grid_path)
@@ -308,6 +313,8 @@ def train_bundle(
             "synthesis": (grid.manifest or {}).get("provenance", {}),
         },
         "grid_path": str(grid_path),
+        "warm_start": None if initial is None else {"name": initial.name, "version": initial.version,
+                                                    "sha256": initial.sha256},
         "training": {
             **asdict(spec),
             **{f"config_{k}": v for k, v in asdict(config).items()},

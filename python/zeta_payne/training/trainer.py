@@ -94,6 +94,7 @@ def train_emulator(
     config: TrainConfig,
     checkpoint: str | os.PathLike | None = None,
     progress: Callable[[int, float, float], None] | None = None,
+    initial: EmulatorWeights | None = None,
 ) -> TrainOutcome:
     """Train an :class:`Emulator` on labels → spectra.
 
@@ -111,13 +112,24 @@ def train_emulator(
         File for resumable training state (written atomically every validation).
     progress : callable, optional
         ``progress(iteration, train_loss, validation_score)`` after each validation.
+    initial : EmulatorWeights, optional
+        Start from these weights (warm start, e.g. a previous bundle trained on a coarser
+        grid) instead of a random initialisation; shapes must match.
     """
     if config.threads:
         torch.set_num_threads(config.threads)
     device = _device(config.device)
     torch.manual_seed(config.seed)
     n_labels, n_pixels = x_train.shape[1], y_train.shape[1]
-    model = Emulator(n_labels, n_pixels, config.n_hidden, x_min, x_max).to(device)
+    model = Emulator(n_labels, n_pixels, config.n_hidden, x_min, x_max)
+    if initial is not None:
+        warm = Emulator.from_weights(initial)
+        if [p.shape for p in warm.parameters()] != [p.shape for p in model.parameters()]:
+            raise ValueError("initial weights do not match the network's shape")
+        if not (np.allclose(initial.x_min, x_min) and np.allclose(initial.x_max, x_max)):
+            raise ValueError("initial weights were trained with another scaling box")
+        model.load_state_dict(warm.state_dict())
+    model = model.to(device)
     optimizer = torch.optim.RAdam(model.parameters(), lr=config.learning_rate)
     gamma = 1.0
     if config.final_learning_rate:
