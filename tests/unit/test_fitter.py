@@ -96,3 +96,25 @@ def test_fixed_label_option(toy_boss):
     r = f.fit(simulate(toy_boss, BOSS_WAVELENGTH, truth, 0.0, snr=100))
     assert r.labels[4] == 0.2 and np.isnan(r.e_labels[4])
     assert not r.flag_bad
+
+
+def test_v_micro_can_be_freed_and_segments(toy_boss):
+    f = Fitter(toy_boss, FitOptions(presearch_points=512, free=("v_micro",), response_segments=(7000.0,),
+                                    n_chebyshev=6))
+    assert f.free.sum() == 5
+    truth = np.array([9000.0, 3.9, 70.0, 2.6, -0.1])
+    r = f.fit(simulate(toy_boss, BOSS_WAVELENGTH, truth, 3.0, snr=200, seed=8))
+    assert np.isfinite(r.e_labels[3]) and r.coeffs.size == 12
+    assert not r.flags & ResultFlags.RUNTIME_EXCEPTION
+
+
+@pytest.mark.gpu
+def test_same_fitter_on_cuda(toy_boss):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    truth = np.array([14500.0, 4.2, 150.0, 2.0, 0.25])
+    spec = simulate(toy_boss, BOSS_WAVELENGTH, truth, v_rad=17.0, snr=100)
+    cpu = Fitter(toy_boss, FitOptions(presearch_points=1024)).fit(spec)
+    gpu = Fitter(toy_boss, FitOptions(presearch_points=1024), device="cuda").fit(spec)
+    assert np.allclose(cpu.labels, gpu.labels, rtol=1e-3)
