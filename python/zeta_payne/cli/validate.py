@@ -28,7 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="grid",
         help="true spectra from the node grid (default) or the bundle's own network",
     )
-    p.add_argument("--grid", default=None, help="node grid folder (default: the bundle's provenance)")
+    p.add_argument("--grid", default=None,
+                   help="node grid folder (default: the bundle's provenance); another grid than the "
+                        "bundle's gives a model-mismatch study")
+    p.add_argument("--grid-level", type=int, default=None,
+                   help="model mismatch: true spectra from the grid's refinement levels 0..K only "
+                        "(a coarser node spacing than the bundle was trained on)")
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--presearch-points", type=int, default=None)
     p.add_argument("-o", "--output", default="validation", help="output folder")
@@ -53,7 +58,8 @@ def _run(args: argparse.Namespace) -> int:
         grid = args.grid or bundle.manifest.provenance.get("grid_path")
         if args.generator == "grid" and not grid:
             raise GridError(f"bundle {bundle.name} names no node grid; pass --grid")
-        gen = GeneratorSpec(kind=args.generator, path=grid, instrument=bundle.instrument)
+        gen = GeneratorSpec(kind=args.generator, path=grid, instrument=bundle.instrument,
+                            max_level=args.grid_level)
         options = Fitter.default_options(bundle).updated(presearch_points=args.presearch_points)
         labels, rv = test_labels(bundle, args.n, args.seed)
         for snr in snrs:
@@ -77,7 +83,9 @@ def _run(args: argparse.Namespace) -> int:
             print(file=sys.stderr)
             studies.append(st)
             log.info("%s S/N %s: %.0f s", bundle.instrument, snr, st.wall_seconds)
-    title = args.title or f"ZETA-PAYNE simulation study ({args.generator} generator)"
+    mismatch = args.grid_level is not None or (args.grid and args.generator == "grid")
+    title = args.title or (f"ZETA-PAYNE simulation study ({args.generator} generator"
+                           + (", model mismatch" if mismatch else "") + ")")
     report = write_report(studies, args.output, title=title)
     print(report.read_text())
     return 0 if np.isfinite([s.wall_seconds for s in studies]).all() else 1

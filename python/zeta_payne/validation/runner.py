@@ -14,7 +14,7 @@ import numpy as np
 from zeta_payne.fitting.options import FitOptions
 from zeta_payne.fitting.presearch import sobol_unit
 
-__all__ = ["GeneratorSpec", "StudyResult", "run_study", "test_labels"]
+__all__ = ["GeneratorSpec", "StudyResult", "coarsen", "run_study", "test_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,23 @@ class GeneratorSpec:
     kind: str = "grid"
     path: str | None = None
     instrument: str | None = None
+    max_level: int | None = None
+
+
+def coarsen(grid, level: int):
+    """The node grid restricted to its refinement levels ``0..level`` (a coarser node spacing).
+
+    Used for the *model-mismatch* study: a bundle trained on the full grid is tested on
+    spectra interpolated from a coarser lattice, whose interpolation errors are physics the
+    bundle never saw.
+    """
+    from zeta_payne.grids.nodes import NodeGrid
+
+    levels = grid.levels[: level + 1]
+    axes = levels[-1]
+    keep = np.all([np.isin(np.round(grid.labels[:, i], 6), np.round(axes[i], 6)) for i in range(3)], axis=0)
+    return NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep],
+                    manifest=grid.manifest, medium=grid.medium, levels=list(levels))
 
 
 @dataclass
@@ -111,6 +128,8 @@ def _init_worker(bundle_path: str, spec: GeneratorSpec, options: FitOptions) -> 
 
         instrument = spec.instrument or bundle.instrument
         grid = load_node_grid(spec.path, instrument)
+        if spec.max_level is not None:
+            grid = coarsen(grid, spec.max_level)
         generator = GridGenerator(grid, bundle.manifest.label_names, instrument=instrument)
     else:
         raise ValueError(f"unknown generator kind {spec.kind!r}")
