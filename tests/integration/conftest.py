@@ -70,3 +70,24 @@ def analytic_grid(tmp_path_factory):
     root = tmp_path_factory.mktemp("grids") / "analytic"
     write_analytic_grid(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def analytic_bundle(analytic_grid, tmp_path_factory):
+    """A small bundle trained on the analytic grid (64 units, 150 iterations: seconds)."""
+    from zeta_payne.training.pipeline import TrainingSpec, train_bundle
+    from zeta_payne.training.trainer import TrainConfig
+
+    spec = TrainingSpec(
+        name="analytic-boss",
+        version="0.0.1",
+        instrument="boss",
+        n_sobol=300,
+        n_gauss=100,
+        wavelength_range=(4810.0, 5390.0),
+        seed=1,
+    )
+    config = TrainConfig(
+        n_hidden=64, batch_size=100, iterations=150, validate_every=50, learning_rate=3e-3, device="cpu"
+    )
+    return train_bundle(analytic_grid, spec, config, tmp_path_factory.mktemp("bundles") / "analytic-boss")
