@@ -282,7 +282,7 @@ class Fitter:
                 float(np.median(prep.fwhm[prep.used] / prep.spectrum.wavelength[prep.used]))
                 * SPEED_OF_LIGHT_KMS
             )
-            step = fwhm_kms / 3.0
+            step = fwhm_kms / 2.0
         n = int(np.clip(np.ceil((hi - lo) / max(step, 1e-6)) + 1, 3, 401))
         return np.linspace(lo, hi, n)
 
@@ -302,10 +302,11 @@ class Fitter:
         design = fm.design[pixels].to(torch.float32)
         packed = packed_products(design)
         best = (np.inf, 0, 0.0)
+        used_levels = np.unique(level_index)
         with torch.no_grad():
-            for k in np.unique(level_index):
+            bases = fm.folded_levels(levels[used_levels], pixels)
+            for k, (basis, offset) in zip(used_levels, bases, strict=True):
                 members = np.flatnonzero(level_index == k)
-                basis, offset = fm.folded_level(float(levels[k]), pixels)
                 model = self._cand_hidden[members] @ basis.T + offset
                 chi2, _ = varpro_chi2(model, flux, weight, design, packed)
                 j = int(torch.argmin(chi2))

@@ -34,7 +34,7 @@ class FitOptions:
     presearch_stride : int
         Use every ``stride``-th fitted pixel for the pre-search χ² (the final fit uses all).
     rv_step : float or None
-        RV spacing of the pre-search levels [km/s]; ``None``: a third of the LSF FWHM.
+        RV spacing of the pre-search levels [km/s]; ``None``: half the LSF FWHM.
     rv_margin : float
         The final fit may move the RV this far [km/s] beyond ``rv_range``.
     fixed : mapping

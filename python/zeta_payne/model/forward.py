@@ -251,33 +251,45 @@ class ForwardModel:
         return norm * resp, norm, jac
 
     # --------------------------------------------------------------- pre-search
-    def folded_level(
-        self, v_rad: float, pixels: np.ndarray | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The last layer folded with LSF and Doppler shift at one RV (float32).
+    def _w2b32(self) -> torch.Tensor:
+        """``[W2, b2]`` of the window in float32, shape (P_w, H + 1)."""
+        last = self.emulator.layers[-1]
+        return torch.cat([last.weight.detach(), last.bias.detach()[:, None]], dim=1)[
+            self.j_lo : self.j_hi
+        ].to(self.device, torch.float32)
 
-        ``M = S_v · C · W2`` and ``m = S_v · C · b2``, so that the normalised model of any
-        label vector at RV ``v`` is ``M h + m`` with ``h`` its last hidden activations.
-        ``C · [W2, b2]`` is computed once per spectrum; each RV then costs 4 gathers.
+    def folded_levels(self, v_levels: npt.ArrayLike, pixels: np.ndarray | None = None):
+        """The last layer folded with LSF and Doppler shift at a set of RVs (float32).
+
+        ``M_k = S_{v_k} · C · W2`` and ``m_k = S_{v_k} · C · b2``, so that the normalised
+        model of any label vector at RV ``v_k`` is ``M_k h + m_k`` with ``h`` its last
+        hidden activations. ``C · [W2, b2]`` is computed once per spectrum; each RV then
+        costs a 4-tap resampling of it.
 
         Parameters
         ----------
-        v_rad : float
-            Radial velocity [km/s].
+        v_levels : array_like, shape (K,)
+            Radial velocities [km/s].
         pixels : numpy.ndarray of int, optional
             Only these observed pixels (default: all N).
 
-        Returns
-        -------
+        Yields
+        ------
         basis : torch.Tensor, shape (N, H)
         offset : torch.Tensor, shape (N,)
         """
-        if self._conv_w is None:
-            conv = self.conv_band.to_torch(self.device, torch.float32)
-            w2 = torch.cat([self._w2, self._b2[:, None]], dim=1).to(torch.float32)
-            self._conv_w = conv @ w2  # (P_w, H + 1)
+        levels = np.atleast_1d(np.asarray(v_levels, dtype=float))
         loglam = self.loglam if pixels is None else self.loglam[pixels]
-        target = loglam - float(log_doppler_factor(v_rad))
-        band, _ = resampling_band(self.window_loglam0, self.grid.delta, self.n_window, target)
-        acc = band.to_torch(self.device, torch.float32) @ self._conv_w
-        return acc[:, :-1], acc[:, -1]
+        if self._conv_w is None:
+            self._conv_w = self.conv_band.to_torch(self.device, torch.float32) @ self._w2b32()
+        for v in levels:
+            target = loglam - float(log_doppler_factor(v))
+            band, _ = resampling_band(self.window_loglam0, self.grid.delta, self.n_window, target)
+            acc = band.to_torch(self.device, torch.float32) @ self._conv_w
+            yield acc[:, :-1], acc[:, -1]
+
+    def folded_level(
+        self, v_rad: float, pixels: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`folded_levels` for a single RV."""
+        return next(self.folded_levels([v_rad], pixels))

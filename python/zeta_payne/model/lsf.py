@@ -64,13 +64,15 @@ class BandOperator:
 
     def to_torch(self, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
         """As a torch sparse CSR tensor on ``device``."""
-        csr = self.to_scipy()
+        m, t = self.weights.shape
+        # A fixed number of entries per row: the CSR arrays follow directly from the band
+        # (entries with clipped, repeated columns carry zero weight or are summed).
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
             return torch.sparse_csr_tensor(
-                torch.as_tensor(csr.indptr, dtype=torch.int64),
-                torch.as_tensor(csr.indices, dtype=torch.int64),
-                torch.as_tensor(csr.data, dtype=dtype),
+                torch.arange(0, m * t + 1, t, dtype=torch.int64),
+                torch.as_tensor(self.columns().ravel(), dtype=torch.int64),
+                torch.as_tensor(self.weights.ravel(), dtype=dtype),
                 size=self.shape,
                 device=device,
                 check_invariants=False,
