@@ -57,6 +57,17 @@ def get_bundle(instrument: str, path: str | None, tmp: Path):
         return make_toy_bundle(tmp / instrument, instrument, n_pixels=n_pixels, n_hidden=300, resolution=res)
 
 
+def legacy_bundle(tmp: Path, n_pixels: int):
+    """An authors'-format network NPZ (random line-like weights) imported as a bundle."""
+    from zeta_payne.bundles.legacy import import_legacy
+    from zeta_payne.bundles.toy import toy_weights
+
+    wave_air = np.linspace(4500.0, 10170.0, n_pixels)
+    w = toy_weights(wave_air, 300, n_pixels // 40, 4, 3, [6000, 3.0, 0, -0.8], [25000, 5.0, 400, 0.8])
+    np.savez(tmp / "legacy.npz", **w.as_arrays(), wave=wave_air)
+    return import_legacy(tmp / "legacy.npz", tmp / "legacy", "boss")
+
+
 def make_spectra(bundle, instrument: str, n: int, snr: float, seed: int) -> list[Spectrum]:
     rng = np.random.default_rng(seed)
     lam = BOSS if instrument == "boss" else APOGEE
@@ -120,6 +131,9 @@ def main() -> int:
     ap.add_argument("--bundle-boss")
     ap.add_argument("--bundle-apogee")
     ap.add_argument("--instruments", default="boss,apogee")
+    ap.add_argument("--legacy-pixels", type=int, default=0,
+                    help="also time a BOSS fit with an authors'-format network of this many pixels "
+                         "(linear air grid over 4500-10170 Å, imported; the paper's: 57800)")
     args = ap.parse_args()
     print(f"# zeta-payne fit benchmark: 1 thread, torch {torch.__version__}, {os.cpu_count()} cores visible")
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,6 +152,11 @@ def main() -> int:
                 print(
                     f"{inst} GPU: median {gpu['wall']:.4f} s per spectrum ({1 / gpu['wall']:.1f} spectra/s)"
                 )
+        if args.legacy_pixels:
+            bundle = legacy_bundle(Path(tmp), args.legacy_pixels)
+            res = bench(bundle, "boss", max(5, args.n // 5))
+            print(f"legacy {args.legacy_pixels}-pixel network (R_model = inf, imported): median "
+                  f"{res['wall']:.3f} s wall, {res['cpu']:.3f} s CPU per BOSS spectrum")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:.0f} MB")
     return 0
