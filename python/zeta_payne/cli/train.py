@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="stop after this much training time (resumable from the checkpoint)")
     p.add_argument("--checkpoint", default=None, help="resumable training state (default <out>.ckpt)")
     p.add_argument("--init-from", default=None, help="warm-start from this bundle (same shape and box)")
     p.set_defaults(func=_run)

@@ -51,6 +51,9 @@ class TrainConfig:
         "cpu", "cuda" or "auto" (CUDA when available).
     threads : int
         CPU threads for torch (0: leave torch's default).
+    max_seconds : float or None
+        Stop after this much training time (at the next validation), keeping the best
+        weights; the run can be resumed from its checkpoint with a larger budget.
     """
 
     n_hidden: int = 300
@@ -63,6 +66,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     threads: int = 0
+    max_seconds: float | None = None
 
 
 @dataclass
@@ -205,7 +209,7 @@ def train_emulator(
         weights=model.cpu().to_weights(),
         best_score=best,
         best_iteration=best_it,
-        iterations_done=config.iterations,
+        iterations_done=int(history[-1][0]) if history else start,
         seconds=time.perf_counter() - t0,
         history=history,
         device=str(device),
@@ -214,8 +218,8 @@ def train_emulator(
 
 def _config_key(config: TrainConfig, n_labels: int, n_pixels: int) -> str:
     d = asdict(config)
-    d.pop("threads")
-    d.pop("device")
+    for key in ("threads", "device", "max_seconds"):
+        d.pop(key)
     return f"{sorted(d.items())}|{n_labels}|{n_pixels}"
 
 
