@@ -99,8 +99,10 @@ def test_fixed_label_option(toy_boss):
 
 
 def test_v_micro_can_be_freed_and_segments(toy_boss):
-    f = Fitter(toy_boss, FitOptions(presearch_points=512, free=("v_micro",), response_segments=(7000.0,),
-                                    n_chebyshev=6))
+    f = Fitter(
+        toy_boss,
+        FitOptions(presearch_points=512, free=("v_micro",), response_segments=(7000.0,), n_chebyshev=6),
+    )
     assert f.free.sum() == 5
     truth = np.array([9000.0, 3.9, 70.0, 2.6, -0.1])
     r = f.fit(simulate(toy_boss, BOSS_WAVELENGTH, truth, 3.0, snr=200, seed=8))
@@ -118,3 +120,15 @@ def test_same_fitter_on_cuda(toy_boss):
     cpu = Fitter(toy_boss, FitOptions(presearch_points=1024)).fit(spec)
     gpu = Fitter(toy_boss, FitOptions(presearch_points=1024), device="cuda").fit(spec)
     assert np.allclose(cpu.labels, gpu.labels, rtol=1e-3)
+
+
+def test_initial_fit_stage_and_rv_outside_search(toy_boss):
+    truth = np.array([10500.0, 4.4, 30.0, 2.0, 0.3])
+    spec = simulate(toy_boss, BOSS_WAVELENGTH, truth, 80.0, snr=100, seed=11)
+    narrow = Fitter(toy_boss, FitOptions(presearch_points=512, rv_range=(-50.0, 50.0), rv_margin=100.0))
+    r = narrow.fit(spec)
+    assert r.flags & ResultFlags.RV_AT_SEARCH_EDGE  # true RV beyond the searched ±50 km/s
+    staged = Fitter(toy_boss, FitOptions(presearch_points=512, rv_range=(-150.0, 150.0), initial_fit=True))
+    r = staged.fit(spec)
+    assert "initial_fit" in r.timing and not r.flags & ResultFlags.RV_AT_SEARCH_EDGE
+    assert abs(r.v_rad - 80.0) < 2.0

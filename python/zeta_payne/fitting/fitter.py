@@ -457,22 +457,25 @@ class Fitter:
         flags = prep.flags
         timing["prepare"] = time.perf_counter() - t
 
+        stage1 = None
         if opt.initial_fit:  # paper stage 1: TRF from the box centre
             t = time.perf_counter()
             centre = self.fixed_values.copy()
             centre[self.free] = 0.5 * (self.lower + self.upper)[self.free]
-            c0, _ = solve_response(
-                fm.normalized(centre, 0.0), prep.flux, prep.weight, fm.design.cpu().numpy()
-            )
-            self._least_squares(prep, centre, 0.0, c0, max_nfev=20)
+            res1, _ = self._projected_least_squares(prep, centre, 0.0, max_nfev=20)
+            stage1 = self._unpack(np.concatenate([res1.x, np.zeros(0)]))[:2]
             timing["initial_fit"] = time.perf_counter() - t
 
         t = time.perf_counter()
         init_labels, init_v, _ = self._presearch(prep)
         timing["presearch"] = time.perf_counter() - t
-        levels = self._rv_levels(prep)
-        if init_v <= levels[0] or init_v >= levels[-1]:
-            flags |= ResultFlags.RV_AT_SEARCH_EDGE
+        if stage1 is not None:
+            # the stage-1 optimum competes with the best pre-search candidate (exact χ²)
+            design = fm.design.cpu().numpy()
+            chi_pre = solve_response(fm.normalized(init_labels, init_v), prep.flux, prep.weight, design)[1]
+            chi_one = solve_response(fm.normalized(*stage1), prep.flux, prep.weight, design)[1]
+            if chi_one < chi_pre:
+                init_labels, init_v = stage1[0].copy(), float(stage1[1])
 
         t = time.perf_counter()
         projected, c0 = self._projected_least_squares(prep, init_labels, init_v, opt.max_nfev)
@@ -484,7 +487,8 @@ class Fitter:
         gain = 2.0 * (projected.cost - res.cost)
         if projected.status == 0 or (res.status == 0 and gain > opt.chi2_tolerance):
             flags |= ResultFlags.UNCONVERGED
-        if v_rad <= opt.rv_range[0] - opt.rv_margin + 1e-3 or v_rad >= opt.rv_range[1] + opt.rv_margin - 1e-3:
+        if not opt.rv_range[0] <= v_rad <= opt.rv_range[1]:
+            # the best RV lies outside the searched range: a better solution may lie beyond
             flags |= ResultFlags.RV_AT_SEARCH_EDGE
 
         resid = res.fun

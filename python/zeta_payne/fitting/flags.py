@@ -25,7 +25,7 @@ class ResultFlags(IntFlag):
     OUTSIDE_COVERAGE = 1 << 4  #: spectrum does not overlap the bundle's wavelengths
     PARTIAL_COVERAGE = 1 << 5  #: less than half of the requested range is covered
     UNCONVERGED = 1 << 6  #: the least-squares optimiser hit its evaluation limit
-    RV_AT_SEARCH_EDGE = 1 << 7  #: best pre-search RV or final RV at/beyond the search range
+    RV_AT_SEARCH_EDGE = 1 << 7  #: fitted RV outside the pre-search range (raise rv_range)
     FITTING_FAILURE = 1 << 8  #: singular Jacobian or non-finite model/χ²
     BAD_INPUT_PIXELS = 1 << 9  #: non-finite flux or ivar found (those pixels were masked)
     POOR_FIT = 1 << 10  #: reduced χ² above the threshold
