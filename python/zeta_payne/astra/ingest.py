@@ -1,0 +1,180 @@
+"""Registering SDSS spectrum files in the database (for files loaded outside ASTRA).
+
+Each spectrum found in a file (:func:`zeta_payne.io.sdss.describe_file`) gets a ``Source``
+(matched on ``sdss_id``, else ``catalogid``), a ``Spectrum`` registry row and a row of its
+spectrum model pointing at the file. Ingesting a file again updates that row; if the file
+changed since (its mtime is newer than the row's ``modified``) ``modified`` is bumped so the
+spectrum is refitted. Optionally a ``SpectrumClassification`` row is written per spectrum.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from zeta_payne.astra import compat
+from zeta_payne.astra.classification import CLASSES, classification_values
+from zeta_payne.astra.standin.task import bulk_upsert
+from zeta_payne.exceptions import SpectrumError, ZetaPayneError
+from zeta_payne.io.sdss import SpectrumRecord, describe_file
+
+__all__ = [
+    "IngestReport",
+    "class_probabilities",
+    "classify",
+    "ingest_files",
+    "read_classification_table",
+]
+
+log = logging.getLogger(__name__)
+
+#: Spectrum model classes by name.
+MODELS: dict[str, type] = {model.__name__: model for model in compat.SPECTRUM_MODELS}
+
+
+@dataclass
+class IngestReport:
+    """What an ingestion did."""
+
+    files: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    classified: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    spectra: list[Any] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line."""
+        return (
+            f"{self.files} files: {self.created} new spectra, {self.updated} updated, {self.unchanged} "
+            f"unchanged, {self.classified} classified, {len(self.errors)} files unreadable"
+        )
+
+
+def class_probabilities(name: str) -> dict[str, float]:
+    """Probabilities that make ``name`` the one likely class (every other class 0)."""
+    if name not in CLASSES:
+        raise ValueError(f"unknown class {name!r}; known: {', '.join(CLASSES)}")
+    return {c: float(c == name) for c in CLASSES}
+
+
+def read_classification_table(path: str | os.PathLike) -> dict[tuple[str, str], dict[str, float]]:
+    """Classifier probabilities from a CSV with ``file``, ``instrument`` and ``p_<class>`` columns.
+
+    Returns ``{(file basename, instrument): {class: p}}``.
+    """
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    with open(path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            probs = {c: float(row[f"p_{c}"]) for c in CLASSES if row.get(f"p_{c}") not in (None, "")}
+            if probs:
+                out[(os.path.basename(row["file"]), row["instrument"].strip().lower())] = probs
+    return out
+
+
+def _model_values(model: type, keywords: Mapping[str, Any]) -> dict[str, Any]:
+    names = set(model._meta.fields)
+    return {k: v for k, v in keywords.items() if k in names and v is not None and k != "source"}
+
+
+def _source_for(keywords: Mapping[str, Any]) -> Any:
+    source = compat.Source
+    row = None
+    if keywords.get("sdss_id") is not None:
+        row = source.get_or_none(source.sdss_id == int(keywords["sdss_id"]))
+    elif keywords.get("catalogid") is not None:
+        row = source.get_or_none(source.catalogid == int(keywords["catalogid"]))
+    values = _model_values(source, keywords)
+    programs = keywords.get("programs")
+    if programs and "sdss5_programs" in source._meta.fields:
+        names = [p.strip() for p in str(programs).replace(";", ",").split(",") if p.strip()]
+        values["sdss5_programs"] = "," + ",".join(names) + ","
+    if row is None:
+        return source.create(**values)
+    if values:
+        source.update(**values).where(source.pk == row.pk).execute()
+    return row
+
+
+def _register(record: SpectrumRecord, report: IngestReport) -> Any:
+    model = MODELS[record.kind]
+    if "file_path" not in model._meta.fields:
+        raise ZetaPayneError(
+            "ingest registers files with the built-in stand-in; with ASTRA use its own migrations"
+        )
+    path = os.path.abspath(record.path)
+    telescope = record.keywords.get("telescope")
+    existing = model.get_or_none(
+        (model.file_path == path) & (model.row_index == record.row) & (model.telescope == telescope)
+    )
+    values = _model_values(model, record.keywords)
+    values.update(file_path=path, row_index=record.row)
+    if existing is None:
+        source = _source_for(record.keywords)
+        registry = compat.Spectrum.create()
+        row = model.create(spectrum_pk=registry.pk, source=source.pk, **values)
+        report.created += 1
+        return row
+    mtime = datetime.datetime.fromtimestamp(os.path.getmtime(path))
+    if mtime > existing.modified:
+        values["modified"] = datetime.datetime.now()
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    model.update(**values).where(model.pk == existing.pk).execute()
+    return model.get_by_id(existing.pk)
+
+
+def classify(spectra: Iterable[Any], probabilities: Mapping[str, float]) -> int:
+    """Write (or replace) a ``SpectrumClassification`` row with ``probabilities`` for each spectrum."""
+    model = compat.SpectrumClassification
+    values = classification_values(probabilities)
+    rows = [model.from_spectrum(s, **values) for s in spectra]
+    return len(bulk_upsert(rows)) if rows else 0
+
+
+def ingest_files(
+    paths: Iterable[str | os.PathLike],
+    chosen_class: str | None = None,
+    classifications: Mapping[tuple[str, str], Mapping[str, float]] | None = None,
+) -> IngestReport:
+    """Register the spectra of SDSS files (see the module docstring).
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        mwmStar/mwmVisit, apStar, apVisit or BOSS spec files.
+    chosen_class : str, optional
+        Write a classifier row making this class the most likely (``--class oba``).
+    classifications : mapping, optional
+        ``{(file basename, instrument): {class: p}}`` classifier rows to write (these win
+        over ``chosen_class``).
+
+    Unreadable files are reported in ``errors`` and skipped.
+    """
+    report = IngestReport()
+    default = class_probabilities(chosen_class) if chosen_class else None
+    database = compat.Spectrum._meta.database
+    for path in paths:
+        report.files += 1
+        try:
+            records = describe_file(path)
+        except SpectrumError as exc:
+            log.warning("%s", exc)
+            report.errors.append((os.fspath(path), str(exc)))
+            continue
+        with database.atomic():
+            for record in records:
+                row = _register(record, report)
+                report.spectra.append(row)
+                key = (os.path.basename(record.path), record.instrument)
+                probs = (classifications or {}).get(key, default)
+                if probs:
+                    report.classified += classify([row], probs)
+    return report

@@ -1,0 +1,253 @@
+"""Database commands: ``init``, ``ingest``, ``run``, ``status``, ``export`` (and, registered
+from their modules, ``demo`` and ``plot``). Thin: they parse, bind the database, and call
+:mod:`zeta_payne.astra`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_database_option", "add_routing_options", "fit_overrides", "register", "routing_from_args"]
+
+log = logging.getLogger(__name__)
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    """``--database URL`` (overrides ``ASTRA_DATABASE_PATH`` and the astra.yml config)."""
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        default=None,
+        help="sqlite:///path or postgresql://user@host:port/db[?schema=name] "
+        "(default: $ASTRA_DATABASE_PATH, then astra.yml)",
+    )
+
+
+def add_routing_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the classifier routing rule."""
+    g = parser.add_argument_group("routing")
+    g.add_argument("--hot-class", default="oba", help="classifier class of hot stars (default oba)")
+    g.add_argument("--top-k", type=int, default=3, help="route when the class is among the top K (default 3)")
+    g.add_argument("--program", default="mwm_ob", help="also route targets of this carton program")
+    g.add_argument("--no-program", action="store_true", help="route by the classifier only")
+    g.add_argument("--no-route", action="store_true", help="fit every spectrum, routed or not")
+
+
+def routing_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~zeta_payne.astra.routing.Routing` of the command line."""
+    from zeta_payne.astra.routing import Routing
+
+    return Routing(
+        hot_class=args.hot_class,
+        top_k=args.top_k,
+        program=None if args.no_program else args.program,
+        enabled=not args.no_route,
+    )
+
+
+def _add_fit_options(parser: argparse.ArgumentParser) -> None:
+    from zeta_payne.cli.fit import add_fit_options
+
+    add_fit_options(parser)
+
+
+def fit_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Fit options given on the command line, as overrides of each bundle's defaults."""
+    out: dict[str, Any] = {}
+    if getattr(args, "wavelength_range", None):
+        out["wavelength_range"] = tuple(args.wavelength_range)
+    if getattr(args, "rv_range", None):
+        out["rv_range"] = tuple(args.rv_range)
+    for name in ("resolution", "n_chebyshev", "presearch_points"):
+        if getattr(args, name, None) is not None:
+            out[name] = getattr(args, name)
+    fixed = {}
+    for item in getattr(args, "fix", []) or []:
+        name, _, value = item.partition("=")
+        fixed[name] = float(value)
+    if fixed:
+        out["fixed"] = fixed
+    if getattr(args, "free", None):
+        out["free"] = tuple(args.free)
+    return out
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    init = sub.add_parser("init", help="create the database tables")
+    add_database_option(init)
+    init.set_defaults(func=_init)
+
+    ingest = sub.add_parser(
+        "ingest", help="register SDSS spectrum files (mwmStar/Visit, apStar, apVisit, spec)"
+    )
+    ingest.add_argument("paths", nargs="+", help="files or folders (searched for *.fits)")
+    ingest.add_argument(
+        "--class",
+        dest="chosen_class",
+        default=None,
+        help="also write a classifier row making this class most likely (e.g. oba)",
+    )
+    ingest.add_argument(
+        "--classification",
+        default=None,
+        metavar="CSV",
+        help="classifier probabilities per file: columns file, instrument, p_<class>",
+    )
+    add_database_option(ingest)
+    ingest.set_defaults(func=_ingest)
+
+    run = sub.add_parser("run", help="fit the pending spectra")
+    run.add_argument(
+        "--instrument", action="append", choices=["boss", "apogee"], help="only this instrument (repeatable)"
+    )
+    run.add_argument("--limit", type=int, default=None, help="at most N spectra per instrument")
+    run.add_argument("--reprocess", action="store_true", help="refit spectra already done")
+    run.add_argument("--bundle-boss", default=None, help="BOSS bundle (folder, name or name@version)")
+    run.add_argument("--bundle-apogee", default=None, help="APOGEE bundle")
+    run.add_argument(
+        "--output-dir",
+        default=None,
+        help="folder of the model-flux products (default $MWM_ASTRA/<v_astra>/pipelines/zeta_payne)",
+    )
+    run.add_argument("--no-products", action="store_true", help="write no model-flux products")
+    run.add_argument("--chunk-size", type=int, default=16, help="spectra read and fitted per chunk")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_routing_options(run)
+    _add_fit_options(run)
+    add_database_option(run)
+    run.set_defaults(func=_run)
+
+    status = sub.add_parser("status", help="pending / done / failed per instrument and bundle version")
+    status.add_argument("--bundle-boss", default=None)
+    status.add_argument("--bundle-apogee", default=None)
+    add_routing_options(status)
+    add_database_option(status)
+    status.set_defaults(func=_status)
+
+    export = sub.add_parser("export", help="write the results table (FITS or CSV)")
+    export.add_argument("-o", "--output", required=True, help="table to write (.fits or .csv)")
+    export.add_argument("--instrument", choices=["boss", "apogee"], default=None)
+    export.add_argument("--all-versions", action="store_true", help="rows of every ASTRA version")
+    add_database_option(export)
+    export.set_defaults(func=_export)
+
+    from zeta_payne.cli import demo, plot
+
+    demo.register(sub)
+    plot.register(sub)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from zeta_payne.astra.database import bound_database, resolve_database
+
+    with bound_database(args.database, create=True):
+        pass
+    where = (
+        "ASTRA's database"
+        if not args.database and _have_astra()
+        else resolve_database(args.database).describe()
+    )
+    print(f"tables ready in {where}")
+    return 0
+
+
+def _have_astra() -> bool:
+    from zeta_payne.astra.compat import HAVE_ASTRA
+
+    return HAVE_ASTRA
+
+
+def expand_paths(paths: list[str]) -> list[str]:
+    """Files as given, folders searched recursively for ``*.fits`` / ``*.fits.gz``."""
+    out: list[str] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            out.extend(sorted(str(p) for p in path.rglob("*.fits")))
+            out.extend(sorted(str(p) for p in path.rglob("*.fits.gz")))
+        else:
+            out.append(os.fspath(path))
+    return out
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from zeta_payne.astra.database import bound_database
+    from zeta_payne.astra.ingest import ingest_files, read_classification_table
+
+    table = read_classification_table(args.classification) if args.classification else None
+    with bound_database(args.database, create=True):
+        report = ingest_files(expand_paths(args.paths), args.chosen_class, table)
+    for path, message in report.errors:
+        print(f"skipped {path}: {message}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.errors and not report.spectra else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from zeta_payne.astra.database import bound_database
+    from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
+    from zeta_payne.astra.run import run_pending
+    from zeta_payne.cli.common import pin_threads, write_table
+    from zeta_payne.cli.progress import ProgressBar
+
+    pin_threads(1)
+    output_dir = None if args.no_products else (args.output_dir or DEFAULT_PRODUCT_DIR)
+    bundles = {"boss": args.bundle_boss, "apogee": args.bundle_apogee}
+    with bound_database(args.database, create=True):
+        summary = run_pending(
+            instruments=args.instrument or ["boss", "apogee"],
+            bundles=bundles,
+            fit_options=fit_overrides(args),
+            device=args.device,
+            output_dir=output_dir,
+            routing=routing_from_args(args),
+            reprocess=args.reprocess,
+            limit=args.limit,
+            chunk_size=args.chunk_size,
+            progress=None if args.no_progress else ProgressBar(),
+        )
+    rows = [{"instrument": i, "model": m, **c} for (i, m), c in summary.counts.items() if c["fitted"]]
+    if rows:
+        write_table(rows, None, ["instrument", "model", "fitted", "bad", "warn"])
+    print(f"fitted {summary.fitted} spectra ({summary.bad} flagged bad)")
+    for instrument, error in summary.errors.items():
+        print(f"{instrument}: not run: {error}", file=sys.stderr)
+    return 1 if summary.errors else 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from zeta_payne.astra.database import bound_database
+    from zeta_payne.astra.status import pending_table, results_table
+    from zeta_payne.cli.common import write_table
+
+    bundles = {"boss": args.bundle_boss, "apogee": args.bundle_apogee}
+    with bound_database(args.database, create=True):
+        pending = pending_table(routing_from_args(args), bundles)
+        results = results_table()
+    if pending:
+        print("spectra:")
+        write_table([{k: ("-" if v is None else v) for k, v in r.items()} for r in pending], None)
+    else:
+        print("no spectra registered")
+    if results:
+        print("\nresults:")
+        write_table(
+            results, None, ["instrument", "bundle_name", "bundle_version", "v_astra", "done", "bad", "warn"]
+        )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from zeta_payne.astra.database import bound_database
+    from zeta_payne.astra.export import result_rows, write_results
+
+    with bound_database(args.database):
+        columns, rows = result_rows(args.instrument, args.all_versions)
+    write_results(args.output, columns, rows)
+    print(f"wrote {len(rows)} rows to {args.output}")
+    return 0

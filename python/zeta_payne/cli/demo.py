@@ -1,0 +1,70 @@
+"""``zeta-payne demo``: the whole pipeline on the shipped demo spectra (embedded SQLite)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register"]
+
+_COLUMNS = [
+    "spectrum",
+    "inst",
+    "teff_true",
+    "teff",
+    "logg_true",
+    "logg",
+    "v_sini_true",
+    "v_sini",
+    "m_h_true",
+    "m_h",
+    "v_rad_true",
+    "v_rad",
+    "flags",
+]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("demo", help="ingest, fit and check the shipped demo spectra")
+    parser.add_argument(
+        "-o", "--output", default="zeta-payne-demo", help="output folder (default ./zeta-payne-demo)"
+    )
+    parser.add_argument("--data", default=None, help="demo spectra folder (default: the shipped data/demo)")
+    parser.add_argument("--bundle-boss", default=None, help="BOSS bundle (default zeta-payne-boss)")
+    parser.add_argument("--bundle-apogee", default=None, help="APOGEE bundle (default zeta-payne-apogee)")
+    parser.add_argument(
+        "--presearch-points", type=int, default=None, help="override the bundles' pre-search size"
+    )
+    parser.add_argument(
+        "--database", metavar="URL", default=None, help="use this database instead of the embedded SQLite"
+    )
+    parser.add_argument("--fresh", action="store_true", help="start from an empty database")
+    parser.add_argument("--no-plots", action="store_true", help="skip the QA plots")
+    parser.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from zeta_payne.astra.demo import run_demo
+    from zeta_payne.cli.common import pin_threads, write_table
+    from zeta_payne.cli.progress import ProgressBar
+
+    pin_threads(1)
+    report = run_demo(
+        output=args.output,
+        data_dir=args.data,
+        bundles={"boss": args.bundle_boss, "apogee": args.bundle_apogee},
+        fit_options={"presearch_points": args.presearch_points} if args.presearch_points else None,
+        database=args.database,
+        fresh=args.fresh,
+        plots=not args.no_plots,
+        progress=ProgressBar(),
+    )
+    print(f"database: {report.database}")
+    print(f"ingest: {report.ingest.summary()}")
+    print(f"fitted {report.run.fitted} new spectra ({report.run.bad} flagged bad)")
+    for instrument, error in report.run.errors.items():
+        print(f"{instrument}: not run: {error}")
+    print()
+    write_table(report.table, None, _COLUMNS)
+    if report.plots:
+        print(f"\n{len(report.plots)} QA plots in {args.output}/plots")
+    return 1 if report.run.errors else 0

@@ -1,0 +1,81 @@
+"""Small SDSS data products made from a toy bundle's forward model (for the ASTRA tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tests.conftest import simulate
+from zeta_payne.io.sdss import write_mwm
+from zeta_payne.io.sdss.layout import APOGEE_GRID, BOSS_GRID
+
+TRUE_LABELS = {
+    "boss": np.array([12000.0, 4.0, 120.0, 2.0, 0.1]),
+    "apogee": np.array([15000.0, 3.8, 80.0, 2.0, -0.2]),
+}
+
+
+def spectrum_row(bundle, instrument: str, seed: int, telescope: str = "apo25m", snr: float = 80.0) -> dict:
+    """One mwm row (flux, ivar, pixel_flags, BOSS wresl) of a simulated spectrum."""
+    grid = BOSS_GRID if instrument == "boss" else APOGEE_GRID
+    labels = TRUE_LABELS[instrument].copy()
+    labels[0] += 500.0 * seed
+    spec = simulate(bundle, grid.wavelength, labels, v_rad=3.0 + seed, snr=snr, seed=seed)
+    row = {
+        "instrument": instrument,
+        "telescope": telescope,
+        "snr": snr,
+        "flux": spec.flux,
+        "ivar": spec.ivar,
+        "pixel_flags": np.zeros(grid.n_pixels, np.int32),
+    }
+    if instrument == "boss":
+        row["wresl"] = grid.wavelength / 2000.0
+    return row
+
+
+def write_star(folder: Path, sdss_id: int, rows: list[dict], programs: str | None = None) -> Path:
+    """An mwmStar file for one source."""
+    path = Path(folder) / f"mwmStar-0.8.0-{sdss_id}.fits"
+    source = {"sdss_id": sdss_id, "ra": 10.0, "dec": -5.0, "programs": programs}
+    write_mwm(path, source, rows, overwrite=True)
+    return path
+
+
+def truncate(path: Path, hdu: int = 1) -> Path:
+    """Cut a FITS file inside the data of extension ``hdu``."""
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        offset = hdul[hdu]._data_offset + 1000
+    with open(path, "r+b") as fh:
+        fh.truncate(offset)
+    return path
+
+
+def make_products(folder: Path, toy_boss, toy_apogee) -> dict[str, Path]:
+    """Good and corrupt mwmStar files.
+
+    ``good_boss_1``, ``good_boss_2`` (BOSS APO), ``good_apogee`` (APOGEE LCO), ``both``
+    (BOSS APO + APOGEE APO), ``truncated`` (BOSS data cut), ``no_ivar`` (BOSS, every ivar 0),
+    ``wrong_length`` (APOGEE flux shorter than the grid), ``garbage`` (not FITS).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "good_boss_1": write_star(folder, 101, [spectrum_row(toy_boss, "boss", 1)]),
+        "good_boss_2": write_star(folder, 102, [spectrum_row(toy_boss, "boss", 2)]),
+        "good_apogee": write_star(folder, 103, [spectrum_row(toy_apogee, "apogee", 3, "lco25m")]),
+    }
+    truncated = write_star(folder, 104, [spectrum_row(toy_boss, "boss", 4)])
+    files["truncated"] = truncate(truncated)
+    no_ivar = spectrum_row(toy_boss, "boss", 5)
+    no_ivar["ivar"] = np.zeros_like(no_ivar["ivar"])
+    files["no_ivar"] = write_star(folder, 105, [no_ivar])
+    short = spectrum_row(toy_apogee, "apogee", 6)
+    short = {k: (v[:-100] if isinstance(v, np.ndarray) else v) for k, v in short.items()}
+    files["wrong_length"] = write_star(folder, 106, [short])
+    garbage = folder / "mwmStar-0.8.0-107.fits"
+    garbage.write_bytes(b"this is not a FITS file")
+    files["garbage"] = garbage
+    return files
