@@ -334,6 +334,10 @@ def train_bundle(
         },
     }
     specs = tuple(LabelSpec(n, UNITS[n], box[n][0], box[n][1], box[n][0], box[n][1]) for n in LABELS)
+    # the fitted range: the instrument's default, within what the model grid covers (with room
+    # for the RV search and the LSF wings)
+    default_lo, default_hi = INSTRUMENT_DEFAULTS[spec.instrument]["wavelength_range"]
+    fit_range = [max(default_lo, float(wl[0]) * 1.005), min(default_hi, float(wl[-1]) / 1.005)]
     manifest = Manifest(
         name=spec.name,
         version=spec.version,
@@ -349,6 +353,7 @@ def train_bundle(
         network={"n_hidden": config.n_hidden},
         fit_defaults={
             **INSTRUMENT_DEFAULTS[spec.instrument],
+            "wavelength_range": fit_range,
             "n_chebyshev": 15,
             "presearch_points": 4000,
             "rv_range": [-50.0, 50.0],
