@@ -111,6 +111,65 @@ class BundleGenerator:
         return flux
 
 
+class GridSpectrumGenerator:
+    """True spectra from synthesis node grids: node interpolation + rotation (the physics the
+    bundles are trained on, not the networks), then the instrument's per-pixel LSF and the
+    Doppler shift of the forward model's operators.
+
+    Parameters
+    ----------
+    grid_path : path-like
+        Node grid folder with one sub-folder per instrument.
+    """
+
+    def __init__(self, grid_path: str | os.PathLike) -> None:
+        self.grid_path = Path(grid_path)
+        self._generators: dict[str, Any] = {}
+
+    def _generator(self, instrument: str):
+        if instrument not in self._generators:
+            from zeta_payne.grids.generator import GridGenerator
+            from zeta_payne.grids.nodes import load_node_grid
+
+            grid = load_node_grid(self.grid_path, instrument)
+            self._generators[instrument] = GridGenerator(
+                grid, ("teff", "logg", "v_sini", "m_h"), instrument=instrument
+            )
+        return self._generators[instrument]
+
+    def __call__(
+        self,
+        instrument: str,
+        labels: Mapping[str, float],
+        v_rad: float,
+        wavelength: np.ndarray,
+        lsf_fwhm: np.ndarray,
+    ) -> np.ndarray:
+        import torch
+
+        from zeta_payne.model.doppler import log_doppler_factor
+        from zeta_payne.model.lsf import convolution_band, resampling_band, residual_sigma
+
+        gen = self._generator(instrument)
+        rest = gen(np.array([[labels[n] for n in gen.label_names]]))[0]
+        loglam = np.log(gen.wavelength)
+        delta = (loglam[-1] - loglam[0]) / (loglam.size - 1)
+        margin = 1.0 + 300.0 / 299792.458
+        inside = (wavelength > gen.wavelength[0] * margin * 1.002) & (
+            wavelength < gen.wavelength[-1] / margin / 1.002
+        )
+        flux = np.ones(wavelength.size)
+        if not inside.any():
+            return flux
+        sigma = residual_sigma(wavelength[inside], lsf_fwhm[inside], gen.resolution)
+        conv = convolution_band(np.interp(loglam, np.log(wavelength[inside]), sigma), delta)
+        smooth = conv.to_torch(dtype=torch.float64) @ torch.as_tensor(rest, dtype=torch.float64)
+        target = np.log(wavelength[inside]) - float(log_doppler_factor(v_rad))
+        band, _ = resampling_band(loglam[0], delta, loglam.size, target)
+        flux[inside] = (band.to_torch(dtype=torch.float64) @ smooth).numpy()
+        return flux
+
+
 def boss_wresl(wavelength: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A BOSS-like LSF FWHM per pixel [Å]: R rising from ~1500 (blue) to ~2600 (red)."""
     resolution = 1500.0 + 1100.0 * (wavelength - 3600.0) / (10300.0 - 3600.0)
@@ -275,11 +334,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bundle-boss", default="boss", help="BOSS bundle (default zeta-payne-boss)")
     parser.add_argument("--bundle-apogee", default="apogee", help="APOGEE bundle (default zeta-payne-apogee)")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--grid", default=None,
+                        help="node grid to draw the true spectra from (default: the bundles' own networks)")
     args = parser.parse_args(argv)
     from zeta_payne.bundles.registry import find_bundle
 
     bundles = {"boss": find_bundle(args.bundle_boss), "apogee": find_bundle(args.bundle_apogee)}
-    truth = make_demo(args.out, bundles, seed=args.seed)
+    generator = GridSpectrumGenerator(args.grid) if args.grid else None
+    truth = make_demo(args.out, bundles, generator=generator, seed=args.seed)
     size = sum(p.stat().st_size for p in Path(args.out).glob("mwmStar-*.fits"))
     print(f"wrote {len(truth)} spectra in {len(DEMO_LAYOUT)} files ({size / 1e6:.1f} MB) to {args.out}")
     return 0

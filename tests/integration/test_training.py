@@ -76,3 +76,17 @@ def test_train_save_load_fit(analytic_grid, tmp_path):
     # (the toy grid is degenerate in teff around its hydrogen maximum, so labels are not asserted)
     assert result.rchi2 < 5
     assert abs(result.v_rad - 12.0) < 10
+
+
+def test_complete_lattice_of_a_partial_grid(analytic_grid):
+    from zeta_payne.grids.nodes import NodeGrid, load_node_grid
+    from zeta_payne.training.pipeline import complete_lattice
+
+    grid = load_node_grid(analytic_grid, "boss")
+    keep = ~((grid.labels[:, 0] == 25000) & (grid.labels[:, 1] == 5.0))  # an unfinished corner
+    partial = NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep])
+    sub = complete_lattice(partial)
+    t, g, m = (np.unique(sub.labels[:, i]) for i in range(3))
+    assert len(sub) == t.size * g.size * m.size
+    assert len(sub) >= 45  # drops one teff (9 nodes) or one logg (18), keeps the rest
+    assert np.isfinite(sub.interpolate(np.array([[9000.0, 4.0, 0.0]]))).all()

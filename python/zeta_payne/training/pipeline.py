@@ -67,6 +67,42 @@ class TrainingSpec:
     seed: int = 0
 
 
+def complete_lattice(grid):
+    """The largest complete rectilinear sub-lattice of a (possibly partial) node grid.
+
+    A campaign that has not finished leaves lattice cells without all their corners. This
+    greedily drops the axis value with the most missing nodes until every combination of
+    the remaining axis values is on disk, and returns a grid of those nodes with that
+    lattice as its only level (so interpolation never needs a missing node).
+    """
+    from zeta_payne.grids.nodes import NodeGrid
+
+    axes = [np.unique(np.round(grid.labels[:, i], 6)) for i in range(3)]
+    present = {tuple(row) for row in np.round(grid.labels, 6)}
+    while True:
+        mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        missing = np.array([tuple(p) not in present for p in mesh])
+        if not missing.any():
+            break
+        worst, score = None, -1.0
+        for i in range(3):
+            if axes[i].size <= 2:
+                continue
+            for value in axes[i]:
+                on = mesh[:, i] == value
+                frac = missing[on].mean()
+                if frac > score:
+                    worst, score = (i, value), frac
+        if worst is None:
+            raise ValueError("no complete lattice of at least 2 values per axis in the grid")
+        i, value = worst
+        axes[i] = axes[i][axes[i] != value]
+    keep = np.all([np.isin(np.round(grid.labels[:, i], 6), axes[i]) for i in range(3)], axis=0)
+    return NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep],
+                    manifest=grid.manifest, medium=grid.medium, levels=[tuple(axes)],
+                    seconds=grid.seconds[keep])
+
+
 def build_training_set(
     generator: GridGenerator, labels: np.ndarray, pixels: slice, batch: int = 256
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -256,6 +292,10 @@ def train_bundle(
 
     grid_path = Path(grid_path)
     grid = load_node_grid(grid_path, spec.instrument)
+    full = len(grid)
+    grid = complete_lattice(grid)
+    if len(grid) < full:
+        log.warning("partial grid: training on the complete sub-lattice of %d of %d nodes", len(grid), full)
     manifest_path = grid_path / "manifest.json"
     grid_sha = hashlib.sha256(manifest_path.read_bytes()).hexdigest() if manifest_path.is_file() else ""
     generator = GridGenerator(grid, LABELS, instrument=spec.instrument)
