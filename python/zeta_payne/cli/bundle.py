@@ -22,6 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ver = cmds.add_parser("verify", help="check a bundle's schema and hashes")
     ver.add_argument("bundle", help="folder, name, or instrument")
     ver.set_defaults(func=_verify)
+    toy = cmds.add_parser("make-toy", help="write a synthetic (not physics) bundle for tests and benchmarks")
+    toy.add_argument("--instrument", required=True, choices=["boss", "apogee"])
+    toy.add_argument("--out", required=True)
+    toy.add_argument("--hidden", type=int, default=300)
+    toy.add_argument("--pixels", type=int, default=None, help="model pixels (default: R_model sampling)")
+    toy.add_argument("--seed", type=int, default=1)
+    toy.set_defaults(func=_toy)
     lst = cmds.add_parser("list", help="list the bundles found")
     lst.set_defaults(func=_list)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -33,6 +40,16 @@ def _import(args: argparse.Namespace) -> int:
     labels = args.labels.split(",") if args.labels else None
     bundle = import_legacy(
         args.npz, args.out, args.instrument, name=args.name, version=args.version, label_names=labels
+    )
+    print(json.dumps(bundle.describe(), indent=2))
+    return 0
+
+
+def _toy(args: argparse.Namespace) -> int:
+    from zeta_payne.bundles.toy import make_toy_bundle
+
+    bundle = make_toy_bundle(
+        args.out, args.instrument, n_pixels=args.pixels, n_hidden=args.hidden, seed=args.seed
     )
     print(json.dumps(bundle.describe(), indent=2))
     return 0
