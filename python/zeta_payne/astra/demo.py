@@ -23,6 +23,7 @@ from zeta_payne.astra.model import ZetaPayne
 from zeta_payne.astra.qa import plot_result, plot_results
 from zeta_payne.astra.routing import Routing, routed_query
 from zeta_payne.astra.run import Progress, RunSummary, run_pending
+from zeta_payne.exceptions import ZetaPayneError
 from zeta_payne.fitting.flags import flag_names
 
 __all__ = ["DEMO_DATA_DIR", "DemoReport", "read_truth", "run_demo"]
@@ -132,7 +133,10 @@ def run_demo(
     data = Path(data_dir) if data_dir else DEMO_DATA_DIR
     truth_path = data / "truth.csv"
     if not truth_path.is_file():
-        raise FileNotFoundError(f"{truth_path}: no demo data (run data/demo/make_demo.py)")
+        raise ZetaPayneError(
+            f"{truth_path}: no demo data. The demo spectra are made from the shipped bundles "
+            "(python data/demo/make_demo.py); see data/demo/README.md"
+        )
     if fresh:
         if database is None and (out / DEMO_DATABASE).exists():
             (out / DEMO_DATABASE).unlink()
