@@ -544,8 +544,9 @@ class Fitter:
 
         # model flux on the observed grid, back in the data's units
         model_flux = np.full(spectrum.n_pixels, np.nan)
-        full = self._forward(prep, prep.modelled)
-        model_flux[prep.modelled] = full.flux(labels, v_rad, coeffs) * prep.scale
+        lam = spectrum.wavelength[prep.modelled]
+        model_flux[prep.modelled] = fm.flux_at(lam, self._design(lam, prep.fit_range), labels, v_rad, coeffs)
+        model_flux *= prep.scale
 
         message = "" if res.status > 0 else f"least squares: {res.message}"
         return FitResult(

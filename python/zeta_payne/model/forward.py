@@ -192,11 +192,49 @@ class ForwardModel:
         return self.normalized(labels, v_rad) * self.response(coeffs)
 
     def normalized_batch(self, labels: npt.ArrayLike, v_rad: float) -> np.ndarray:
-        """Normalised model for several label vectors at one RV, ``(B, L) → (B, N)``."""
-        s, _ = self.resampler(v_rad)
-        h = self.hidden(np.atleast_2d(labels))  # (B, H)
-        rest = self._conv64 @ (self._w2 @ h.T + self._b2[:, None])  # (P_w, B)
-        return (s @ rest).T.cpu().numpy()
+        """Normalised model for several label vectors at one RV, ``(B, L) → (B, N)``.
+
+        Evaluated in float32 (for χ² scans, where differences of order one matter on χ² of
+        order N, float32 is ample).
+        """
+        target = self.loglam - float(log_doppler_factor(v_rad))
+        band, _ = resampling_band(self.window_loglam0, self.grid.delta, self.n_window, target)
+        with torch.no_grad():
+            x = torch.as_tensor(np.atleast_2d(labels), dtype=torch.float64, device=self.device)
+            h = self.emulator.hidden(x)  # (B, H) float32
+            if self._conv_w is None:
+                self._conv_w = self.conv_band.to_torch(self.device, torch.float32) @ self._w2b32()
+            folded = band.to_torch(self.device, torch.float32) @ self._conv_w  # (N, H + 1)
+            out = h @ folded[:, :-1].T + folded[:, -1]
+        return out.double().cpu().numpy()
+
+    def flux_at(
+        self,
+        wavelength: npt.ArrayLike,
+        design: npt.ArrayLike,
+        labels: npt.ArrayLike,
+        v_rad: float,
+        coeffs: npt.ArrayLike,
+    ) -> np.ndarray:
+        """The model at other pixels than those it was built for (same LSF and window).
+
+        Parameters
+        ----------
+        wavelength : array_like, shape (M,)
+            Observed wavelengths [Å] inside the window.
+        design : array_like, shape (M, C)
+            Response design at those pixels.
+        labels, v_rad, coeffs
+            Model parameters.
+
+        Returns
+        -------
+        numpy.ndarray, shape (M,)
+        """
+        target = np.log(np.asarray(wavelength, dtype=float)) - float(log_doppler_factor(v_rad))
+        band, _ = resampling_band(self.window_loglam0, self.grid.delta, self.n_window, target)
+        norm = (band.to_torch(self.device, torch.float64) @ self.rest_flux(labels)).cpu().numpy()
+        return norm * (np.asarray(design, dtype=float) @ np.asarray(coeffs, dtype=float))
 
     def _hidden_and_tangent(self, labels: npt.ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
         """Last hidden activations ``(H,)`` and their derivatives ``(H, L)`` (forward mode)."""
