@@ -68,3 +68,18 @@ def test_tiny_campaign_synthesizes_resumes_and_loads(tmp_path):
     assert apogee.wavelength[np.argmin(apogee.flux[0])] == pytest.approx(16811.1, abs=0.3)
     mid = boss.interpolate([[10750.0, 4.0, 0.0]])[0]
     assert np.allclose(mid, 0.5 * (boss.flux[0] + boss.flux[1]), atol=1e-6)
+
+
+def test_model_range_and_instrument_selection(tmp_path):
+    from zeta_payne.grids.campaign import _build_config
+
+    parser = add_synthesize_arguments(argparse.ArgumentParser())
+    args = parser.parse_args(["--grid", "x", "--model-range", "boss", "4400", "5400",
+                              "--instruments", "boss", "--cache-dir", str(tmp_path)])
+    config = _build_config(args, tmp_path)
+    assert list(config.model_grids) == ["boss"]
+    boss = config.model_grids["boss"]
+    assert boss.wave_start == 4400.0 and boss.wavelength[-1] <= 5400.0
+    assert boss.R_model == BOSS_MODEL_GRID.R_model
+    assert boss.log10_step == pytest.approx(BOSS_MODEL_GRID.log10_step)
+    assert config.segments["boss"][0][0] < 4400.0 < 5400.0 < config.segments["boss"][-1][1]

@@ -458,10 +458,8 @@ def _scaled_mu(mu_base: float, factor: float) -> float:
     """
     h, he = 0.9204, 0.07834
     light = (h * ATOMIC_WEIGHTS[0] + he * ATOMIC_WEIGHTS[1]) / (h + he)
-    z = max(1e-6, 1.0 - (h + he))
     # Metal fraction at the base mixture implied by mu_base (solve the two-component mix).
     m_z = 17.0  # mean metal mass [u] of a solar mixture (C, N, O, Ne, Mg, Si, Fe ...)
     z_base = min(max((mu_base - light) / (m_z - light), 1e-6), 0.05)
     z_new = z_base * factor
-    del z
     return float(((1.0 - z_base) * light + z_new * m_z) / ((1.0 - z_base) + z_new))

@@ -44,7 +44,7 @@ from .format import (
     write_chunk,
     write_json_atomic,
 )
-from .nodes import _key, default_levels, ordered_nodes
+from .nodes import default_levels, label_keys, ordered_nodes
 
 __all__ = [
     "CampaignConfig",
@@ -59,8 +59,10 @@ log = logging.getLogger("zeta_payne.grids.campaign")
 
 DEFAULT_LINELIST = Path("data/linelists/obaf_merged.csv.gz")
 DEFAULT_ROOT = Path("data/grids")
-#: Synthesis sampling in ln λ per instrument (≈0.036–0.10 Å optical, 0.053 Å H band).
-DEFAULT_DLNLAMBDA = {"boss": 1.0e-5, "apogee": 1.0 / 300000.0}
+#: Synthesis sampling in ln λ per instrument (0.75 km/s: 0.009–0.026 Å optical, 0.04 Å H
+#: band). Measured at 6000 K (4410–4490 Å, after R 6000): 1e-5 → 0.006 max flux error,
+#: 5e-6 → 5e-4, 2.5e-6 → 4e-5; SME's cost does not depend on it (adaptive internal grid).
+DEFAULT_DLNLAMBDA = {"boss": 2.5e-6, "apogee": 2.5e-6}
 TINY_MODEL_GRIDS = {
     "boss": ModelWavelengthGrid.from_range("boss", 4840.0, 4885.0, 1.0 / 18000.0, 6000.0),
     "apogee": ModelWavelengthGrid.from_range("apogee", 16795.0, 16825.0, 1.0 / 180000.0, 60000.0),
@@ -225,7 +227,7 @@ def _done_keys(root: Path, instruments: list[str]) -> tuple[set, int]:
         keys = set()
         for chunk in sorted((root / name).glob("chunk_*.npz")):
             labels, _, _ = read_chunk(chunk)
-            keys.update(map(tuple, _key(labels)))
+            keys.update(map(tuple, label_keys(labels)))
             next_index = max(next_index, int(chunk.stem.split("_")[1]) + 1)
         per.append(keys)
     done = set.intersection(*per) if per else set()
@@ -258,6 +260,11 @@ def add_synthesize_arguments(parser: argparse.ArgumentParser) -> argparse.Argume
     parser.add_argument("--tiny", action="store_true",
                         help="tiny wavelength ranges (Hβ 4840-4885, Br11 16795-16825 Å vac), "
                              "for tests")
+    parser.add_argument("--model-range", nargs=3, action="append", metavar=("INSTRUMENT", "MIN", "MAX"),
+                        help="restrict an instrument's model grid to MIN-MAX Å (vacuum), e.g. a "
+                             "preliminary grid over part of the optical")
+    parser.add_argument("--instruments", nargs="+", default=None,
+                        help="instruments to synthesize (default: all)")
     parser.add_argument("--segment-length", type=float, default=300.0,
                         help="SME segment length [Å]")
     parser.add_argument("--segments-per-call", type=int, default=6,
@@ -270,7 +277,15 @@ def add_synthesize_arguments(parser: argparse.ArgumentParser) -> argparse.Argume
 def _build_config(args: argparse.Namespace, workdir: Path) -> CampaignConfig:
     from .atmospheres import default_cache_dir
 
-    grids = TINY_MODEL_GRIDS if args.tiny else MODEL_GRIDS
+    grids = dict(TINY_MODEL_GRIDS if args.tiny else MODEL_GRIDS)
+    for name, lo, hi in getattr(args, "model_range", None) or []:
+        if name not in grids:
+            raise GridError(f"--model-range: unknown instrument {name!r}")
+        g = grids[name]
+        grids[name] = ModelWavelengthGrid.from_range(name, float(lo), float(hi), g.log10_step * np.log(10.0),
+                                                     g.R_model)
+    for name in [n for n in grids if n not in (getattr(args, "instruments", None) or grids)]:
+        del grids[name]
     segments = {
         k: plan_segments(g, DEFAULT_DLNLAMBDA[k], args.segment_length) for k, g in grids.items()
     }
@@ -310,6 +325,9 @@ def run_synthesize(args: argparse.Namespace) -> int:
             raise GridError(f"{manifest_path}: instrument grids differ from this campaign's")
         if old["provenance"]["linelist_sha256"] != manifest["provenance"]["linelist_sha256"]:
             raise GridError(f"{manifest_path}: made with another line list")
+        for key in ("synthesis_dlnlambda", "synthesis_segments_air"):
+            if json.loads(json.dumps(manifest["provenance"][key])) != old["provenance"][key]:
+                raise GridError(f"{manifest_path}: made with other synthesis settings ({key})")
         manifest["provenance"]["created"] = old["provenance"]["created"]
         if args.nodes_file is not None:
             manifest["levels"], manifest["node_axes"] = old["levels"], old["node_axes"]
@@ -317,12 +335,12 @@ def run_synthesize(args: argparse.Namespace) -> int:
 
     instruments = list(config.model_grids)
     done, next_index = _done_keys(root, instruments)
-    todo = [(k, r) for k, r in plan if tuple(_key(r)[0]) not in done]
+    todo = [(k, r) for k, r in plan if tuple(label_keys(r)[0]) not in done]
     if args.limit is not None:
         todo = todo[: args.limit]
     log.info("grid %s: %d nodes planned, %d on disk, %d to synthesize now (%d processes)",
              args.grid, len(plan), len(plan) - len([1 for k, r in plan
-                                                      if tuple(_key(r)[0]) not in done]),
+                                                      if tuple(label_keys(r)[0]) not in done]),
              len(todo), args.processes)
     if not todo:
         return 0

@@ -214,7 +214,7 @@ def to_model_grid(
 def write_chunk(
     path: Path, labels: np.ndarray, flux_uint16: np.ndarray, seconds: np.ndarray
 ) -> None:
-    """Write one chunk file atomically (temporary file in the same folder + rename).
+    """Write one chunk file atomically (compressed NPZ; temporary file + rename).
 
     Parameters
     ----------
@@ -235,8 +235,8 @@ def write_chunk(
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".npz", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, labels=labels, flux=flux_uint16,
-                     seconds=np.asarray(seconds, dtype=np.float64))
+            np.savez_compressed(fh, labels=labels, flux=flux_uint16,
+                                seconds=np.asarray(seconds, dtype=np.float64))
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

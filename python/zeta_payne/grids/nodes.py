@@ -21,6 +21,7 @@ from ..exceptions import GridError
 from .format import LABEL_NAMES, SCHEMA, decode_flux, read_chunk
 
 __all__ = [
+    "label_keys",
     "NodeGrid",
     "load_node_grid",
     "refine_axis",
@@ -32,8 +33,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def _key(values: np.ndarray) -> np.ndarray:
-    """Integer keys of label rows (teff to 0.1 K, logg and m_h to 1e-4 dex)."""
+def label_keys(values: np.ndarray) -> np.ndarray:
+    """Integer keys of label rows (teff to 0.1 K, logg and m_h to 1e-4 dex), shape (n, 3).
+
+    Two label rows denote the same node exactly when their keys are equal.
+    """
     values = np.atleast_2d(values)
     return np.stack(
         [np.rint(values[:, 0] * 10), np.rint(values[:, 1] * 1e4), np.rint(values[:, 2] * 1e4)],
@@ -87,7 +91,7 @@ class NodeGrid:
         self.levels = [tuple(np.asarray(a, dtype=float) for a in lvl) for lvl in self.levels]
         if self.seconds is None:
             self.seconds = np.zeros(len(self.labels))
-        self._row = {tuple(k): i for i, k in enumerate(_key(self.labels))}
+        self._row = {tuple(k): i for i, k in enumerate(label_keys(self.labels))}
 
     def __len__(self) -> int:
         return self.labels.shape[0]
@@ -100,7 +104,7 @@ class NodeGrid:
     def _level_lookup(self, axes: tuple[np.ndarray, ...]) -> np.ndarray:
         """Row of each lattice point of ``axes`` (shape (nt, ng, nm)); −1 where missing."""
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-        rows = np.array([self._row.get(tuple(k), -1) for k in _key(grid)], dtype=np.int64)
+        rows = np.array([self._row.get(tuple(k), -1) for k in label_keys(grid)], dtype=np.int64)
         return rows.reshape(tuple(a.size for a in axes))
 
     def interpolate(self, labels: np.ndarray, missing: str = "raise") -> np.ndarray:
@@ -232,7 +236,7 @@ def load_node_grid(path: str | Path, instrument: str | None = None) -> NodeGrid:
     if not labels:
         raise GridError(f"no chunk files in {path / instrument}")
     lab = np.concatenate(labels)
-    _, first = np.unique(_key(lab), axis=0, return_index=True)
+    _, first = np.unique(label_keys(lab), axis=0, return_index=True)
     first = np.sort(first)
     levels = [tuple(np.asarray(lvl[n]) for n in LABEL_NAMES) for lvl in manifest.get("levels", [])]
     return NodeGrid(
@@ -325,7 +329,7 @@ def ordered_nodes(levels: Sequence[dict[str, np.ndarray]]) -> list[tuple[int, np
     seen: set[tuple[int, ...]] = set()
     out = []
     for k, lattice in enumerate(lattice_levels(levels)):
-        keys = _key(lattice)
+        keys = label_keys(lattice)
         new = [i for i, key in enumerate(map(tuple, keys)) if key not in seen]
         for i in new:
             seen.add(tuple(keys[i]))
