@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ __all__ = [
     "DatabaseSpec",
     "bind_database",
     "bound_database",
+    "check_schema",
     "create_tables",
     "open_database",
     "plugin_models",
@@ -155,6 +157,7 @@ def open_database(spec: DatabaseSpec) -> Database:
 
 def plugin_models() -> list[type]:
     """Every model the plugin reads or writes, in dependency order."""
+    from zeta_payne.astra.claims import ZetaPayneClaim, ZetaPayneWorker
     from zeta_payne.astra.model import ZetaPayne
 
     return [
@@ -163,13 +166,29 @@ def plugin_models() -> list[type]:
         *compat.SPECTRUM_MODELS,
         compat.SpectrumClassification,
         ZetaPayne,
+        ZetaPayneWorker,
+        ZetaPayneClaim,
     ]
+
+
+def check_schema(schema: str | None) -> str | None:
+    """``schema`` if it is a plain SQL identifier (it is quoted into DDL, never parameterised).
+
+    Raises
+    ------
+    DatabaseConfigError
+        Anything but letters, digits and ``_`` (not starting with a digit), or over 63 chars.
+    """
+    if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", str(schema)):
+        raise DatabaseConfigError(f"invalid schema name {schema!r}: use letters, digits and _")
+    return schema
 
 
 def bind_database(
     database: Database, schema: str | None = None, models: Sequence[type] | None = None
 ) -> None:
     """Bind ``models`` (default :func:`plugin_models`) to ``database`` and ``schema``."""
+    check_schema(schema)
     models = list(models or plugin_models())
     database.bind(models, bind_refs=False, bind_backrefs=False)
     for model in models:
@@ -182,6 +201,7 @@ def create_tables(models: Iterable[type] | None = None) -> None:
     database = models[0]._meta.database
     schema = models[0]._meta.schema
     if schema and isinstance(database, PostgresqlDatabase):
+        check_schema(schema)
         database.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     database.create_tables(models, safe=True)
 

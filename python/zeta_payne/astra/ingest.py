@@ -12,10 +12,13 @@ from __future__ import annotations
 import csv
 import datetime
 import logging
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from peewee import AutoField, BigIntegerField, FloatField, IntegerField, TextField
 
 from zeta_payne.astra import compat
 from zeta_payne.astra.classification import CLASSES, classification_values
@@ -78,19 +81,52 @@ def read_classification_table(path: str | os.PathLike) -> dict[tuple[str, str], 
     return out
 
 
+_INT64 = 2**63 - 1
+
+
+def _coerce(field: Any, value: Any) -> Any:
+    """``value`` as the column type of ``field`` wants it, or ``None`` when it cannot be
+    (a header card ``SDSS_ID = 'abc'`` or ``1E30``, a NaN ``SNR``): files are untrusted."""
+    if isinstance(field, (IntegerField, BigIntegerField)) and not isinstance(field, AutoField):
+        try:
+            number = int(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        limit = _INT64 if isinstance(field, BigIntegerField) else 2**31 - 1
+        return number if -limit <= number <= limit and float(value) == number else None
+    if isinstance(field, FloatField):
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return number if math.isfinite(number) else None
+    if isinstance(field, TextField):
+        return str(value)[:1000]
+    return value
+
+
 def _model_values(model: type, keywords: Mapping[str, Any]) -> dict[str, Any]:
-    names = set(model._meta.fields)
-    return {k: v for k, v in keywords.items() if k in names and v is not None and k != "source"}
+    fields = model._meta.fields
+    out = {}
+    for key, value in keywords.items():
+        if key in fields and value is not None and key != "source":
+            value = _coerce(fields[key], value)
+            if value is None:
+                kind = type(fields[key]).__name__
+                log.warning("ignoring %s = %r: not a valid %s", key, keywords[key], kind)
+                continue
+            out[key] = value
+    return out
 
 
 def _source_for(keywords: Mapping[str, Any]) -> Any:
     source = compat.Source
     row = None
-    if keywords.get("sdss_id") is not None:
-        row = source.get_or_none(source.sdss_id == int(keywords["sdss_id"]))
-    elif keywords.get("catalogid") is not None:
-        row = source.get_or_none(source.catalogid == int(keywords["catalogid"]))
     values = _model_values(source, keywords)
+    if values.get("sdss_id") is not None:
+        row = source.get_or_none(source.sdss_id == values["sdss_id"])
+    elif values.get("catalogid") is not None:
+        row = source.get_or_none(source.catalogid == values["catalogid"])
     programs = keywords.get("programs")
     if programs and "sdss5_programs" in source._meta.fields:
         names = [p.strip() for p in str(programs).replace(";", ",").split(",") if p.strip()]

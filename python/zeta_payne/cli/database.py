@@ -50,12 +50,6 @@ def routing_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def _add_fit_options(parser: argparse.ArgumentParser) -> None:
-    from zeta_payne.cli.fit import add_fit_options
-
-    add_fit_options(parser)
-
-
 def fit_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Fit options given on the command line, as overrides of each bundle's defaults."""
     out: dict[str, Any] = {}
@@ -101,30 +95,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_database_option(ingest)
     ingest.set_defaults(func=_ingest)
 
-    run = sub.add_parser("run", help="fit the pending spectra")
-    run.add_argument(
-        "--instrument", action="append", choices=["boss", "apogee"], help="only this instrument (repeatable)"
-    )
-    run.add_argument("--limit", type=int, default=None, help="at most N spectra per instrument")
-    run.add_argument("--reprocess", action="store_true", help="refit spectra already done")
-    run.add_argument("--bundle-boss", default=None, help="BOSS bundle (folder, name or name@version)")
-    run.add_argument("--bundle-apogee", default=None, help="APOGEE bundle")
-    run.add_argument(
-        "--output-dir",
-        default=None,
-        help="folder of the model-flux products (default $MWM_ASTRA/<v_astra>/pipelines/zeta_payne)",
-    )
-    run.add_argument("--no-products", action="store_true", help="write no model-flux products")
-    run.add_argument("--chunk-size", type=int, default=16, help="spectra read and fitted per chunk")
+    run = sub.add_parser("run", help="fit the pending spectra (--workers N processes)")
+    from zeta_payne.cli.workers import add_worker_options, run_command
+
+    add_worker_options(run)
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_routing_options(run)
-    _add_fit_options(run)
-    add_database_option(run)
-    run.set_defaults(func=_run)
+    run.set_defaults(func=run_command)
 
     status = sub.add_parser("status", help="pending / done / failed per instrument and bundle version")
     status.add_argument("--bundle-boss", default=None)
     status.add_argument("--bundle-apogee", default=None)
+    status.add_argument("--window", type=float, default=15.0, help="minutes over which the rate is measured")
+    status.add_argument(
+        "--workers-label", default=None, metavar="PREFIX", help="list the workers whose label starts so"
+    )
     add_routing_options(status)
     add_database_option(status)
     status.set_defaults(func=_status)
@@ -188,38 +172,6 @@ def _ingest(args: argparse.Namespace) -> int:
     return 1 if report.errors and not report.spectra else 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    from zeta_payne.astra.database import bound_database
-    from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
-    from zeta_payne.astra.run import run_pending
-    from zeta_payne.cli.common import pin_threads, write_table
-    from zeta_payne.cli.progress import ProgressBar
-
-    pin_threads(1)
-    output_dir = None if args.no_products else (args.output_dir or DEFAULT_PRODUCT_DIR)
-    bundles = {"boss": args.bundle_boss, "apogee": args.bundle_apogee}
-    with bound_database(args.database, create=True):
-        summary = run_pending(
-            instruments=args.instrument or ["boss", "apogee"],
-            bundles=bundles,
-            fit_options=fit_overrides(args),
-            device=args.device,
-            output_dir=output_dir,
-            routing=routing_from_args(args),
-            reprocess=args.reprocess,
-            limit=args.limit,
-            chunk_size=args.chunk_size,
-            progress=None if args.no_progress else ProgressBar(),
-        )
-    rows = [{"instrument": i, "model": m, **c} for (i, m), c in summary.counts.items() if c["fitted"]]
-    if rows:
-        write_table(rows, None, ["instrument", "model", "fitted", "bad", "warn"])
-    print(f"fitted {summary.fitted} spectra ({summary.bad} flagged bad)")
-    for instrument, error in summary.errors.items():
-        print(f"{instrument}: not run: {error}", file=sys.stderr)
-    return 1 if summary.errors else 0
-
-
 def _status(args: argparse.Namespace) -> int:
     from zeta_payne.astra.database import bound_database
     from zeta_payne.astra.status import pending_table, results_table
@@ -229,6 +181,7 @@ def _status(args: argparse.Namespace) -> int:
     with bound_database(args.database, create=True):
         pending = pending_table(routing_from_args(args), bundles)
         results = results_table()
+        progress = _progress(args, pending)
     if pending:
         print("spectra:")
         write_table([{k: ("-" if v is None else v) for k, v in r.items()} for r in pending], None)
@@ -239,7 +192,55 @@ def _status(args: argparse.Namespace) -> int:
         write_table(
             results, None, ["instrument", "bundle_name", "bundle_version", "v_astra", "done", "bad", "warn"]
         )
+    for line in progress:
+        print(line)
     return 0
+
+
+def _progress(args: argparse.Namespace, pending: list[dict[str, Any]]) -> list[str]:
+    """Lines on progress, rate and workers (see :mod:`zeta_payne.astra.throughput`)."""
+    from zeta_payne.astra.throughput import in_progress, recent_rate, worker_groups, workers_table
+
+    lines = ["", "progress:"]
+    left = sum(r["pending"] or 0 for r in pending)
+    claimed = in_progress()
+    rate = recent_rate(args.window * 60.0)
+    lines.append(f"  pending {left} (of which {claimed} being fitted now)")
+    if rate["per_hour"]:
+        eta = left / rate["per_hour"] * 60.0 if left else 0.0
+        lines.append(
+            f"  rate {rate['per_hour']:.0f} spectra/hour ({rate['rows']} rows in the last "
+            f"{args.window:g} min); {eta:.0f} min left at this rate"
+        )
+    else:
+        lines.append(f"  rate: {rate['rows']} rows in the last {args.window:g} min")
+    workers = workers_table(args.workers_label)
+    if args.workers_label is None:
+        workers = [w for w in workers if w["status"] == "running" or w["heartbeat_age"] < args.window * 60]
+    total = worker_groups(workers)
+    if total["workers"]:
+        states = ", ".join(f"{n} {s}" for s, n in sorted(total["status"].items()))
+        lines.append(
+            f"  workers: {states} on {total['hosts']} host(s); {total['done']} rows committed "
+            f"({total['bad']} bad) in {total['span'] / 60:.1f} min"
+            + (f" = {total['per_hour']:.0f} spectra/hour" if total["per_hour"] else "")
+        )
+    if args.workers_label is not None:
+        lines.append("")
+        columns = ["pk", "label", "host", "pid", "status", "n_done", "n_bad", "elapsed", "per_hour"]
+        columns.append("message")
+        rows = [{k: ("-" if w.get(k) is None else w[k]) for k in columns} for w in workers]
+        if rows:
+            import io
+            from contextlib import redirect_stdout
+
+            from zeta_payne.cli.common import write_table
+
+            buffer = io.StringIO()
+            with redirect_stdout(buffer):
+                write_table(rows, None, columns)
+            lines.extend(buffer.getvalue().rstrip("\n").splitlines())
+    return lines
 
 
 def _export(args: argparse.Namespace) -> int:

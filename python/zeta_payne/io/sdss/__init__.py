@@ -52,7 +52,7 @@ def describe_file(path: str | os.PathLike) -> list[SpectrumRecord]:
     Raises
     ------
     SpectrumError
-        Missing file, not a recognised SDSS product, or unreadable headers.
+        Missing file, not a recognised SDSS product, unreadable headers, or no spectra.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -63,5 +63,8 @@ def describe_file(path: str | os.PathLike) -> list[SpectrumRecord]:
         except Exception:
             known = False
         if known:
-            return describe(path)
+            records = describe(path)
+            if not records:
+                raise SpectrumError(f"{path}: no spectra in this file (its extensions are empty)")
+            return records
     raise SpectrumError(f"{path}: not a recognised SDSS spectrum product")

@@ -8,6 +8,7 @@ a single visit gives one row. HDU9 is the visit table. Inverse variance is ``err
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,6 +29,8 @@ from zeta_payne.io.sdss.fitsutil import (
     utc_now,
 )
 from zeta_payne.io.sdss.layout import APOGEE_GRID, LogLinearGrid
+
+log = logging.getLogger(__name__)
 
 __all__ = ["describe_apstar", "identify_apstar", "load_apstar_pixels", "read_apstar", "write_apstar"]
 
@@ -62,6 +65,23 @@ def _grid(header: Mapping[str, Any]) -> LogLinearGrid:
     )
 
 
+def _visits_in_data(path: str, declared: Any) -> int:
+    """Visits (rows 2…) the flux image really holds; the header's NVISITS is only trusted up
+    to that (an absurd NVISITS must not make a billion records)."""
+    try:
+        with open_fits(path) as hdul:
+            rows = int(hdul[1].header.get("NAXIS2", 1) or 1) if hdul[1].header.get("NAXIS", 0) == 2 else 1
+    except (SpectrumError, IndexError, OSError, ValueError, TypeError):
+        rows = 1  # unreadable: described as the coadd, whose failure is reported when fitted
+    in_data = max(0, rows - 2) if rows > 1 else 1
+    try:
+        if int(declared) != in_data:
+            log.warning("%s: NVISITS says %s, the flux image holds %d visit(s)", path, declared, in_data)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return in_data
+
+
 def describe_apstar(path: str | os.PathLike) -> list[SpectrumRecord]:
     """The coadd (row 0) and, with several visits, each visit (rows 2…) of an apStar file."""
     path = os.fspath(path)
@@ -69,7 +89,7 @@ def describe_apstar(path: str | os.PathLike) -> list[SpectrumRecord]:
     if header is None:
         raise SpectrumError(f"{path}: not a readable FITS file")
     keywords = {**header_keywords(header, PRIMARY_CARDS), "filetype": "apStar"}
-    n_visits = int(keywords.get("n_visits", 1) or 1)
+    n_visits = _visits_in_data(path, keywords.get("n_visits"))
     records = [SpectrumRecord(path, "ApogeeCoaddedSpectrumInApStar", "apogee", 1, 0, dict(keywords))]
     if n_visits > 1:
         for k in range(n_visits):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from astropy.io.fits.verify import VerifyError
 
 from zeta_payne.exceptions import SpectrumError
 from zeta_payne.fitting.spectrum import Spectrum
@@ -86,6 +87,15 @@ def to_spectrum(
     missing = {"wavelength", "flux", "ivar"} - set(pixels)
     if missing:
         raise SpectrumError(f"missing pixel arrays {sorted(missing)}")
+    for name in ("wavelength", "flux", "ivar", "wresl"):
+        values = pixels.get(name)
+        if values is None and name != "wresl":
+            raise SpectrumError(f"pixel array {name!r} is missing")
+        kind = np.asarray(values).dtype.kind if values is not None else "f"
+        if kind not in "fiub":
+            raise SpectrumError(
+                f"pixel array {name!r} has dtype {np.asarray(values).dtype}: real numbers needed"
+            )
     instrument = str(meta.get("instrument", "boss"))
     bits = bad_pixel_bits(instrument) if bad_bits is None else int(bad_bits)
     mask = None
@@ -111,12 +121,15 @@ def to_spectrum(
 def header_keywords(header: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
     """Pick header cards into a dict: ``mapping`` is ``{column name: header keyword}``.
 
-    Missing cards are left out; string values are stripped.
+    Missing and unparsable cards are left out; string values are stripped.
     """
     out: dict[str, Any] = {}
     for name, key in mapping.items():
         if key in header:
-            value = header[key]
+            try:
+                value = header[key]
+            except (VerifyError, ValueError, TypeError):  # an unparsable card: as if missing
+                continue
             if isinstance(value, str):
                 value = value.strip()
             if isinstance(value, np.generic):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import glob
 import os
+import socket
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -12,13 +14,16 @@ from typing import Any
 
 import numpy as np
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyWarning
+from astropy.io.fits.verify import VerifyError, VerifyWarning
 
 from zeta_payne.exceptions import SpectrumError
 
 __all__ = [
+    "FITS_ERRORS",
     "atomic_write",
     "open_fits",
+    "remove_temporary_files",
+    "temporary_files",
     "primary_header",
     "read_column",
     "set_cards",
@@ -27,21 +32,52 @@ __all__ = [
 ]
 
 
+#: What astropy raises on damaged files (bad cards, impossible sizes, truncation).
+FITS_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    MemoryError,
+    VerifyError,
+)
+
+
 @contextmanager
 def open_fits(path: str | os.PathLike) -> Iterator[fits.HDUList]:
-    """Open a FITS file read-only (truncation warnings silenced; errors → SpectrumError)."""
+    """Open a FITS file read-only (truncation warnings silenced).
+
+    Any error of a damaged file — on opening, or while the block reads it — becomes a
+    :class:`SpectrumError` naming the file.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (VerifyWarning, UserWarning))
             hdul = fits.open(os.fspath(path), memmap=False, lazy_load_hdus=True)
-    except (OSError, ValueError, TypeError) as exc:
-        raise SpectrumError(f"{path}: not a readable FITS file ({exc})") from exc
+    except FITS_ERRORS as exc:
+        raise SpectrumError(f"{path}: not a readable FITS file ({_brief(exc)})") from exc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (VerifyWarning, UserWarning))
             yield hdul
+    except SpectrumError:
+        raise
+    except FITS_ERRORS as exc:
+        raise SpectrumError(f"{path}: damaged FITS file ({_brief(exc)})") from exc
     finally:
-        hdul.close()
+        try:
+            hdul.close()
+        except FITS_ERRORS:  # closing a damaged file
+            pass
+
+
+def _brief(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 def primary_header(path: str | os.PathLike) -> fits.Header | None:
@@ -104,7 +140,7 @@ def atomic_write(hdul: fits.HDUList, path: str | os.PathLike, overwrite: bool = 
         raise FileExistsError(dest)
     folder = os.path.dirname(os.path.abspath(dest))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(dest), suffix=".tmp", dir=folder)
     os.close(fd)
     try:
         with warnings.catch_warnings():
@@ -117,3 +153,45 @@ def atomic_write(hdul: fits.HDUList, path: str | os.PathLike, overwrite: bool = 
             os.remove(tmp)
         raise
     return dest
+
+
+def _temporary_prefix(dest: str) -> str:
+    """``.<name>.<host>.<pid>.``: temporary files say which process wrote them."""
+    host = socket.gethostname().replace(os.sep, "_") or "localhost"
+    return f".{os.path.basename(dest)}.{host}.{os.getpid()}."
+
+
+def temporary_files(dest: str | os.PathLike) -> list[tuple[str, str, int]]:
+    """Temporary files left next to ``dest`` by :func:`atomic_write`: ``(path, host, pid)``."""
+    dest = os.fspath(dest)
+    base = os.path.basename(dest)
+    pattern = os.path.join(glob.escape(os.path.dirname(os.path.abspath(dest))), f".{glob.escape(base)}.*.tmp")
+    out = []
+    for path in glob.glob(pattern):
+        parts = os.path.basename(path)[len(base) + 2 :].split(".")
+        # <host (may hold dots)>.<pid>.<random>.tmp
+        if len(parts) >= 4 and parts[-3].isdigit():
+            out.append((path, ".".join(parts[:-3]), int(parts[-3])))
+        else:
+            out.append((path, "", -1))
+    return out
+
+
+def remove_temporary_files(dest: str | os.PathLike, keep_pid: int | None = None) -> int:
+    """Remove the temporary files next to ``dest`` (a writer killed mid-write leaves one).
+
+    Call it only when no live process can be writing ``dest`` (e.g. after taking over the
+    claim of a dead worker). Files of this host's process ``keep_pid`` are kept. Returns how
+    many were removed.
+    """
+    host = socket.gethostname().replace(os.sep, "_") or "localhost"
+    removed = 0
+    for path, owner, pid in temporary_files(dest):
+        if keep_pid is not None and pid == keep_pid and owner == host:
+            continue
+        try:
+            os.remove(path)
+            removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

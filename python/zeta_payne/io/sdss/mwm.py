@@ -21,7 +21,15 @@ from zeta_payne.exceptions import SpectrumError
 from zeta_payne.fitting.spectrum import Spectrum
 from zeta_payne.io.registry import register_reader
 from zeta_payne.io.sdss.common import PixelData, SpectrumRecord, header_keywords, to_spectrum
-from zeta_payne.io.sdss.fitsutil import atomic_write, open_fits, read_column, set_cards, table_column, utc_now
+from zeta_payne.io.sdss.fitsutil import (
+    FITS_ERRORS,
+    atomic_write,
+    open_fits,
+    read_column,
+    set_cards,
+    table_column,
+    utc_now,
+)
 from zeta_payne.io.sdss.layout import MWM_EXTNAMES, LogLinearGrid, grid_for, mwm_hdu
 
 __all__ = ["describe_mwm", "identify_mwm", "load_mwm_pixels", "read_mwm", "write_mwm"]
@@ -97,15 +105,37 @@ def _grid(header: Mapping[str, Any], instrument: str) -> LogLinearGrid:
             float(header.get("CDELT", default.cdelt)),
             int(header.get("NPIXELS", default.n_pixels)),
         )
-    except (TypeError, ValueError):
+    except FITS_ERRORS:
         return default
 
 
 def _instrument_of(index: int, header: Mapping[str, Any]) -> str:
-    inst = str(header.get("INSTRMNT", "")).strip().lower()
+    try:
+        inst = str(header.get("INSTRMNT", "")).strip().lower()
+    except FITS_ERRORS:
+        inst = ""
     if inst in ("boss", "apogee"):
         return inst
     return "boss" if index in (1, 2) else "apogee"
+
+
+def _rows_present(path: str, hdu: Any) -> int:
+    """Rows of a table extension, no more than its bytes in the file can hold (a corrupt
+    NAXIS2 must not make a million records; a truncated extension still gives its rows)."""
+    header = hdu.header
+    try:
+        n_rows = int(header.get("NAXIS2", 0) or 0)
+        width = int(header.get("NAXIS1", 0) or 0)
+        fields = int(header.get("TFIELDS", 0) or 0)
+    except FITS_ERRORS:
+        return 0
+    if n_rows <= 0 or width <= 0 or fields <= 0:
+        return 0
+    try:
+        available = os.path.getsize(path) - int(hdu._data_offset)
+    except (AttributeError, TypeError, OSError):
+        return n_rows
+    return min(n_rows, max(1, available // width))
 
 
 def describe_mwm(path: str | os.PathLike) -> list[SpectrumRecord]:
@@ -132,10 +162,10 @@ def describe_mwm(path: str | os.PathLike) -> list[SpectrumRecord]:
             try:
                 hdu = hdul[index]
                 header = hdu.header
-            except (IndexError, OSError, ValueError, TypeError):
-                break  # truncated: no further extensions
-            n_rows = int(header.get("NAXIS2", 0) or 0)
-            if n_rows == 0 or int(header.get("TFIELDS", 0) or 0) == 0:
+            except FITS_ERRORS:
+                break  # truncated or damaged: no further extensions
+            n_rows = _rows_present(path, hdu)
+            if n_rows == 0:
                 continue
             instrument = _instrument_of(index, header)
             obs = str(header.get("OBSRVTRY", "APO" if index in (1, 3) else "LCO")).strip().lower()

@@ -1,0 +1,202 @@
+"""``zeta-payne run`` and ``zeta-payne worker``: fit the pending spectra with claiming workers.
+
+``run`` is the interactive form (a progress bar with one worker); ``worker`` is the entry
+point for batch systems and many machines: it logs instead of drawing, labels its worker
+row (default: the Slurm job and array task), and exits 0 when no work is left, 1 when an
+instrument could not be run or a worker process died, 2 when the database is unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import os
+import sys
+from typing import Any
+
+__all__ = ["add_worker_options", "register", "run_command", "worker_options_from_args"]
+
+log = logging.getLogger(__name__)
+
+#: Exit status when the database cannot be reached.
+EXIT_DATABASE = 2
+
+
+def add_worker_options(parser: argparse.ArgumentParser) -> None:
+    """What and how to fit: instruments, bundles, products, batches, workers, retries."""
+    parser.add_argument(
+        "--instrument", action="append", choices=["boss", "apogee"], help="only this instrument (repeatable)"
+    )
+    parser.add_argument("--limit", type=int, default=None, help="at most N spectra per instrument")
+    parser.add_argument("--reprocess", action="store_true", help="refit spectra already done")
+    parser.add_argument(
+        "--reprocess-before",
+        default=None,
+        metavar="ISO_TIME",
+        help="refit spectra whose result is older than this time (what --reprocess sets for all workers)",
+    )
+    parser.add_argument("--bundle-boss", default=None, help="BOSS bundle (folder, name or name@version)")
+    parser.add_argument("--bundle-apogee", default=None, help="APOGEE bundle")
+    parser.add_argument(
+        "--output-dir",
+        default=None,
+        help="folder of the model-flux products (default $MWM_ASTRA/<v_astra>/pipelines/zeta_payne)",
+    )
+    parser.add_argument("--no-products", action="store_true", help="write no model-flux products")
+    parser.add_argument("--chunk-size", type=int, default=16, help="spectra read and fitted together")
+    g = parser.add_argument_group("workers")
+    g.add_argument(
+        "--workers", type=int, default=1, help="worker processes on this machine (PostgreSQL for more than 1)"
+    )
+    g.add_argument("--batch-size", type=int, default=32, help="spectra claimed and committed together")
+    g.add_argument("--label", default=None, help="label of the worker rows (default: Slurm job/array task)")
+    g.add_argument(
+        "--stale-after", type=float, default=300.0, help="seconds without heartbeat before a worker is dead"
+    )
+    g.add_argument("--max-attempts", type=int, default=3, help="tries of a spectrum whose workers died")
+    g.add_argument("--no-wait", action="store_true", help="end without waiting for other workers' claims")
+    g.add_argument(
+        "--db-connect-seconds",
+        type=float,
+        default=10.0,
+        help="at start, give up on an unreachable database after this long (default 10)",
+    )
+    g.add_argument(
+        "--db-retry-seconds",
+        type=float,
+        default=300.0,
+        help="keep retrying a failing database for this long before giving up",
+    )
+    from zeta_payne.cli.database import add_database_option, add_routing_options
+    from zeta_payne.cli.fit import add_fit_options
+
+    add_routing_options(parser)
+    add_fit_options(parser)
+    add_database_option(parser)
+
+
+def _slurm_label() -> str | None:
+    job = os.environ.get("SLURM_ARRAY_JOB_ID") or os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    task = os.environ.get("SLURM_ARRAY_TASK_ID")
+    return f"slurm-{job}" + (f"_{task}" if task else "")
+
+
+def worker_options_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~zeta_payne.astra.worker.WorkerOptions` of the command line."""
+    from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
+    from zeta_payne.astra.retry import RetryPolicy
+    from zeta_payne.astra.worker import WorkerOptions
+    from zeta_payne.cli.database import fit_overrides, routing_from_args
+
+    cutoff = None
+    if args.reprocess_before:
+        cutoff = datetime.datetime.fromisoformat(args.reprocess_before)
+    elif args.reprocess:
+        cutoff = datetime.datetime.now()
+    return WorkerOptions(
+        instruments=tuple(args.instrument or ("boss", "apogee")),
+        bundles={
+            k: v for k, v in {"boss": args.bundle_boss, "apogee": args.bundle_apogee}.items() if v is not None
+        },
+        fit_options=fit_overrides(args),
+        device=args.device,
+        output_dir=None if args.no_products else (args.output_dir or DEFAULT_PRODUCT_DIR),
+        routing=routing_from_args(args),
+        reprocess_before=cutoff,
+        limit=args.limit,
+        batch_size=max(1, args.batch_size),
+        chunk_size=max(1, args.chunk_size),
+        stale_after=args.stale_after,
+        heartbeat_every=max(1.0, min(30.0, args.stale_after / 10.0)),
+        wait=not args.no_wait,
+        max_attempts=max(1, args.max_attempts),
+        label=args.label or _slurm_label(),
+        retry=RetryPolicy(budget=args.db_retry_seconds),
+    )
+
+
+def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
+    """Handler of ``run`` (``interactive``) and ``worker``."""
+    from zeta_payne.astra.connection import bind_for_workers
+    from zeta_payne.astra.database import DatabaseConfigError, resolve_database
+    from zeta_payne.astra.retry import DatabaseUnavailable, RetryPolicy
+    from zeta_payne.cli.common import pin_threads, write_table
+
+    pin_threads(1)
+    options = worker_options_from_args(args)
+    from zeta_payne.astra import compat
+
+    spec = None if (compat.HAVE_ASTRA and not args.database) else resolve_database(args.database)
+    n = max(1, int(args.workers))
+    if n > 1 and spec is not None and spec.kind == "sqlite":
+        raise DatabaseConfigError(
+            "SQLite allows one writer at a time: --workers above 1 needs PostgreSQL "
+            "(with SQLite run one worker; it still claims, commits atomically and resumes)"
+        )
+    try:
+        startup = RetryPolicy(budget=args.db_connect_seconds, initial=0.5, max_delay=4.0)
+        database = bind_for_workers(spec, create=True, policy=startup)
+    except DatabaseUnavailable as exc:
+        print(f"zeta-payne: error: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    level = logging.getLogger().getEffectiveLevel()
+    try:
+        if n == 1:
+            from zeta_payne.astra.worker import run_worker
+            from zeta_payne.cli.progress import ProgressBar
+
+            show = interactive and not args.no_progress
+            try:
+                summary = run_worker(options, progress=ProgressBar() if show else None)
+            except DatabaseUnavailable as exc:
+                print(f"zeta-payne: error: {exc}", file=sys.stderr)
+                return EXIT_DATABASE
+            lost: list[str] = []
+        else:
+            from zeta_payne.astra.parallel import run_workers
+
+            database.close()
+            summary = run_workers(n, options, spec, log_level=min(level, logging.WARNING))
+            lost = summary.lost
+    finally:
+        if not database.is_closed():
+            database.close()
+    rows = [{"instrument": i, "model": m, **c} for (i, m), c in summary.counts.items() if c["fitted"]]
+    if rows:
+        write_table(rows, None, ["instrument", "model", "fitted", "bad", "warn"])
+    extra = []
+    for name in ("taken_over", "abandoned", "retries"):
+        if getattr(summary, name):
+            extra.append(f"{getattr(summary, name)} {name.replace('_', ' ')}")
+    print(
+        f"fitted {summary.fitted} spectra ({summary.bad} flagged bad)"
+        + (f"; {', '.join(extra)}" if extra else "")
+    )
+    for instrument, error in summary.errors.items():
+        print(f"{instrument}: not run: {error}", file=sys.stderr)
+    for line in lost:
+        print(f"{line}; its batch is redone by the other workers or the next run", file=sys.stderr)
+    if any("DatabaseUnavailable" in line for line in lost):
+        return EXIT_DATABASE
+    return 1 if (summary.errors or lost) else 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.INFO)
+    return run_command(args, interactive=False)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    worker = sub.add_parser(
+        "worker",
+        help="fit pending spectra as one of many workers (batch systems, many machines)",
+        description="Claim batches of pending spectra, fit and commit them until none is left. Start "
+        "as many as you like, on any machines, against one PostgreSQL database: each spectrum is "
+        "fitted once.",
+    )
+    add_worker_options(worker)
+    worker.set_defaults(func=_worker, no_progress=True)
