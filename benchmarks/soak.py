@@ -47,6 +47,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.astra.scale import populate  # noqa: E402
+
 from zeta_payne.astra import claims as cl  # noqa: E402
 from zeta_payne.astra.database import bound_database, parse_url  # noqa: E402
 from zeta_payne.astra.model import ZetaPayne  # noqa: E402
