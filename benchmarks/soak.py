@@ -205,7 +205,9 @@ def scenario_parallel(base_url: str, work: Path, toys: dict, n: int, workers: in
         def arrive() -> None:  # new spectra registered while the workers run
             time.sleep(20.0)
             with bound_database(url):
-                arrived.update(populate(work / "arrivals", toys, {"boss": arriving}, n_files=1))
+                arrived.update(
+                    populate(work / "arrivals", {"boss": toys["boss"]}, {"boss": arriving}, n_files=1)
+                )
 
         thread = threading.Thread(target=arrive)
         start = time.monotonic()
@@ -245,15 +247,17 @@ def scenario_kill(base_url: str, work: Path, toys: dict, n: int, trials: int, se
                 for _ in range(2)
             ]
             t0 = time.monotonic()
+            killed = []
             for process in rng.sample(procs, 2):
-                time.sleep(rng.uniform(1.0, 10.0))
+                time.sleep(rng.uniform(2.0, 14.0))  # start-up takes a few seconds
                 if process.poll() is None:
                     process.send_signal(signal.SIGKILL)
-                    moments.append(round(time.monotonic() - t0, 1))
+                    killed.append(round(time.monotonic() - t0, 1))
                 process.wait()
+            moments.extend(killed)
             reset_connection(ZetaPayne._meta.database)
             done = ZetaPayne.select().count()
-            print(f"  trial {trial + 1}: SIGKILL at {moments[-2:]} s; {done} rows so far", flush=True)
+            print(f"  trial {trial + 1}: SIGKILL at {killed} s after start; {done} rows so far", flush=True)
         rerun = subprocess.run(
             worker_command(url, bundles, output_dir, "--batch-size", "8"), capture_output=True, text=True
         )
@@ -315,7 +319,7 @@ def scenario_throughput(base_url: str, work: Path, n: int, workers: int) -> dict
         )
         url = fresh_schema(base_url, f"speed_{instrument}")
         with bound_database(url, create=True):
-            populate(work / f"speed-{instrument}", {instrument: bundle}, {instrument: n}, n_files=4)
+            populate(work / f"speed-{instrument}", {instrument: bundle}, {instrument: n}, n_files=min(4, n))
             options = WorkerOptions(
                 instruments=(instrument,),
                 bundles={instrument: str(bundle.path)},
@@ -335,12 +339,15 @@ def scenario_throughput(base_url: str, work: Path, n: int, workers: int) -> dict
             )
             reset_connection(ZetaPayne._meta.database)
             fit_seconds = [r.t_elapsed for r in ZetaPayne.select() if r.t_elapsed]
+            stamps = sorted(r.modified for r in ZetaPayne.select(ZetaPayne.modified))
+            span = (stamps[-1] - stamps[0]).total_seconds() if len(stamps) > 2 else 0.0
             result = {
                 "spectra": n,
                 "fitted": summary.fitted,
                 "bad": summary.bad,
                 "wall_seconds": round(seconds, 1),
                 "spectra_per_hour": round(summary.fitted / seconds * 3600),
+                "spectra_per_hour_after_start_up": round((len(stamps) - 1) / span * 3600) if span else None,
                 "cpu_seconds_per_spectrum": round(children / max(1, summary.fitted), 2),
                 "median_fit_seconds": round(sorted(fit_seconds)[len(fit_seconds) // 2], 2)
                 if fit_seconds
@@ -369,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arriving", type=int, default=100, help="of which registered during the run")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--kill-trials", type=int, default=10)
-    parser.add_argument("--kill-spectra", type=int, default=400)
+    parser.add_argument("--kill-spectra", type=int, default=1000)
     parser.add_argument("--restart-spectra", type=int, default=300)
     parser.add_argument("--throughput-n", type=int, default=8, help="spectra per instrument (full protocol)")
     parser.add_argument("--throughput-workers", type=int, default=2)

@@ -23,6 +23,8 @@ from zeta_payne.cli import main
 
 POSTGRES_URL = os.environ.get("ZETA_PAYNE_TEST_POSTGRES_URL")
 CLI_CHEAP = ["--presearch-points", "64", "--n-chebyshev", "4", "--wavelength-range", "5000", "5600"]
+#: Slower fits for tests that must catch a worker in the middle of its run on a fast machine.
+CLI_SLOWER = ["--presearch-points", "2048", "--batch-size", "2"]
 
 
 @contextmanager
@@ -126,6 +128,24 @@ def test_sigkill_mid_batch_then_rerun(populated, toy_boss, tmp_path):
     assert _committed() == n  # nothing fitted and committed twice
     assert cl.ZetaPayneClaim.select().count() == 0
     _check_products(output_dir)
+
+
+def test_sigterm_commits_what_is_fitted_and_stops(tmp_path, toy_boss):
+    url = f"sqlite:///{tmp_path / 'term.sqlite'}"
+    with _populated(url, tmp_path / "files", toy_boss) as (_, n):
+        command = _worker_command(url, toy_boss, tmp_path / "products", *CLI_SLOWER)
+        worker = subprocess.Popen(command, stderr=subprocess.PIPE)
+        try:
+            _wait_for(lambda: _committed() >= 2, what="a committed batch")
+            worker.send_signal(signal.SIGTERM)
+            _, err = worker.communicate(timeout=120)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        assert worker.returncode == 0, err[-2000:]
+        (row,) = cl.ZetaPayneWorker.select()
+        assert row.status == "stopped" and row.n_done == ZetaPayne.select().count() < n
+        assert cl.ZetaPayneClaim.select().count() == 0
 
 
 def test_sqlite_refuses_several_workers(tmp_path, capsys):
@@ -234,7 +254,7 @@ def test_postgres_restart_during_a_run(populated_pg, toy_boss, tmp_path):
     pg_ctl = os.path.join(os.environ.get("ZETA_PAYNE_TEST_PG_BIN", ""), "pg_ctl")
     data = os.environ["ZETA_PAYNE_TEST_PG_DATA"]
     worker = subprocess.Popen(
-        _worker_command(url, toy_boss, tmp_path / "products", "--db-retry-seconds", "120"),
+        _worker_command(url, toy_boss, tmp_path / "products", "--db-retry-seconds", "120", *CLI_SLOWER),
         stderr=subprocess.PIPE,
         text=True,
     )

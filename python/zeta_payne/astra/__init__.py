@@ -8,7 +8,12 @@
 * :mod:`~zeta_payne.astra.database` — binding a database at run time;
 * :mod:`~zeta_payne.astra.routing`, :mod:`~zeta_payne.astra.run`, :mod:`~zeta_payne.astra.ingest`,
   :mod:`~zeta_payne.astra.status`, :mod:`~zeta_payne.astra.export`, :mod:`~zeta_payne.astra.qa`,
-  :mod:`~zeta_payne.astra.demo` — what the ``zeta-payne`` database commands call.
+  :mod:`~zeta_payne.astra.demo` — what the ``zeta-payne`` database commands call;
+* survey scale: :mod:`~zeta_payne.astra.claims` (workers and their claims),
+  :mod:`~zeta_payne.astra.worker` (claim, fit, commit), :mod:`~zeta_payne.astra.parallel`
+  (worker processes), :mod:`~zeta_payne.astra.retry` and :mod:`~zeta_payne.astra.connection`
+  (database faults), :mod:`~zeta_payne.astra.slurm` (job arrays),
+  :mod:`~zeta_payne.astra.throughput` (progress and rate).
 
 Nothing is imported (and no database bound) until a name is used.
 """

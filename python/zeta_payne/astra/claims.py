@@ -174,8 +174,10 @@ def register_worker(identity: WorkerIdentity, label: str | None = None) -> int:
 
 
 def heartbeat(worker: int) -> None:
-    """Record that ``worker`` is alive."""
-    ZetaPayneWorker.update(heartbeat=time.time()).where(ZetaPayneWorker.pk == worker).execute()
+    """Record that ``worker`` is alive (and running again, had another worker taken it for dead
+    while its heartbeats could not reach the database)."""
+    w = ZetaPayneWorker
+    w.update(heartbeat=time.time(), status=RUNNING, finished=None).where(w.pk == worker).execute()
 
 
 def finish_worker(worker: int, status: str, message: str | None = None) -> None:

@@ -12,7 +12,11 @@ import argparse
 import datetime
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 __all__ = ["add_worker_options", "register", "run_command", "worker_options_from_args"]
@@ -150,7 +154,8 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
 
             show = interactive and not args.no_progress
             try:
-                summary = run_worker(options, progress=ProgressBar() if show else None)
+                with _stop_on_signals() as stop:
+                    summary = run_worker(options, stop=stop, progress=ProgressBar() if show else None)
             except DatabaseUnavailable as exc:
                 print(f"zeta-payne: error: {exc}", file=sys.stderr)
                 return EXIT_DATABASE
@@ -182,6 +187,30 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
     if any("DatabaseUnavailable" in line for line in lost):
         return EXIT_DATABASE
     return 1 if (summary.errors or lost) else 0
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGTERM/SIGINT (Slurm's time limit, Ctrl-C): the worker commits what it
+    has fitted and ends; a second signal ends the process at once."""
+    stop = threading.Event()
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        log.warning("signal %d: committing what is fitted, then ending (again to end now)", signum)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield stop
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _worker(args: argparse.Namespace) -> int:
