@@ -129,7 +129,6 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
     from zeta_payne.astra.retry import DatabaseUnavailable, RetryPolicy
     from zeta_payne.cli.common import pin_threads, write_table
 
-    pin_threads(1)
     options = worker_options_from_args(args)
     from zeta_payne.astra import compat
 
@@ -146,6 +145,7 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
     except DatabaseUnavailable as exc:
         print(f"zeta-payne: error: {exc}", file=sys.stderr)
         return EXIT_DATABASE
+    pin_threads(1)  # after connecting: an unreachable database is reported without importing torch
     level = logging.getLogger().getEffectiveLevel()
     try:
         if n == 1:

@@ -114,8 +114,10 @@ def load_boss_spec_pixels(path: str | os.PathLike) -> PixelData:
         if name not in columns:
             raise SpectrumError(f"{path}: COADD table has no {name!r} column")
     loglam = columns["loglam"].ravel()
+    with np.errstate(over="ignore"):  # absurd values give inf, which the spectrum rejects
+        wavelength = 10.0**loglam
     out: PixelData = {
-        "wavelength": 10.0**loglam,
+        "wavelength": wavelength,
         "flux": columns["flux"].ravel(),
         "ivar": columns["ivar"].ravel(),
     }

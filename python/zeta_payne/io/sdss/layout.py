@@ -48,7 +48,8 @@ class LogLinearGrid:
     @property
     def wavelength(self) -> np.ndarray:
         """Vacuum wavelengths [Å], shape (N,)."""
-        return 10.0 ** (self.crval + self.cdelt * np.arange(self.n_pixels))
+        with np.errstate(over="ignore"):  # absurd headers give inf, which readers reject
+            return 10.0 ** (self.crval + self.cdelt * np.arange(self.n_pixels))
 
 
 #: BOSS rest-frame grid of mwmStar/mwmVisit (~3568–10400 Å).
