@@ -72,14 +72,13 @@ def analytic_grid(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="session")
-def analytic_bundle(analytic_grid, tmp_path_factory):
-    """A small bundle trained on the analytic grid (64 units, 150 iterations: seconds)."""
-    from zeta_payne.training.pipeline import TrainingSpec, train_bundle
+def analytic_training(name: str = "analytic-boss"):
+    """The training spec and configuration of the small analytic-grid bundles (seconds on CPU)."""
+    from zeta_payne.training.pipeline import TrainingSpec
     from zeta_payne.training.trainer import TrainConfig
 
     spec = TrainingSpec(
-        name="analytic-boss",
+        name=name,
         version="0.0.1",
         instrument="boss",
         n_sobol=300,
@@ -90,4 +89,13 @@ def analytic_bundle(analytic_grid, tmp_path_factory):
     config = TrainConfig(
         n_hidden=64, batch_size=100, iterations=150, validate_every=50, learning_rate=3e-3, device="cpu"
     )
+    return spec, config
+
+
+@pytest.fixture(scope="session")
+def analytic_bundle(analytic_grid, tmp_path_factory):
+    """A small bundle trained on the analytic grid (64 units, 150 iterations: seconds)."""
+    from zeta_payne.training.pipeline import train_bundle
+
+    spec, config = analytic_training()
     return train_bundle(analytic_grid, spec, config, tmp_path_factory.mktemp("bundles") / "analytic-boss")

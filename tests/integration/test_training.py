@@ -6,9 +6,10 @@ import numpy as np
 
 from zeta_payne.bundles import load_bundle
 from zeta_payne.fitting import FitOptions, Fitter
-from zeta_payne.training.pipeline import TrainingSpec, train_bundle
+from zeta_payne.training.pipeline import train_bundle
 from zeta_payne.training.sampling import training_labels
-from zeta_payne.training.trainer import TrainConfig
+
+from .conftest import analytic_training
 
 
 def test_training_labels_follow_table1():
@@ -26,18 +27,7 @@ def test_training_labels_follow_table1():
 
 
 def test_train_save_load_fit(analytic_grid, tmp_path):
-    spec = TrainingSpec(
-        name="test-boss",
-        version="0.0.1",
-        instrument="boss",
-        n_sobol=300,
-        n_gauss=100,
-        wavelength_range=(4810.0, 5390.0),
-        seed=1,
-    )
-    config = TrainConfig(
-        n_hidden=64, batch_size=100, iterations=150, validate_every=50, learning_rate=3e-3, device="cpu"
-    )
+    spec, config = analytic_training("test-boss")
     bundle = train_bundle(analytic_grid, spec, config, tmp_path / "bundle", checkpoint=tmp_path / "ckpt")
     again = load_bundle(tmp_path / "bundle")
     assert again.sha256 == bundle.sha256
