@@ -118,12 +118,16 @@ class GridSpectrumGenerator:
 
     Parameters
     ----------
-    grid_path : path-like
-        Node grid folder with one sub-folder per instrument.
+    grid_paths : path-like or mapping of str to path-like
+        Node grid folder with one sub-folder per instrument, or one folder per instrument
+        (``{"boss": ..., "apogee": ...}``) for grids synthesized per instrument.
     """
 
-    def __init__(self, grid_path: str | os.PathLike) -> None:
-        self.grid_path = Path(grid_path)
+    def __init__(self, grid_paths: str | os.PathLike | Mapping[str, str | os.PathLike]) -> None:
+        if isinstance(grid_paths, Mapping):
+            self.grid_paths = {k: Path(v) for k, v in grid_paths.items()}
+        else:
+            self.grid_paths = {k: Path(grid_paths) for k in ("boss", "apogee")}
         self._generators: dict[str, Any] = {}
 
     def _generator(self, instrument: str):
@@ -131,7 +135,9 @@ class GridSpectrumGenerator:
             from zeta_payne.grids.generator import GridGenerator
             from zeta_payne.grids.nodes import load_node_grid
 
-            grid = load_node_grid(self.grid_path, instrument)
+            if instrument not in self.grid_paths:
+                raise ValueError(f"no node grid given for {instrument}")
+            grid = load_node_grid(self.grid_paths[instrument], instrument)
             self._generators[instrument] = GridGenerator(
                 grid, ("teff", "logg", "v_sini", "m_h"), instrument=instrument
             )
@@ -334,13 +340,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bundle-boss", default="boss", help="BOSS bundle (default zeta-payne-boss)")
     parser.add_argument("--bundle-apogee", default="apogee", help="APOGEE bundle (default zeta-payne-apogee)")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--grid", default=None,
-                        help="node grid to draw the true spectra from (default: the bundles' own networks)")
+    parser.add_argument("--grid", action="append", default=None, metavar="[INSTRUMENT=]PATH",
+                        help="node grid to draw the true spectra from, one folder for both "
+                             "instruments or repeated as boss=PATH / apogee=PATH "
+                             "(default: the bundles' own networks)")
     args = parser.parse_args(argv)
     from zeta_payne.bundles.registry import find_bundle
 
     bundles = {"boss": find_bundle(args.bundle_boss), "apogee": find_bundle(args.bundle_apogee)}
-    generator = GridSpectrumGenerator(args.grid) if args.grid else None
+    generator = None
+    if args.grid:
+        pairs = [g.split("=", 1) if "=" in g else (None, g) for g in args.grid]
+        if len(pairs) == 1 and pairs[0][0] is None:
+            generator = GridSpectrumGenerator(pairs[0][1])
+        else:
+            generator = GridSpectrumGenerator({k: v for k, v in pairs if k})
     truth = make_demo(args.out, bundles, generator=generator, seed=args.seed)
     size = sum(p.stat().st_size for p in Path(args.out).glob("mwmStar-*.fits"))
     print(f"wrote {len(truth)} spectra in {len(DEMO_LAYOUT)} files ({size / 1e6:.1f} MB) to {args.out}")

@@ -9,13 +9,19 @@ import pytest
 
 
 def write_analytic_grid(
-    root, instrument: str = "boss", start: float = 4800.0, stop: float = 5400.0, r_model: float = 6000.0
+    root,
+    instrument: str = "boss",
+    start: float = 4800.0,
+    stop: float = 5400.0,
+    r_model: float = 6000.0,
+    nodes: np.ndarray | None = None,
 ) -> None:
     """A node grid whose spectra are smooth analytic functions of (teff, logg, m_h).
 
     Not physics: a few Gaussian "lines" whose depths and widths depend on the labels, so the
     training and fitting machinery has something learnable. Written with the real format
-    functions (uint16 chunks + manifest).
+    functions (uint16 chunks + manifest). ``nodes`` (rows of teff, logg, m_h): write these
+    instead of the lattice (e.g. held-out test nodes).
     """
     from zeta_payne.grids.format import SCHEMA, ModelWavelengthGrid, encode_flux, write_chunk
 
@@ -27,25 +33,29 @@ def write_analytic_grid(
         "m_h": np.array([-0.8, 0.0, 0.8]),
     }
     centres = np.linspace(start + 40, stop - 40, 9)
+    if nodes is None:
+        mesh = np.meshgrid(axes["teff"], axes["logg"], axes["m_h"], indexing="ij")
+        nodes = np.stack(mesh, axis=-1).reshape(-1, 3)
+    else:
+        nodes = np.asarray(nodes, dtype=float)
+        axes = {k: np.unique(nodes[:, i]) for i, k in enumerate(("teff", "logg", "m_h"))}
     labels, flux = [], []
-    for t in axes["teff"]:
-        for g in axes["logg"]:
-            for m in axes["m_h"]:
-                x = (t - 6000) / 19000
-                f = np.ones(lam.size)
-                for k, c in enumerate(centres):
-                    if k % 3 == 0:  # hydrogen-like: strongest near 9-10 kK, wider at high logg
-                        depth = 0.6 * np.exp(-(((t - 9500) / 6000) ** 2))
-                        width = 3.0 + 2.0 * (g - 3.0)
-                    elif k % 3 == 1:  # metal-like: stronger at high [M/H], cool
-                        depth = 0.4 * (1 - x) * 10 ** (0.5 * m) / 3.2
-                        width = 0.8
-                    else:  # helium-like: hot stars
-                        depth = 0.3 * x**2
-                        width = 1.5
-                    f *= 1 - depth * np.exp(-0.5 * ((lam - c) / width) ** 2)
-                labels.append([t, g, m])
-                flux.append(f)
+    for t, g, m in nodes:
+        x = (t - 6000) / 19000
+        f = np.ones(lam.size)
+        for k, c in enumerate(centres):
+            if k % 3 == 0:  # hydrogen-like: strongest near 9-10 kK, wider at high logg
+                depth = 0.6 * np.exp(-(((t - 9500) / 6000) ** 2))
+                width = 3.0 + 2.0 * (g - 3.0)
+            elif k % 3 == 1:  # metal-like: stronger at high [M/H], cool
+                depth = 0.4 * (1 - x) * 10 ** (0.5 * m) / 3.2
+                width = 0.8
+            else:  # helium-like: hot stars
+                depth = 0.3 * x**2
+                width = 1.5
+            f *= 1 - depth * np.exp(-0.5 * ((lam - c) / width) ** 2)
+        labels.append([t, g, m])
+        flux.append(f)
     root.mkdir(parents=True, exist_ok=True)
     write_chunk(
         root / instrument / "chunk_0000.npz",

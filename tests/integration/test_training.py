@@ -80,3 +80,30 @@ def test_complete_lattice_of_a_partial_grid(analytic_grid):
     assert len(sub) == t.size * g.size * m.size
     assert len(sub) >= 45  # drops one teff (9 nodes) or one logg (18), keeps the rest
     assert np.isfinite(sub.interpolate(np.array([[9000.0, 4.0, 0.0]]))).all()
+
+
+def test_holdout_nodes_and_time_budget(analytic_grid, tmp_path):
+    """Errors against held-out syntheses are reported; a time budget stops training early."""
+    import dataclasses
+
+    from .conftest import write_analytic_grid
+
+    held = tmp_path / "holdout"
+    nodes = np.array([[7500.0, 3.5, -0.3], [14000.0, 4.5, 0.4], [22000.0, 3.2, 0.1], [5000.0, 4.0, 0.0]])
+    write_analytic_grid(held, nodes=nodes)  # the last node lies outside the lattice: skipped
+    spec, config = analytic_training("test-holdout")
+    spec = dataclasses.replace(spec, holdout_grid=str(held))
+    config = dataclasses.replace(config, max_seconds=0.0)
+    bundle = train_bundle(analytic_grid, spec, config, tmp_path / "bundle")
+    prov = bundle.manifest.provenance
+    assert prov["training"]["best_iteration"] == 1  # stopped after the first iteration
+    hold = prov["accuracy"]["holdout"]
+    assert hold["interpolation"]["n_nodes"] == 3 and hold["emulator"]["n_nodes"] == 3
+    # multilinear interpolation of the smooth analytic lines is close but not exact (most
+    # pixels are pure continuum, so the error shows in the tail)
+    assert 0 < hold["interpolation"]["max"] < 0.2 and hold["interpolation"]["p95"] < 0.05
+    # one iteration of training: the network is far from the truth, and the report says so
+    assert hold["emulator"]["median"] > hold["interpolation"]["median"]
+    assert hold["emulator"]["p95"] > hold["interpolation"]["p95"]
+    report = (tmp_path / "bundle" / "emulator_accuracy.md").read_text()
+    assert "held-out nodes" in report and "| 14000 | 4.50 | +0.40 |" in report

@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stop after this much training time (resumable from the checkpoint)")
     p.add_argument("--checkpoint", default=None, help="resumable training state (default <out>.ckpt)")
     p.add_argument("--init-from", default=None, help="warm-start from this bundle (same shape and box)")
+    p.add_argument("--holdout-grid", default=None,
+                   help="node grid of held-out syntheses (off the lattice): report node-interpolation "
+                        "and emulator error against them")
     p.set_defaults(func=_run)
 
 
@@ -49,6 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         n_gauss=args.n_gauss,
         seed=args.seed,
         wavelength_range=tuple(args.wavelength_range) if args.wavelength_range else None,
+        holdout_grid=args.holdout_grid,
     )
     config = TrainConfig(
         n_hidden=args.hidden,
@@ -61,6 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         threads=args.threads,
+        max_seconds=args.max_seconds,
     )
 
     def progress(it: int, loss: float, score: float) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "TrainingSpec",
     "build_training_set",
     "emulator_errors",
+    "holdout_errors",
     "node_interpolation_errors",
     "train_bundle",
 ]
@@ -55,6 +56,9 @@ class TrainingSpec:
         Model wavelengths kept [Å]; default the instrument's fitted range widened by 0.5 %.
     seed : int
         Seed of the training labels and split.
+    holdout_grid : str or None
+        Node grid of held-out test nodes (off the training lattice, same synthesis settings):
+        node-interpolation and emulator errors are measured against these real syntheses.
     """
 
     name: str
@@ -65,6 +69,7 @@ class TrainingSpec:
     validation_fraction: float = 0.1
     wavelength_range: tuple[float, float] | None = None
     seed: int = 0
+    holdout_grid: str | None = None
 
 
 def complete_lattice(grid):
@@ -174,6 +179,61 @@ def node_interpolation_errors(grid, pixels: slice, max_nodes: int = 200) -> dict
     }
 
 
+def holdout_errors(
+    grid, weights: EmulatorWeights, holdout, pixels: slice, label_names=LABELS
+) -> dict:
+    """|Δflux| at held-out synthesized nodes: node interpolation and emulator (v sin i = 0).
+
+    Parameters
+    ----------
+    grid : NodeGrid
+        The training lattice.
+    weights : EmulatorWeights
+        The trained network (inputs ``label_names``).
+    holdout : NodeGrid
+        Real syntheses at nodes off the lattice, on the same wavelength grid.
+    pixels : slice
+        Model pixels the bundle keeps.
+
+    Returns
+    -------
+    dict
+        ``interpolation`` and ``emulator`` summaries (median, p95, max of |Δflux| over all
+        pixels of the nodes inside the lattice) and ``nodes``: per-node rows.
+    """
+    if holdout.wavelength.shape != grid.wavelength.shape or not np.allclose(
+        holdout.wavelength, grid.wavelength, rtol=1e-9
+    ):
+        raise ValueError("held-out grid is on another wavelength grid than the training grid")
+    lo, hi = grid.labels.min(axis=0), grid.labels.max(axis=0)
+    inside = np.all((holdout.labels >= lo - 1e-9) & (holdout.labels <= hi + 1e-9), axis=1)
+    if not inside.any():
+        return {"interpolation": None, "emulator": None, "nodes": []}
+    lab = holdout.labels[inside]
+    truth = holdout.flux[inside][:, pixels].astype(np.float64)
+    interp = grid.interpolate(lab, missing="nan")[:, pixels]
+    x = np.zeros((len(lab), len(label_names)))
+    for j, name in enumerate(("teff", "logg", "m_h")):
+        x[:, list(label_names).index(name)] = lab[:, j]
+    emu = Emulator.from_weights(weights).requires_grad_(False)
+    with torch.no_grad():
+        pred = emu(torch.as_tensor(x, dtype=torch.float32)).numpy().astype(np.float64)
+    e_int, e_emu = np.abs(interp - truth), np.abs(pred - truth)
+
+    def summary(e: np.ndarray) -> dict:
+        e = e[np.all(np.isfinite(e), axis=1)]
+        return {"median": float(np.median(e)), "p95": float(np.percentile(e, 95)),
+                "max": float(e.max()), "n_nodes": int(len(e))}
+
+    nodes = [
+        {"teff": float(t), "logg": float(g), "m_h": float(m),
+         "interpolation_median": float(np.median(a)), "interpolation_p95": float(np.percentile(a, 95)),
+         "emulator_median": float(np.median(b)), "emulator_p95": float(np.percentile(b, 95))}
+        for (t, g, m), a, b in zip(lab, e_int, e_emu, strict=True)
+    ]
+    return {"interpolation": summary(e_int), "emulator": summary(e_emu), "nodes": nodes}
+
+
 def emulator_errors(weights: EmulatorWeights, x: np.ndarray, y: np.ndarray, label_names) -> dict:
     """|Δflux| of the emulator on held-out spectra: overall, per pixel, per label region."""
     emu = Emulator.from_weights(weights).requires_grad_(False)
@@ -214,6 +274,7 @@ def _report(
     interp: dict,
     wavelength: np.ndarray,
     provenance: dict,
+    holdout: dict | None = None,
 ) -> dict[str, bytes]:
     import matplotlib
 
@@ -255,7 +316,33 @@ def _report(
         f"- node grid: {provenance['grid']['name']} ({provenance['grid']['n_nodes']} nodes, manifest sha256 "
         f"{provenance['grid']['manifest_sha256'][:16]})",
         "",
-        "## Median |Δflux| per spectrum by region",
+    ]
+    if holdout and holdout.get("emulator"):
+        hi, he = holdout["interpolation"], holdout["emulator"]
+        lines += [
+            f"## Against real syntheses at {he['n_nodes']} held-out nodes (v sin i = 0)",
+            "",
+            f"Grid `{provenance['grid'].get('holdout_grid', '')}`: nodes off the training lattice, "
+            "synthesized with the same settings. *Interpolation* is the training generator "
+            "(multilinear between lattice nodes) against the synthesis; *emulator* is the "
+            "network against the synthesis (its total error with respect to the physics).",
+            "",
+            "| | median |Δflux| | 95th percentile | max |",
+            "|---|---|---|---|",
+            f"| node interpolation | {hi['median']:.5f} | {hi['p95']:.5f} | {hi['max']:.4f} |",
+            f"| emulator | {he['median']:.5f} | {he['p95']:.5f} | {he['max']:.4f} |",
+            "",
+            "| teff | logg | [M/H] | interp. median | interp. p95 | emulator median | emulator p95 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {n['teff']:.0f} | {n['logg']:.2f} | {n['m_h']:+.2f} | {n['interpolation_median']:.5f} | "
+            f"{n['interpolation_p95']:.5f} | {n['emulator_median']:.5f} | {n['emulator_p95']:.5f} |"
+            for n in holdout["nodes"]
+        ]
+        lines.append("")
+    lines += [
+        "## Median |Δflux| per spectrum by region (validation set)",
         "",
         "| label | "
         + " | ".join(f"{r['lo']:.0f}–{r['hi']:.0f}" for r in errors["regions"].get("teff", []))
@@ -332,9 +419,17 @@ def train_bundle(
         config,
         checkpoint=checkpoint,
         progress=progress,
+        initial=None if initial is None else initial.weights,
     )
     errors = emulator_errors(outcome.weights, labels[valid], flux[valid], LABELS)
     interp = node_interpolation_errors(grid, pixels)
+    held = None
+    if spec.holdout_grid:
+        held = holdout_errors(grid, outcome.weights, load_node_grid(spec.holdout_grid, spec.instrument),
+                              pixels)
+        if held["emulator"]:
+            log.info("held-out nodes: interpolation median %.5f, emulator median %.5f",
+                     held["interpolation"]["median"], held["emulator"]["median"])
     wl = lam[pixels]
     provenance = {
         "kind": "trained",
@@ -351,6 +446,7 @@ def train_bundle(
             "n_nodes": int(len(grid)),
             "R_model": generator.resolution,
             "synthesis": (grid.manifest or {}).get("provenance", {}),
+            "holdout_grid": str(spec.holdout_grid) if spec.holdout_grid else None,
         },
         "grid_path": str(grid_path),
         "warm_start": None if initial is None else {"name": initial.name, "version": initial.version,
@@ -371,6 +467,7 @@ def train_bundle(
             "node_interpolation_median": interp["median"],
             "node_interpolation_p95": interp["p95"],
             "node_interpolation_nodes": interp["n_nodes"],
+            "holdout": None if held is None else {k: held[k] for k in ("interpolation", "emulator")},
         },
     }
     specs = tuple(LabelSpec(n, UNITS[n], box[n][0], box[n][1], box[n][0], box[n][1]) for n in LABELS)
@@ -400,7 +497,7 @@ def train_bundle(
         },
         provenance=provenance,
     )
-    extra = _report(spec, outcome, errors, interp, wl, provenance)
+    extra = _report(spec, outcome, errors, interp, wl, provenance, held)
     extra["training_labels.npy"] = _npy(labels[train])
     extra["training_history.json"] = json.dumps(outcome.history).encode()
     return save_bundle(out, manifest, outcome.weights, overwrite=True, extra_files=extra)

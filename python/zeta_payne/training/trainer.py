@@ -181,7 +181,8 @@ def train_emulator(
             total += float(loss.detach()) * idx.numel()
         scheduler.step()
         running = total / n
-        if it % config.validate_every == 0 or it == config.iterations:
+        out_of_time = config.max_seconds is not None and time.perf_counter() - t0 >= config.max_seconds
+        if it % config.validate_every == 0 or it == config.iterations or out_of_time:
             model.eval()
             with torch.no_grad():
                 score = float(torch.mean(torch.abs(model(xv) - yv)))
@@ -204,6 +205,10 @@ def train_emulator(
                     history,
                     _config_key(config, n_labels, n_pixels),
                 )
+        if out_of_time:
+            log.info("time budget of %.0f s spent at iteration %d: stopping (resumable)",
+                     config.max_seconds, it)
+            break
     model.load_state_dict(best_state)
     return TrainOutcome(
         weights=model.cpu().to_weights(),
