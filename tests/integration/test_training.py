@@ -92,7 +92,7 @@ def test_holdout_nodes_and_time_budget(analytic_grid, tmp_path):
     nodes = np.array([[7500.0, 3.5, -0.3], [14000.0, 4.5, 0.4], [22000.0, 3.2, 0.1], [5000.0, 4.0, 0.0]])
     write_analytic_grid(held, nodes=nodes)  # the last node lies outside the lattice: skipped
     spec, config = analytic_training("test-holdout")
-    spec = dataclasses.replace(spec, holdout_grid=str(held))
+    spec = dataclasses.replace(spec, holdout_grid=str(held), output_layer_dtype="float16")
     config = dataclasses.replace(config, max_seconds=0.0)
     bundle = train_bundle(analytic_grid, spec, config, tmp_path / "bundle")
     prov = bundle.manifest.provenance
@@ -105,5 +105,7 @@ def test_holdout_nodes_and_time_budget(analytic_grid, tmp_path):
     # one iteration of training: the network is far from the truth, and the report says so
     assert hold["emulator"]["median"] > hold["interpolation"]["median"]
     assert hold["emulator"]["p95"] > hold["interpolation"]["p95"]
+    assert bundle.manifest.network["output_layer_dtype"] == "float16"
+    assert 0 < prov["accuracy"]["float16_max_abs_difference"] < 1e-2
     report = (tmp_path / "bundle" / "emulator_accuracy.md").read_text()
     assert "held-out nodes" in report and "| 14000 | 4.50 | +0.40 |" in report

@@ -21,6 +21,22 @@ def test_round_trip_and_hash(toy_boss, tmp_path):
     assert resolve_bundle_path(toy_boss.path) == toy_boss.path
 
 
+def test_half_precision_output_layer(toy_boss, tmp_path):
+    from zeta_payne.bundles.bundle import save_bundle
+
+    half = save_bundle(tmp_path / "half", toy_boss.manifest, toy_boss.weights, storage_dtype="float16")
+    assert half.manifest.network["output_layer_dtype"] == "float16"
+    size = (tmp_path / "half" / "weights.npz").stat().st_size
+    assert size < 0.6 * (toy_boss.path / "weights.npz").stat().st_size
+    again = load_bundle(tmp_path / "half")
+    assert again.weights.weights[-1].dtype == np.float32  # computed in float32
+    x = torch.tensor([[12000.0, 4.0, 100.0, 2.0, 0.0], [7000.0, 3.5, 20.0, 1.0, -0.5]])
+    diff = (again.emulator()(x) - toy_boss.emulator()(x)).abs()
+    assert 0 < float(diff.max()) < 5e-3  # rounded, not lost
+    with pytest.raises(BundleError, match="storage_dtype"):
+        save_bundle(tmp_path / "bad", toy_boss.manifest, toy_boss.weights, storage_dtype="int8")
+
+
 def test_tampered_payload_is_rejected(toy_boss, tmp_path):
     import shutil
 

@@ -119,6 +119,7 @@ def save_bundle(
     weights: EmulatorWeights,
     overwrite: bool = False,
     extra_files: dict[str, bytes] | None = None,
+    storage_dtype: str = "float32",
 ) -> Bundle:
     """Write a bundle folder atomically (temporary folder, then rename) and return it loaded.
 
@@ -129,13 +130,19 @@ def save_bundle(
     manifest : Manifest
         Manifest; its ``payloads`` are filled in here.
     weights : EmulatorWeights
-        The network (stored as float32).
+        The network (stored as float32, the output layer as ``storage_dtype``).
     overwrite : bool
         Replace an existing folder.
     extra_files : dict, optional
         ``{file name: content}`` written beside the weights (reports, plots); they become
         payloads with their own sha256 in the manifest.
+    storage_dtype : {"float32", "float16"}
+        Storage type of the output layer's weight matrix (P × H, nearly all of the file):
+        float16 halves the bundle; it is read back as float32. Check the rounding error
+        against the emulator's own error before shipping (the training report does).
     """
+    if storage_dtype not in ("float32", "float16"):
+        raise BundleError(f"storage_dtype must be float32 or float16, not {storage_dtype!r}")
     dest = Path(path)
     if dest.exists() and not overwrite:
         raise BundleError(f"{dest} exists; bundles are immutable (use a new version)")
@@ -150,6 +157,8 @@ def save_bundle(
             k: (v.astype(np.float32) if k.startswith(("w_", "b_")) else v.astype(np.float64))
             for k, v in weights.as_arrays().items()
         }
+        last = f"w_array_{len(weights.weights) - 1}"
+        arrays[last] = arrays[last].astype(storage_dtype)
         np.savez(tmp / WEIGHTS_NAME, **arrays)
         network = {
             "architecture": "mlp",
@@ -158,6 +167,7 @@ def save_bundle(
             "n_layers": len(weights.weights),
             "n_hidden": weights.n_hidden,
             **manifest.network,
+            "output_layer_dtype": storage_dtype,
         }
         payloads = {WEIGHTS_NAME: sha256_file(tmp / WEIGHTS_NAME)}
         for fname, content in (extra_files or {}).items():

@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout-grid", default=None,
                    help="node grid of held-out syntheses (off the lattice): report node-interpolation "
                         "and emulator error against them")
+    p.add_argument("--output-layer-dtype", choices=["float32", "float16"], default="float32",
+                   help="storage of the output layer (float16 halves the bundle; the rounding "
+                        "error is measured and reported)")
     p.set_defaults(func=_run)
 
 
@@ -53,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         wavelength_range=tuple(args.wavelength_range) if args.wavelength_range else None,
         holdout_grid=args.holdout_grid,
+        output_layer_dtype=args.output_layer_dtype,
     )
     config = TrainConfig(
         n_hidden=args.hidden,

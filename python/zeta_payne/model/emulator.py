@@ -84,11 +84,17 @@ class EmulatorWeights:
         if n < 2:
             raise ValueError("no w_array_0/w_array_1 found")
         return cls(
-            weights=tuple(np.asarray(arrays[f"w_array_{k}"]) for k in range(n)),
-            biases=tuple(np.asarray(arrays[f"b_array_{k}"]) for k in range(n)),
+            weights=tuple(_widen(arrays[f"w_array_{k}"]) for k in range(n)),
+            biases=tuple(_widen(arrays[f"b_array_{k}"]) for k in range(n)),
             x_min=np.asarray(arrays["x_min"], dtype=float),
             x_max=np.asarray(arrays["x_max"], dtype=float),
         )
+
+
+def _widen(array: np.ndarray) -> np.ndarray:
+    """Half-precision storage is computed with in float32."""
+    array = np.asarray(array)
+    return array.astype(np.float32) if array.dtype == np.float16 else array
 
 
 class Emulator(nn.Module):

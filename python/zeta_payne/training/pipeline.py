@@ -59,6 +59,9 @@ class TrainingSpec:
     holdout_grid : str or None
         Node grid of held-out test nodes (off the training lattice, same synthesis settings):
         node-interpolation and emulator errors are measured against these real syntheses.
+    output_layer_dtype : {"float32", "float16"}
+        Storage of the output layer (float16 halves the bundle; the rounding error is
+        measured on the validation set and reported).
     """
 
     name: str
@@ -70,6 +73,7 @@ class TrainingSpec:
     wavelength_range: tuple[float, float] | None = None
     seed: int = 0
     holdout_grid: str | None = None
+    output_layer_dtype: str = "float32"
 
 
 def complete_lattice(grid):
@@ -302,6 +306,7 @@ def _report(
     fig.savefig(png, format="png", dpi=80)
     plt.close(fig)
     hist = outcome.history
+    acc = provenance["accuracy"]
     lines = [
         f"# Emulator accuracy: {spec.name} {spec.version} ({spec.instrument})",
         "",
@@ -313,6 +318,10 @@ def _report(
         f"{errors['p95']:.5f}, max {errors['max']:.4f} (continuum = 1)",
         f"- node interpolation |Δflux| on held-out nodes (interpolated from the coarser level): "
         f"median {interp['median']:.5f}, 95th percentile {interp['p95']:.5f} ({interp['n_nodes']} nodes)",
+        f"- output layer stored as {acc['output_layer_dtype']}"
+        + (f" (rounding changes the flux by at most {acc['float16_max_abs_difference']:.5f}"
+           " on the validation set; the errors above include it)"
+           if acc.get("float16_max_abs_difference") is not None else ""),
         f"- node grid: {provenance['grid']['name']} ({provenance['grid']['n_nodes']} nodes, manifest sha256 "
         f"{provenance['grid']['manifest_sha256'][:16]})",
         "",
@@ -421,11 +430,17 @@ def train_bundle(
         progress=progress,
         initial=None if initial is None else initial.weights,
     )
-    errors = emulator_errors(outcome.weights, labels[valid], flux[valid], LABELS)
+    weights = outcome.weights
+    rounding = None
+    if spec.output_layer_dtype == "float16":
+        rounded = _round_output_layer(weights)
+        rounding = {"max_abs_difference": _max_difference(weights, rounded, labels[valid])}
+        weights = rounded
+    errors = emulator_errors(weights, labels[valid], flux[valid], LABELS)
     interp = node_interpolation_errors(grid, pixels)
     held = None
     if spec.holdout_grid:
-        held = holdout_errors(grid, outcome.weights, load_node_grid(spec.holdout_grid, spec.instrument),
+        held = holdout_errors(grid, weights, load_node_grid(spec.holdout_grid, spec.instrument),
                               pixels)
         if held["emulator"]:
             log.info("held-out nodes: interpolation median %.5f, emulator median %.5f",
@@ -468,6 +483,8 @@ def train_bundle(
             "node_interpolation_p95": interp["p95"],
             "node_interpolation_nodes": interp["n_nodes"],
             "holdout": None if held is None else {k: held[k] for k in ("interpolation", "emulator")},
+            "output_layer_dtype": spec.output_layer_dtype,
+            "float16_max_abs_difference": None if rounding is None else rounding["max_abs_difference"],
         },
     }
     specs = tuple(LabelSpec(n, UNITS[n], box[n][0], box[n][1], box[n][0], box[n][1]) for n in LABELS)
@@ -475,6 +492,10 @@ def train_bundle(
     # for the RV search and the LSF wings)
     default_lo, default_hi = INSTRUMENT_DEFAULTS[spec.instrument]["wavelength_range"]
     fit_range = [max(default_lo, float(wl[0]) * 1.005), min(default_hi, float(wl[-1]) / 1.005)]
+    # response terms: 15 over the instrument's full fitted range, fewer over a narrower one
+    # (in proportion, at least 8, so a smooth response is still followed)
+    span = np.log(fit_range[1] / fit_range[0]) / np.log(default_hi / default_lo)
+    n_chebyshev = int(np.clip(round(15 * span), 8, 15))
     manifest = Manifest(
         name=spec.name,
         version=spec.version,
@@ -491,7 +512,7 @@ def train_bundle(
         fit_defaults={
             **INSTRUMENT_DEFAULTS[spec.instrument],
             "wavelength_range": fit_range,
-            "n_chebyshev": 15,
+            "n_chebyshev": n_chebyshev,
             "presearch_points": 4000,
             "rv_range": [-50.0, 50.0],
         },
@@ -500,7 +521,25 @@ def train_bundle(
     extra = _report(spec, outcome, errors, interp, wl, provenance, held)
     extra["training_labels.npy"] = _npy(labels[train])
     extra["training_history.json"] = json.dumps(outcome.history).encode()
-    return save_bundle(out, manifest, outcome.weights, overwrite=True, extra_files=extra)
+    return save_bundle(out, manifest, weights, overwrite=True, extra_files=extra,
+                       storage_dtype=spec.output_layer_dtype)
+
+
+def _round_output_layer(weights: EmulatorWeights) -> EmulatorWeights:
+    """The network with its output layer rounded to float16 (as a float16 bundle stores it)."""
+    ws = list(weights.weights)
+    ws[-1] = np.asarray(ws[-1], dtype=np.float16).astype(np.float32)
+    return EmulatorWeights(weights=tuple(ws), biases=weights.biases, x_min=weights.x_min,
+                           x_max=weights.x_max)
+
+
+def _max_difference(a: EmulatorWeights, b: EmulatorWeights, x: np.ndarray) -> float:
+    """max |flux_a − flux_b| over the spectra at labels ``x``."""
+    with torch.no_grad():
+        xa = torch.as_tensor(x, dtype=torch.float32)
+        fa = Emulator.from_weights(a).requires_grad_(False)(xa)
+        fb = Emulator.from_weights(b).requires_grad_(False)(xa)
+    return float((fa - fb).abs().max())
 
 
 def _npy(array: np.ndarray) -> bytes:
