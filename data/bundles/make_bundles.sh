@@ -38,8 +38,8 @@ for step in $STEPS; do
         zeta-payne -v train --grid "data/grids/obaf-sme-$inst-v2" --instrument "$inst" \
           --holdout-grid "data/grids/obaf-sme-$inst-v2-holdout" \
           --out "data/bundles/zeta-payne-$inst" --version 2.0.0 \
-          --iterations "${ITERATIONS:-400}" --validate-every 10 \
-          --learning-rate 1e-3 --final-learning-rate 1e-5 \
+          --iterations "${ITERATIONS:-800}" --validate-every 10 --pca-components 200 \
+          --learning-rate 1e-3 --final-learning-rate 1e-5 --output-layer-dtype float16 \
           --threads 2 --max-seconds "$TRAIN_SECONDS" --checkpoint "scratch/zeta-payne-$inst.ckpt"
       done
       ;;
