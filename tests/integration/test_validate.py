@@ -59,6 +59,8 @@ def test_validate_small(analytic_bundle, analytic_grid, tmp_path, capsys, monkey
     assert status == 0
     report = (out / "report.md").read_text()
     assert "Table 3" in report and "BOSS" in report
+    # the test points are checked against the bundle's shipped training labels
+    assert "test points vs the 360 training points: 0 coincide" in report
     rows = list(csv.DictReader(open(out / "table3.csv")))
     labels = {r["label"] for r in rows}
     assert {"teff", "logg", "v_sini", "m_h", "v_rad", "all"} <= labels

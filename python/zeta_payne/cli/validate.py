@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     from zeta_payne.exceptions import GridError
     from zeta_payne.fitting.fitter import Fitter
     from zeta_payne.validation.report import write_report
-    from zeta_payne.validation.runner import GeneratorSpec, run_study, test_labels
+    from zeta_payne.validation.runner import GeneratorSpec, run_study, test_labels, training_overlap
 
     snrs = [None if s.strip().lower() in ("inf", "none") else float(s) for s in args.snr.split(",")]
     studies = []
@@ -62,6 +62,9 @@ def _run(args: argparse.Namespace) -> int:
                             max_level=args.grid_level)
         options = Fitter.default_options(bundle).updated(presearch_points=args.presearch_points)
         labels, rv = test_labels(bundle, args.n, args.seed)
+        overlap = training_overlap(bundle, labels)
+        if overlap and overlap["coincident"]:
+            log.warning("%d test points coincide with training points", overlap["coincident"])
         for snr in snrs:
 
             def progress(done: int, total: int, _inst=bundle.instrument, _snr=snr) -> None:
@@ -81,6 +84,8 @@ def _run(args: argparse.Namespace) -> int:
                 progress=progress,
             )
             print(file=sys.stderr)
+            if overlap:
+                st.meta["training_overlap"] = overlap
             studies.append(st)
             log.info("%s S/N %s: %.0f s", bundle.instrument, snr, st.wall_seconds)
     mismatch = args.grid_level is not None or (args.grid and args.generator == "grid")

@@ -190,6 +190,13 @@ def write_report(
             f"{st.meta.get('processes')} processes ({platform.processor() or platform.machine()}, "
             f"median {np.median(st.seconds):.2f} s per spectrum)"
         )
+        ov = st.meta.get("training_overlap")
+        if ov:
+            lines.append(
+                f"  - test points vs the {ov['n_training']} training points: {ov['coincident']} "
+                f"coincide; nearest training point at scaled distance {ov['min_distance']:.4f} "
+                f"(min), {ov['median_distance']:.4f} (median)"
+            )
     lines += ["", "## Table 3: RMS over converged fits and reliability (ours / paper)", ""]
     instruments = sorted({st.instrument for st in studies})
     for inst in instruments:

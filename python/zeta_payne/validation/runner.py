@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -98,6 +99,38 @@ def test_labels(bundle, n: int, seed: int, rv_range: tuple[float, float] = (-50.
         labels[:, i] = specs[i].lower + unit[:, k] * (specs[i].upper - specs[i].lower)
     rv = rv_range[0] + unit[:, -1] * (rv_range[1] - rv_range[0])
     return labels, rv
+
+
+def training_overlap(bundle, labels: np.ndarray) -> dict | None:
+    """How close the test points come to the bundle's training points.
+
+    Distances are measured in the network's scaled box (each label mapped to a unit range),
+    over the labels of ``training_labels.npy`` that the bundle ships.
+
+    Returns
+    -------
+    dict or None
+        ``coincident`` (test points within 1e-9 of a training point), ``min_distance`` and
+        ``median_distance`` to the nearest training point; None if the bundle has no
+        training labels.
+    """
+    from scipy.spatial import cKDTree
+
+    path = Path(bundle.path) / "training_labels.npy" if bundle.path else None
+    if path is None or not path.is_file():
+        return None
+    train = np.load(path, allow_pickle=False)
+    if train.ndim != 2 or train.shape[1] != labels.shape[1]:
+        return None
+    lo = np.array([s.x_min for s in bundle.labels])
+    span = np.array([s.x_max - s.x_min for s in bundle.labels])
+    dist, _ = cKDTree((train - lo) / span).query((labels - lo) / span)
+    return {
+        "n_training": int(len(train)),
+        "coincident": int((dist < 1e-9).sum()),
+        "min_distance": float(dist.min()),
+        "median_distance": float(np.median(dist)),
+    }
 
 
 # ---------------------------------------------------------------- worker side
