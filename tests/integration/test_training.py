@@ -130,6 +130,10 @@ def test_principal_component_training(analytic_grid, tmp_path):
     assert 0 < valid_mae < 0.02
     # the report's errors come from the exported pixel network
     assert prov["accuracy"]["emulator_median"] < 0.02
+    # a warm start from the pixel network begins where it ended (projected onto the basis)
+    warm = train_bundle(analytic_grid, spec, dataclasses.replace(config, iterations=50, learning_rate=1e-4),
+                        tmp_path / "warm", initial=bundle)
+    assert warm.manifest.provenance["training"]["best_validation_mae"] < 1.2 * valid_mae
     # resuming the finished run reuses the stored basis: same weights
     again = train_bundle(analytic_grid, spec, config, tmp_path / "bundle2", checkpoint=tmp_path / "ck")
     assert np.allclose(again.weights.weights[-1], w.weights[-1], atol=1e-6)

@@ -142,9 +142,9 @@ def train_emulator(
     n_labels, n_pixels = x_train.shape[1], y_train.shape[1]
     basis = None
     if config.pca_components:
-        if initial is not None:
-            raise ValueError("warm start is not supported with principal-component training")
         mean, basis = principal_components(y_train, config.pca_components, seed=config.seed)
+        if initial is not None:  # a pixel network: project its output layer onto the basis
+            initial = _project_output_layer(initial, mean, basis)
         mean, basis = mean.to(device), basis.to(device)
     n_out = n_pixels if basis is None else basis.shape[0]
     model = Emulator(n_labels, n_out, config.n_hidden, x_min, x_max)
@@ -285,6 +285,20 @@ def principal_components(y: np.ndarray, k: int, seed: int = 0) -> tuple[torch.Te
     finally:
         torch.set_rng_state(state)
     return mean, v[:, :k].T.contiguous()
+
+
+def _project_output_layer(weights: EmulatorWeights, mean: torch.Tensor, basis: torch.Tensor
+                          ) -> EmulatorWeights:
+    """Inverse of :func:`_expand_output_layer` for a pixel network: B W_out, B (b_out − μ)."""
+    b = basis.double().numpy()
+    w_c = (b @ weights.weights[-1].astype(np.float64)).astype(np.float32)
+    b_c = (b @ (weights.biases[-1].astype(np.float64) - mean.double().numpy())).astype(np.float32)
+    return EmulatorWeights(
+        weights=(*weights.weights[:-1], w_c),
+        biases=(*weights.biases[:-1], b_c),
+        x_min=weights.x_min,
+        x_max=weights.x_max,
+    )
 
 
 def _expand_output_layer(weights: EmulatorWeights, mean: torch.Tensor, basis: torch.Tensor
