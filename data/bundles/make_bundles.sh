@@ -33,14 +33,18 @@ for step in $STEPS; do
           --chunk-size 1
       done
       ;;
-    train)  # paper Table 1 training set; CPU time budget (resumable: rerun to continue)
+    train)  # paper Table 1 training set; two stages on CPU (a 220-pass run, then a
+            # 500-pass warm-started run at a lower learning rate); both resumable
       for inst in boss apogee; do
-        zeta-payne -v train --grid "data/grids/obaf-sme-$inst-v2" --instrument "$inst" \
-          --holdout-grid "data/grids/obaf-sme-$inst-v2-holdout" \
-          --out "data/bundles/zeta-payne-$inst" --version 2.0.0 \
-          --iterations "${ITERATIONS:-800}" --validate-every 10 --pca-components 200 \
-          --learning-rate 1e-3 --final-learning-rate 1e-5 --output-layer-dtype float16 \
-          --threads 2 --max-seconds "$TRAIN_SECONDS" --checkpoint "scratch/zeta-payne-$inst.ckpt"
+        common=(--grid "data/grids/obaf-sme-$inst-v2" --instrument "$inst"
+                --holdout-grid "data/grids/obaf-sme-$inst-v2-holdout" --version 2.0.0
+                --validate-every 10 --pca-components 200 --final-learning-rate 1e-5
+                --output-layer-dtype float16 --threads 2 --max-seconds "$TRAIN_SECONDS")
+        zeta-payne -v train "${common[@]}" --out "scratch/zeta-payne-$inst-stage1" \
+          --iterations 220 --learning-rate 1e-3 --checkpoint "scratch/zeta-payne-$inst.ckpt"
+        zeta-payne -v train "${common[@]}" --out "data/bundles/zeta-payne-$inst" \
+          --iterations 500 --learning-rate 3e-4 --init-from "scratch/zeta-payne-$inst-stage1" \
+          --checkpoint "scratch/zeta-payne-$inst-stage2.ckpt"
       done
       ;;
     demo)  # demo spectra: true spectra from the node grids, not from the networks

@@ -316,8 +316,11 @@ def _report(
         f"best validation MAE {outcome.best_score:.5f} at iteration {outcome.best_iteration}",
         f"- emulator |Δflux| on held-out spectra: median {errors['median']:.5f}, 95th percentile "
         f"{errors['p95']:.5f}, max {errors['max']:.4f} (continuum = 1)",
-        f"- node interpolation |Δflux| on held-out nodes (interpolated from the coarser level): "
-        f"median {interp['median']:.5f}, 95th percentile {interp['p95']:.5f} ({interp['n_nodes']} nodes)",
+        (f"- node interpolation |Δflux| on the finer lattice levels' nodes (interpolated from the "
+         f"coarser level): median {interp['median']:.5f}, 95th percentile {interp['p95']:.5f} "
+         f"({interp['n_nodes']} nodes)" if interp["n_nodes"] else
+         "- node interpolation within the lattice: not measured (one complete level; see the "
+         "held-out nodes below, if given)"),
         f"- output layer stored as {acc['output_layer_dtype']}"
         + (f" (rounding changes the flux by at most {acc['float16_max_abs_difference']:.5f}"
            " on the validation set; the errors above include it)"
