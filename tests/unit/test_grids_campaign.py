@@ -83,3 +83,29 @@ def test_model_range_and_instrument_selection(tmp_path):
     assert boss.R_model == BOSS_MODEL_GRID.R_model
     assert boss.log10_step == pytest.approx(BOSS_MODEL_GRID.log10_step)
     assert config.segments["boss"][0][0] < 4400.0 < 5400.0 < config.segments["boss"][-1][1]
+
+
+def test_a_second_campaign_on_the_same_grid_is_refused(tmp_path):
+    """The grid folder is locked while a campaign runs; the lock dies with the process."""
+    import subprocess
+    import sys
+
+    from zeta_payne.exceptions import GridError
+    from zeta_payne.grids.campaign import _lock_grid
+
+    root = tmp_path / "g"
+    root.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from zeta_payne.grids.campaign import _lock_grid; "
+         f"h = _lock_grid(Path({str(root)!r})); print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(GridError, match="another campaign"):
+            _lock_grid(root)
+    finally:
+        holder.kill()
+        holder.wait()
+    _lock_grid(root).close()  # a killed holder leaves no stale lock

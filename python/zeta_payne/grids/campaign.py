@@ -298,14 +298,41 @@ def _build_config(args: argparse.Namespace, workdir: Path) -> CampaignConfig:
     )
 
 
+def _lock_grid(root: Path):
+    """Hold an exclusive lock on a grid folder for the life of the returned file object.
+
+    Two campaigns on one folder would write the same chunk numbers; the second one stops
+    with a clear error instead. The lock is released by the OS when the process ends, so a
+    killed campaign never leaves a stale lock behind.
+    """
+    import fcntl
+
+    handle = open(root / ".campaign.lock", "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        handle.close()
+        raise GridError(f"{root}: another campaign is running on this grid") from err
+    return handle
+
+
 def run_synthesize(args: argparse.Namespace) -> int:
     """Run (or resume) a campaign as described by parsed ``args``; returns an exit status."""
     for var in THREAD_VARS:
         os.environ.setdefault(var, "1")
-    from .atmospheres import load_kurucz_grid
 
     root = Path(args.root) / args.grid
     root.mkdir(parents=True, exist_ok=True)
+    lock = _lock_grid(root)
+    try:
+        return _run_locked(args, root)
+    finally:
+        lock.close()
+
+
+def _run_locked(args: argparse.Namespace, root: Path) -> int:
+    from .atmospheres import load_kurucz_grid
+
     config = _build_config(args, root)
     if args.nodes_file is not None:
         rows = _read_nodes_file(args.nodes_file)
