@@ -482,8 +482,9 @@ def train_bundle(
         "accuracy": {
             "emulator_median": errors["median"],
             "emulator_p95": errors["p95"],
-            "node_interpolation_median": interp["median"],
-            "node_interpolation_p95": interp["p95"],
+            # null, not NaN, when not measured: NaN is not JSON
+            "node_interpolation_median": interp["median"] if interp["n_nodes"] else None,
+            "node_interpolation_p95": interp["p95"] if interp["n_nodes"] else None,
             "node_interpolation_nodes": interp["n_nodes"],
             "holdout": None if held is None else {k: held[k] for k in ("interpolation", "emulator")},
             "output_layer_dtype": spec.output_layer_dtype,
