@@ -10,6 +10,7 @@ from typing import Any
 from zeta_payne.astra.pipeline import PIPELINES
 from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
 from zeta_payne.astra.routing import Routing, pending_query
+from zeta_payne.astra.summary import RowCounts
 from zeta_payne.astra.tasks import zeta_payne_apogee, zeta_payne_boss
 
 __all__ = ["RunSummary", "run_pending"]
@@ -23,22 +24,10 @@ Progress = Callable[[str, int, int], None]
 
 
 @dataclass
-class RunSummary:
-    """Counts of one run: ``{(instrument, model name): {"fitted", "bad", "warn"}}`` and errors."""
+class RunSummary(RowCounts):
+    """Counts of one run (see :class:`RowCounts`) and, on request, the rows themselves."""
 
-    counts: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
     rows: list[Any] = field(default_factory=list)
-
-    @property
-    def fitted(self) -> int:
-        """Spectra fitted (rows written)."""
-        return sum(c["fitted"] for c in self.counts.values())
-
-    @property
-    def bad(self) -> int:
-        """Rows with a bad flag."""
-        return sum(c["bad"] for c in self.counts.values())
 
 
 def run_pending(
@@ -93,8 +82,7 @@ def run_pending(
             if remaining is not None and remaining <= 0:
                 break
             spectra = list(pending_query(model, pipeline.bundle, routing, reprocess, limit=remaining))
-            key = (instrument, model.__name__)
-            counts = summary.counts.setdefault(key, {"fitted": 0, "bad": 0, "warn": 0})
+            counts = summary.add(instrument, model.__name__)
             if not spectra:
                 continue
             if remaining is not None:
@@ -113,9 +101,7 @@ def run_pending(
                 batch_size=batch_size,
             )
             for row in rows:
-                counts["fitted"] += 1
-                counts["bad"] += int(bool(row.flag_bad))
-                counts["warn"] += int(bool(row.flag_warn))
+                summary.add(instrument, model.__name__, [row])
                 if keep_rows:
                     summary.rows.append(row)
                 if progress:

@@ -44,6 +44,7 @@ from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR, product_path
 from zeta_payne.astra.retry import TRANSIENT, DatabaseUnavailable, RetryPolicy, reset_connection, retrying
 from zeta_payne.astra.routing import Routing, pending_query
 from zeta_payne.astra.standin.task import bulk_upsert
+from zeta_payne.astra.summary import RowCounts
 from zeta_payne.fitting.flags import ResultFlags
 from zeta_payne.fitting.result import FitResult
 from zeta_payne.io.sdss.fitsutil import remove_temporary_files
@@ -121,14 +122,10 @@ class WorkerOptions:
 
 
 @dataclass
-class WorkerSummary:
-    """What one worker (or several, merged) did.
+class WorkerSummary(RowCounts):
+    """What one worker (or several, merged) did: row counts (:class:`RowCounts`) and the
+    claiming bookkeeping."""
 
-    ``counts`` is ``{(instrument, model name): {"fitted", "bad", "warn"}}``.
-    """
-
-    counts: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
     batches: int = 0
     taken_over: int = 0
     released: int = 0
@@ -139,28 +136,10 @@ class WorkerSummary:
     message: str | None = None
     workers: list[int] = field(default_factory=list)
 
-    @property
-    def fitted(self) -> int:
-        """Result rows committed."""
-        return sum(c["fitted"] for c in self.counts.values())
-
-    @property
-    def bad(self) -> int:
-        """Committed rows flagged bad."""
-        return sum(c["bad"] for c in self.counts.values())
-
-    def add(self, instrument: str, model: str, rows: Iterable[Any]) -> None:
-        """Count committed ``rows``."""
-        counts = self.counts.setdefault((instrument, model), {"fitted": 0, "bad": 0, "warn": 0})
-        for row in rows:
-            counts["fitted"] += 1
-            counts["bad"] += int(bool(row.flag_bad))
-            counts["warn"] += int(bool(row.flag_warn))
-
     def merge(self, other: WorkerSummary) -> None:
         """Add ``other``'s numbers to these."""
-        for key, counts in other.counts.items():
-            mine = self.counts.setdefault(key, {"fitted": 0, "bad": 0, "warn": 0})
+        for (instrument, model), counts in other.counts.items():
+            mine = self.add(instrument, model)
             for name, value in counts.items():
                 mine[name] += value
         self.errors.update(other.errors)
