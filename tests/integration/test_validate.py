@@ -69,6 +69,12 @@ def test_validate_small(analytic_bundle, analytic_grid, tmp_path, capsys, monkey
     assert len(results) == 30
     rv = np.array([float(r["v_rad"]) - float(r["true_v_rad"]) for r in results])
     assert np.median(np.abs(rv)) < 10  # the RV is recovered
+    # every failure is diagnosed: emulator limit or optimizer miss, from recorded χ²
+    assert all(np.isfinite(float(r["chi2_true"])) and float(r["fit_seconds"]) > 0 for r in results)
+    (fail,) = list(csv.DictReader(open(out / "failures.csv")))
+    parts = int(fail["emulator_limited"]) + int(fail["optimizer_miss"]) + int(fail["undiagnosed"])
+    assert parts == int(fail["failed"]) and int(fail["undiagnosed"]) == 0
+    assert "Failures: emulator limit or optimizer miss" in report
     t2 = list(csv.DictReader(open(out / "table2.csv")))
     assert {r["binned_by"] for r in t2} == {"teff", "v_sini"}
     assert (out / "delta_boss_snr100.png").stat().st_size > 1000

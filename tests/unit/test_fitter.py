@@ -26,6 +26,19 @@ def test_noiseless_recovery(toy_boss, fitter):
     assert np.isfinite(result.model_flux[(BOSS_WAVELENGTH > 4600) & (BOSS_WAVELENGTH < 10000)]).all()
 
 
+def test_chi2_at_matches_fit_and_ranks_labels(toy_boss, fitter):
+    truth = np.array([8000.0, 3.6, 40.0, 2.0, -0.4])
+    spec = simulate(toy_boss, BOSS_WAVELENGTH, truth, v_rad=-23.0, snr=50, seed=4)
+    r = fitter.fit(spec)
+    at_fit = fitter.chi2_at(spec, r.labels, r.v_rad)
+    # the fit's χ² (response from the final least squares) equals the linearly solved one
+    assert at_fit == pytest.approx(r.chi2, rel=1e-3)
+    assert fitter.chi2_at(spec, truth, -23.0) == pytest.approx(r.dof, rel=0.1)  # noise only
+    assert fitter.chi2_at(spec, truth, -3.0) > at_fit + 100  # a 20 km/s shift is far off
+    assert np.isnan(fitter.chi2_at(Spectrum(BOSS_WAVELENGTH, np.full(BOSS_WAVELENGTH.size, np.nan),
+                                            np.ones(BOSS_WAVELENGTH.size)), truth, 0.0))
+
+
 def test_noisy_recovery_errors_and_flags(toy_boss, fitter):
     truth = np.array([8000.0, 3.6, 40.0, 2.0, -0.4])
     spec = simulate(toy_boss, BOSS_WAVELENGTH, truth, v_rad=-23.0, snr=50, seed=4)

@@ -23,13 +23,11 @@ from typing import Any
 
 from zeta_payne.astra.database import DatabaseSpec
 from zeta_payne.astra.worker import WorkerOptions, WorkerSummary, run_worker
+from zeta_payne.threads import THREAD_VARIABLES
 
 __all__ = ["ParallelSummary", "run_workers", "worker_process_main"]
 
 log = logging.getLogger(__name__)
-
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
 
 @dataclass
 class ParallelSummary(WorkerSummary):
@@ -103,7 +101,7 @@ def run_workers(
     log_level : int
         Logging level in the workers.
     """
-    for variable in _THREAD_VARIABLES:
+    for variable in THREAD_VARIABLES:
         os.environ.setdefault(variable, "1")
     context = multiprocessing.get_context("spawn")
     summary = ParallelSummary()

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from zeta_payne.threads import pin_threads
+
 __all__ = ["pin_threads", "write_table"]
-
-
-def pin_threads(n: int = 1) -> None:
-    """Pin BLAS/OpenMP and torch to ``n`` threads (one worker = one core)."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(n))
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(n)
-    except ImportError:  # pragma: no cover
-        pass
-    import torch
-
-    torch.set_num_threads(n)
 
 
 def write_table(

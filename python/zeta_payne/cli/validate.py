@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 __all__ = ["register"]
 
@@ -48,16 +49,30 @@ def _run(args: argparse.Namespace) -> int:
     from zeta_payne.exceptions import GridError
     from zeta_payne.fitting.fitter import Fitter
     from zeta_payne.validation.report import write_report
-    from zeta_payne.validation.runner import GeneratorSpec, run_study, test_labels, training_overlap
+    from zeta_payne.validation.runner import (
+        GeneratorSpec,
+        provenance_grid,
+        run_study,
+        test_labels,
+        training_overlap,
+    )
 
     snrs = [None if s.strip().lower() in ("inf", "none") else float(s) for s in args.snr.split(",")]
     studies = []
     for spec in args.bundle:
         path = str(resolve_bundle_path(spec))
         bundle = find_bundle(path)
-        grid = args.grid or bundle.manifest.provenance.get("grid_path")
-        if args.generator == "grid" and not grid:
-            raise GridError(f"bundle {bundle.name} names no node grid; pass --grid")
+        grid = args.grid or provenance_grid(bundle)
+        if args.generator == "grid":
+            if not grid:
+                recorded = bundle.manifest.provenance.get("grid_path")
+                raise GridError(
+                    f"bundle {bundle.name}: its node grid {recorded!r} is not found here; pass --grid"
+                    if recorded else f"bundle {bundle.name} names no node grid; pass --grid"
+                )
+            if not (Path(grid) / "manifest.json").is_file():
+                raise GridError(f"--grid {grid}: no node grid there (no manifest.json)")
+            grid = str(Path(grid).resolve())
         gen = GeneratorSpec(kind=args.generator, path=grid, instrument=bundle.instrument,
                             max_level=args.grid_level)
         options = Fitter.default_options(bundle).updated(presearch_points=args.presearch_points)

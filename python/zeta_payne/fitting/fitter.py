@@ -157,6 +157,35 @@ class Fitter:
                 progress(index, result)
         return results
 
+    def chi2_at(self, spectrum: Spectrum, labels: np.ndarray, v_rad: float) -> float:
+        """χ² of the model at given labels and RV, with the best response for them.
+
+        The response coefficients are solved linearly (they enter the model linearly), so
+        this is the χ² any fit with these labels and RV could at best reach. Used by the
+        simulation study to tell an optimizer miss (χ² at the truth lower than at the fit)
+        from an emulator limit (the network prefers the fitted labels).
+
+        Parameters
+        ----------
+        spectrum : Spectrum
+        labels : numpy.ndarray, shape (L,)
+            All labels of the bundle, in its order (fixed ones included).
+        v_rad : float
+            Radial velocity [km/s].
+
+        Returns
+        -------
+        float
+            χ² over the fitted pixels (``nan`` if the spectrum cannot be fitted).
+        """
+        prep = self._prepare(spectrum)
+        if isinstance(prep, FitResult):
+            return float("nan")
+        fm = self._forward(prep, prep.used)
+        design = fm.design.cpu().numpy()
+        norm = fm.normalized(np.asarray(labels, dtype=float), float(v_rad))
+        return float(solve_response(norm, prep.flux, prep.weight, design)[1])
+
     # -------------------------------------------------------------- internals
     def _prepare(self, spectrum: Spectrum) -> _Prepared | FitResult:
         if not isinstance(spectrum, Spectrum):

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import GridError
+from ..threads import THREAD_VARIABLES, exit_with_parent, pin_threads
 from .format import (
     FWHM_TO_SIGMA,
     LABEL_NAMES,
@@ -67,9 +68,6 @@ TINY_MODEL_GRIDS = {
     "boss": ModelWavelengthGrid.from_range("boss", 4840.0, 4885.0, 1.0 / 18000.0, 6000.0),
     "apogee": ModelWavelengthGrid.from_range("apogee", 16795.0, 16825.0, 1.0 / 180000.0, 60000.0),
 }
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
-
 
 @dataclass(frozen=True)
 class CampaignConfig:
@@ -132,8 +130,8 @@ _STATE: dict = {}
 
 
 def _init_worker(config: CampaignConfig) -> None:
-    for var in THREAD_VARS:
-        os.environ[var] = "1"
+    pin_threads(1, torch=False)
+    exit_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles interruption
     os.chdir(config.workdir)
     logging.getLogger("pysme").setLevel(logging.WARNING)
@@ -318,7 +316,7 @@ def _lock_grid(root: Path):
 
 def run_synthesize(args: argparse.Namespace) -> int:
     """Run (or resume) a campaign as described by parsed ``args``; returns an exit status."""
-    for var in THREAD_VARS:
+    for var in THREAD_VARIABLES:
         os.environ.setdefault(var, "1")
 
     root = Path(args.root) / args.grid

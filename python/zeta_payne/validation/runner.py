@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -15,7 +14,7 @@ import numpy as np
 from zeta_payne.fitting.options import FitOptions
 from zeta_payne.fitting.presearch import sobol_unit
 
-__all__ = ["GeneratorSpec", "StudyResult", "coarsen", "run_study", "test_labels"]
+__all__ = ["GeneratorSpec", "StudyResult", "coarsen", "provenance_grid", "run_study", "test_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +31,32 @@ class GeneratorSpec:
     path: str | None = None
     instrument: str | None = None
     max_level: int | None = None
+
+
+def provenance_grid(bundle) -> Path | None:
+    """The node grid a bundle was trained on, as a folder that exists here.
+
+    The trainer records the grid path it was given, usually relative to the directory it
+    ran in (``data/grids/…``). That path is tried as it stands, then relative to each
+    folder above the bundle's, so a checkout's shipped bundles find their grids from any
+    working directory.
+
+    Returns
+    -------
+    pathlib.Path or None
+        None if the bundle names no grid or the grid is not found.
+    """
+    recorded = bundle.manifest.provenance.get("grid_path")
+    if not recorded:
+        return None
+    recorded = Path(recorded)
+    candidates = [recorded]
+    if not recorded.is_absolute() and bundle.path:
+        candidates += [parent / recorded for parent in Path(bundle.path).resolve().parents]
+    for candidate in candidates:
+        if (candidate / "manifest.json").is_file():
+            return candidate
+    return None
 
 
 def coarsen(grid, level: int):
@@ -67,6 +92,9 @@ class StudyResult:
     rchi2: np.ndarray
     flags: np.ndarray
     seconds: np.ndarray
+    fit_seconds: np.ndarray | None = None  # (M,) the fit alone (seconds: simulation included)
+    chi2_fit: np.ndarray | None = None  # (M,) χ² at the fitted labels, response solved linearly
+    chi2_true: np.ndarray | None = None  # (M,) the same at the true labels and RV
     wall_seconds: float = 0.0
     meta: dict = field(default_factory=dict)
 
@@ -137,18 +165,14 @@ def training_overlap(bundle, labels: np.ndarray) -> dict | None:
 _STATE: dict = {}
 
 
-def _init_worker(bundle_path: str, spec: GeneratorSpec, options: FitOptions) -> None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    import torch
+def _init_worker(
+    bundle_path: str, spec: GeneratorSpec, options: FitOptions, watch_parent: bool = False
+) -> None:
+    from zeta_payne.threads import exit_with_parent, pin_threads
 
-    torch.set_num_threads(1)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        pass
+    pin_threads(1)
+    if watch_parent:
+        exit_with_parent()
     from zeta_payne.bundles.bundle import load_bundle
     from zeta_payne.fitting.fitter import Fitter
     from zeta_payne.grids.generator import EmulatorGenerator, GridGenerator
@@ -179,8 +203,14 @@ def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
     try:
         flux = gen(labels[None, :])[0]
         spectrum, _ = observe(gen.wavelength, flux, gen.resolution, instrument, rv, snr, rng)
-        result = _STATE["fitter"].fit(spectrum)
+        fitter = _STATE["fitter"]
+        t_fit = time.perf_counter()
+        result = fitter.fit(spectrum)
+        fit_seconds = time.perf_counter() - t_fit
         row = {
+            "fit_seconds": fit_seconds,
+            "chi2_fit": fitter.chi2_at(spectrum, result.labels, result.v_rad),
+            "chi2_true": fitter.chi2_at(spectrum, labels, rv),
             "labels": result.labels,
             "e": result.e_labels,
             "cov_e": result.cov_e_labels,
@@ -193,6 +223,9 @@ def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
         log.warning("spectrum %d failed: %s", index, exc)
         nan = np.full(labels.size, np.nan)
         row = {
+            "fit_seconds": np.nan,
+            "chi2_fit": np.nan,
+            "chi2_true": np.nan,
             "labels": nan,
             "e": nan,
             "cov_e": nan,
@@ -237,9 +270,11 @@ def run_study(
     else:
         import multiprocessing as mp
 
+        from zeta_payne.threads import child_environment
+
         ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(
-            processes, mp_context=ctx, initializer=_init_worker, initargs=(bundle_path, spec, options)
+        with child_environment(1), ProcessPoolExecutor(
+            processes, mp_context=ctx, initializer=_init_worker, initargs=(bundle_path, spec, options, True)
         ) as pool:
             for row in pool.map(_work, tasks, chunksize=4):
                 rows.append(row)
@@ -261,6 +296,9 @@ def run_study(
         rchi2=np.array([r["rchi2"] for r in rows]),
         flags=np.array([r["flags"] for r in rows], dtype=np.int64),
         seconds=np.array([r["seconds"] for r in rows]),
+        fit_seconds=np.array([r["fit_seconds"] for r in rows]),
+        chi2_fit=np.array([r["chi2_fit"] for r in rows]),
+        chi2_true=np.array([r["chi2_true"] for r in rows]),
         wall_seconds=wall,
         meta={"bundle": bundle.describe(), "generator": spec.__dict__, "processes": processes},
     )
