@@ -10,7 +10,7 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction) -> None:
     from zeta_payne.grids.campaign import add_synthesize_arguments, run_synthesize
 
-    p = sub.add_parser("grid", help="node grids: synthesize (resumable campaign), info")
+    p = sub.add_parser("grid", help="node grids: synthesize (resumable campaign), info, concat")
     cmds = p.add_subparsers(dest="grid_command", metavar="ACTION")
     syn = cmds.add_parser("synthesize", help="compute (or resume) a node grid with the SME backend")
     add_synthesize_arguments(syn)
@@ -18,7 +18,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     info = cmds.add_parser("info", help="summarise a node grid")
     info.add_argument("path", help="grid folder")
     info.set_defaults(func=_info)
+    cat = cmds.add_parser(
+        "concat",
+        help="join two grids over adjacent wavelength ranges (extend a grid without resynthesizing it)",
+    )
+    cat.add_argument("blue", help="grid folder covering the shorter wavelengths")
+    cat.add_argument("red", help="grid folder starting at the pixel after the blue grid's last")
+    cat.add_argument("--out", required=True, help="new grid folder")
+    cat.add_argument("--instrument", default="boss")
+    cat.add_argument("--chunk-size", type=int, default=10, help="nodes per chunk file")
+    cat.set_defaults(func=_concat)
+    start = cmds.add_parser(
+        "next-start", help="print the wavelength an extension of a grid must start at [Å, vacuum]"
+    )
+    start.add_argument("path", help="grid folder")
+    start.add_argument("--instrument", default="boss")
+    start.set_defaults(func=lambda args: print(repr(_next_start(args))) or 0)
     p.set_defaults(func=lambda args: p.print_help() or 2)
+
+
+def _next_start(args: argparse.Namespace) -> float:
+    from zeta_payne.grids.concat import next_wave_start
+
+    return next_wave_start(args.path, args.instrument)
+
+
+def _concat(args: argparse.Namespace) -> int:
+    from zeta_payne.grids.concat import concatenate_grids
+
+    info = concatenate_grids(args.blue, args.red, args.out, args.instrument, args.chunk_size)
+    print(
+        f"{args.out}: {info['nodes']} nodes, {info['npix']} pixels; left out "
+        f"{len(info['only_blue'])} nodes only in {args.blue}, {len(info['only_red'])} only in {args.red}"
+    )
+    return 0
 
 
 def _info(args: argparse.Namespace) -> int:
