@@ -223,13 +223,15 @@ def write_report(
         lines += [notes, ""]
     for st in studies:
         b = st.meta.get("bundle", {})
+        hw = st.meta.get("hardware") or {"cpu": platform.processor() or platform.machine()}
+        load = (f", load {hw['load']:.1f} → {hw['load_after']:.1f}" if "load_after" in hw else "")
+        fit_s = st.seconds if st.fit_seconds is None else st.fit_seconds
         lines.append(
             f"- {st.instrument} S/N {_snr_key(st.snr)}: {len(st.true_rv)} spectra, bundle "
             f"{b.get('name')}@{b.get('version')} ({b.get('sha256', '')[:12]}), generator "
             f"{st.meta.get('generator', {}).get('kind')}, wall {st.wall_seconds:.0f} s on "
-            f"{st.meta.get('processes')} processes ({platform.processor() or platform.machine()}, "
-            f"median {np.median(st.seconds if st.fit_seconds is None else st.fit_seconds):.2f} s "
-            "per fit)"
+            f"{st.meta.get('processes')} processes ({hw['cpu']}, {hw.get('cores', '?')} cores{load}); "
+            f"fit time per spectrum: median {np.nanmedian(fit_s):.2f} s, mean {np.nanmean(fit_s):.2f} s"
         )
         ov = st.meta.get("training_overlap")
         if ov:
@@ -238,6 +240,14 @@ def write_report(
                 f"coincide; nearest training point at scaled distance {ov['min_distance']:.4f} "
                 f"(min), {ov['median_distance']:.4f} (median)"
             )
+    wall = sum(st.wall_seconds for st in studies)
+    cpu = sum(float(np.nansum(st.seconds)) for st in studies)
+    n_all = sum(len(st.true_rv) for st in studies)
+    lines += [
+        "",
+        f"Cost of the whole run: {n_all} spectra in {wall / 60:.1f} min of wall time; "
+        f"{cpu / 60:.1f} min of worker time (simulation + fit, summed over processes).",
+    ]
     lines += ["", "## Table 3: RMS over converged fits and reliability (ours / paper)", ""]
     instruments = sorted({st.instrument for st in studies})
     for inst in instruments:

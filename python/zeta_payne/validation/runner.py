@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -161,6 +162,20 @@ def training_overlap(bundle, labels: np.ndarray) -> dict | None:
     }
 
 
+def hardware() -> dict:
+    """The machine a study runs on: CPU model, cores, and the 1-minute load average now."""
+    import platform
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "load": round(os.getloadavg()[0], 2)}
+
+
 # ---------------------------------------------------------------- worker side
 _STATE: dict = {}
 
@@ -260,6 +275,7 @@ def run_study(
         (i, labels[i], float(rv[i]), snr_value, seed * 1_000_003 + i, instrument) for i in range(len(rv))
     ]
     rows: list[dict] = []
+    machine = hardware()
     t0 = time.perf_counter()
     if processes <= 1:
         _init_worker(bundle_path, spec, options)
@@ -300,5 +316,10 @@ def run_study(
         chi2_fit=np.array([r["chi2_fit"] for r in rows]),
         chi2_true=np.array([r["chi2_true"] for r in rows]),
         wall_seconds=wall,
-        meta={"bundle": bundle.describe(), "generator": spec.__dict__, "processes": processes},
+        meta={
+            "bundle": bundle.describe(),
+            "generator": spec.__dict__,
+            "processes": processes,
+            "hardware": {**machine, "load_after": round(os.getloadavg()[0], 2)},
+        },
     )
