@@ -10,7 +10,7 @@ __all__ = ["register"]
 def register(sub: argparse._SubParsersAction) -> None:
     from zeta_payne.grids.campaign import add_synthesize_arguments, run_synthesize
 
-    p = sub.add_parser("grid", help="node grids: synthesize (resumable campaign), info, concat")
+    p = sub.add_parser("grid", help="node grids: synthesize (resumable campaign), info, import, concat")
     cmds = p.add_subparsers(dest="grid_command", metavar="ACTION")
     syn = cmds.add_parser("synthesize", help="compute (or resume) a node grid with the SME backend")
     add_synthesize_arguments(syn)
@@ -28,6 +28,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     cat.add_argument("--instrument", default="boss")
     cat.add_argument("--chunk-size", type=int, default=10, help="nodes per chunk file")
     cat.set_defaults(func=_concat)
+    imp = cmds.add_parser(
+        "import", help="write a user-brought grid (GSSP output, the authors' NPZ) as a node grid"
+    )
+    source = imp.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gssp", metavar="TABLE",
+                        help="GSSP parameter table (a 'file' column + one column per label)")
+    source.add_argument("--authors-npz", metavar="FILE", help="the authors' assembled grid NPZ")
+    imp.add_argument("--out", required=True, help="new grid folder")
+    imp.add_argument("--instrument", required=True, choices=["boss", "apogee"],
+                     help="model wavelength grid to put the spectra on")
+    imp.add_argument("--labels", default=None,
+                     help="comma-separated label names of the source columns (default: the table "
+                          "header; the authors' order teff,logg,v_sini,v_micro,m_h for the NPZ)")
+    imp.add_argument("--select", action="append", default=[], metavar="LABEL=VALUE",
+                     help="keep the spectra with this value of a label not on the node lattice "
+                          "(repeat), e.g. --select v_sini=0 --select v_micro=2")
+    imp.add_argument("--medium", choices=["air", "vacuum"], default="air",
+                     help="medium of the source wavelengths (GSSP and the authors' grids: air)")
+    imp.add_argument("--source-resolution", type=float, default=None,
+                     help="resolving power of the source spectra (default: unbroadened synthesis)")
+    imp.add_argument("--allow-pickle", action="store_true",
+                     help="read the NPZ's pickled 'grid' dict (only for files you trust)")
+    imp.set_defaults(func=_import)
     start = cmds.add_parser(
         "next-start", help="print the wavelength an extension of a grid must start at [Å, vacuum]"
     )
@@ -41,6 +64,29 @@ def _next_start(args: argparse.Namespace) -> float:
     from zeta_payne.grids.concat import next_wave_start
 
     return next_wave_start(args.path, args.instrument)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from zeta_payne.exceptions import GridError
+    from zeta_payne.grids.convert import write_imported_grid
+    from zeta_payne.grids.importers import read_authors_npz, read_gssp_grid
+
+    names = [n.strip() for n in args.labels.split(",")] if args.labels else None
+    if args.gssp:
+        grid = read_gssp_grid(args.gssp, names, medium=args.medium)
+    else:
+        grid = read_authors_npz(args.authors_npz, names, allow_pickle=args.allow_pickle, medium=args.medium)
+    select = {}
+    for item in args.select:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise GridError(f"--select {item!r}: expected LABEL=VALUE")
+        select[name.strip()] = float(value)
+    info = write_imported_grid(grid, args.out, args.instrument, select, args.source_resolution)
+    lo, hi = info["wave_range"]
+    print(f"{args.out}: {info['nodes']} nodes ({info['dropped']} source spectra not selected), "
+          f"{info['npix']} pixels {lo:.1f}-{hi:.1f} Å (vacuum)")
+    return 0
 
 
 def _concat(args: argparse.Namespace) -> int:
