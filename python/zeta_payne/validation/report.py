@@ -136,6 +136,37 @@ def _raw_rows(st: StudyResult) -> list[dict]:
     return out
 
 
+def _fmt(x: float) -> str:
+    """A figure for a table: whole numbers from 100 up, else three significant digits."""
+    if not np.isfinite(x):
+        return "–"
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _table2_markdown(rows: list[dict]) -> list[str]:
+    """Table 2 as Markdown: one table per instrument, S/N and binning label."""
+    out: list[str] = []
+    groups = list(dict.fromkeys((r["instrument"], r["snr"], r["binned_by"]) for r in rows))
+    for inst, snr, by in groups:
+        sub = [r for r in rows if (r["instrument"], r["snr"], r["binned_by"]) == (inst, snr, by)]
+        labels = list(dict.fromkeys(r["label"] for r in sub))
+        bins = list(dict.fromkeys((r["bin_lo"], r["bin_hi"]) for r in sub))
+        out += [f"### {inst.upper()} S/N {snr}, bins of true {by} [{UNITS.get(by, '')}]", ""]
+        out.append("| bin | n | " + " | ".join(f"{lab} [{UNITS.get(lab, '')}]" for lab in labels) + " |")
+        out.append("|---|---|" + "---|" * len(labels))
+        for lo, hi in bins:
+            cells, n = [], 0
+            for lab in labels:
+                r = next(r for r in sub if r["label"] == lab and (r["bin_lo"], r["bin_hi"]) == (lo, hi))
+                n = r["n"]
+                ours = _fmt(r["rms"])
+                paper = f" / {_fmt(r['paper_rms'])}" if np.isfinite(r["paper_rms"]) else ""
+                cells.append(ours + paper)
+            out.append(f"| {lo:g}–{hi:g} | {n} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out
+
+
 def failure_rows(studies: Sequence[StudyResult]) -> list[dict]:
     """Why fits failed the convergence criterion, per instrument and S/N.
 
@@ -263,7 +294,7 @@ def write_report(
             for s in snrs:
                 r = next(r for r in sub if r["snr"] == s and r["label"] == label)
                 cells.append(
-                    f"{r['rms']:.3g} / {r['paper_rms']:.3g} ({100 * r['reliability']:.1f} %, "
+                    f"{_fmt(r['rms'])} / {_fmt(r['paper_rms'])} ({100 * r['reliability']:.1f} %, "
                     f"{100 * r['reliability_centred']:.1f} %)"
                 )
             lines.append(f"| {label} [{UNITS.get(label, '')}] | " + " | ".join(cells) + " |")
@@ -297,9 +328,14 @@ def write_report(
             for r in failures
         ),
         "",
-        "## Table 2: RMS per bin (see table2.csv; noiseless rows carry the paper's values)",
+        "## Table 2: RMS per bin of true teff and of true v sin i (ours / paper)",
+        "",
+        "The paper's Table 2 is for noiseless spectra; noisy rows show ours only. n: spectra "
+        "in the bin (converged fits of each label enter its RMS). Also in table2.csv.",
         "",
     ]
+    lines += _table2_markdown(t2)
+    lines += ["## Figure 6: Δθ against true teff and v sin i", ""]
     for st in studies:
         png = f"delta_{st.instrument}_snr{_snr_key(st.snr)}.png"
         _plot(st, out / png)
