@@ -78,3 +78,9 @@ def test_validate_small(analytic_bundle, analytic_grid, tmp_path, capsys, monkey
     t2 = list(csv.DictReader(open(out / "table2.csv")))
     assert {r["binned_by"] for r in t2} == {"teff", "v_sini"}
     assert (out / "delta_boss_snr100.png").stat().st_size > 1000
+    # the report can be written again from the folder alone, the same tables
+    again = tmp_path / "again"
+    assert main(["validate", "--report-only", str(out), "-o", str(again)]) == 0
+    assert (again / "table3.csv").read_text() == (out / "table3.csv").read_text()
+    assert (again / "failures.csv").read_text() == (out / "failures.csv").read_text()
+    assert (again / "report.md").read_text() == report

@@ -17,9 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--bundle",
         action="append",
-        required=True,
+        default=[],
         help="bundle folder/name/instrument (repeat for several instruments)",
     )
+    p.add_argument("--report-only", metavar="DIR", default=None,
+                   help="write the report again from a study's results.csv + studies.json in DIR "
+                        "(no fitting; output to -o, default DIR itself)")
     p.add_argument("--n", type=int, default=1000, help="test spectra per S/N (Sobol points)")
     p.add_argument("--snr", default="inf,100,50", help="comma-separated S/N values (inf = noiseless)")
     p.add_argument("--seed", type=int, default=0)
@@ -37,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(a coarser node spacing than the bundle was trained on)")
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--presearch-points", type=int, default=None)
-    p.add_argument("-o", "--output", default="validation", help="output folder")
+    p.add_argument("-o", "--output", default=None, help="output folder (default validation)")
     p.add_argument("--title", default=None)
     p.set_defaults(func=_run)
 
@@ -57,6 +60,16 @@ def _run(args: argparse.Namespace) -> int:
         training_overlap,
     )
 
+    if args.report_only:
+        from zeta_payne.validation.report import load_studies
+
+        studies, title = load_studies(args.report_only)
+        report = write_report(studies, args.output or args.report_only, title=args.title or title)
+        print(report.read_text())
+        return 0
+    if not args.bundle:
+        raise SystemExit("zeta-payne validate: give --bundle (or --report-only DIR)")
+    args.output = args.output or "validation"
     snrs = [None if s.strip().lower() in ("inf", "none") else float(s) for s in args.snr.split(",")]
     studies = []
     for spec in args.bundle:
@@ -103,9 +116,12 @@ def _run(args: argparse.Namespace) -> int:
                 st.meta["training_overlap"] = overlap
             studies.append(st)
             log.info("%s S/N %s: %.0f s", bundle.instrument, snr, st.wall_seconds)
-    mismatch = args.grid_level is not None or (args.grid and args.generator == "grid")
-    title = args.title or (f"ZETA-PAYNE simulation study ({args.generator} generator"
-                           + (", model mismatch" if mismatch else "") + ")")
-    report = write_report(studies, args.output, title=title)
+    report = write_report(studies, args.output, title=args.title or _title(args))
     print(report.read_text())
     return 0 if np.isfinite([s.wall_seconds for s in studies]).all() else 1
+
+
+def _title(args: argparse.Namespace) -> str:
+    mismatch = args.grid_level is not None or (args.grid and args.generator == "grid")
+    return (f"ZETA-PAYNE simulation study ({args.generator} generator"
+            + (", model mismatch" if mismatch else "") + ")")

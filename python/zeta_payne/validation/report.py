@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import platform
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from zeta_payne.validation.paper import TABLE2, TABLE2_EDGES, TABLE3, TABLE3_REL
 from zeta_payne.validation.runner import StudyResult
 from zeta_payne.validation.statistics import binned_rms, converged, summarize
 
-__all__ = ["table3_rows", "table2_rows", "write_report"]
+__all__ = ["failure_rows", "load_studies", "table2_rows", "table3_rows", "write_report"]
 
 LABEL_ORDER = ("teff", "logg", "v_sini", "m_h", "v_micro", "v_rad")
 UNITS = {"teff": "K", "logg": "dex", "v_sini": "km/s", "m_h": "dex", "v_micro": "km/s", "v_rad": "km/s"}
@@ -236,6 +237,62 @@ def _plot(st: StudyResult, path: Path) -> None:
     plt.close(fig)
 
 
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def load_studies(folder: str | Path) -> tuple[list[StudyResult], str]:
+    """The studies a report was written from (``results.csv`` + ``studies.json``) and its title.
+
+    Lets a report be written again (new report code, a merged folder) without refitting.
+    """
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / "studies.json").read_text())
+        with open(folder / "results.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except FileNotFoundError as err:
+        missing = Path(err.filename or "").name
+        raise FileNotFoundError(f"{folder}: not a study's output folder (no {missing})") from None
+
+    def column(sub: list[dict], name: str) -> np.ndarray:
+        return np.array([float(r[name]) if r.get(name, "") != "" else np.nan for r in sub])
+
+    studies = []
+    for entry in meta["studies"]:
+        sub = [r for r in rows if r["instrument"] == entry["instrument"] and r["snr"] == entry["snr"]]
+        sub.sort(key=lambda r: int(r["index"]))
+        names = tuple(entry["label_names"])
+        st = StudyResult(
+            instrument=entry["instrument"],
+            snr=float(entry["snr"]),
+            label_names=names,
+            true_labels=np.column_stack([column(sub, f"true_{n}") for n in names]),
+            true_rv=column(sub, "true_v_rad"),
+            labels=np.column_stack([column(sub, n) for n in names]),
+            e_labels=np.column_stack([column(sub, f"e_{n}") for n in names]),
+            cov_e_labels=np.column_stack([column(sub, f"cov_e_{n}") for n in names]),
+            v_rad=column(sub, "v_rad"),
+            e_v_rad=column(sub, "e_v_rad"),
+            rchi2=column(sub, "rchi2"),
+            flags=column(sub, "result_flags").astype(np.int64),
+            seconds=column(sub, "seconds"),
+            fit_seconds=column(sub, "fit_seconds") if "fit_seconds" in sub[0] else None,
+            chi2_fit=column(sub, "chi2_fit") if "chi2_fit" in sub[0] else None,
+            chi2_true=column(sub, "chi2_true") if "chi2_true" in sub[0] else None,
+            wall_seconds=float(entry["wall_seconds"]),
+            meta=entry["meta"],
+        )
+        studies.append(st)
+    return studies, meta.get("title", "Simulation study")
+
+
 def write_report(
     studies: Sequence[StudyResult], out: str | Path, title: str = "Simulation study", notes: str = ""
 ) -> Path:
@@ -247,6 +304,13 @@ def write_report(
     _write_csv(out / "table3.csv", t3)
     _write_csv(out / "table2.csv", t2)
     _write_csv(out / "results.csv", [r for st in studies for r in _raw_rows(st)])
+    entries = [
+        {"instrument": st.instrument, "snr": _snr_key(st.snr), "label_names": list(st.label_names),
+         "wall_seconds": st.wall_seconds, "meta": st.meta}
+        for st in studies
+    ]
+    summary = _json_safe({"title": title, "studies": entries})
+    (out / "studies.json").write_text(json.dumps(summary, indent=1) + "\n")
     failures = failure_rows(studies)
     _write_csv(out / "failures.csv", failures)
     lines = [f"# {title}", ""]
