@@ -191,6 +191,11 @@ def failure_rows(studies: Sequence[StudyResult]) -> list[dict]:
         row = {"instrument": st.instrument, "snr": _snr_key(st.snr), "n": len(st.true_rv),
                "failed": int(failed.sum())}
         row.update({f"failed_{name}": int((~m).sum()) for name, m in masks.items()})
+        for by, edges in TABLE2_EDGES.items():  # where: failures per Table 2 bin
+            if by in st.label_names:
+                x = st.true_labels[:, st.label_names.index(by)]
+                counts, _ = np.histogram(x[failed], bins=edges)
+                row[f"failed_per_{by}_bin"] = " ".join(str(int(c)) for c in counts)
         if st.chi2_fit is not None and st.chi2_true is not None:
             known = failed & np.isfinite(st.chi2_fit) & np.isfinite(st.chi2_true)
             limited = known & (st.chi2_fit <= st.chi2_true)
@@ -383,14 +388,19 @@ def write_report(
         "the network prefers the wrong labels, no optimizer could do better; *optimizer "
         "miss*: the truth fits better than the fit (failures.csv).",
         "",
-        "| instrument | S/N | failed / n | per label | emulator-limited | optimizer miss |",
-        "|---|---|---|---|---|---|",
+        "| instrument | S/N | failed / n | per label | per teff bin | per v sin i bin | "
+        "emulator-limited | optimizer miss |",
+        "|---|---|---|---|---|---|---|---|",
         *(
             f"| {r['instrument']} | {r['snr']} | {r['failed']} / {r['n']} | "
-            + ", ".join(f"{k[7:]} {v}" for k, v in r.items() if k.startswith("failed_") and v)
-            + f" | {r['emulator_limited']} | {r['optimizer_miss']} |"
+            + ", ".join(f"{k[7:]} {v}" for k, v in r.items()
+                        if k.startswith("failed_") and not k.startswith("failed_per") and v)
+            + f" | {r.get('failed_per_teff_bin', '')} | {r.get('failed_per_v_sini_bin', '')} | "
+            f"{r['emulator_limited']} | {r['optimizer_miss']} |"
             for r in failures
         ),
+        "",
+        "Bins as in Table 2 (teff 6000–25000 K and v sin i 0–400 km/s, ten each).",
         "",
         "## Table 2: RMS per bin of true teff and of true v sin i (ours / paper)",
         "",
