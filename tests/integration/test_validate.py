@@ -84,3 +84,6 @@ def test_validate_small(analytic_bundle, analytic_grid, tmp_path, capsys, monkey
     assert (again / "table3.csv").read_text() == (out / "table3.csv").read_text()
     assert (again / "failures.csv").read_text() == (out / "failures.csv").read_text()
     assert (again / "report.md").read_text() == report
+    both = tmp_path / "both"
+    assert main(["validate", "--report-only", str(out), "--report-only", str(again), "-o", str(both)]) == 0
+    assert len(list(csv.DictReader(open(both / "results.csv")))) == 60

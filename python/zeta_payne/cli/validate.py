@@ -20,9 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="bundle folder/name/instrument (repeat for several instruments)",
     )
-    p.add_argument("--report-only", metavar="DIR", default=None,
+    p.add_argument("--report-only", metavar="DIR", action="append", default=[],
                    help="write the report again from a study's results.csv + studies.json in DIR "
-                        "(no fitting; output to -o, default DIR itself)")
+                        "(no fitting; output to -o, default DIR itself); repeat to combine studies "
+                        "(e.g. both instruments) in one report")
     p.add_argument("--n", type=int, default=1000, help="test spectra per S/N (Sobol points)")
     p.add_argument("--snr", default="inf,100,50", help="comma-separated S/N values (inf = noiseless)")
     p.add_argument("--seed", type=int, default=0)
@@ -63,8 +64,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.report_only:
         from zeta_payne.validation.report import load_studies
 
-        studies, title = load_studies(args.report_only)
-        report = write_report(studies, args.output or args.report_only, title=args.title or title)
+        studies, titles = [], []
+        for folder in args.report_only:
+            found, title = load_studies(folder)
+            studies += found
+            titles.append(title)
+        if len(args.report_only) > 1 and not args.output:
+            raise SystemExit("zeta-payne validate: give -o for a report combining several studies")
+        title = args.title or " + ".join(dict.fromkeys(titles))
+        report = write_report(studies, args.output or args.report_only[0], title=title)
         print(report.read_text())
         return 0
     if not args.bundle:
