@@ -75,6 +75,9 @@ for step in $STEPS; do
         zeta-payne -v validate --bundle "$inst" --n "${VALIDATE_N:-1000}" --snr inf,100,50 \
           --processes "$PROCESSES" -o "docs/validation/$inst"
       done
+      # model mismatch: true spectra from the APOGEE lattice's coarsest level
+      zeta-payne -v validate --bundle apogee --grid-level 0 --n 500 --snr 100 \
+        --processes "$PROCESSES" -o docs/validation/mismatch-apogee
       ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
