@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import GridError
-from .format import read_chunk, write_chunk, write_json_atomic
-from .nodes import label_keys
+from .format import write_chunk, write_json_atomic
+from .nodes import label_keys, read_node_chunks
 
 __all__ = ["concatenate_grids", "next_wave_start"]
 
@@ -44,21 +44,6 @@ def _manifest(path: Path) -> dict:
         return json.loads((path / "manifest.json").read_text())
     except FileNotFoundError:
         raise GridError(f"no manifest.json in {path}") from None
-
-
-def _raw(path: Path, instrument: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    labels, flux, seconds = [], [], []
-    for chunk in sorted((path / instrument).glob("chunk_*.npz")):
-        lab, flx, sec = read_chunk(chunk)
-        labels.append(lab)
-        flux.append(flx)
-        seconds.append(sec)
-    if not labels:
-        raise GridError(f"no chunk files in {path / instrument}")
-    lab = np.concatenate(labels)
-    _, first = np.unique(label_keys(lab), axis=0, return_index=True)
-    first = np.sort(first)
-    return lab[first], np.concatenate(flux)[first], np.concatenate(seconds)[first]
 
 
 def concatenate_grids(
@@ -116,11 +101,8 @@ def concatenate_grids(
         if json.dumps(pb.get(key), sort_keys=True) != json.dumps(pr.get(key), sort_keys=True):
             raise GridError(f"cannot join: made with other synthesis settings ({key})")
 
-    lab_b, flux_b, sec_b = _raw(blue, instrument)
-    lab_r, flux_r, sec_r = _raw(red, instrument)
-    for flux, spec, path in ((flux_b, gb, blue), (flux_r, gr, red)):
-        if flux.shape[1] != spec["npix"]:
-            raise GridError(f"{path}: {flux.shape[1]} pixels, manifest says {spec['npix']}")
+    lab_b, flux_b, sec_b = read_node_chunks(blue, instrument, gb["npix"])
+    lab_r, flux_r, sec_r = read_node_chunks(red, instrument, gr["npix"])
     keys_b = {tuple(k): i for i, k in enumerate(label_keys(lab_b))}
     keys_r = {tuple(k): i for i, k in enumerate(label_keys(lab_r))}
     common = [k for k in keys_b if k in keys_r]

@@ -24,6 +24,7 @@ __all__ = [
     "label_keys",
     "NodeGrid",
     "load_node_grid",
+    "read_node_chunks",
     "refine_axis",
     "lattice_levels",
     "ordered_nodes",
@@ -184,6 +185,42 @@ class NodeGrid:
         return out
 
 
+def read_node_chunks(
+    path: str | Path, instrument: str, npix: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stored nodes of one instrument of a grid, each once, in the order first written.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Grid folder.
+    instrument : str
+    npix : int
+        Pixels the manifest gives; a chunk with another count is an error.
+
+    Returns
+    -------
+    labels : numpy.ndarray, shape (N, 3)
+    flux : numpy.ndarray, shape (N, npix), uint16 (as stored)
+    seconds : numpy.ndarray, shape (N,)
+    """
+    path = Path(path)
+    labels, flux, seconds = [], [], []
+    for chunk in sorted((path / instrument).glob("chunk_*.npz")):
+        lab, flx, sec = read_chunk(chunk)
+        if flx.shape[1] != npix:
+            raise GridError(f"{chunk}: {flx.shape[1]} pixels, manifest says {npix}")
+        labels.append(lab)
+        flux.append(flx)
+        seconds.append(sec)
+    if not labels:
+        raise GridError(f"no chunk files in {path / instrument}")
+    lab = np.concatenate(labels)
+    _, first = np.unique(label_keys(lab), axis=0, return_index=True)
+    first = np.sort(first)
+    return lab[first], np.concatenate(flux)[first], np.concatenate(seconds)[first]
+
+
 def load_node_grid(path: str | Path, instrument: str | None = None) -> NodeGrid:
     """Load one instrument of a node grid from disk.
 
@@ -225,28 +262,16 @@ def load_node_grid(path: str | Path, instrument: str | None = None) -> NodeGrid:
         raise GridError(f"instrument {instrument!r} not in {sorted(instruments)}")
     spec = instruments[instrument]
     wavelength = spec["wave_start"] * 10.0 ** (spec["log10_step"] * np.arange(spec["npix"]))
-    labels, flux, seconds = [], [], []
-    for chunk in sorted((path / instrument).glob("chunk_*.npz")):
-        lab, flx, sec = read_chunk(chunk)
-        if flx.shape[1] != spec["npix"]:
-            raise GridError(f"{chunk}: {flx.shape[1]} pixels, manifest says {spec['npix']}")
-        labels.append(lab)
-        flux.append(flx)
-        seconds.append(sec)
-    if not labels:
-        raise GridError(f"no chunk files in {path / instrument}")
-    lab = np.concatenate(labels)
-    _, first = np.unique(label_keys(lab), axis=0, return_index=True)
-    first = np.sort(first)
+    lab, flux, seconds = read_node_chunks(path, instrument, spec["npix"])
     levels = [tuple(np.asarray(lvl[n]) for n in LABEL_NAMES) for lvl in manifest.get("levels", [])]
     return NodeGrid(
-        labels=lab[first],
+        labels=lab,
         wavelength=wavelength,
-        flux=decode_flux(np.concatenate(flux)[first], spec.get("flux_scale", 50000.0)),
+        flux=decode_flux(flux, spec.get("flux_scale", 50000.0)),
         manifest=manifest,
         medium=spec.get("medium", "vacuum"),
         levels=levels,
-        seconds=np.concatenate(seconds)[first],
+        seconds=seconds,
     )
 
 
