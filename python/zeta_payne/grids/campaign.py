@@ -261,6 +261,10 @@ def add_synthesize_arguments(parser: argparse.ArgumentParser) -> argparse.Argume
     parser.add_argument("--model-range", nargs=3, action="append", metavar=("INSTRUMENT", "MIN", "MAX"),
                         help="restrict an instrument's model grid to MIN-MAX Å (vacuum), e.g. a "
                              "preliminary grid over part of the optical")
+    parser.add_argument("--model-resolution", nargs=2, action="append", metavar=("INSTRUMENT", "R"),
+                        help="store an instrument's spectra at resolving power R (3 pixels per "
+                             "FWHM) instead of the default (boss 6000, apogee 60000), e.g. a "
+                             "truth set far above the instruments' resolution")
     parser.add_argument("--instruments", nargs="+", default=None,
                         help="instruments to synthesize (default: all)")
     parser.add_argument("--segment-length", type=float, default=300.0,
@@ -282,6 +286,15 @@ def _build_config(args: argparse.Namespace, workdir: Path) -> CampaignConfig:
         g = grids[name]
         grids[name] = ModelWavelengthGrid.from_range(name, float(lo), float(hi), g.log10_step * np.log(10.0),
                                                      g.R_model)
+    for name, r in getattr(args, "model_resolution", None) or []:
+        if name not in grids:
+            raise GridError(f"--model-resolution: unknown instrument {name!r}")
+        g, r = grids[name], float(r)
+        if not 100.0 <= r <= 0.2 / DEFAULT_DLNLAMBDA[name]:
+            raise GridError(f"--model-resolution {name} {r:g}: must lie in 100-"
+                            f"{0.2 / DEFAULT_DLNLAMBDA[name]:.0f} (5 synthesis points per FWHM)")
+        stop = g.wavelength[-1]
+        grids[name] = ModelWavelengthGrid.from_range(name, g.wave_start, stop, 1.0 / (3.0 * r), r)
     for name in [n for n in grids if n not in (getattr(args, "instruments", None) or grids)]:
         del grids[name]
     segments = {

@@ -1,0 +1,87 @@
+"""Write the label points of the synthesis-truth test set (``truth-points-v1.txt``).
+
+The synthesis-truth set is the truth of the headline simulation study: spectra synthesized
+directly (SME, ATLAS9, the project's line list) at random label points — never lattice nodes,
+never training points — stored far above the instruments' resolution. Two kinds of point,
+interleaved so that any prefix of the file is a fair sample of both:
+
+* ``in``: 200 scrambled-Sobol points in the shipped bundles' box (teff 6000–25000 K, logg 3–5,
+  [M/H] −0.8…+0.8; the paper's Table 1 box without v_micro);
+* ``out``: 64 points outside it, in four groups of 16 (metal-poor [M/H] −2.0…−0.8; low gravity
+  logg 2.5–3.0; too hot 25–30 kK; too cool 5000–6000 K), each group otherwise inside the box
+  — for scoring the out-of-box flags.
+
+Points whose ATLAS9 atmosphere cannot be interpolated (no low-gravity hot models) are
+redrawn. Run from the repository root::
+
+    python data/truth/make_truth_points.py
+
+The file is deterministic (fixed seeds); the campaign that synthesizes it is
+``data/truth/make_truth.sh``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import qmc
+
+from zeta_payne.exceptions import GridError
+from zeta_payne.grids.atmospheres import interpolate_atmosphere, load_kurucz_grid
+
+BOX = {"teff": (6000.0, 25000.0), "logg": (3.0, 5.0), "m_h": (-0.8, 0.8)}
+OUT_GROUPS = {
+    "metal-poor": {"m_h": (-2.0, -0.8)},
+    "low-gravity": {"logg": (2.5, 3.0)},
+    "too-hot": {"teff": (25000.0, 30000.0)},
+    "too-cool": {"teff": (5000.0, 6000.0)},
+}
+N_IN, N_OUT_PER_GROUP = 200, 16
+
+
+def _draw(n: int, box: dict, seed: int, atmospheres) -> np.ndarray:
+    sampler = qmc.Sobol(d=3, scramble=True, seed=seed)
+    lo = np.array([box[k][0] for k in ("teff", "logg", "m_h")])
+    hi = np.array([box[k][1] for k in ("teff", "logg", "m_h")])
+    rows = []
+    while len(rows) < n:
+        for u in sampler.random(64):
+            x = lo + u * (hi - lo)
+            x = np.array([round(x[0], 1), round(x[1], 4), round(x[2], 4)])
+            try:
+                interpolate_atmosphere(atmospheres, *x)
+            except GridError:
+                continue
+            rows.append(x)
+            if len(rows) == n:
+                break
+    return np.array(rows)
+
+
+def main() -> None:
+    atmospheres = load_kurucz_grid()
+    inside = _draw(N_IN, BOX, 20261201, atmospheres)
+    groups = []
+    for k, (name, change) in enumerate(OUT_GROUPS.items()):
+        box = dict(BOX, **change)
+        groups.append((name, _draw(N_OUT_PER_GROUP, box, 20261202 + k, atmospheres)))
+    lines = ["# teff logg m_h kind  (data/truth/make_truth_points.py; interleaved in/out)"]
+    out_rows = [(name, r) for i in range(N_OUT_PER_GROUP) for name, g in groups for r in g[i:i + 1]]
+    step = N_IN // len(out_rows) + 1
+    j = 0
+    for i, row in enumerate(inside):
+        lines.append(f"{row[0]:.1f} {row[1]:.4f} {row[2]:.4f}  # in")
+        if i % step == step - 1 and j < len(out_rows):
+            name, r = out_rows[j]
+            lines.append(f"{r[0]:.1f} {r[1]:.4f} {r[2]:.4f}  # out:{name}")
+            j += 1
+    for name, r in out_rows[j:]:
+        lines.append(f"{r[0]:.1f} {r[1]:.4f} {r[2]:.4f}  # out:{name}")
+    path = Path(__file__).with_name("truth-points-v1.txt")
+    path.write_text("\n".join(lines) + "\n")
+    print(f"wrote {path}: {N_IN} in-box + {len(out_rows)} out-of-box points")
+
+
+if __name__ == "__main__":
+    main()
