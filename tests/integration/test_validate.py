@@ -59,6 +59,7 @@ def test_validate_small(analytic_bundle, analytic_grid, tmp_path, capsys, monkey
     assert status == 0
     report = (out / "report.md").read_text()
     assert "Table 3" in report and "BOSS" in report
+    assert "truth: **interpolant (emulator-only view)**; observations: **idealised**" in report
     # the test points are checked against the bundle's shipped training labels
     assert "test points vs the 360 training points: 0 coincide" in report
     rows = list(csv.DictReader(open(out / "table3.csv")))

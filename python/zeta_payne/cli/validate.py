@@ -29,10 +29,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--generator",
-        choices=["grid", "emulator"],
+        choices=["grid", "emulator", "synthesis"],
         default="grid",
-        help="true spectra from the node grid (default) or the bundle's own network",
+        help="true spectra from the node grid (default; the interpolant, an emulator-only view), "
+             "the bundle's own network, or stored syntheses at random points (--truth; synthesis truth)",
     )
+    p.add_argument("--truth", metavar="DIR", default=None,
+                   help="synthesis-truth folder (node-grid format, e.g. data/truth/synth-truth-v1) "
+                        "for --generator synthesis")
+    p.add_argument("--truth-points", metavar="FILE", default=None,
+                   help="the truth points file marking each point in/out:<group> (default: "
+                        "truth-points-<v>.txt beside the truth folder)")
+    p.add_argument("--out-of-box", action="store_true",
+                   help="synthesis truth: also fit the points outside the box, reported apart in "
+                        "OUTPUT/out-of-box/ (result flags and offsets per group)")
+    p.add_argument("--observations", choices=["ideal", "realistic"], default=None,
+                   help="simulated observations: realistic (SED, reddening, throughput, S/N(λ), "
+                        "per-pixel LSF, flagged pixels, sky and telluric residuals; default for "
+                        "synthesis truth) or ideal (the paper's; default otherwise)")
+    p.add_argument("--fit-lsf", choices=["bundle", "spectrum"], default="bundle",
+                   help="LSF the fitter uses: the bundle's fit defaults as in production (default; "
+                        "a constant R where the bundle sets one) or the spectrum's per-pixel LSF "
+                        "(wresl) where it carries one")
     p.add_argument("--grid", default=None,
                    help="node grid folder (default: the bundle's provenance); another grid than the "
                         "bundle's gives a model-mismatch study")
@@ -84,6 +102,13 @@ def _run(args: argparse.Namespace) -> int:
         path = str(resolve_bundle_path(spec))
         bundle = find_bundle(path)
         grid = args.grid or provenance_grid(bundle)
+        observation = _observation(args)
+        options = Fitter.default_options(bundle).updated(presearch_points=args.presearch_points)
+        if args.fit_lsf == "spectrum":
+            options = options.updated(resolution=None, use_spectrum_lsf=True)
+        if args.generator == "synthesis":
+            studies += _synthesis_studies(args, path, bundle, snrs, options, observation)
+            continue
         if args.generator == "grid":
             if not grid:
                 recorded = bundle.manifest.provenance.get("grid_path")
@@ -96,17 +121,11 @@ def _run(args: argparse.Namespace) -> int:
             grid = str(Path(grid).resolve())
         gen = GeneratorSpec(kind=args.generator, path=grid, instrument=bundle.instrument,
                             max_level=args.grid_level)
-        options = Fitter.default_options(bundle).updated(presearch_points=args.presearch_points)
         labels, rv = test_labels(bundle, args.n, args.seed)
         overlap = training_overlap(bundle, labels)
         if overlap and overlap["coincident"]:
             log.warning("%d test points coincide with training points", overlap["coincident"])
         for snr in snrs:
-
-            def progress(done: int, total: int, _inst=bundle.instrument, _snr=snr) -> None:
-                if done % max(1, total // 20) == 0 or done == total:
-                    print(f"\r{_inst} S/N {_snr or 'inf'}: {done}/{total}", end="", file=sys.stderr)
-
             st = run_study(
                 path,
                 bundle.instrument,
@@ -117,7 +136,8 @@ def _run(args: argparse.Namespace) -> int:
                 options,
                 processes=args.processes,
                 seed=args.seed,
-                progress=progress,
+                progress=_progress(bundle.instrument, snr),
+                observation=observation,
             )
             print(file=sys.stderr)
             if overlap:
@@ -129,7 +149,90 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if np.isfinite([s.wall_seconds for s in studies]).all() else 1
 
 
+def _progress(instrument: str, snr: float | None):
+    def progress(done: int, total: int) -> None:
+        if done % max(1, total // 20) == 0 or done == total:
+            print(f"\r{instrument} S/N {snr or 'inf'}: {done}/{total}", end="", file=sys.stderr)
+
+    return progress
+
+
+def _observation(args: argparse.Namespace):
+    """The realistic observation model, or None for the idealised observations."""
+    kind = args.observations or ("realistic" if args.generator == "synthesis" else "ideal")
+    if kind == "ideal":
+        return None
+    from zeta_payne.validation.observe import ObservationModel
+
+    return ObservationModel()
+
+
+def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
+    """Studies on synthesis truth: the in-box points (and, with --out-of-box, the others apart)."""
+    import numpy as np
+
+    from zeta_payne.exceptions import GridError
+    from zeta_payne.grids.nodes import load_node_grid
+    from zeta_payne.validation.report import write_report
+    from zeta_payne.validation.runner import GeneratorSpec, run_study, training_overlap
+    from zeta_payne.validation.truth import (
+        default_points_file,
+        point_kinds,
+        read_truth_points,
+        synthesis_cases,
+    )
+
+    if not args.truth:
+        raise SystemExit("zeta-payne validate: --generator synthesis needs --truth DIR")
+    truth = Path(args.truth).resolve()
+    if not (truth / "manifest.json").is_file():
+        raise GridError(f"--truth {truth}: no truth folder there (no manifest.json)")
+    grid = load_node_grid(truth, bundle.instrument)
+    points_file = args.truth_points or default_points_file(truth)
+    points = read_truth_points(points_file) if points_file else None
+    names = [s.name for s in bundle.labels]
+    box = [(bundle.labels[names.index(n)].lower, bundle.labels[names.index(n)].upper)
+           for n in ("teff", "logg", "m_h")]
+    kinds = np.array(point_kinds(grid.labels, points, box))
+    gen = GeneratorSpec(kind="synthesis", path=str(truth), instrument=bundle.instrument)
+    subsets = [("in", kinds == "in", args.n, args.output)]
+    if args.out_of_box:
+        out = kinds != "in"
+        subsets.append(("out", out, int(out.sum()), str(Path(args.output) / "out-of-box")))
+    log.info("%s: %d stored truth spectra (%d in the box)%s", truth.name, len(kinds), (kinds == "in").sum(),
+             f", points file {points_file}" if points_file else "")
+    studies, extra = [], []
+    for subset, select, n, _ in subsets:
+        rows = np.flatnonzero(select)
+        if rows.size == 0:
+            log.warning("no %s-box truth points stored in %s yet", subset, truth)
+            continue
+        labels, rv, point = synthesis_cases(grid.labels[rows], bundle, n, args.seed)
+        cases = {"truth_point": rows[point].astype(float), "truth_kind": kinds[rows][point]}
+        overlap = training_overlap(bundle, labels)
+        for snr in snrs:
+            st = run_study(path, bundle.instrument, snr, labels, rv, gen, options, processes=args.processes,
+                           seed=args.seed, progress=_progress(bundle.instrument, snr),
+                           observation=observation, cases=cases)
+            print(file=sys.stderr)
+            st.meta["truth_folder"] = {"path": str(truth), "points_file": str(points_file or ""),
+                                       "stored": int(len(kinds)), "subset": subset}
+            st.meta["fit_lsf"] = args.fit_lsf
+            if overlap:
+                st.meta["training_overlap"] = overlap
+            (studies if subset == "in" else extra).append(st)
+    if extra:
+        write_report(extra, Path(args.output) / "out-of-box",
+                     title=(args.title or _title(args)) + ": points outside the box")
+    if not studies:
+        raise GridError(f"{truth}: no stored truth spectrum inside {bundle.name}'s box")
+    return studies
+
+
 def _title(args: argparse.Namespace) -> str:
+    from zeta_payne.validation.runner import TRUTH_LABELS
+
     mismatch = args.grid_level is not None or (args.grid and args.generator == "grid")
-    return (f"ZETA-PAYNE simulation study ({args.generator} generator"
+    observations = args.observations or ("realistic" if args.generator == "synthesis" else "ideal")
+    return (f"ZETA-PAYNE simulation study ({TRUTH_LABELS[args.generator]}, {observations} observations"
             + (", model mismatch" if mismatch else "") + ")")

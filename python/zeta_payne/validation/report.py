@@ -14,7 +14,15 @@ from zeta_payne.validation.paper import TABLE2, TABLE2_EDGES, TABLE3, TABLE3_REL
 from zeta_payne.validation.runner import StudyResult
 from zeta_payne.validation.statistics import binned_rms, converged, summarize
 
-__all__ = ["failure_rows", "load_studies", "table2_rows", "table3_rows", "write_report"]
+__all__ = [
+    "failure_rows",
+    "flag_rows",
+    "load_studies",
+    "table2_rows",
+    "table3_rows",
+    "truth_lines",
+    "write_report",
+]
 
 LABEL_ORDER = ("teff", "logg", "v_sini", "m_h", "v_micro", "v_rad")
 UNITS = {"teff": "K", "logg": "dex", "v_sini": "km/s", "m_h": "dex", "v_micro": "km/s", "v_rad": "km/s"}
@@ -129,6 +137,8 @@ def _raw_rows(st: StudyResult) -> list[dict]:
             result_flags=int(st.flags[i]),
             seconds=st.seconds[i],
         )
+        for name, values in st.cases.items():
+            row[f"case_{name}"] = values[i]
         for name in ("fit_seconds", "chi2_fit", "chi2_true"):
             values = getattr(st, name)
             if values is not None:
@@ -293,9 +303,59 @@ def load_studies(folder: str | Path) -> tuple[list[StudyResult], str]:
             chi2_true=column(sub, "chi2_true") if "chi2_true" in sub[0] else None,
             wall_seconds=float(entry["wall_seconds"]),
             meta=entry["meta"],
+            cases={name[5:]: _case_column([r[name] for r in sub])
+                   for name in sub[0] if name.startswith("case_")},
         )
         studies.append(st)
     return studies, meta.get("title", "Simulation study")
+
+
+def _case_column(values: list[str]) -> np.ndarray:
+    """A ``case_*`` column of results.csv: numbers where all parse, else strings."""
+    try:
+        return np.array([float(v) if v != "" else np.nan for v in values])
+    except ValueError:
+        return np.array(values)
+
+
+def truth_lines(st: StudyResult) -> list[str]:
+    """What a study's true spectra and observations were, for the report's header."""
+    truth = st.meta.get("truth") or {"grid": "interpolant (emulator-only view)"}.get(
+        st.meta.get("generator", {}).get("kind"), st.meta.get("generator", {}).get("kind"))
+    obs = st.meta.get("observation") or {"kind": "idealised"}
+    lines = [f"  - truth: **{truth}**; observations: **{obs.get('kind')}**"
+             + (" (" + obs["summary"] + ")" if obs.get("summary") else "")]
+    points = st.cases.get("truth_point")
+    if points is not None and len(points):
+        unique, counts = np.unique(np.asarray(points, dtype=float), return_counts=True)
+        lines.append(
+            f"  - {unique.size} independent synthesized spectra (truth points) behind {len(points)} cases: "
+            f"each point used {counts.min()}–{counts.max()} times with its own v sin i, RV"
+            + (", reddening, LSF" if obs.get("kind") == "realistic" else "") + " and noise draws; the "
+            f"effective number of independent spectra is {unique.size}, not {len(points)}"
+        )
+    kinds = st.cases.get("truth_kind")
+    if kinds is not None and len(kinds):
+        k, c = np.unique(kinds, return_counts=True)
+        lines.append("  - truth points by kind: " + ", ".join(f"{a} {b}" for a, b in zip(k, c, strict=True)))
+    return lines
+
+
+def flag_rows(studies: Sequence[StudyResult]) -> list[dict]:
+    """Result flags and median offsets per instrument, S/N and truth kind (``in``, ``out:<group>``)."""
+    rows = []
+    for st in studies:
+        kinds = st.cases.get("truth_kind")
+        kinds = np.asarray(kinds) if kinds is not None else np.full(len(st.true_rv), "all")
+        deltas = st.deltas(_free(st))
+        for kind in dict.fromkeys(kinds.tolist()):
+            sel = kinds == kind
+            row = {"instrument": st.instrument, "snr": _snr_key(st.snr), "truth_kind": kind,
+                   "n": int(sel.sum()), "flagged": int((st.flags[sel] != 0).sum())}
+            for name, d in deltas.items():
+                row[f"median_delta_{name}"] = float(np.nanmedian(d[sel])) if sel.any() else np.nan
+            rows.append(row)
+    return rows
 
 
 def write_report(
@@ -333,6 +393,7 @@ def write_report(
             f"{st.meta.get('processes')} processes ({hw['cpu']}, {hw.get('cores', '?')} cores{load}); "
             f"fit time per spectrum: median {np.nanmedian(fit_s):.2f} s, mean {np.nanmean(fit_s):.2f} s"
         )
+        lines += truth_lines(st)
         ov = st.meta.get("training_overlap")
         if ov:
             lines.append(
@@ -409,6 +470,26 @@ def write_report(
         "",
     ]
     lines += _table2_markdown(t2)
+    flags = flag_rows(studies)
+    if any(st.cases.get("truth_kind") is not None for st in studies):
+        _write_csv(out / "flags.csv", flags)
+        lines += [
+            "## Result flags and median offsets by kind of truth point",
+            "",
+            "`in`: inside the bundle's box; `out:<group>`: outside it (metal-poor, too hot, ...), "
+            "where a fit should be flagged. Median Δ = fitted − true. Also in flags.csv.",
+            "",
+            "| instrument | S/N | truth | n | flagged | " + " | ".join(
+                f"median Δ{n}" for n in [*_free(studies[0]), "v_rad"]) + " |",
+            "|---|---|---|---|---|" + "---|" * (len(_free(studies[0])) + 1),
+            *(
+                f"| {r['instrument']} | {r['snr']} | {r['truth_kind']} | {r['n']} | {r['flagged']} | "
+                + " | ".join(_fmt(r.get(f"median_delta_{n}", np.nan)) for n in [*_free(studies[0]), "v_rad"])
+                + " |"
+                for r in flags
+            ),
+            "",
+        ]
     lines += ["## Figure 6: Δθ against true teff and v sin i", ""]
     for st in studies:
         png = f"delta_{st.instrument}_snr{_snr_key(st.snr)}.png"

@@ -15,7 +15,15 @@ import numpy as np
 from zeta_payne.fitting.options import FitOptions
 from zeta_payne.fitting.presearch import sobol_unit
 
-__all__ = ["GeneratorSpec", "StudyResult", "coarsen", "provenance_grid", "run_study", "test_labels"]
+__all__ = [
+    "TRUTH_LABELS",
+    "GeneratorSpec",
+    "StudyResult",
+    "coarsen",
+    "provenance_grid",
+    "run_study",
+    "test_labels",
+]
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +32,23 @@ log = logging.getLogger(__name__)
 class GeneratorSpec:
     """How a worker builds the generator of true spectra.
 
-    ``kind`` is "emulator" (the bundle's own network) or "grid" (node grid at ``path``
-    interpolated + rotated).
+    ``kind`` is "emulator" (the bundle's own network), "grid" (node grid at ``path``
+    interpolated + rotated) or "synthesis" (stored syntheses at ``path``, a synthesis-truth
+    folder, rotated; :mod:`zeta_payne.validation.truth`).
     """
 
     kind: str = "grid"
     path: str | None = None
     instrument: str | None = None
     max_level: int | None = None
+
+
+#: What each generator's true spectra are, as the reports name them.
+TRUTH_LABELS = {
+    "synthesis": "synthesis truth",
+    "grid": "interpolant (emulator-only view)",
+    "emulator": "the bundle's own network (self-consistency)",
+}
 
 
 def provenance_grid(bundle) -> Path | None:
@@ -98,6 +115,10 @@ class StudyResult:
     chi2_true: np.ndarray | None = None  # (M,) the same at the true labels and RV
     wall_seconds: float = 0.0
     meta: dict = field(default_factory=dict)
+    #: Per-spectrum facts of the simulated cases, each shape (M,): ``truth_point``,
+    #: ``truth_kind`` (synthesis truth), ``ebv``, ``airmass``, ``lsf_scale`` (realistic
+    #: observations).
+    cases: dict[str, np.ndarray] = field(default_factory=dict)
 
     def deltas(self, free: Sequence[str]) -> dict[str, np.ndarray]:
         """Δθ per free label and RV."""
@@ -181,7 +202,11 @@ _STATE: dict = {}
 
 
 def _init_worker(
-    bundle_path: str, spec: GeneratorSpec, options: FitOptions, watch_parent: bool = False
+    bundle_path: str,
+    spec: GeneratorSpec,
+    options: FitOptions,
+    watch_parent: bool = False,
+    observation=None,
 ) -> None:
     from zeta_payne.threads import exit_with_parent, pin_threads
 
@@ -203,9 +228,18 @@ def _init_worker(
         if spec.max_level is not None:
             grid = coarsen(grid, spec.max_level)
         generator = GridGenerator(grid, bundle.manifest.label_names, instrument=instrument)
+    elif spec.kind == "synthesis":
+        from zeta_payne.grids.nodes import load_node_grid
+        from zeta_payne.validation.truth import SynthesisGenerator
+
+        instrument = spec.instrument or bundle.instrument
+        grid = load_node_grid(spec.path, instrument)
+        r_model = grid.manifest["instruments"][instrument].get("R_model")
+        generator = SynthesisGenerator(grid, bundle.manifest.label_names, resolution=r_model)
     else:
         raise ValueError(f"unknown generator kind {spec.kind!r}")
-    _STATE.update(bundle=bundle, fitter=Fitter(bundle, options), generator=generator)
+    _STATE.update(bundle=bundle, fitter=Fitter(bundle, options), generator=generator,
+                  observation=observation)
 
 
 def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
@@ -213,11 +247,21 @@ def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
 
     index, labels, rv, snr, seed, instrument = task
     gen = _STATE["generator"]
+    observation = _STATE.get("observation")
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
+    case: dict = {}
     try:
         flux = gen(labels[None, :])[0]
-        spectrum, _ = observe(gen.wavelength, flux, gen.resolution, instrument, rv, snr, rng)
+        if observation is None:
+            spectrum, _ = observe(gen.wavelength, flux, gen.resolution, instrument, rv, snr, rng)
+        else:
+            from zeta_payne.validation.observe import realistic_spectrum
+
+            teff = float(labels[list(gen.label_names).index("teff")])
+            spectrum, truth = realistic_spectrum(gen.wavelength, flux, gen.resolution, instrument, teff,
+                                                 rv, snr, rng, observation)
+            case = {k: truth[k] for k in ("ebv", "airmass", "lsf_scale")}
         fitter = _STATE["fitter"]
         t_fit = time.perf_counter()
         result = fitter.fit(spectrum)
@@ -250,6 +294,7 @@ def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
             "flags": 1,
         }
     row["index"] = index
+    row["case"] = case
     row["seconds"] = time.perf_counter() - t0
     return row
 
@@ -265,8 +310,16 @@ def run_study(
     processes: int = 2,
     seed: int = 0,
     progress=None,
+    observation=None,
+    cases: dict[str, np.ndarray] | None = None,
 ) -> StudyResult:
-    """Simulate and fit every test point; ``processes`` workers, one core each."""
+    """Simulate and fit every test point; ``processes`` workers, one core each.
+
+    ``observation`` (a :class:`~zeta_payne.validation.observe.ObservationModel`) selects the
+    realistic observations; ``None`` the idealised ones of the paper's study
+    (:func:`~zeta_payne.validation.simulate.observe`). ``cases`` are per-spectrum facts
+    recorded with the results (e.g. the truth point of each case).
+    """
     from zeta_payne.bundles.bundle import load_bundle
 
     bundle = load_bundle(bundle_path)
@@ -278,7 +331,7 @@ def run_study(
     machine = hardware()
     t0 = time.perf_counter()
     if processes <= 1:
-        _init_worker(bundle_path, spec, options)
+        _init_worker(bundle_path, spec, options, False, observation)
         for task in tasks:
             rows.append(_work(task))
             if progress:
@@ -290,7 +343,10 @@ def run_study(
 
         ctx = mp.get_context("spawn")
         with child_environment(1), ProcessPoolExecutor(
-            processes, mp_context=ctx, initializer=_init_worker, initargs=(bundle_path, spec, options, True)
+            processes,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(bundle_path, spec, options, True, observation),
         ) as pool:
             for row in pool.map(_work, tasks, chunksize=4):
                 rows.append(row)
@@ -298,6 +354,9 @@ def run_study(
                     progress(len(rows), len(tasks))
     wall = time.perf_counter() - t0
     rows.sort(key=lambda r: r["index"])
+    recorded = {k: np.asarray(v) for k, v in (cases or {}).items()}
+    for name in sorted({k for r in rows for k in r["case"]}):
+        recorded[name] = np.array([r["case"].get(name, np.nan) for r in rows], dtype=float)
     return StudyResult(
         instrument=instrument,
         snr=snr_value,
@@ -316,10 +375,23 @@ def run_study(
         chi2_fit=np.array([r["chi2_fit"] for r in rows]),
         chi2_true=np.array([r["chi2_true"] for r in rows]),
         wall_seconds=wall,
+        cases=recorded,
         meta={
             "bundle": bundle.describe(),
             "generator": spec.__dict__,
+            "truth": TRUTH_LABELS.get(spec.kind, spec.kind),
+            "observation": _describe(observation),
             "processes": processes,
             "hardware": {**machine, "load_after": round(os.getloadavg()[0], 2)},
         },
     )
+
+
+def _describe(observation) -> dict:
+    """The observation model as recorded in a study's meta."""
+    if observation is None:
+        return {"kind": "idealised", "summary": "constant S/N, Chebyshev response c_k ~ N(0, 0.1/k), "
+                "constant-R Gaussian LSF"}
+    from dataclasses import asdict
+
+    return {"kind": "realistic", **asdict(observation)}
