@@ -1,4 +1,5 @@
-"""The observed spectrum as the fitter sees it."""
+"""The observed spectrum as the fitter sees it (below both :mod:`zeta_payne.fitting` and
+:mod:`zeta_payne.io`, so that readers need not import the fitter)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import numpy.typing as npt
 
 from zeta_payne.exceptions import SpectrumError
 
-__all__ = ["Spectrum"]
+__all__ = ["FRAMES", "Spectrum"]
+
+#: Reference frames of the wavelengths: ``"rest"`` (the radial velocity removed, e.g.
+#: mwmStar/mwmVisit, apStar) or ``"observed"`` (heliocentric/barycentric, e.g. BOSS spec
+#: files, apVisit).
+FRAMES: tuple[str, ...] = ("rest", "observed")
 
 
 @dataclass
@@ -31,6 +37,9 @@ class Spectrum:
         ``True`` for pixels to exclude (bad pixel flags, detector gaps).
     meta : dict
         Free-form identification (file, spectrum_pk, ...).
+    frame : {"rest", "observed"} or None
+        Reference frame of ``wavelength`` (see :data:`FRAMES`); ``None`` if unknown. It
+        chooses the radial-velocity search range (:func:`zeta_payne.fitting.options.merge_options`).
     """
 
     wavelength: npt.ArrayLike
@@ -39,8 +48,11 @@ class Spectrum:
     lsf_fwhm: npt.ArrayLike | None = None
     pixel_mask: npt.ArrayLike | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    frame: str | None = None
 
     def __post_init__(self) -> None:
+        if self.frame is not None and self.frame not in FRAMES:
+            raise SpectrumError(f"frame must be one of {FRAMES} or None, not {self.frame!r}")
         self.wavelength = np.asarray(self.wavelength, dtype=float).ravel()
         self.flux = np.asarray(self.flux, dtype=float).ravel()
         self.ivar = np.asarray(self.ivar, dtype=float).ravel()

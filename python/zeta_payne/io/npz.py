@@ -7,7 +7,9 @@ Arrays (all of one length N, or with a leading axis of length M for M spectra):
 * ``ivar`` — inverse variance of ``flux``;
 * ``wresl`` (optional) — LSF FWHM [Å] per pixel;
 * ``pixel_flags`` (optional) — integer flags, non-zero pixels are excluded;
-* ``name`` (optional) — identifier(s).
+* ``name`` (optional) — identifier(s);
+* ``frame`` (optional) — ``"rest"`` (the radial velocity removed) or ``"observed"``; a
+  scalar string for every spectrum of the file. It sets the RV search range of ``fit``.
 
 Files are read with ``allow_pickle=False``.
 """
@@ -19,8 +21,8 @@ import os
 import numpy as np
 
 from zeta_payne.exceptions import SpectrumError
-from zeta_payne.fitting.spectrum import Spectrum
 from zeta_payne.io.registry import register_reader
+from zeta_payne.spectrum import FRAMES, Spectrum
 
 __all__ = ["read_npz", "write_npz"]
 
@@ -44,6 +46,11 @@ def read_npz(path: str | os.PathLike) -> list[Spectrum]:
         raise SpectrumError(f"{path}: missing arrays {sorted(missing)}")
     flux = np.atleast_2d(data["flux"])
     m = flux.shape[0]
+    frame = None
+    if "frame" in data:
+        frame = str(np.asarray(data["frame"]).ravel()[0]).strip().lower()
+        if frame not in FRAMES:
+            raise SpectrumError(f"{path}: frame must be one of {FRAMES}, not {frame!r}")
 
     out = []
     for i in range(m):
@@ -66,7 +73,7 @@ def read_npz(path: str | os.PathLike) -> list[Spectrum]:
             "index": i,
             "name": name or f"{os.path.basename(os.fspath(path))}[{i}]",
         }
-        out.append(Spectrum(wave, flux[i], ivar, lsf_fwhm=wresl, pixel_mask=mask, meta=meta))
+        out.append(Spectrum(wave, flux[i], ivar, lsf_fwhm=wresl, pixel_mask=mask, meta=meta, frame=frame))
     return out
 
 
@@ -78,10 +85,13 @@ def write_npz(
     wresl: np.ndarray | None = None,
     pixel_flags: np.ndarray | None = None,
     name: str | list[str] | None = None,
+    frame: str | None = None,
     **extra: np.ndarray,
 ) -> None:
     """Write spectra in the format read by :func:`read_npz` (extra arrays are kept)."""
     arrays = {"wavelength": wavelength, "flux": flux, "ivar": ivar, **extra}
+    if frame is not None:
+        arrays["frame"] = np.asarray(frame, dtype=str)
     if wresl is not None:
         arrays["wresl"] = wresl
     if pixel_flags is not None:

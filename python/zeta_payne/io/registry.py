@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from zeta_payne.exceptions import SpectrumError
-from zeta_payne.fitting.spectrum import Spectrum
+from zeta_payne.spectrum import Spectrum
 
 __all__ = ["Reader", "register_reader", "read_spectra", "readers"]
 

@@ -17,7 +17,6 @@ import numpy as np
 from astropy.io import fits
 
 from zeta_payne.exceptions import SpectrumError
-from zeta_payne.fitting.spectrum import Spectrum
 from zeta_payne.io.registry import register_reader
 from zeta_payne.io.sdss.common import PixelData, SpectrumRecord, header_keywords, to_spectrum
 from zeta_payne.io.sdss.fitsutil import (
@@ -29,6 +28,7 @@ from zeta_payne.io.sdss.fitsutil import (
     utc_now,
 )
 from zeta_payne.io.sdss.layout import APOGEE_GRID, LogLinearGrid
+from zeta_payne.spectrum import Spectrum
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def read_apstar(path: str | os.PathLike, bad_bits: int | None = None) -> list[Sp
             "kind": record.kind,
             "name": record.name,
         }
-        out.append(to_spectrum(load_apstar_pixels(record.path, record.row), meta, bad_bits))
+        out.append(to_spectrum(load_apstar_pixels(record.path, record.row), meta, bad_bits, frame="rest"))
     return out
 
 

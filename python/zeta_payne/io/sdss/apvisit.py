@@ -15,7 +15,6 @@ import numpy as np
 from astropy.io import fits
 
 from zeta_payne.exceptions import SpectrumError
-from zeta_payne.fitting.spectrum import Spectrum
 from zeta_payne.io.registry import register_reader
 from zeta_payne.io.sdss.common import PixelData, SpectrumRecord, header_keywords, to_spectrum
 from zeta_payne.io.sdss.fitsutil import (
@@ -26,6 +25,7 @@ from zeta_payne.io.sdss.fitsutil import (
     table_column,
     utc_now,
 )
+from zeta_payne.spectrum import Spectrum
 
 __all__ = ["describe_apvisit", "identify_apvisit", "load_apvisit_pixels", "read_apvisit", "write_apvisit"]
 
@@ -105,7 +105,7 @@ def read_apvisit(path: str | os.PathLike, bad_bits: int | None = None) -> list[S
         "kind": record.kind,
         "name": record.name,
     }
-    return [to_spectrum(load_apvisit_pixels(path), meta, bad_bits)]
+    return [to_spectrum(load_apvisit_pixels(path), meta, bad_bits, frame="observed")]
 
 
 def write_apvisit(

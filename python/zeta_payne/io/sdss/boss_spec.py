@@ -17,10 +17,10 @@ import numpy as np
 from astropy.io import fits
 
 from zeta_payne.exceptions import SpectrumError
-from zeta_payne.fitting.spectrum import Spectrum
 from zeta_payne.io.registry import register_reader
 from zeta_payne.io.sdss.common import PixelData, SpectrumRecord, header_keywords, to_spectrum
 from zeta_payne.io.sdss.fitsutil import atomic_write, open_fits, set_cards, table_column, utc_now
+from zeta_payne.spectrum import Spectrum
 
 __all__ = [
     "FWHM_PER_SIGMA",
@@ -142,7 +142,7 @@ def read_boss_spec(path: str | os.PathLike, bad_bits: int | None = None) -> list
         "kind": record.kind,
         "name": record.name,
     }
-    return [to_spectrum(load_boss_spec_pixels(path), meta, bad_bits)]
+    return [to_spectrum(load_boss_spec_pixels(path), meta, bad_bits, frame="observed")]
 
 
 def write_boss_spec(

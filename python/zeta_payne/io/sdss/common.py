@@ -11,8 +11,8 @@ import numpy as np
 from astropy.io.fits.verify import VerifyError
 
 from zeta_payne.exceptions import SpectrumError
-from zeta_payne.fitting.spectrum import Spectrum
 from zeta_payne.io.sdss.layout import APOGEE_BAD_PIXEL_BITS, BOSS_BAD_PIXEL_BITS
+from zeta_payne.spectrum import Spectrum
 
 __all__ = ["PixelData", "SpectrumRecord", "bad_pixel_bits", "header_keywords", "to_spectrum"]
 
@@ -66,6 +66,7 @@ def to_spectrum(
     pixels: Mapping[str, np.ndarray],
     meta: Mapping[str, Any],
     bad_bits: int | None = None,
+    frame: str | None = None,
 ) -> Spectrum:
     """Build the fitter's :class:`Spectrum` from pixel arrays.
 
@@ -78,6 +79,8 @@ def to_spectrum(
         Stored as the spectrum's ``meta`` (must hold ``instrument``).
     bad_bits : int, optional
         Pixel-flag bits that exclude a pixel (default: the instrument's).
+    frame : {"rest", "observed"} or None
+        Reference frame of the wavelengths (:data:`zeta_payne.spectrum.FRAMES`).
 
     Raises
     ------
@@ -115,6 +118,7 @@ def to_spectrum(
         lsf_fwhm=wresl,
         pixel_mask=mask,
         meta=dict(meta),
+        frame=frame,
     )
 
 

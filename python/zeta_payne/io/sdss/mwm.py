@@ -18,7 +18,6 @@ import numpy as np
 from astropy.io import fits
 
 from zeta_payne.exceptions import SpectrumError
-from zeta_payne.fitting.spectrum import Spectrum
 from zeta_payne.io.registry import register_reader
 from zeta_payne.io.sdss.common import PixelData, SpectrumRecord, header_keywords, to_spectrum
 from zeta_payne.io.sdss.fitsutil import (
@@ -31,6 +30,7 @@ from zeta_payne.io.sdss.fitsutil import (
     utc_now,
 )
 from zeta_payne.io.sdss.layout import MWM_EXTNAMES, LogLinearGrid, grid_for, mwm_hdu
+from zeta_payne.spectrum import Spectrum
 
 __all__ = ["describe_mwm", "identify_mwm", "load_mwm_pixels", "read_mwm", "write_mwm"]
 
@@ -247,7 +247,7 @@ def read_mwm(path: str | os.PathLike, bad_bits: int | None = None) -> list[Spect
             "kind": record.kind,
             "name": record.name,
         }
-        out.append(to_spectrum(pixels, meta, bad_bits))
+        out.append(to_spectrum(pixels, meta, bad_bits, frame="rest"))
     return out
 
 
