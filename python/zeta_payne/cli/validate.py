@@ -47,10 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="simulated observations: realistic (SED, reddening, throughput, S/N(λ), "
                         "per-pixel LSF, flagged pixels, sky and telluric residuals; default for "
                         "synthesis truth) or ideal (the paper's; default otherwise)")
-    p.add_argument("--fit-lsf", choices=["bundle", "spectrum"], default="bundle",
-                   help="LSF the fitter uses: the bundle's fit defaults as in production (default; "
-                        "a constant R where the bundle sets one) or the spectrum's per-pixel LSF "
-                        "(wresl) where it carries one")
+    p.add_argument("--fit-lsf", choices=["default", "constant"], default="default",
+                   help="LSF the fitter assumes: its defaults, as in production (default: the "
+                        "spectrum's per-pixel LSF where the file carries one, i.e. BOSS wresl), or "
+                        "the bundle's constant R whatever the spectrum carries")
     p.add_argument("--grid", default=None,
                    help="node grid folder (default: the bundle's provenance); another grid than the "
                         "bundle's gives a model-mismatch study")
@@ -104,8 +104,8 @@ def _run(args: argparse.Namespace) -> int:
         grid = args.grid or provenance_grid(bundle)
         observation = _observation(args)
         options = Fitter.default_options(bundle).updated(presearch_points=args.presearch_points)
-        if args.fit_lsf == "spectrum":
-            options = options.updated(resolution=None, use_spectrum_lsf=True)
+        if args.fit_lsf == "constant":
+            options = options.updated(use_spectrum_lsf=False)
         if args.generator == "synthesis":
             studies += _synthesis_studies(args, path, bundle, snrs, options, observation)
             continue

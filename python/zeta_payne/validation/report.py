@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import platform
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from zeta_payne.fitting.flags import BAD_MASK, flag_names
 from zeta_payne.validation.paper import TABLE2, TABLE2_EDGES, TABLE3, TABLE3_RELIABILITY
 from zeta_payne.validation.runner import StudyResult
 from zeta_payne.validation.statistics import binned_rms, converged, summarize
@@ -350,8 +352,12 @@ def flag_rows(studies: Sequence[StudyResult]) -> list[dict]:
         deltas = st.deltas(_free(st))
         for kind in dict.fromkeys(kinds.tolist()):
             sel = kinds == kind
+            flags = st.flags[sel]
+            names = Counter(n for f in flags for n in flag_names(int(f)))
             row = {"instrument": st.instrument, "snr": _snr_key(st.snr), "truth_kind": kind,
-                   "n": int(sel.sum()), "flagged": int((st.flags[sel] != 0).sum())}
+                   "n": int(sel.sum()), "flagged": int((flags != 0).sum()),
+                   "flagged_bad": int((flags & int(BAD_MASK) != 0).sum()),
+                   "common_flags": " ".join(f"{n}:{c}" for n, c in names.most_common(4))}
             for name, d in deltas.items():
                 row[f"median_delta_{name}"] = float(np.nanmedian(d[sel])) if sel.any() else np.nan
             rows.append(row)
@@ -477,13 +483,15 @@ def write_report(
             "## Result flags and median offsets by kind of truth point",
             "",
             "`in`: inside the bundle's box; `out:<group>`: outside it (metal-poor, too hot, ...), "
-            "where a fit should be flagged. Median Δ = fitted − true. Also in flags.csv.",
+            "where a fit should be flagged. flagged: any result flag (bad: a BAD_MASK flag); the "
+            "most common flags with their counts. Median Δ = fitted − true. Also in flags.csv.",
             "",
-            "| instrument | S/N | truth | n | flagged | " + " | ".join(
+            "| instrument | S/N | truth | n | flagged (bad) | common flags | " + " | ".join(
                 f"median Δ{n}" for n in [*_free(studies[0]), "v_rad"]) + " |",
-            "|---|---|---|---|---|" + "---|" * (len(_free(studies[0])) + 1),
+            "|---|---|---|---|---|---|" + "---|" * (len(_free(studies[0])) + 1),
             *(
-                f"| {r['instrument']} | {r['snr']} | {r['truth_kind']} | {r['n']} | {r['flagged']} | "
+                f"| {r['instrument']} | {r['snr']} | {r['truth_kind']} | {r['n']} | {r['flagged']} "
+                f"({r['flagged_bad']}) | {r['common_flags']} | "
                 + " | ".join(_fmt(r.get(f"median_delta_{n}", np.nan)) for n in [*_free(studies[0]), "v_rad"])
                 + " |"
                 for r in flags
