@@ -3,6 +3,7 @@
 __all__ = [
     "ZetaPayneError",
     "SpectrumError",
+    "SpectrumRejected",
     "BundleError",
     "GridError",
     "SynthesisError",
@@ -16,6 +17,24 @@ class ZetaPayneError(Exception):
 
 class SpectrumError(ZetaPayneError, ValueError):
     """An input spectrum cannot be used (inconsistent shapes, bad wavelengths, ...)."""
+
+
+class SpectrumRejected(SpectrumError):
+    """A valid spectrum that cannot be fitted (no pixels in range, outside the model, ...).
+
+    Parameters
+    ----------
+    flags : int
+        The :class:`zeta_payne.fitting.flags.ResultFlags` bits that say why (and any
+        warnings found before the rejection).
+    message : str
+        A human-readable reason.
+    """
+
+    def __init__(self, flags: int, message: str) -> None:
+        super().__init__(message)
+        self.flags = int(flags)
+        self.message = message
 
 
 class BundleError(ZetaPayneError):

@@ -93,7 +93,8 @@ def worker_options_from_args(args: argparse.Namespace) -> Any:
     from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
     from zeta_payne.astra.retry import RetryPolicy
     from zeta_payne.astra.worker import WorkerOptions
-    from zeta_payne.cli.database import fit_overrides, routing_from_args
+    from zeta_payne.cli.database import routing_from_args
+    from zeta_payne.cli.fit import fit_overrides
 
     cutoff = None
     if args.reprocess_before:

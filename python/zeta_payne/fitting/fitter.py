@@ -1,8 +1,11 @@
 """The ZETA-PAYNE fit (paper §3.3) with the improvements of the design note.
 
-Stages: (optional) TRF from the box centre → Sobol pre-search over labels + RV with the
-response solved linearly for every candidate → final Trust-Region-Reflective least squares
-over labels + RV + response with exact Jacobians → χ² parabolas and covariance.
+Stages: preparation (:mod:`~zeta_payne.fitting.preparation`: pixels, LSF, scale, or a
+rejection) → Sobol pre-search over labels + RV with the response solved linearly for every
+candidate (optionally against the paper's stage-1 TRF from the box centre) →
+Trust-Region-Reflective least squares (:mod:`~zeta_payne.fitting.least_squares`), first with
+the response projected out, then over labels + RV + response, with exact Jacobians →
+diagnostics (:mod:`~zeta_payne.fitting.diagnostics`: flags, covariance errors, χ² parabolas).
 """
 
 from __future__ import annotations
@@ -11,47 +14,36 @@ import copy
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
-from scipy.optimize import least_squares
+from scipy.optimize import OptimizeResult
 
 from zeta_payne.bundles.bundle import Bundle
-from zeta_payne.exceptions import SpectrumError
-from zeta_payne.fitting.flags import ResultFlags, label_flag
-from zeta_payne.fitting.options import FitOptions
+from zeta_payne.exceptions import SpectrumRejected
+from zeta_payne.fitting.diagnostics import (
+    convergence_flags,
+    covariance_errors,
+    label_flags,
+    parabola_errors,
+    unresolved_v_sini,
+)
+from zeta_payne.fitting.flags import ResultFlags
+from zeta_payne.fitting.least_squares import trf
+from zeta_payne.fitting.options import FitOptions, merge_options
+from zeta_payne.fitting.preparation import Prepared, prepare
 from zeta_payne.fitting.presearch import packed_products, sobol_unit, solve_response, varpro_chi2
 from zeta_payne.fitting.result import FitResult
-from zeta_payne.fitting.spectrum import Spectrum
-from zeta_payne.fitting.uncertainty import chi2_one_sigma, covariance, n_degrees, parabola_error
-from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS, log_doppler_factor
+from zeta_payne.fitting.uncertainty import chi2_one_sigma, n_degrees
+from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS
 from zeta_payne.model.forward import ForwardModel
-from zeta_payne.model.lsf import residual_sigma
 from zeta_payne.model.response import chebyshev_design
+from zeta_payne.spectrum import Spectrum
 
 __all__ = ["Fitter"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Prepared:
-    """Everything derived from one spectrum before any model evaluation."""
-
-    spectrum: Spectrum
-    used: np.ndarray  # (N_all,) bool: pixels in χ²
-    modelled: np.ndarray  # (N_all,) bool: pixels that get a model flux
-    flux: np.ndarray  # (N,) scaled flux of used pixels
-    weight: np.ndarray  # (N,) scaled ivar of used pixels
-    scale: float
-    fwhm: np.ndarray  # (N_all,) LSF FWHM [Å]
-    fit_range: tuple[float, float]
-    resolution: float
-    snr: float
-    flags: int
-    forward: ForwardModel | None = None
 
 
 class Fitter:
@@ -62,7 +54,8 @@ class Fitter:
     bundle : Bundle
         The trained model bundle.
     options : FitOptions, optional
-        Fit options; ``None`` takes the bundle's defaults.
+        Fit options; ``None`` takes the bundle's defaults (:meth:`default_options`). Without
+        a ``fallback_resolution`` the bundle's nominal R is the fallback LSF.
     device : str or torch.device
         ``"cpu"`` or a CUDA device; everything runs there (one code path).
     """
@@ -73,9 +66,10 @@ class Fitter:
         defaults = dict(bundle.manifest.fit_defaults)
         if options is None:
             options = self.default_options(bundle)
+        if options.fallback_resolution is None and defaults.get("resolution"):
+            options = options.updated(fallback_resolution=float(defaults["resolution"]))
         self.options = options
         self.default_range = tuple(defaults.get("wavelength_range") or (0.0, np.inf))
-        self.default_resolution = defaults.get("resolution")
         specs = bundle.labels
         self.label_names = tuple(s.name for s in specs)
         self.lower = np.array([s.lower for s in specs], dtype=float)
@@ -109,15 +103,12 @@ class Fitter:
 
     @staticmethod
     def default_options(bundle: Bundle) -> FitOptions:
-        """The bundle's default fit options (``fit_defaults`` in its manifest)."""
-        known = set(FitOptions.__dataclass_fields__)
-        return FitOptions(
-            **{
-                k: (tuple(v) if isinstance(v, list) else v)
-                for k, v in bundle.manifest.fit_defaults.items()
-                if k in known
-            }
-        )
+        """The bundle's default fit options (``fit_defaults`` in its manifest).
+
+        Their ``resolution`` becomes ``fallback_resolution`` (see
+        :func:`~zeta_payne.fitting.options.merge_options`): the spectrum's own LSF wins.
+        """
+        return merge_options(bundle.manifest.fit_defaults)
 
     # ---------------------------------------------------------------- public
     def fit(self, spectrum: Spectrum) -> FitResult:
@@ -178,8 +169,9 @@ class Fitter:
         float
             χ² over the fitted pixels (``nan`` if the spectrum cannot be fitted).
         """
-        prep = self._prepare(spectrum)
-        if isinstance(prep, FitResult):
+        try:
+            prep = self._prepare(spectrum)
+        except SpectrumRejected:
             return float("nan")
         fm = self._forward(prep, prep.used)
         design = fm.design.cpu().numpy()
@@ -187,107 +179,18 @@ class Fitter:
         return float(solve_response(norm, prep.flux, prep.weight, design)[1])
 
     # -------------------------------------------------------------- internals
-    def _prepare(self, spectrum: Spectrum) -> _Prepared | FitResult:
-        if not isinstance(spectrum, Spectrum):
-            raise SpectrumError(f"expected a Spectrum, got {type(spectrum).__name__}")
-        opt = self.options
-        lam = spectrum.wavelength
-        flags = 0
-        lo, hi = opt.wavelength_range or self.default_range
-        in_range = (lam >= lo) & (lam <= hi)
-        if (spectrum.bad_input_pixels() & in_range).any():
-            flags |= ResultFlags.BAD_INPUT_PIXELS
-        # LSF: explicit R, else the spectrum's own, else the bundle default
-        if opt.resolution is not None:
-            fwhm = lam / float(opt.resolution)
-        elif opt.use_spectrum_lsf and spectrum.lsf_fwhm is not None:
-            fwhm = np.array(spectrum.lsf_fwhm, dtype=float)
-            bad = ~np.isfinite(fwhm) | (fwhm <= 0)
-            if bad.all():
-                raise SpectrumError("the spectrum's LSF FWHM has no positive finite values")
-            fwhm[bad] = np.interp(lam[bad], lam[~bad], fwhm[~bad])
-        elif self.default_resolution:
-            fwhm = lam / float(self.default_resolution)
-        else:
-            raise SpectrumError("no LSF: give options.resolution or a spectrum lsf_fwhm")
-        # model coverage, allowing for the RV range and the LSF wings
-        grid = self.bundle.grid
-        v_lo = opt.rv_range[0] - opt.rv_margin
-        v_hi = opt.rv_range[1] + opt.rv_margin
-        sig = residual_sigma(lam, fwhm, grid.resolution)
-        loglam = np.log(lam)
-        covered = (loglam - log_doppler_factor(v_hi) - 4 * sig - 3 * grid.delta >= grid.loglam0) & (
-            loglam - log_doppler_factor(v_lo) + 4 * sig + 3 * grid.delta
-            <= grid.loglam0 + grid.delta * (grid.n_pixels - 1)
+    def _prepare(self, spectrum: Spectrum) -> Prepared:
+        """:func:`~zeta_payne.fitting.preparation.prepare` with this fitter's bundle and options."""
+        n_params = (
+            int(self.free.sum()) + 1 + self.options.n_chebyshev * (1 + len(self.options.response_segments))
         )
-        usable = spectrum.usable()
-        used = in_range & covered & usable
-        meta = spectrum.meta
-        if not in_range.any():
-            return FitResult.failed(
-                self.label_names,
-                flags | ResultFlags.NO_PIXELS | ResultFlags.OUTSIDE_COVERAGE,
-                f"no pixels within the fitted range {lo:.0f}–{hi:.0f} Å",
-                meta,
-            )
-        if not (in_range & covered).any():
-            return FitResult.failed(
-                self.label_names,
-                flags | ResultFlags.OUTSIDE_COVERAGE,
-                "spectrum does not overlap the bundle's wavelength coverage",
-                meta,
-            )
-        if (in_range & covered).sum() < 0.5 * in_range.sum():
-            flags |= ResultFlags.PARTIAL_COVERAGE
-        n_used = int(used.sum())
-        n_params = int(self.free.sum()) + 1 + opt.n_chebyshev * (1 + len(opt.response_segments))
-        if n_used == 0:
-            return FitResult.failed(
-                self.label_names,
-                flags | ResultFlags.NO_PIXELS,
-                "no usable pixels (ivar ≤ 0, non-finite or masked)",
-                meta,
-            )
-        if n_used < max(opt.min_pixels, 3 * n_params):
-            return FitResult.failed(
-                self.label_names, flags | ResultFlags.TOO_FEW_PIXELS, f"only {n_used} usable pixels", meta
-            )
-        f = spectrum.flux[used]
-        w = spectrum.ivar[used]
-        scale = float(np.median(np.abs(f)))
-        if not scale > 0 or not np.isfinite(scale):
-            return FitResult.failed(
-                self.label_names,
-                flags | ResultFlags.NO_PIXELS,
-                "flux is zero everywhere in the fitted range",
-                meta,
-            )
-        snr = float(np.median(f * np.sqrt(w)))
-        if not snr >= opt.low_snr:
-            flags |= ResultFlags.LOW_SNR
-        lam_used = lam[used]
-        fit_range = (float(lam_used[0]), float(lam_used[-1]))
-        resolution = float(opt.resolution) if opt.resolution else float(np.median(lam_used / fwhm[used]))
-        modelled = in_range & covered & (lam >= fit_range[0]) & (lam <= fit_range[1])
-        return _Prepared(
-            spectrum=spectrum,
-            used=used,
-            modelled=modelled,
-            flux=f / scale,
-            weight=w * scale**2,
-            scale=scale,
-            fwhm=fwhm,
-            fit_range=fit_range,
-            resolution=resolution,
-            snr=snr,
-            flags=flags,
-        )
+        return prepare(spectrum, self.options, self.bundle.grid, self.default_range, n_params)
 
     def _design(self, lam: np.ndarray, fit_range: tuple[float, float]) -> np.ndarray:
         opt = self.options
         return chebyshev_design(lam, opt.n_chebyshev, fit_range, opt.response_segments)
 
-    def _forward(self, prep: _Prepared, mask: np.ndarray) -> ForwardModel:
+    def _forward(self, prep: Prepared, mask: np.ndarray) -> ForwardModel:
         opt = self.options
         lam = prep.spectrum.wavelength[mask]
         return ForwardModel(
@@ -301,7 +204,7 @@ class Fitter:
             emulator64=self._emulator64,
         )
 
-    def _rv_levels(self, prep: _Prepared) -> np.ndarray:
+    def _rv_levels(self, prep: Prepared) -> np.ndarray:
         opt = self.options
         lo, hi = opt.rv_range
         if opt.rv_step:
@@ -315,9 +218,8 @@ class Fitter:
         n = int(np.clip(np.ceil((hi - lo) / max(step, 1e-6)) + 1, 3, 401))
         return np.linspace(lo, hi, n)
 
-    def _presearch(self, prep: _Prepared) -> tuple[np.ndarray, float, float]:
+    def _presearch(self, prep: Prepared, fm: ForwardModel) -> tuple[np.ndarray, float, float]:
         """Best candidate (labels, RV) and its χ² over the Sobol set."""
-        fm = prep.forward
         levels = self._rv_levels(prep)
         lo, hi = self.options.rv_range
         rv = lo + self._cand_rv_unit * (hi - lo)
@@ -364,280 +266,182 @@ class Fitter:
         labels[self.free] = p[:n_free]
         return labels, float(p[n_free]), p[n_free + 1 :]
 
-    def _start(self, p: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-        span = np.where(np.isfinite(upper - lower), upper - lower, 1.0)
-        return np.clip(p, lower + 1e-6 * span, upper - 1e-6 * span)
-
-    def _ftol(self, chi2: float) -> float:
-        """Relative χ² tolerance: stop when an iteration gains less than ``chi2_tolerance``."""
-        return float(np.clip(self.options.chi2_tolerance / max(chi2, 1e-300), 1e-12, 1e-3))
-
-    def _projected_least_squares(self, prep: _Prepared, labels: np.ndarray, v_rad: float, max_nfev: int):
+    def _projected_least_squares(
+        self, prep: Prepared, fm: ForwardModel, labels: np.ndarray, v_rad: float, max_nfev: int
+    ) -> tuple[OptimizeResult, np.ndarray]:
         """TRF over free labels + RV with the response eliminated (variable projection).
 
         The residual is ``(I − Q Qᵀ) √w f`` with ``Q`` an orthonormal basis of the weighted,
         model-scaled response columns; the Jacobian is Kaufman's approximation
-        ``−(I − Q Qᵀ) √w (∂m/∂θ ⊙ T c*)``, exact at the optimum's first order.
+        ``−(I − Q Qᵀ) √w (∂m/∂θ ⊙ T c*)``, exact at the optimum's first order. Returns the
+        optimiser's result and the linearly solved response coefficients at its optimum.
         """
-        fm = prep.forward
         sw = np.sqrt(prep.weight)
         design = fm.design.cpu().numpy()
         swf = sw * prep.flux
         columns = np.concatenate([np.flatnonzero(self.free), [len(self.free)]])
-        cache: dict[str, object] = {}
 
-        def evaluate(p: np.ndarray) -> None:
-            key = p.tobytes()
-            if cache.get("key") == key:
-                return
+        def evaluate(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             lab = self.fixed_values.copy()
             lab[self.free] = p[:-1]
             norm, dnorm = fm.normalized_and_jacobian(lab, float(p[-1]))
             a = design * (sw * norm)[:, None]
             q, r = np.linalg.qr(a)
             proj = q.T @ swf
-            coeffs = (
-                np.linalg.solve(r, proj) if np.all(np.abs(np.diag(r)) > 0) else np.linalg.lstsq(a, swf)[0]
-            )
-            resid = swf - q @ proj
+            solvable = np.all(np.abs(np.diag(r)) > 0)
+            coeffs = np.linalg.solve(r, proj) if solvable else np.linalg.lstsq(a, swf)[0]
             d = (sw * (design @ coeffs))[:, None] * dnorm[:, columns]
-            jac = -(d - q @ (q.T @ d))
-            cache.update(key=key, resid=-resid, jac=-jac, coeffs=coeffs)
-
-        def fun(p: np.ndarray) -> np.ndarray:
-            evaluate(p)
-            return cache["resid"]
-
-        def jac(p: np.ndarray) -> np.ndarray:
-            evaluate(p)
-            return cache["jac"]
+            return q @ proj - swf, d - q @ (q.T @ d), coeffs
 
         lower, upper = self._bounds(0)
-        start = self._start(np.concatenate([labels[self.free], [v_rad]]), lower, upper)
-        ftol = self._ftol(float(np.sum(fun(start) ** 2)))
-        res = least_squares(
-            fun,
-            start,
-            jac=jac,
-            bounds=(lower, upper),
-            method="trf",
-            x_scale="jac",
-            max_nfev=max_nfev,
-            ftol=ftol,
-            xtol=1e-8,
-        )
-        evaluate(res.x)
-        return res, np.asarray(cache["coeffs"])
+        start = np.concatenate([labels[self.free], [v_rad]])
+        return trf(evaluate, start, lower, upper, max_nfev, self.options.chi2_tolerance)
 
     def _least_squares(
-        self, prep: _Prepared, labels: np.ndarray, v_rad: float, coeffs: np.ndarray, max_nfev: int
-    ):
+        self,
+        prep: Prepared,
+        fm: ForwardModel,
+        labels: np.ndarray,
+        v_rad: float,
+        coeffs: np.ndarray,
+        max_nfev: int,
+    ) -> OptimizeResult:
         """TRF over free labels + RV + response coefficients, with the exact Jacobian."""
-        fm = prep.forward
         free = self.free
         sw = np.sqrt(prep.weight)
         n_lab = len(free)
-        cache: dict[str, np.ndarray] = {}
 
-        def evaluate(p: np.ndarray) -> None:
-            key = p.tobytes()
-            if cache.get("key") != key:
-                lab, v, c = self._unpack(p)
-                flux, _, jac = fm.flux_and_jacobian(lab, v, c)
-                full = np.concatenate([jac[:, :n_lab][:, free], jac[:, n_lab:]], axis=1)
-                cache.update(key=key, resid=sw * (flux - prep.flux), jac=sw[:, None] * full)
-
-        def fun(p: np.ndarray) -> np.ndarray:
-            evaluate(p)
-            return cache["resid"]
-
-        def jac(p: np.ndarray) -> np.ndarray:
-            evaluate(p)
-            return cache["jac"]
+        def evaluate(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+            lab, v, c = self._unpack(p)
+            flux, _, jac = fm.flux_and_jacobian(lab, v, c)
+            full = np.concatenate([jac[:, :n_lab][:, free], jac[:, n_lab:]], axis=1)
+            return sw * (flux - prep.flux), sw[:, None] * full, None
 
         lower, upper = self._bounds(coeffs.size)
-        start = self._start(np.concatenate([labels[free], [v_rad], coeffs]), lower, upper)
+        start = np.concatenate([labels[free], [v_rad], coeffs])
         width = self.upper - self.lower
         x_scale = np.concatenate([0.1 * width[free], [1.0], np.maximum(np.abs(coeffs), 1e-3)])
-        ftol = self._ftol(float(np.sum(fun(start) ** 2)))
-        res = least_squares(
-            fun,
-            start,
-            jac=jac,
-            bounds=(lower, upper),
-            method="trf",
-            x_scale=x_scale,
-            max_nfev=max_nfev,
-            ftol=ftol,
-            xtol=1e-8,
-        )
-        lab, v, c = self._unpack(res.x)
-        return lab, v, c, res
+        result, _ = trf(evaluate, start, lower, upper, max_nfev, self.options.chi2_tolerance, x_scale)
+        return result
+
+    def _start(self, prep: Prepared, fm: ForwardModel, timing: dict[str, float]) -> tuple[np.ndarray, float]:
+        """Start of the least squares: the best pre-search candidate, or the paper's stage 1."""
+        t = time.perf_counter()
+        labels, v_rad, _ = self._presearch(prep, fm)
+        timing["presearch"] = time.perf_counter() - t
+        if not self.options.initial_fit:
+            return labels, v_rad
+        # paper stage 1 (TRF from the box centre) competes with the pre-search (exact χ²)
+        t = time.perf_counter()
+        centre = self.fixed_values.copy()
+        centre[self.free] = 0.5 * (self.lower + self.upper)[self.free]
+        stage1, _ = self._projected_least_squares(prep, fm, centre, 0.0, max_nfev=20)
+        one_labels, one_v, _ = self._unpack(stage1.x)
+        design = fm.design.cpu().numpy()
+        chi_pre = solve_response(fm.normalized(labels, v_rad), prep.flux, prep.weight, design)[1]
+        chi_one = solve_response(fm.normalized(one_labels, one_v), prep.flux, prep.weight, design)[1]
+        timing["initial_fit"] = time.perf_counter() - t
+        return (one_labels, one_v) if chi_one < chi_pre else (labels, v_rad)
 
     def _fit_one(self, spectrum: Spectrum) -> FitResult:
+        """Prepare, pre-search, least squares, diagnostics (a rejection becomes a flagged row)."""
         timing: dict[str, float] = {}
         t = time.perf_counter()
-        prep = self._prepare(spectrum)
-        if isinstance(prep, FitResult):
-            return prep
-        prep.forward = self._forward(prep, prep.used)
-        fm = prep.forward
-        opt = self.options
-        flags = prep.flags
+        try:
+            prep = self._prepare(spectrum)
+        except SpectrumRejected as rejection:
+            return FitResult.failed(self.label_names, rejection.flags, rejection.message, spectrum.meta)
+        fm = self._forward(prep, prep.used)
         timing["prepare"] = time.perf_counter() - t
 
-        stage1 = None
-        if opt.initial_fit:  # paper stage 1: TRF from the box centre
-            t = time.perf_counter()
-            centre = self.fixed_values.copy()
-            centre[self.free] = 0.5 * (self.lower + self.upper)[self.free]
-            res1, _ = self._projected_least_squares(prep, centre, 0.0, max_nfev=20)
-            stage1 = self._unpack(np.concatenate([res1.x, np.zeros(0)]))[:2]
-            timing["initial_fit"] = time.perf_counter() - t
-
+        init_labels, init_v = self._start(prep, fm, timing)
         t = time.perf_counter()
-        init_labels, init_v, _ = self._presearch(prep)
-        timing["presearch"] = time.perf_counter() - t
-        if stage1 is not None:
-            # the stage-1 optimum competes with the best pre-search candidate (exact χ²)
-            design = fm.design.cpu().numpy()
-            chi_pre = solve_response(fm.normalized(init_labels, init_v), prep.flux, prep.weight, design)[1]
-            chi_one = solve_response(fm.normalized(*stage1), prep.flux, prep.weight, design)[1]
-            if chi_one < chi_pre:
-                init_labels, init_v = stage1[0].copy(), float(stage1[1])
-
-        t = time.perf_counter()
-        projected, c0 = self._projected_least_squares(prep, init_labels, init_v, opt.max_nfev)
+        projected, c0 = self._projected_least_squares(prep, fm, init_labels, init_v, self.options.max_nfev)
         start_labels, start_v, _ = self._unpack(np.concatenate([projected.x, c0]))
-        labels, v_rad, coeffs, res = self._least_squares(prep, start_labels, start_v, c0, opt.polish_nfev)
+        res = self._least_squares(prep, fm, start_labels, start_v, c0, self.options.polish_nfev)
+        labels, v_rad, coeffs = self._unpack(res.x)
         timing["least_squares"] = time.perf_counter() - t
-        # The polish starts at the projected optimum; running out of evaluations there
-        # only matters if it was still gaining (more than the χ² tolerance).
-        gain = 2.0 * (projected.cost - res.cost)
-        if projected.status == 0 or (res.status == 0 and gain > opt.chi2_tolerance):
-            flags |= ResultFlags.UNCONVERGED
-        if not opt.rv_range[0] <= v_rad <= opt.rv_range[1]:
-            # the best RV lies outside the searched range: a better solution may lie beyond
-            flags |= ResultFlags.RV_AT_SEARCH_EDGE
 
-        resid = res.fun
-        chi2 = float(resid @ resid)
-        n = resid.size
-        n_params = res.x.size
-        dof = max(n - n_params, 1)
-        rchi2 = chi2 / dof
-        if not np.isfinite(chi2):
-            flags |= ResultFlags.FITTING_FAILURE
-        if rchi2 > opt.poor_fit_rchi2:
-            flags |= ResultFlags.POOR_FIT
-
-        # covariance-based errors and correlations (free labels + RV)
-        n_free = int(self.free.sum())
-        cov = covariance(res.jac, rchi2)
-        sub = cov[: n_free + 1, : n_free + 1]
-        diag = np.sqrt(np.clip(np.diag(sub), 0.0, None))
-        cov_e = np.full(len(self.label_names), np.nan)
-        cov_e[self.free] = diag[:n_free]
-        e_v_rad = float(diag[n_free])
-        names = [name for name, is_free in zip(self.label_names, self.free, strict=True) if is_free] + [
-            "v_rad"
-        ]
-        correlations = {}
-        for a in range(len(names)):
-            for b in range(a + 1, len(names)):
-                denom = diag[a] * diag[b]
-                correlations[(names[a], names[b])] = float(sub[a, b] / denom) if denom > 0 else float("nan")
-        if not np.all(np.isfinite(diag)) or np.any(diag == 0):
-            flags |= ResultFlags.FITTING_FAILURE
-
-        # edges
-        width = self.upper - self.lower
-        for i, name in enumerate(self.label_names):
-            if not self.free[i]:
-                continue
-            dist = min(labels[i] - self.lower[i], self.upper[i] - labels[i]) / width[i]
-            if dist <= opt.at_edge:
-                flags |= label_flag(name, "at_edge")
-            elif dist <= opt.near_edge:
-                flags |= label_flag(name, "near_edge")
-
-        # χ² parabolas (paper eqs. 6, 7)
-        e_labels = np.full(len(self.label_names), np.nan)
         t = time.perf_counter()
-        if opt.compute_uncertainties:
-            formal = np.sqrt(np.clip(np.diag(cov)[:n_free], 0.0, None) / max(rchi2, 1e-300))
-            e_labels, nonconvex = self._parabolas(prep, labels, v_rad, coeffs, chi2, formal)
-            for name in nonconvex:
-                flags |= label_flag(name, "nonconvex_chi2")
+        chi2 = float(res.fun @ res.fun)
+        dof = max(res.fun.size - res.x.size, 1)
+        rchi2 = chi2 / dof
+        cov = covariance_errors(res.jac, rchi2, self.free, self.label_names)
+        flags = prep.flags
+        flags |= convergence_flags(
+            self.options,
+            projected.status,
+            res.status,
+            2.0 * (projected.cost - res.cost),
+            v_rad,
+            chi2,
+            rchi2,
+            cov.singular,
+        )
+        v_sini_limit = unresolved_v_sini(prep.resolution, self.options.unresolved_v_sini)
+        flags |= label_flags(
+            labels, self.free, self.lower, self.upper, self.label_names, self.options, v_sini_limit
+        )
+        raw_e = np.full(len(self.label_names), np.nan)
+        if self.options.compute_uncertainties:
+            raw_e, nonconvex = self._parabolas(prep, fm, labels, v_rad, coeffs, chi2, cov.formal)
+            flags |= nonconvex
         timing["uncertainties"] = time.perf_counter() - t
 
-        # model flux on the observed grid, back in the data's units
-        model_flux = np.full(spectrum.n_pixels, np.nan)
-        lam = spectrum.wavelength[prep.modelled]
-        model_flux[prep.modelled] = fm.flux_at(lam, self._design(lam, prep.fit_range), labels, v_rad, coeffs)
-        model_flux *= prep.scale
-
-        message = "" if res.status > 0 else f"least squares: {res.message}"
         return FitResult(
             label_names=self.label_names,
             labels=labels,
-            e_labels=e_labels,
-            cov_e_labels=cov_e,
+            e_labels=raw_e.copy(),  # no calibration yet: the reported errors are the raw ones
+            raw_e_labels=raw_e,
+            cov_e_labels=cov.e_labels,
             initial_labels=init_labels,
             v_rad=v_rad,
-            e_v_rad=e_v_rad,
+            e_v_rad=cov.e_v_rad,
             initial_v_rad=init_v,
-            correlations=correlations,
+            correlations=cov.correlations,
             coeffs=coeffs * prep.scale,
             chi2=chi2,
             rchi2=rchi2,
             dof=dof,
             snr=prep.snr,
-            n_pixels=n,
-            model_flux=model_flux,
+            n_pixels=int(res.fun.size),
+            model_flux=self._model_flux(prep, fm, labels, v_rad, coeffs),
             flags=int(flags),
-            message=message,
+            message="" if res.status > 0 else f"least squares: {res.message}",
             n_fev=int(projected.nfev + res.nfev),
             timing=timing,
             meta=dict(spectrum.meta),
+            lsf_source=prep.lsf_source,
         )
 
     def _parabolas(
         self,
-        prep: _Prepared,
+        prep: Prepared,
+        fm: ForwardModel,
         labels: np.ndarray,
         v_rad: float,
         coeffs: np.ndarray,
         chi2: float,
         formal: np.ndarray,
-        offsets: Sequence[float] = (-1.0, -0.5, 0.0, 0.5, 1.0),
-    ) -> tuple[np.ndarray, list[str]]:
-        """χ² along each free label (others fixed at the optimum) and its parabola error."""
-        fm = prep.forward
+    ) -> tuple[np.ndarray, int]:
+        """χ²-parabola errors of the free labels at the optimum, and non-convexity flags."""
+        response = fm.response(coeffs)
+
+        def chi2_of(rows: np.ndarray) -> np.ndarray:
+            model = fm.normalized_batch(rows, v_rad) * response[None, :]
+            return ((model - prep.flux[None, :]) ** 2 * prep.weight[None, :]).sum(axis=1)
+
         level = chi2_one_sigma(n_degrees(prep.resolution, *prep.fit_range))
-        target = np.sqrt((level - 1.0) * chi2)  # expected half-width in units of formal σ
-        width = self.upper - self.lower
-        free_idx = np.flatnonzero(self.free)
-        rows, values = [], []
-        for k, i in enumerate(free_idx):
-            step = formal[k] * target if np.isfinite(formal[k]) and formal[k] > 0 else 0.01 * width[i]
-            step = float(np.clip(step, 1e-6 * width[i], 0.25 * width[i]))
-            pts = labels[i] + step * np.asarray(offsets)
-            pts += max(0.0, self.lower[i] - pts.min()) - max(0.0, pts.max() - self.upper[i])
-            for x in pts:
-                lab = labels.copy()
-                lab[i] = x
-                rows.append(lab)
-            values.append(pts)
-        norm = fm.normalized_batch(np.array(rows), v_rad)
-        model = norm * fm.response(coeffs)[None, :]
-        chi = ((model - prep.flux[None, :]) ** 2 * prep.weight[None, :]).sum(axis=1)
-        errors = np.full(len(self.label_names), np.nan)
-        nonconvex = []
-        n_pts = len(offsets)
-        for k, i in enumerate(free_idx):
-            par = parabola_error(values[k], chi[k * n_pts : (k + 1) * n_pts], level)
-            errors[i] = par.error
-            if not par.convex:
-                nonconvex.append(self.label_names[i])
-        return errors, nonconvex
+        return parabola_errors(
+            chi2_of, labels, self.free, self.lower, self.upper, self.label_names, formal, chi2, level
+        )
+
+    def _model_flux(
+        self, prep: Prepared, fm: ForwardModel, labels: np.ndarray, v_rad: float, coeffs: np.ndarray
+    ) -> np.ndarray:
+        """The best model on every observed pixel it reaches (NaN elsewhere), in the data's units."""
+        spectrum = prep.spectrum
+        model_flux = np.full(spectrum.n_pixels, np.nan)
+        lam = spectrum.wavelength[prep.modelled]
+        model_flux[prep.modelled] = fm.flux_at(lam, self._design(lam, prep.fit_range), labels, v_rad, coeffs)
+        return model_flux * prep.scale

@@ -29,11 +29,13 @@ class ResultFlags(IntFlag):
     FITTING_FAILURE = 1 << 8  #: singular Jacobian or non-finite model/χ²
     BAD_INPUT_PIXELS = 1 << 9  #: non-finite flux or ivar found (those pixels were masked)
     POOR_FIT = 1 << 10  #: reduced χ² above the threshold
+    LSF_FROM_BUNDLE = 1 << 11  #: the spectrum has no LSF: the bundle's nominal R was used
     TEFF_AT_EDGE = 1 << 12
     LOGG_AT_EDGE = 1 << 13
-    V_SINI_AT_EDGE = 1 << 14
+    V_SINI_AT_EDGE = 1 << 14  #: v sin i at the box's upper edge (the lower edge is V_SINI_UNRESOLVED)
     M_H_AT_EDGE = 1 << 15
     V_MICRO_AT_EDGE = 1 << 16
+    V_SINI_UNRESOLVED = 1 << 17  #: v sin i at 0 or below the resolution limit (an upper limit)
     TEFF_NEAR_EDGE = 1 << 20
     LOGG_NEAR_EDGE = 1 << 21
     V_SINI_NEAR_EDGE = 1 << 22

@@ -1,12 +1,18 @@
-"""Fit options (the paper's defaults unless a bundle or the caller says otherwise)."""
+"""Fit options (the paper's defaults unless a bundle or the caller says otherwise), and the
+one place where a bundle's defaults, the caller's overrides and the spectrum's frame are
+merged (:func:`merge_options`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-__all__ = ["FitOptions"]
+__all__ = ["OBSERVED_RV_RANGE", "FitOptions", "merge_options"]
+
+#: Pre-search RV range [km/s] of spectra in the observed frame (BOSS spec files, apVisit),
+#: unless the caller gives one: halo stars and runaways reach a few hundred km/s.
+OBSERVED_RV_RANGE: tuple[float, float] = (-500.0, 500.0)
 
 
 @dataclass(frozen=True)
@@ -19,10 +25,15 @@ class FitOptions:
         Fitted range [Å, vacuum]; ``None`` takes the bundle default (APOGEE 15000–17000,
         BOSS 4500–10170 in the paper).
     resolution : float or None
-        Constant resolving power R for a Gaussian LSF (FWHM = λ/R). ``None`` uses the
-        spectrum's own per-pixel LSF when it has one, else the bundle default.
+        An explicit constant resolving power R for a Gaussian LSF (FWHM = λ/R) that
+        overrides the spectrum's own LSF. ``None`` (the default; bundles never set it):
+        the spectrum's per-pixel LSF, else ``fallback_resolution``.
+    fallback_resolution : float or None
+        R used when the spectrum carries no LSF (the bundle's ``fit_defaults.resolution``);
+        a fit that uses it is flagged ``LSF_FROM_BUNDLE``.
     use_spectrum_lsf : bool
-        Prefer the spectrum's per-pixel LSF over ``resolution`` when both exist.
+        Use the spectrum's per-pixel LSF when it has one (``False``: ignore it and take
+        ``resolution``, else ``fallback_resolution``).
     n_chebyshev : int
         Chebyshev terms of the response (per segment). Paper/authors' default 15.
     response_segments : tuple of float
@@ -62,6 +73,10 @@ class FitOptions:
         Fraction of the box width within which a label is "near" an edge.
     at_edge : float
         Fraction of the box width within which a label is "at" an edge.
+    unresolved_v_sini : float
+        v sin i below this fraction of the LSF's velocity FWHM (``c/R``) is flagged
+        ``V_SINI_UNRESOLVED`` (a warning; also at v sin i's lower bound). 0.5: BOSS
+        (R 2,000) 75 km/s, APOGEE (R 22,500) 6.7 km/s.
     compute_uncertainties : bool
         Run the χ² parabolas.
     seed : int
@@ -70,6 +85,7 @@ class FitOptions:
 
     wavelength_range: tuple[float, float] | None = None
     resolution: float | None = None
+    fallback_resolution: float | None = None
     use_spectrum_lsf: bool = True
     n_chebyshev: int = 15
     response_segments: tuple[float, ...] = ()
@@ -89,9 +105,72 @@ class FitOptions:
     poor_fit_rchi2: float = 10.0
     near_edge: float = 0.02
     at_edge: float = 0.002
+    unresolved_v_sini: float = 0.5
     compute_uncertainties: bool = True
     seed: int = 0
 
     def updated(self, **changes: Any) -> FitOptions:
         """A copy with ``changes`` applied (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _normalised(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def merge_options(
+    defaults: Mapping[str, Any] | None = None,
+    overrides: FitOptions | Mapping[str, Any] | None = None,
+    frame: str | None = None,
+) -> FitOptions:
+    """The fit options of one fit: bundle defaults, then the caller's overrides, then the frame.
+
+    This is the only place where options are merged (the CLI, the ASTRA pipeline and
+    :class:`~zeta_payne.fitting.Fitter` call it).
+
+    Parameters
+    ----------
+    defaults : mapping, optional
+        A bundle's ``fit_defaults`` (its manifest). Their ``resolution`` is the bundle's
+        nominal R and becomes ``fallback_resolution``: it never overrides the spectrum's
+        own LSF. Keys that are not options are ignored.
+    overrides : FitOptions or mapping, optional
+        A complete :class:`FitOptions` (used as it is: the frame does not change it), or
+        changes of the defaults. ``None`` values are ignored; ``fixed`` is added to the
+        bundle's fixed labels; a ``resolution`` here is an explicit override of the
+        spectrum's LSF.
+    frame : {"rest", "observed"} or None
+        Frame of the spectra to fit. ``"observed"``: ``rv_range`` becomes
+        :data:`OBSERVED_RV_RANGE` unless ``overrides`` set it. ``"rest"`` or ``None``: the
+        bundle's range (the paper's ±50 km/s).
+
+    Returns
+    -------
+    FitOptions
+
+    Raises
+    ------
+    ValueError
+        Unknown option names in ``overrides``, or an unknown ``frame``.
+    """
+    if frame not in (None, "rest", "observed"):
+        raise ValueError(f"frame must be 'rest', 'observed' or None, not {frame!r}")
+    if isinstance(overrides, FitOptions):
+        return overrides
+    known = {f.name for f in fields(FitOptions)}
+    base: dict[str, Any] = {}
+    for key, value in (defaults or {}).items():
+        if key == "resolution":
+            key = "fallback_resolution"
+        if key in known:
+            base[key] = _normalised(value)
+    options = FitOptions(**base)
+    changes = {k: _normalised(v) for k, v in (overrides or {}).items() if v is not None}
+    unknown = set(changes) - known
+    if unknown:
+        raise ValueError(f"unknown fit options {sorted(unknown)}")
+    if "fixed" in changes:  # added to the bundle's fixed labels, not replacing them
+        changes["fixed"] = {**dict(options.fixed), **dict(changes["fixed"])}
+    if frame == "observed" and "rv_range" not in changes:
+        changes["rv_range"] = OBSERVED_RV_RANGE
+    return options.updated(**changes)

@@ -26,15 +26,23 @@ class FitResult:
     labels : numpy.ndarray, shape (L,)
         Best-fit labels.
     e_labels : numpy.ndarray, shape (L,)
-        χ²-parabola 1σ errors (paper eqs. 6, 7).
+        The reported errors. Not calibrated: until a calibration against a synthesis-truth
+        test set exists they equal ``raw_e_labels``.
     cov_e_labels : numpy.ndarray, shape (L,)
         Errors from the covariance matrix ``rchi2 · (JᵀJ)⁻¹``.
+    raw_e_labels : numpy.ndarray, shape (L,)
+        χ²-parabola half-widths (paper eqs. 6, 7); ``None`` at construction takes
+        ``e_labels``.
     correlations : dict
         ``{(a, b): ρ}`` for every pair of free labels and RV.
     initial_labels : numpy.ndarray, shape (L,)
         Best pre-search candidate.
     v_rad, e_v_rad, initial_v_rad : float
         Radial velocity [km/s], its covariance error and pre-search value.
+    lsf_source : str
+        Where the LSF came from: ``"spectrum"`` (its per-pixel FWHM), ``"option"`` (an
+        explicit ``resolution``), ``"bundle"`` (the bundle's nominal R, flagged
+        ``LSF_FROM_BUNDLE``); ``""`` when the fit did not get that far.
     coeffs : numpy.ndarray, shape (C,)
         Response (Chebyshev) coefficients.
     chi2, rchi2 : float
@@ -78,6 +86,12 @@ class FitResult:
     n_fev: int = 0
     timing: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    raw_e_labels: np.ndarray | None = None
+    lsf_source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.raw_e_labels is None:
+            self.raw_e_labels = np.array(self.e_labels, dtype=float, copy=True)
 
     @classmethod
     def failed(
@@ -116,28 +130,42 @@ class FitResult:
         return float(self.labels[self.label_names.index(name)]) if name in self.label_names else float("nan")
 
     def error(self, name: str, kind: str = "parabola") -> float:
-        """Error of label ``name``: ``kind`` is "parabola" or "covariance"."""
+        """Error of label ``name``.
+
+        ``kind``: "parabola" (the reported ``e_``), "raw" (the χ² parabola, ``raw_e_``) or
+        "covariance" (``cov_e_``).
+        """
         if name not in self.label_names:
             return float("nan")
-        arr = self.e_labels if kind == "parabola" else self.cov_e_labels
+        arr = {"parabola": self.e_labels, "raw": self.raw_e_labels, "covariance": self.cov_e_labels}[kind]
         return float(arr[self.label_names.index(name)])
 
     def as_row(self) -> dict[str, Any]:
-        """A flat dictionary (one table row) with ``<label>``, ``e_<label>``, ... columns."""
+        """A flat dictionary (one table row).
+
+        Columns: ``<label>``, ``e_<label>`` (reported, uncalibrated: equal to ``raw_e_``),
+        ``raw_e_<label>`` (χ² parabola), ``cov_e_<label>`` (covariance), ``initial_<label>``;
+        the same for ``v_rad`` (whose three errors are its covariance error); fit
+        statistics, ``lsf_source``, ``result_flags`` and ``flag_names``.
+        """
         row: dict[str, Any] = {}
         for i, name in enumerate(self.label_names):
             row[name] = float(self.labels[i])
             row[f"e_{name}"] = float(self.e_labels[i])
+            row[f"raw_e_{name}"] = float(self.raw_e_labels[i])
             row[f"cov_e_{name}"] = float(self.cov_e_labels[i])
             row[f"initial_{name}"] = float(self.initial_labels[i])
         row.update(
             v_rad=self.v_rad,
             e_v_rad=self.e_v_rad,
+            raw_e_v_rad=self.e_v_rad,
+            cov_e_v_rad=self.e_v_rad,
             initial_v_rad=self.initial_v_rad,
             chi2=self.chi2,
             rchi2=self.rchi2,
             snr=self.snr,
             n_pixels=self.n_pixels,
+            lsf_source=self.lsf_source,
             result_flags=int(self.flags),
             flag_names=",".join(self.flag_names),
         )

@@ -1,0 +1,267 @@
+"""What a finished fit says about itself: flags, covariance errors, correlations, χ² parabolas.
+
+Pure functions of the optimum (no model evaluation except through the callable given to
+:func:`parabola_errors`), so that every flag of a fit is set here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from zeta_payne.fitting.flags import ResultFlags, label_flag
+from zeta_payne.fitting.options import FitOptions
+from zeta_payne.fitting.uncertainty import covariance, parabola_error
+from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS
+
+__all__ = [
+    "CovarianceErrors",
+    "convergence_flags",
+    "covariance_errors",
+    "label_flags",
+    "parabola_errors",
+    "unresolved_v_sini",
+]
+
+
+@dataclass(frozen=True)
+class CovarianceErrors:
+    """Errors and correlations from the covariance ``rchi2 · (JᵀJ)⁻¹`` of the final fit.
+
+    Attributes
+    ----------
+    e_labels : numpy.ndarray, shape (L,)
+        Covariance errors of the labels (NaN for fixed ones).
+    e_v_rad : float
+        Covariance error of the RV [km/s].
+    formal : numpy.ndarray, shape (F,)
+        Errors of the free labels at unit reduced χ² (``sqrt(diag (JᵀJ)⁻¹)``).
+    correlations : dict
+        ``{(a, b): ρ}`` for every pair of free labels and ``v_rad``.
+    singular : bool
+        A variance is zero or not finite (the fit did not constrain a parameter).
+    """
+
+    e_labels: np.ndarray
+    e_v_rad: float
+    formal: np.ndarray
+    correlations: dict[tuple[str, str], float]
+    singular: bool
+
+
+def covariance_errors(
+    jacobian: np.ndarray, rchi2: float, free: np.ndarray, label_names: Sequence[str]
+) -> CovarianceErrors:
+    """Covariance errors and correlations of the free labels and the RV.
+
+    Parameters
+    ----------
+    jacobian : numpy.ndarray, shape (N, F + 1 + C)
+        Weighted Jacobian at the optimum: free labels, RV, response coefficients.
+    rchi2 : float
+        Reduced χ² (scales the covariance).
+    free : numpy.ndarray of bool, shape (L,)
+        Which labels are free.
+    label_names : sequence of str, length L
+
+    Returns
+    -------
+    CovarianceErrors
+    """
+    n_free = int(np.sum(free))
+    cov = covariance(jacobian, rchi2)
+    sub = cov[: n_free + 1, : n_free + 1]
+    diag = np.sqrt(np.clip(np.diag(sub), 0.0, None))
+    e_labels = np.full(len(label_names), np.nan)
+    e_labels[free] = diag[:n_free]
+    names = [name for name, is_free in zip(label_names, free, strict=True) if is_free] + ["v_rad"]
+    correlations = {}
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            denom = diag[a] * diag[b]
+            correlations[(names[a], names[b])] = float(sub[a, b] / denom) if denom > 0 else float("nan")
+    formal = np.sqrt(np.clip(np.diag(cov)[:n_free], 0.0, None) / max(rchi2, 1e-300))
+    singular = bool(not np.all(np.isfinite(diag)) or np.any(diag == 0))
+    return CovarianceErrors(e_labels, float(diag[n_free]), formal, correlations, singular)
+
+
+def unresolved_v_sini(resolution: float, fraction: float) -> float:
+    """The v sin i [km/s] below which rotation is not resolved: ``fraction · c / R``.
+
+    Parameters
+    ----------
+    resolution : float
+        Resolving power R of the fitted spectrum (median λ/FWHM).
+    fraction : float
+        Fraction of the LSF's velocity FWHM (:attr:`FitOptions.unresolved_v_sini`).
+    """
+    return float(fraction * SPEED_OF_LIGHT_KMS / resolution) if resolution > 0 else 0.0
+
+
+def label_flags(
+    labels: np.ndarray,
+    free: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    label_names: Sequence[str],
+    options: FitOptions,
+    v_sini_limit: float,
+) -> int:
+    """Flags of labels at or near the box edges, and of unresolved rotation.
+
+    A label within ``options.at_edge`` of the box width from an edge is ``<label>_AT_EDGE``
+    (bad), within ``options.near_edge`` ``<label>_NEAR_EDGE`` (warning). v sin i is the
+    exception at its lower edge: 0 is the normal answer for a slow rotator, so v sin i at
+    or near the lower edge, or below ``v_sini_limit``, is ``V_SINI_UNRESOLVED`` (a warning:
+    the value is an upper limit), never bad.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray, shape (L,)
+    free : numpy.ndarray of bool, shape (L,)
+    lower, upper : numpy.ndarray, shape (L,)
+        The box.
+    label_names : sequence of str, length L
+    options : FitOptions
+    v_sini_limit : float
+        :func:`unresolved_v_sini` of the fitted spectrum [km/s].
+
+    Returns
+    -------
+    int
+        :class:`ResultFlags` bits.
+    """
+    flags = 0
+    width = upper - lower
+    for i, name in enumerate(label_names):
+        if not free[i]:
+            continue
+        to_lower = (labels[i] - lower[i]) / width[i]
+        to_upper = (upper[i] - labels[i]) / width[i]
+        if name == "v_sini":
+            if to_lower <= options.near_edge or labels[i] < v_sini_limit:
+                flags |= ResultFlags.V_SINI_UNRESOLVED
+            dist = to_upper
+        else:
+            dist = min(to_lower, to_upper)
+        if dist <= options.at_edge:
+            flags |= label_flag(name, "at_edge")
+        elif dist <= options.near_edge:
+            flags |= label_flag(name, "near_edge")
+    return int(flags)
+
+
+def convergence_flags(
+    options: FitOptions,
+    projected_status: int,
+    polish_status: int,
+    polish_gain: float,
+    v_rad: float,
+    chi2: float,
+    rchi2: float,
+    singular: bool,
+) -> int:
+    """Flags of the optimisation itself.
+
+    Parameters
+    ----------
+    options : FitOptions
+    projected_status, polish_status : int
+        ``least_squares`` status of the projected stage and of the polish (0: evaluation
+        limit reached).
+    polish_gain : float
+        χ² gained by the polish. It starts at the projected optimum: running out of
+        evaluations there only matters if it was still gaining more than the tolerance.
+    v_rad : float
+        Fitted RV [km/s]; outside ``options.rv_range`` a better solution may lie beyond.
+    chi2, rchi2 : float
+    singular : bool
+        :attr:`CovarianceErrors.singular`.
+
+    Returns
+    -------
+    int
+        ``UNCONVERGED``, ``RV_AT_SEARCH_EDGE``, ``FITTING_FAILURE``, ``POOR_FIT`` bits.
+    """
+    flags = 0
+    if projected_status == 0 or (polish_status == 0 and polish_gain > options.chi2_tolerance):
+        flags |= ResultFlags.UNCONVERGED
+    if not options.rv_range[0] <= v_rad <= options.rv_range[1]:
+        flags |= ResultFlags.RV_AT_SEARCH_EDGE
+    if not np.isfinite(chi2) or singular:
+        flags |= ResultFlags.FITTING_FAILURE
+    if rchi2 > options.poor_fit_rchi2:
+        flags |= ResultFlags.POOR_FIT
+    return int(flags)
+
+
+def parabola_errors(
+    chi2_of: Callable[[np.ndarray], np.ndarray],
+    labels: np.ndarray,
+    free: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    label_names: Sequence[str],
+    formal: np.ndarray,
+    chi2: float,
+    level: float,
+    offsets: Sequence[float] = (-1.0, -0.5, 0.0, 0.5, 1.0),
+) -> tuple[np.ndarray, int]:
+    """The paper's χ²-parabola errors (eqs. 6, 7) of every free label.
+
+    χ² is evaluated at ``len(offsets)`` points along each free label (all other parameters
+    at the optimum), spaced by the expected half-width ``formal · sqrt((level − 1) χ²)``,
+    and a parabola through them gives the half-width at ``level · χ²_min``.
+
+    Parameters
+    ----------
+    chi2_of : callable
+        ``rows (B, L) -> χ² (B,)`` at the optimum's RV and response.
+    labels : numpy.ndarray, shape (L,)
+        The optimum.
+    free : numpy.ndarray of bool, shape (L,)
+    lower, upper : numpy.ndarray, shape (L,)
+        The box (points are kept inside it).
+    label_names : sequence of str, length L
+    formal : numpy.ndarray, shape (F,)
+        :attr:`CovarianceErrors.formal`.
+    chi2 : float
+        χ² at the optimum.
+    level : float
+        χ²_1σ (:func:`zeta_payne.fitting.uncertainty.chi2_one_sigma`).
+    offsets : sequence of float
+        Points in units of the expected half-width.
+
+    Returns
+    -------
+    errors : numpy.ndarray, shape (L,)
+        NaN for fixed labels and non-convex curves.
+    flags : int
+        ``<label>_NONCONVEX_CHI2`` bits.
+    """
+    target = np.sqrt((level - 1.0) * chi2)
+    width = upper - lower
+    free_idx = np.flatnonzero(free)
+    rows, values = [], []
+    for k, i in enumerate(free_idx):
+        step = formal[k] * target if np.isfinite(formal[k]) and formal[k] > 0 else 0.01 * width[i]
+        step = float(np.clip(step, 1e-6 * width[i], 0.25 * width[i]))
+        pts = labels[i] + step * np.asarray(offsets)
+        pts += max(0.0, lower[i] - pts.min()) - max(0.0, pts.max() - upper[i])
+        for x in pts:
+            row = labels.copy()
+            row[i] = x
+            rows.append(row)
+        values.append(pts)
+    chi = chi2_of(np.array(rows))
+    errors = np.full(len(label_names), np.nan)
+    flags = 0
+    n_pts = len(offsets)
+    for k, i in enumerate(free_idx):
+        par = parabola_error(values[k], chi[k * n_pts : (k + 1) * n_pts], level)
+        errors[i] = par.error
+        if not par.convex:
+            flags |= label_flag(label_names[i], "nonconvex_chi2")
+    return errors, int(flags)

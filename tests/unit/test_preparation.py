@@ -1,0 +1,74 @@
+"""One preparation step: the LSF's precedence, and rejections that carry their flags."""
+
+import numpy as np
+import pytest
+
+from zeta_payne.exceptions import SpectrumError, SpectrumRejected
+from zeta_payne.fitting.flags import ResultFlags
+from zeta_payne.fitting.options import FitOptions, merge_options
+from zeta_payne.fitting.preparation import lsf_fwhm, prepare
+from zeta_payne.spectrum import Spectrum
+
+from ..conftest import BOSS_WAVELENGTH
+
+LAM = BOSS_WAVELENGTH
+WRESL = LAM / np.linspace(1500.0, 2600.0, LAM.size)
+
+
+def spectrum(lsf=WRESL, ivar=None):
+    return Spectrum(LAM, np.ones(LAM.size), np.ones(LAM.size) if ivar is None else ivar, lsf_fwhm=lsf)
+
+
+def run(toy_boss, spec, **changes):
+    options = merge_options(toy_boss.manifest.fit_defaults, changes)
+    return prepare(spec, options, toy_boss.grid, options.wavelength_range, 20)
+
+
+def test_spectrum_lsf_wins_over_the_bundle_default(toy_boss):
+    prep = run(toy_boss, spectrum())
+    assert prep.lsf_source == "spectrum" and not prep.flags & ResultFlags.LSF_FROM_BUNDLE
+    np.testing.assert_array_equal(prep.fwhm, WRESL)
+
+
+def test_no_spectrum_lsf_falls_back_to_the_bundle_with_a_flag(toy_boss):
+    prep = run(toy_boss, spectrum(lsf=None))
+    assert prep.lsf_source == "bundle" and prep.flags & ResultFlags.LSF_FROM_BUNDLE
+    np.testing.assert_allclose(prep.fwhm, LAM / toy_boss.manifest.fit_defaults["resolution"])
+
+
+def test_explicit_resolution_overrides_without_the_flag(toy_boss):
+    prep = run(toy_boss, spectrum(), resolution=1234.0)
+    assert prep.lsf_source == "option" and not prep.flags & ResultFlags.LSF_FROM_BUNDLE
+    np.testing.assert_allclose(prep.fwhm, LAM / 1234.0)
+    assert prep.resolution == pytest.approx(1234.0)
+
+
+def test_lsf_gaps_are_interpolated_and_no_lsf_at_all_raises():
+    w = WRESL.copy()
+    w[100:110] = np.nan
+    fwhm, source = lsf_fwhm(spectrum(lsf=w), FitOptions())
+    assert source == "spectrum" and np.all(np.isfinite(fwhm))
+    with pytest.raises(SpectrumError, match="no LSF"):
+        lsf_fwhm(spectrum(lsf=None), FitOptions())
+
+
+def test_rejections_carry_their_flags(toy_boss):
+    with pytest.raises(SpectrumRejected) as info:
+        run(toy_boss, spectrum(ivar=np.zeros(LAM.size)))
+    assert info.value.flags & ResultFlags.NO_PIXELS
+    ivar = np.zeros(LAM.size)
+    ivar[2000:2030] = 1.0
+    with pytest.raises(SpectrumRejected) as info:
+        run(toy_boss, spectrum(lsf=None, ivar=ivar))
+    # the warning found before the rejection travels with it
+    assert info.value.flags == ResultFlags.TOO_FEW_PIXELS | ResultFlags.LSF_FROM_BUNDLE
+    ir = np.linspace(15100, 16900, 3000)
+    with pytest.raises(SpectrumRejected) as info:
+        run(toy_boss, Spectrum(ir, np.ones(ir.size), np.ones(ir.size)))
+    assert info.value.flags & ResultFlags.OUTSIDE_COVERAGE
+
+
+def test_spectrum_frame_is_checked():
+    assert Spectrum(LAM, np.ones(LAM.size), np.ones(LAM.size), frame="observed").frame == "observed"
+    with pytest.raises(SpectrumError, match="frame"):
+        Spectrum(LAM, np.ones(LAM.size), np.ones(LAM.size), frame="barycentric")
