@@ -73,3 +73,27 @@ def test_legacy_network_imports_verifies_and_fits(tmp_path, capsys):
     r = fitter.fit(spectrum)
     assert not r.flag_bad, r.flag_names
     assert abs(r.labels[0] - truth[0]) < 150 and abs(r.v_rad - 5.0) < 2
+
+
+def test_fit_takes_the_frame_from_the_file_or_the_option(toy_boss, tmp_path):
+    """An observed-frame npz at RV 230 km/s is found by the wide search, missed by the rest-frame one."""
+    from zeta_payne.io.npz import read_npz
+
+    truth = np.array([11000.0, 4.0, 60.0, 2.0, 0.1])
+    s = simulate(toy_boss, BOSS_WAVELENGTH, truth, 230.0, snr=80, seed=3)
+    observed = tmp_path / "observed.npz"
+    write_npz(observed, s.wavelength, s.flux, s.ivar, wresl=s.wavelength / 2000.0, name="far",
+              frame="observed")
+    assert read_npz(observed)[0].frame == "observed"
+    out = tmp_path / "out.csv"
+    common = ["--bundle", str(toy_boss.path), "--presearch-points", "1024", "-o", str(out)]
+    assert main(["fit", str(observed), *common]) == 0
+    (row,) = csv.DictReader(open(out))
+    assert row["frame"] == "observed" and abs(float(row["v_rad"]) - 230.0) < 3.0
+    assert "rv_at_search_edge" not in row["flag_names"]
+    assert {"raw_e_teff", "cov_e_teff", "raw_e_v_rad", "cov_e_v_rad", "lsf_source"} <= set(row)
+    assert row["e_teff"] == row["raw_e_teff"]  # not calibrated: e_ is the raw error
+    # told it is in the rest frame, the narrow search cannot reach 230 km/s
+    assert main(["fit", str(observed), "--frame", "rest", *common]) == 0
+    (row,) = csv.DictReader(open(out))
+    assert row["frame"] == "rest" and "rv_at_search_edge" in row["flag_names"]
