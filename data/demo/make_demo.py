@@ -297,7 +297,16 @@ def make_demo(
                 row = {key: value[:-575] for key, value in row.items()}
             elif state == "truncated":
                 truncate_hdu = 1 if instrument == "boss" else 3
-            rows.append({"instrument": instrument, "telescope": telescope, "snr": snr, **row})
+            rows.append(
+                {
+                    "instrument": instrument,
+                    "telescope": telescope,
+                    "snr": snr,
+                    **PRODUCT_KEYWORDS[instrument],
+                    **({"obj": apogee_obj(sdss_id)} if instrument == "apogee" else {}),
+                    **row,
+                }
+            )
             truth.append(
                 {
                     "file": name,
@@ -328,9 +337,33 @@ def make_demo(
     return truth
 
 
+#: Data-product keywords of the demo spectra (real mwmStar files carry them; ASTRA's
+#: spectrum tables require them).
+PRODUCT_KEYWORDS: dict[str, dict[str, str]] = {
+    "boss": {"release": "sdss5", "run2d": "v6_2_1"},
+    "apogee": {"release": "sdss5", "apred": "1.4"},
+}
+
+
+def apogee_obj(sdss_id: int) -> str:
+    """A made-up APOGEE object name (2MASS style) for a demo source."""
+    return f"2M{sdss_id % 100000000:08d}+0000000"
+
+
+def healpix_of(sdss_id: int) -> int:
+    """A made-up HEALPix index (nside 128) for a demo source."""
+    return int(sdss_id % (12 * 128 * 128))
+
+
 def _write_rows(path: Path, sdss_id: int, programs: str | None, rows: list[dict[str, Any]]) -> None:
     """Write an mwmStar; a wrong-length row gets its own (too short) column."""
-    source = {"sdss_id": sdss_id, "ra": float(sdss_id % 360), "dec": 10.0, "programs": programs}
+    source = {
+        "sdss_id": sdss_id,
+        "ra": float(sdss_id % 360),
+        "dec": 10.0,
+        "healpix": healpix_of(sdss_id),
+        "programs": programs,
+    }
     write_mwm(path, source, rows, filetype="mwmStar", v_astra=V_ASTRA, overwrite=True)
 
 

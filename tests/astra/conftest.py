@@ -35,6 +35,15 @@ CHEAP = {
 }
 
 
+@pytest.fixture(autouse=True)
+def mwm_astra(tmp_path_factory, monkeypatch):
+    """``$MWM_ASTRA`` of the test: where real ASTRA's models find mwm products (ingest links
+    registered files there); never the user's own SAS tree."""
+    root = tmp_path_factory.mktemp("mwm_astra")
+    monkeypatch.setenv("MWM_ASTRA", str(root))
+    return root
+
+
 @pytest.fixture(
     params=[
         "sqlite",
@@ -60,7 +69,7 @@ def database(request, tmp_path):
     db = open_database(spec)
     bind_database(db, schema)
     db.connect()
-    create_tables()
+    create_tables(inputs=True)
     db.backend = request.param
     yield db
     if schema:

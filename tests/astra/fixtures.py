@@ -25,6 +25,7 @@ def spectrum_row(bundle, instrument: str, seed: int, telescope: str = "apo25m", 
     row = {
         "instrument": instrument,
         "telescope": telescope,
+        "release": "sdss5",
         "snr": snr,
         "flux": spec.flux,
         "ivar": spec.ivar,
@@ -32,13 +33,17 @@ def spectrum_row(bundle, instrument: str, seed: int, telescope: str = "apo25m", 
     }
     if instrument == "boss":
         row["wresl"] = grid.wavelength / 2000.0
+        row["run2d"] = "v6_2_1"
+    else:
+        row["apred"] = "1.4"
+        row["obj"] = f"2M{seed:08d}+0000000"
     return row
 
 
 def write_star(folder: Path, sdss_id: int, rows: list[dict], programs: str | None = None) -> Path:
     """An mwmStar file for one source."""
     path = Path(folder) / f"mwmStar-0.8.0-{sdss_id}.fits"
-    source = {"sdss_id": sdss_id, "ra": 10.0, "dec": -5.0, "programs": programs}
+    source = {"sdss_id": sdss_id, "ra": 10.0, "dec": -5.0, "healpix": 1000 + sdss_id, "programs": programs}
     write_mwm(path, source, rows, overwrite=True)
     return path
 
@@ -79,3 +84,39 @@ def make_products(folder: Path, toy_boss, toy_apogee) -> dict[str, Path]:
     garbage.write_bytes(b"this is not a FITS file")
     files["garbage"] = garbage
     return files
+
+
+_NEXT_ID = [5_000_000]
+
+
+def product_keywords(model: type, sdss_id: int) -> dict:
+    """Plausible values of every NOT NULL data-product column of ``model`` (real ASTRA's or
+    the stand-in's), unique per ``sdss_id`` (ASTRA's unique indexes include them)."""
+    from zeta_payne.astra.ingest import required_columns
+
+    values = {
+        "release": "sdss5", "run2d": "v6_2_1", "apred": "1.4", "telescope": "apo25m",
+        "sdss_id": sdss_id, "healpix": sdss_id % 196608, "obj": f"2M{sdss_id:08d}+0000000",
+        "mjd": 60000, "fieldid": 100, "catalogid": sdss_id, "plate": "1", "fiber": 1,
+        "field": "demo", "prefix": "ap", "in_stack": True, "spec_file": f"spec-{sdss_id}.fits",
+    }
+    return {k: values[k] for k in required_columns(model) if k in values}
+
+
+def register_spectrum(model=None, sdss_id: int | None = None, programs: str | None = None, **kwargs):
+    """A spectrum row made the way the plugin's database has them: a ``Source``, a ``Spectrum``
+    registry row and a row of ``model`` (default ``BossCombinedSpectrum``) with every NOT NULL
+    column filled. ``programs`` (",mwm_ob,") are the source's carton programs (stand-in)."""
+    from zeta_payne.astra import compat
+
+    model = model or compat.BossCombinedSpectrum
+    if sdss_id is None:
+        _NEXT_ID[0] += 1
+        sdss_id = _NEXT_ID[0]
+    source_values = {"sdss_id": sdss_id}
+    if programs is not None:
+        source_values["sdss5_programs"] = programs
+    source = compat.Source.create(**source_values)
+    registry = compat.Spectrum.create()
+    values = {**product_keywords(model, sdss_id), **kwargs}
+    return model.create(spectrum_pk=registry.pk, source=source.pk, **values)

@@ -21,7 +21,7 @@ def test_database_commands(database_url, products, toy_boss, toy_apogee, tmp_pat
     assert main(["init", *db]) == 0
     assert main(["ingest", str(products["good_boss_1"].parent), "--class", "oba", *db]) == 0
     out = capsys.readouterr()
-    assert "6 new spectra" in out.out and "1 files unreadable" in out.out
+    assert "6 new spectra" in out.out and "1 skipped" in out.out
     assert "skipped" in out.err
 
     assert main(["status", *bundles, *db]) == 0

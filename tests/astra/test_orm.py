@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from tests.astra.fixtures import register_spectrum
 from zeta_payne.astra import compat
 from zeta_payne.astra.classification import CLASSES, SMALL, classification_values
 from zeta_payne.astra.model import LABEL_COLUMNS, RHO_COLUMNS, ZetaPayne
@@ -15,13 +16,7 @@ from zeta_payne.astra.routing import Routing, routed_query
 from zeta_payne.astra.standin.task import bulk_upsert
 from zeta_payne.fitting.flags import BAD_MASK, WARN_MASK, ResultFlags
 
-
-def _spectrum(sdss_id: int | None = None, programs: str | None = None, model=None, **kwargs):
-    """A registered spectrum (Source, Spectrum registry, model row)."""
-    model = model or compat.BossCombinedSpectrum
-    source = compat.Source.create(sdss_id=sdss_id, sdss5_programs=programs)
-    registry = compat.Spectrum.create()
-    return model.create(spectrum_pk=registry.pk, source=source.pk, telescope="apo25m", **kwargs)
+_spectrum = register_spectrum
 
 
 def _result(spectrum, **values):

@@ -14,6 +14,7 @@ import numpy as np
 import peewee
 import pytest
 
+from tests.astra.fixtures import register_spectrum
 from zeta_payne.astra import compat
 from zeta_payne.astra.ingest import ingest_files
 from zeta_payne.astra.model import ZetaPayne
@@ -181,11 +182,7 @@ def test_standin_overheads_and_exceptions(database):
 
     from zeta_payne.astra.standin import task
 
-    source = compat.Source.create()
-    spectra = [
-        compat.BossCombinedSpectrum.create(spectrum_pk=compat.Spectrum.create().pk, source=source.pk)
-        for _ in range(4)
-    ]
+    spectra = [register_spectrum() for _ in range(4)]
 
     @task
     def slow_setup(spectra, fail_after=None, **kwargs):

@@ -80,7 +80,7 @@ def sqlite_database(tmp_path):
     db = open_database(parse_url(f"sqlite:///{tmp_path / 'fuzz.sqlite'}"))
     bind_database(db)
     db.connect()
-    create_tables()
+    create_tables(inputs=True)
     yield db
     db.close()
 

@@ -39,6 +39,7 @@ from peewee import (
     CompositeKey,
     DoubleField,
     IntegerField,
+    NodeList,
     PostgresqlDatabase,
     TextField,
     Value,
@@ -234,7 +235,9 @@ def claim_batch(worker: int, model: type, pending: Any, n: int) -> list[int]:
     )
     source = source.limit(int(n))
     if isinstance(model._meta.database, PostgresqlDatabase):
-        source = source.for_update(of=model, skip_locked=True)
+        # "FOR UPDATE OF <model> SKIP LOCKED", spelled so that peewee 3 (no skip_locked=
+        # keyword; it would put SKIP LOCKED before OF) and peewee 4 write the same SQL.
+        source = source.for_update("FOR UPDATE", of=NodeList((model, SQL("SKIP LOCKED"))))
     fields = [
         claim.spectrum_pk,
         claim.v_astra_major_minor,

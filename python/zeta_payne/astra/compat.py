@@ -26,6 +26,7 @@ __all__ = [
     "BossCombinedSpectrum",
     "BossRestFrameVisitSpectrum",
     "BossVisitSpectrum",
+    "CLASSIFIER_IS_OURS",
     "PipelineOutputModel",
     "Source",
     "Spectrum",
@@ -124,7 +125,10 @@ astra_version: str = _names["astra_version"]
 version_string_to_integer = _names["version_string_to_integer"]
 version_integer_to_string = _names["version_integer_to_string"]
 
-if _names.get("SpectrumClassification") is None:
+#: Whether the classifier table is the plugin's own (ASTRA ``dev`` has none; the stand-in's
+#: is always created by the plugin).
+CLASSIFIER_IS_OURS: bool = _names.get("SpectrumClassification") is None
+if CLASSIFIER_IS_OURS:
     from zeta_payne.astra.classification import make_classification_model
 
     SpectrumClassification = make_classification_model(PipelineOutputModel, BitField)

@@ -35,6 +35,9 @@ __all__ = [
     "check_schema",
     "create_tables",
     "open_database",
+    "creatable_models",
+    "input_models",
+    "own_models",
     "plugin_models",
     "resolve_database",
 ]
@@ -155,20 +158,61 @@ def open_database(spec: DatabaseSpec) -> Database:
     return PostgresqlDatabase(spec.name, **dict(spec.options))
 
 
-def plugin_models() -> list[type]:
-    """Every model the plugin reads or writes, in dependency order."""
+def own_models() -> list[type]:
+    """The tables the plugin owns (creates and migrates), in dependency order.
+
+    With real ASTRA its ``Source``, ``Spectrum`` and spectrum tables are ASTRA's (created by
+    its migrations); the classifier table is the plugin's only when ASTRA has none.
+    """
     from zeta_payne.astra.claims import ZetaPayneClaim, ZetaPayneWorker
     from zeta_payne.astra.model import ZetaPayne
 
-    return [
-        compat.Source,
-        compat.Spectrum,
-        *compat.SPECTRUM_MODELS,
-        compat.SpectrumClassification,
-        ZetaPayne,
-        ZetaPayneWorker,
-        ZetaPayneClaim,
-    ]
+    models: list[type] = []
+    if not compat.HAVE_ASTRA or compat.CLASSIFIER_IS_OURS:
+        models.append(compat.SpectrumClassification)
+    return [*models, ZetaPayne, ZetaPayneWorker, ZetaPayneClaim]
+
+
+def input_models() -> list[type]:
+    """The input tables the plugin reads (``Source``, ``Spectrum``, spectrum models)."""
+    models = [compat.Source, compat.Spectrum, *compat.SPECTRUM_MODELS]
+    if compat.HAVE_ASTRA and not compat.CLASSIFIER_IS_OURS:
+        models.append(compat.SpectrumClassification)
+    return models
+
+
+def plugin_models() -> list[type]:
+    """Every model the plugin reads or writes, in dependency order (what is bound)."""
+    own = own_models()
+    return [m for m in input_models() if m not in own] + own
+
+
+def _needs_postgresql(model: type) -> bool:
+    """Whether ``model`` has columns only PostgreSQL can hold (arrays, GIN/GiST indexes)."""
+    for field in model._meta.sorted_fields:
+        if str(getattr(field, "index_type", "") or "").upper() in ("GIN", "GIST"):
+            return True
+        if any(c.__name__ == "ArrayField" and c.__module__.startswith("playhouse")
+               for c in type(field).__mro__):
+            return True
+    return False
+
+
+def creatable_models(database: Database, models: Sequence[type]) -> tuple[list[type], list[type]]:
+    """Split ``models`` into those ``database`` can hold and those it cannot.
+
+    On SQLite, models with PostgreSQL array columns (ASTRA's ``BossVisitSpectrum`` and the
+    ``BossRestFrameVisitSpectrum`` that refers to it) cannot be created; neither can a
+    model with a foreign key to one that cannot.
+    """
+    if isinstance(database, PostgresqlDatabase):
+        return list(models), []
+    skipped: list[type] = []
+    for model in models:
+        refs = [f.rel_model for f in model._meta.refs]
+        if _needs_postgresql(model) or any(r in skipped for r in refs):
+            skipped.append(model)
+    return [m for m in models if m not in skipped], skipped
 
 
 def check_schema(schema: str | None) -> str | None:
@@ -195,15 +239,41 @@ def bind_database(
         model._meta.schema = schema
 
 
-def create_tables(models: Iterable[type] | None = None) -> None:
-    """Create the tables (and the PostgreSQL schema) that do not exist yet."""
-    models = list(models or plugin_models())
-    database = models[0]._meta.database
-    schema = models[0]._meta.schema
+def create_tables(models: Iterable[type] | None = None, inputs: bool | None = None) -> list[type]:
+    """Create the tables (and the PostgreSQL schema) that do not exist yet.
+
+    Parameters
+    ----------
+    models : iterable of peewee models, optional
+        Exactly these (default: see ``inputs``).
+    inputs : bool, optional
+        Also create the input tables (``Source``, ``Spectrum``, spectrum models). Default:
+        with the stand-in yes (the plugin owns its whole database); with real ASTRA no —
+        ASTRA's migrations own them — except when asked (a test or demo database). On SQLite,
+        ASTRA's tables with PostgreSQL array columns are skipped (logged).
+
+    Returns
+    -------
+    list of peewee models
+        The models whose tables exist now (skipped ones left out).
+    """
+    if models is None:
+        if inputs is None:
+            inputs = not compat.HAVE_ASTRA
+        own = own_models()
+        models = ([m for m in input_models() if m not in own] if inputs else []) + own
+    models = list(models)
+    database = models[-1]._meta.database
+    schema = models[-1]._meta.schema
     if schema and isinstance(database, PostgresqlDatabase):
         check_schema(schema)
         database.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    models, skipped = creatable_models(database, models)
+    if skipped:
+        log.info("not created on SQLite (PostgreSQL array columns): %s",
+                 ", ".join(m.__name__ for m in skipped))
     database.create_tables(models, safe=True)
+    return models
 
 
 @contextmanager
@@ -212,15 +282,17 @@ def bound_database(
     create: bool = False,
     config: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    inputs: bool | None = None,
 ) -> Iterator[Database]:
     """Resolve, open and bind the database for the duration of a command.
 
-    With real ASTRA and no explicit URL, ASTRA's own binding is kept.
+    With real ASTRA and no explicit URL, ASTRA's own binding is kept. ``create`` makes the
+    missing tables; ``inputs`` as in :func:`create_tables`.
     """
     if compat.HAVE_ASTRA and not url:
         database = plugin_models()[0]._meta.database
         if create:
-            create_tables()
+            create_tables(inputs=inputs)
         yield database
         return
     spec = resolve_database(url, config, environ)
@@ -230,7 +302,7 @@ def bound_database(
     try:
         database.connect(reuse_if_open=True)
         if create:
-            create_tables()
+            create_tables(inputs=inputs)
         yield database
     finally:
         if not database.is_closed():

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zeta_payne.astra import compat
 from zeta_payne.astra.database import bound_database
 from zeta_payne.astra.ingest import IngestReport, ingest_files, read_classification_table
 from zeta_payne.astra.model import ZetaPayne
@@ -49,6 +50,11 @@ class DemoReport:
     plots: list[str] = field(default_factory=list)
 
 
+
+def _file_of(spectrum: Any) -> str:
+    """The data product of a spectrum row (stand-in ``file_path``, else the model's path)."""
+    return getattr(spectrum, "file_path", None) or spectrum.path
+
 def read_truth(path: str | os.PathLike) -> dict[tuple[str, str], dict[str, Any]]:
     """``truth.csv`` as ``{(file, instrument): row}`` (numbers as floats)."""
     out = {}
@@ -70,9 +76,9 @@ def _comparison(spectra: list[Any], truth: Mapping[tuple[str, str], Mapping[str,
 
     version = compat.current_v_astra() // 1000
     rows = []
-    for spectrum in sorted(spectra, key=lambda s: (instrument_of(s), os.path.basename(s.file_path))):
+    for spectrum in sorted(spectra, key=lambda s: (instrument_of(s), os.path.basename(_file_of(s)))):
         instrument = instrument_of(spectrum)
-        name = os.path.basename(spectrum.file_path)
+        name = os.path.basename(_file_of(spectrum))
         true = truth.get((name, instrument), {})
         model = type(spectrum)
         routed = routed_query(model, routing).where(model.pk == spectrum.pk).exists()
@@ -141,14 +147,19 @@ def run_demo(
         if database is None and (out / DEMO_DATABASE).exists():
             (out / DEMO_DATABASE).unlink()
         shutil.rmtree(out / "products", ignore_errors=True)
+        shutil.rmtree(out / "mwm_astra", ignore_errors=True)
         shutil.rmtree(out / "plots", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     url = database or f"sqlite:///{(out / DEMO_DATABASE).resolve()}"
     files = sorted(str(p) for p in data.glob("*.fits"))
     truth = read_truth(truth_path)
     routing = Routing()
-    with bound_database(url, create=True):
-        ingest = ingest_files(files, classifications=read_classification_table(truth_path))
+    with bound_database(url, create=True, inputs=True):
+        ingest = ingest_files(
+            files,
+            classifications=read_classification_table(truth_path),
+            product_root=(out / "mwm_astra") if compat.HAVE_ASTRA else None,
+        )
         summary = run_pending(
             bundles=bundles,
             fit_options=fit_options,

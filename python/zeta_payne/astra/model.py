@@ -17,9 +17,9 @@ from playhouse.hybrid import hybrid_property
 
 from zeta_payne.astra.compat import BitField, PipelineOutputModel
 from zeta_payne.astra.standin.fields import FloatArrayField
-from zeta_payne.fitting.flags import BAD_MASK, WARN_MASK
+from zeta_payne.fitting.flags import BAD_MASK, CANONICAL_LABELS, WARN_MASK, ResultFlags
 
-__all__ = ["LABEL_COLUMNS", "RHO_COLUMNS", "ZetaPayne"]
+__all__ = ["FLAG_HELP", "LABEL_COLUMNS", "RHO_COLUMNS", "ZetaPayne", "flag_help"]
 
 #: Labels with value, error and initial-value columns (``v_rad`` last).
 LABEL_COLUMNS: tuple[str, ...] = ("teff", "logg", "v_sini", "m_h", "v_micro", "v_rad")
@@ -27,6 +27,49 @@ LABEL_COLUMNS: tuple[str, ...] = ("teff", "logg", "v_sini", "m_h", "v_micro", "v
 RHO_COLUMNS: tuple[tuple[str, str, str], ...] = tuple(
     (f"rho_{a}_{b}", a, b) for i, a in enumerate(LABEL_COLUMNS) for b in LABEL_COLUMNS[i + 1 :]
 )
+
+
+#: Columns the database fills (never inserted).
+_NOT_INSERTED = ("task_pk", "v_astra_major_minor")
+
+#: Help text of the flag bits that are not per-label (per-label ones are derived).
+FLAG_HELP: dict[str, str] = {
+    "runtime_exception": "Error, or unreadable spectrum",
+    "no_pixels": "No usable pixels in the fitted range",
+    "too_few_pixels": "Fewer usable pixels than the minimum",
+    "low_snr": "Median S/N below the threshold",
+    "outside_coverage": "No overlap with the model wavelengths",
+    "partial_coverage": "Less than half of the fitted range is covered",
+    "unconverged": "Least squares hit its evaluation limit",
+    "rv_at_search_edge": "RV at the edge of the search range",
+    "fitting_failure": "Singular Jacobian or non-finite model",
+    "bad_input_pixels": "Non-finite flux or ivar (pixels masked)",
+    "poor_fit": "Reduced chi2 above the threshold",
+    "lsf_from_bundle": "No per-pixel LSF in the spectrum: the bundle's nominal R was used",
+    "v_sini_unresolved": "v_sini at 0 or below the resolution limit (an upper limit)",
+}
+_PER_LABEL_HELP = {
+    "at_edge": "{label} at the edge of the model grid",
+    "near_edge": "{label} near the edge of the model grid",
+    "nonconvex_chi2": "{label} chi2 curve not convex",
+}
+
+
+def flag_help(name: str) -> str:
+    """Help text of the flag bit ``name`` (lower case, as in ``flag_<name>``).
+
+    Raises
+    ------
+    KeyError
+        A bit with no help text (add it to :data:`FLAG_HELP`).
+    """
+    if name in FLAG_HELP:
+        return FLAG_HELP[name]
+    for label in CANONICAL_LABELS:
+        for kind, text in _PER_LABEL_HELP.items():
+            if name == f"{label}_{kind}":
+                return text.format(label=label)
+    raise KeyError(f"flag {name!r} has no help text")
 
 
 # ASTRA reads the `#>` comments (FITS header groups): keep them unformatted.
@@ -100,35 +143,24 @@ class ZetaPayne(PipelineOutputModel):
 
     #> Flags
     result_flags = BitField(default=0, help_text="Result flags (see flag_* bits)")
-    flag_runtime_exception = result_flags.flag(2**0, help_text="Error, or unreadable spectrum")
-    flag_no_pixels = result_flags.flag(2**1, help_text="No usable pixels in the fitted range")
-    flag_too_few_pixels = result_flags.flag(2**2, help_text="Fewer usable pixels than the minimum")
-    flag_low_snr = result_flags.flag(2**3, help_text="Median S/N below the threshold")
-    flag_outside_coverage = result_flags.flag(2**4, help_text="No overlap with the model wavelengths")
-    flag_partial_coverage = result_flags.flag(2**5, help_text="Less than half of the fitted range is covered")
-    flag_unconverged = result_flags.flag(2**6, help_text="Least squares hit its evaluation limit")
-    flag_rv_at_search_edge = result_flags.flag(2**7, help_text="RV at the edge of the search range")
-    flag_fitting_failure = result_flags.flag(2**8, help_text="Singular Jacobian or non-finite model")
-    flag_bad_input_pixels = result_flags.flag(2**9, help_text="Non-finite flux or ivar (pixels masked)")
-    flag_poor_fit = result_flags.flag(2**10, help_text="Reduced chi2 above the threshold")
-    flag_teff_at_edge = result_flags.flag(2**12, help_text="teff at the edge of the model grid")
-    flag_logg_at_edge = result_flags.flag(2**13, help_text="logg at the edge of the model grid")
-    flag_v_sini_at_edge = result_flags.flag(2**14, help_text="v_sini at the edge of the model grid")
-    flag_m_h_at_edge = result_flags.flag(2**15, help_text="m_h at the edge of the model grid")
-    flag_v_micro_at_edge = result_flags.flag(2**16, help_text="v_micro at the edge of the model grid")
-    flag_teff_near_edge = result_flags.flag(2**20, help_text="teff near the edge of the model grid")
-    flag_logg_near_edge = result_flags.flag(2**21, help_text="logg near the edge of the model grid")
-    flag_v_sini_near_edge = result_flags.flag(2**22, help_text="v_sini near the edge of the model grid")
-    flag_m_h_near_edge = result_flags.flag(2**23, help_text="m_h near the edge of the model grid")
-    flag_v_micro_near_edge = result_flags.flag(2**24, help_text="v_micro near the edge of the model grid")
-    flag_teff_nonconvex_chi2 = result_flags.flag(2**28, help_text="teff chi2 curve not convex")
-    flag_logg_nonconvex_chi2 = result_flags.flag(2**29, help_text="logg chi2 curve not convex")
-    flag_v_sini_nonconvex_chi2 = result_flags.flag(2**30, help_text="v_sini chi2 curve not convex")
-    flag_m_h_nonconvex_chi2 = result_flags.flag(2**31, help_text="m_h chi2 curve not convex")
-    flag_v_micro_nonconvex_chi2 = result_flags.flag(2**32, help_text="v_micro chi2 curve not convex")
+    # One flag_<name> column per ResultFlags bit, added below the class.
 
     #> Data Products
     model_flux_path = TextField(null=True, help_text="Model flux FITS product")
+
+    @classmethod
+    def from_spectrum(cls, spectrum, **kwargs):  # noqa: ANN001, ANN206 - ASTRA's signature
+        """A row for ``spectrum`` with **every** column set (NULL where no value is given).
+
+        ASTRA's decorator inserts a batch with ``insert_many(r.__data__ ...)``, and peewee
+        takes the column list from the first row: a column left unset on the first row of a
+        batch (e.g. ``model_flux_path`` of a failed fit) would be dropped for all of them.
+        """
+        row = super().from_spectrum(spectrum, **kwargs)
+        for field in cls._meta.sorted_fields:
+            if field.name not in row.__data__ and field.name not in _NOT_INSERTED:
+                row.__data__[field.name] = None
+        return row
 
     @hybrid_property
     def flag_bad(self) -> bool:
@@ -148,3 +180,10 @@ class ZetaPayne(PipelineOutputModel):
     def flag_warn(cls):  # noqa: N805
         return cls.result_flags.bin_and(int(WARN_MASK)) != 0
 # fmt: on
+
+
+# The flag columns, one per ResultFlags bit, so the ORM never drifts from the fitter's flags.
+for _flag in ResultFlags:
+    setattr(ZetaPayne, f"flag_{_flag.name.lower()}",
+            ZetaPayne.result_flags.flag(int(_flag), help_text=flag_help(_flag.name.lower())))
+del _flag

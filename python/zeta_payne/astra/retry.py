@@ -1,7 +1,9 @@
 """Surviving database faults: retries with backoff, and failing fast when nothing answers.
 
 A dropped connection, a PostgreSQL restart, a deadlock or a locked SQLite file surface in
-peewee as :class:`peewee.OperationalError` or :class:`peewee.InterfaceError`. A unit of
+peewee as :class:`peewee.OperationalError` or :class:`peewee.InterfaceError`; so do errors
+that no retry can mend (an SQL syntax error, a missing table), which :func:`is_transient`
+tells apart and which are raised at once. A unit of
 database work (one transaction) is then rolled back, the connection thrown away, and the
 unit run again after a growing pause — as long as the policy's time budget lasts; after
 that :class:`DatabaseUnavailable` says what failed and since when. Every unit given to
@@ -21,14 +23,67 @@ from peewee import Database, InterfaceError, OperationalError
 
 from zeta_payne.exceptions import ZetaPayneError
 
-__all__ = ["DatabaseUnavailable", "RetryPolicy", "connect", "reset_connection", "retrying"]
+__all__ = [
+    "DatabaseUnavailable",
+    "RetryPolicy",
+    "connect",
+    "is_transient",
+    "reset_connection",
+    "retrying",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Errors worth retrying: lost connections, restarts, deadlocks, locked SQLite files.
+#: Error types that may be transient; :func:`is_transient` decides for each error.
 TRANSIENT: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+#: SQLite messages of transient conditions (another writer, a full or slow disk).
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy",
+                     "disk i/o error")
+#: PostgreSQL SQLSTATE classes of transient conditions: connection exceptions (08),
+#: transaction rollback — deadlocks, serialisation failures (40), insufficient resources
+#: (53), operator intervention — shutdowns, restarts (57), system errors (58).
+_PG_TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
+#: ... and "lock not available" (55P03).
+_PG_TRANSIENT_CODES = ("55P03",)
+
+
+def _driver_error(exc: BaseException) -> BaseException | None:
+    """The driver's exception behind a peewee exception: peewee 4 keeps it as ``orig``,
+    peewee 3 as ``args[0]``, and both chain it (sometimes through another peewee error)."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if item is not exc and not type(item).__module__.startswith("peewee"):
+            return item
+        todo.extend([getattr(item, "orig", None), *item.args[:1], item.__cause__, item.__context__])
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error may go away when the same work is tried again.
+
+    Lost or refused connections, restarts, deadlocks, serialisation failures and locked
+    SQLite files are; syntax errors, missing tables or columns, constraint violations and
+    every other error are not (retrying them only delays the message).
+    """
+    if isinstance(exc, InterfaceError):  # a connection that is already closed
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    driver = _driver_error(exc)
+    code = getattr(driver, "pgcode", None)
+    if code:
+        return code[:2] in _PG_TRANSIENT_CLASSES or code in _PG_TRANSIENT_CODES
+    if type(driver).__module__.startswith("psycopg"):
+        return True  # no SQLSTATE: the connection itself failed (server gone, refused)
+    text = f"{exc} {driver if driver is not None else ''}".lower()
+    return any(marker in text for marker in _SQLITE_TRANSIENT)
 
 
 class DatabaseUnavailable(ZetaPayneError):
@@ -126,6 +181,8 @@ def retrying(
         try:
             return unit()
         except TRANSIENT as exc:
+            if not is_transient(exc):
+                raise
             attempt += 1
             reset_connection(database)
             delay = next_delay()

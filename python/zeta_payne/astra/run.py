@@ -9,7 +9,7 @@ from typing import Any
 
 from zeta_payne.astra.pipeline import PIPELINES
 from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
-from zeta_payne.astra.routing import Routing, pending_query
+from zeta_payne.astra.routing import Routing, check_routing, pending_query
 from zeta_payne.astra.summary import RowCounts
 from zeta_payne.astra.tasks import zeta_payne_apogee, zeta_payne_boss
 
@@ -68,8 +68,14 @@ def run_pending(
         Keep the written rows in the summary.
 
     An instrument whose bundle cannot be loaded is skipped and reported in ``errors``.
+
+    Raises
+    ------
+    RoutingDataMissing
+        Routing is on and there is no routing data at all.
     """
     routing = routing or Routing()
+    check_routing(routing)
     summary = RunSummary()
     for instrument in instruments:
         pipeline = PIPELINES[instrument]((bundles or {}).get(instrument), fit_options, device, output_dir)

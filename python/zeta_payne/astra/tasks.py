@@ -6,7 +6,10 @@ from ``spectra``, the output table from the return type), so this module deliber
 does not use ``from __future__ import annotations``: they are real classes.
 
 Each task yields exactly one ``ZetaPayne`` row per input spectrum — a row with failure
-flags when the spectrum cannot be read or fitted — and never lets an exception escape.
+flags when the spectrum cannot be read or fitted. Only systemic failures escape (no routing
+data at all, the spectra cannot be selected, results cannot be written), and the tasks ask
+ASTRA's decorator to re-raise them (``re_raise_exceptions=True`` by default), so that
+``astra run`` ends with an error instead of "succeeding" with nothing fitted.
 ``spectra`` may be
 
 * ``None``: the task's own work query (routed, not yet done for this ASTRA version and
@@ -16,8 +19,9 @@ flags when the spectrum cannot be read or fitted — and never lets an exception
 * any iterable of spectrum rows (taken as given).
 """
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Union  # Union: ASTRA parses these annotations
 
 from peewee import ModelSelect
@@ -36,7 +40,7 @@ from zeta_payne.astra.compat import (
 from zeta_payne.astra.model import ZetaPayne
 from zeta_payne.astra.pipeline import ApogeePipeline, BossPipeline, InstrumentPipeline, process
 from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
-from zeta_payne.astra.routing import Routing, pending_query, routed_expression
+from zeta_payne.astra.routing import Routing, check_routing, pending_query, routed_expression
 
 __all__ = ["zeta_payne", "zeta_payne_apogee", "zeta_payne_boss"]
 
@@ -70,6 +74,24 @@ def _inputs(
     return list(spectra)
 
 
+def _loud(task_function: Callable[..., Any]) -> Callable[..., Any]:
+    """The task, with ASTRA's ``re_raise_exceptions`` on unless the caller says otherwise.
+
+    A single spectrum never raises (it gets a flagged row); what does escape is systemic —
+    no routing data, the spectra cannot be selected, results cannot be written — and must end
+    ``astra run`` with an error instead of a silent zero-row success (ASTRA's decorator logs
+    and swallows exceptions unless ``re_raise_exceptions``). ASTRA reads the signature and the
+    annotations through the wrapper (``functools.wraps``).
+    """
+
+    @functools.wraps(task_function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("re_raise_exceptions", True)
+        return task_function(*args, **kwargs)
+
+    return run
+
+
 def _run(
     spectra: Any,
     pipelines: dict[str, InstrumentPipeline],
@@ -82,15 +104,14 @@ def _run(
     chunk_size: int,
 ) -> Iterable[Any]:
     routing = Routing(hot_class=hot_class, top_k=top_k, program=program, enabled=route)
-    try:
-        rows = _inputs(spectra, pipelines, routing, reprocess, limit)
-    except Exception:
-        log.exception("could not select the spectra to fit")
-        return
+    if route and (spectra is None or isinstance(spectra, ModelSelect)):
+        check_routing(routing)  # raises RoutingDataMissing: see _loud
+    rows = _inputs(spectra, pipelines, routing, reprocess, limit)
     yield ...
     yield from process(rows, pipelines, chunk_size)
 
 
+@_loud
 @task
 def zeta_payne_boss(
     spectra: Iterable[Union[BossCombinedSpectrum, BossRestFrameVisitSpectrum, BossVisitSpectrum]] = None,  # noqa: UP007
@@ -148,6 +169,7 @@ def zeta_payne_boss(
     )
 
 
+@_loud
 @task
 def zeta_payne_apogee(
     spectra: Iterable[
@@ -181,6 +203,7 @@ def zeta_payne_apogee(
     )
 
 
+@_loud
 @task
 def zeta_payne(
     spectra: Iterable[

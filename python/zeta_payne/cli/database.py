@@ -73,6 +73,12 @@ def fit_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     init = sub.add_parser("init", help="create the database tables")
+    init.add_argument(
+        "--with-inputs",
+        action="store_true",
+        help="with real ASTRA, also create its Source, Spectrum and spectrum tables (a test or demo "
+        "database; production has them from ASTRA's migrations). The stand-in always creates them",
+    )
     add_database_option(init)
     init.set_defaults(func=_init)
 
@@ -91,6 +97,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="CSV",
         help="classifier probabilities per file: columns file, instrument, p_<class>",
+    )
+    ingest.add_argument(
+        "--mwm-astra",
+        default=None,
+        metavar="DIR",
+        help="with real ASTRA: the $MWM_ASTRA folder; files not at ASTRA's path for their row are "
+        "linked there (default: $MWM_ASTRA)",
     )
     add_database_option(ingest)
     ingest.set_defaults(func=_ingest)
@@ -129,7 +142,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _init(args: argparse.Namespace) -> int:
     from zeta_payne.astra.database import bound_database, resolve_database
 
-    with bound_database(args.database, create=True):
+    with bound_database(args.database, create=True, inputs=True if args.with_inputs else None):
         pass
     where = (
         "ASTRA's database"
@@ -164,8 +177,10 @@ def _ingest(args: argparse.Namespace) -> int:
     from zeta_payne.astra.ingest import ingest_files, read_classification_table
 
     table = read_classification_table(args.classification) if args.classification else None
-    with bound_database(args.database, create=True):
-        report = ingest_files(expand_paths(args.paths), args.chosen_class, table)
+    with bound_database(args.database, create=True, inputs=True):
+        report = ingest_files(
+            expand_paths(args.paths), args.chosen_class, table, product_root=args.mwm_astra
+        )
     for path, message in report.errors:
         print(f"skipped {path}: {message}", file=sys.stderr)
     print(report.summary())

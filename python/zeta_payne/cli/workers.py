@@ -149,6 +149,9 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
     pin_threads(1)  # after connecting: an unreachable database is reported without importing torch
     level = logging.getLogger().getEffectiveLevel()
     try:
+        from zeta_payne.astra.routing import check_routing
+
+        check_routing(options.routing)  # no routing data: a clear error, not "fitted 0 spectra"
         if n == 1:
             from zeta_payne.astra.worker import run_worker
             from zeta_payne.cli.progress import ProgressBar

@@ -17,7 +17,6 @@ A task is a generator function yielding one output row per input spectrum. The d
 
 from __future__ import annotations
 
-import datetime
 import functools
 import inspect
 import logging
@@ -118,25 +117,15 @@ class Timer:
                 continue
 
 
-def _row_values(model: type[Model], row: Model, skip: set[str]) -> dict[str, Any]:
-    values = {}
-    for field in model._meta.sorted_fields:
-        if field.name in skip:
-            continue
-        if field.name in row.__data__:
-            values[field.name] = row.__data__[field.name]
-        else:
-            default = field.default
-            values[field.name] = default() if callable(default) else default
-    return values
-
-
 def bulk_upsert(results: Sequence[Model]) -> list[Model]:
     """Insert or update ``results`` on ``(spectrum_pk, v_astra_major_minor)``; return them written.
 
     Rows of one batch are written in one statement per model with ``RETURNING`` (PostgreSQL,
     SQLite ≥ 3.35). ``task_pk`` and ``created`` come back from the database; a spectrum given
-    twice in one batch keeps its last row.
+    twice in one batch keeps its last row. As ASTRA's decorator does, each row is inserted
+    from its ``__data__`` — so, as there, **peewee takes the column list from the first
+    row**: a column that the first row of a batch does not set is written as its default
+    (NULL) for every row of the batch. Output rows must therefore set every column.
     """
     written: list[Model] = []
     by_model: dict[type[Model], dict[tuple[Any, ...], Model]] = {}
@@ -146,15 +135,13 @@ def bulk_upsert(results: Sequence[Model]) -> list[Model]:
         if key in rows:
             log.warning("spectrum_pk %s given twice in one batch; keeping the last result", key[0])
         rows[key] = row
-    now = datetime.datetime.now()
     for model, rows in by_model.items():
         skip = {"task_pk", "v_astra_major_minor"}
-        for row in rows.values():
-            row.modified = now
         kept = ("task_pk", "created", "v_astra_major_minor")
         preserve = [f for f in model._meta.sorted_fields if f.name not in kept]
+        data = [{k: v for k, v in r.__data__.items() if k not in skip} for r in rows.values()]
         query = (
-            model.insert_many([_row_values(model, r, skip) for r in rows.values()])
+            model.insert_many(data)
             .on_conflict(conflict_target=[model.spectrum_pk, model.v_astra_major_minor], preserve=preserve)
             .returning(model.task_pk, model.spectrum_pk, model.v_astra, model.created)
             .tuples()

@@ -55,6 +55,15 @@ SOURCE_CARDS: dict[str, str] = {
     "programs": "PROGRAMS",
 }
 
+#: Data-product keywords an extension's header carries when all its rows share them (so
+#: that a spectrum whose table data are unreadable is still described in full).
+EXTENSION_CARDS: dict[str, str] = {
+    "release": "RELEASE",
+    "run2d": "RUN2D",
+    "apred": "APRED",
+    "obj": "OBJ",
+}
+
 #: Scalar metadata columns of a row that are kept as record keywords.
 ROW_KEYWORDS: tuple[str, ...] = (
     "spectrum_pk",
@@ -169,6 +178,7 @@ def describe_mwm(path: str | os.PathLike) -> list[SpectrumRecord]:
                 continue
             instrument = _instrument_of(index, header)
             obs = str(header.get("OBSRVTRY", "APO" if index in (1, 3) else "LCO")).strip().lower()
+            shared = header_keywords(header, EXTENSION_CARDS)
             rows: list[dict[str, Any]] = [{} for _ in range(n_rows)]
             try:
                 data = hdu.data
@@ -183,7 +193,7 @@ def describe_mwm(path: str | os.PathLike) -> list[SpectrumRecord]:
             except Exception:  # unreadable data: describe from the header alone
                 pass
             for i, row in enumerate(rows):
-                keywords = {**source, **row, "filetype": filetype}
+                keywords = {**source, **shared, **row, "filetype": filetype}
                 if v_astra:
                     keywords["v_astra"] = v_astra
                 keywords.setdefault("telescope", f"{obs}25m")
@@ -313,6 +323,12 @@ def write_mwm(
     hdus: list[fits.hdu.base.ExtensionHDU] = []
     for index, rows in by_hdu.items():
         header = _extension_header(index, v_astra)
+        shared = {}
+        for key in EXTENSION_CARDS:
+            values = {r.get(key) for r in rows}
+            if len(values) == 1 and None not in values:
+                shared[key] = values.pop()
+        set_cards(header, EXTENSION_CARDS, shared)
         if not rows:
             hdus.append(fits.BinTableHDU(header=header))
             continue
