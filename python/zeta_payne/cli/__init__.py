@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "zeta_payne.cli.grid",
     "zeta_payne.cli.train",
     "zeta_payne.cli.validate",
+    "zeta_payne.cli.benchmark_real",
     "zeta_payne.cli.database",
     "zeta_payne.cli.workers",
     "zeta_payne.cli.srun",

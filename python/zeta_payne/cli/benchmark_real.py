@@ -1,0 +1,65 @@
+"""``zeta-payne benchmark-real``: fit observed library spectra with literature labels."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+__all__ = ["DEFAULT_SAMPLE", "register"]
+
+#: The committed sample (``data/real``), relative to the repository root.
+DEFAULT_SAMPLE = os.path.join("data", "real")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "benchmark-real",
+        help="real-star benchmark: fit library spectra of hot stars, offsets from literature labels",
+    )
+    p.add_argument("--bundle", default="boss", help="bundle folder or name (default: boss)")
+    p.add_argument(
+        "--sample", default=DEFAULT_SAMPLE, help="sample folder: stars.csv + .npz (default: data/real)"
+    )
+    p.add_argument("-o", "--output", default=os.path.join("docs", "validation", "real"))
+    p.add_argument(
+        "--star", action="append", default=None, metavar="NAME", help="fit only this star (repeat)"
+    )
+    p.add_argument(
+        "--limit", type=int, default=None, help="fit only every k-th star so that about N are fitted"
+    )
+    p.add_argument("--processes", type=int, default=1, help="worker processes")
+    p.add_argument("--worst", type=int, default=6, help="worst cases plotted, in and out of the box")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument(
+        "--report-only", action="store_true", help="no fitting: write the report from OUTPUT/results.csv"
+    )
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from zeta_payne.bundles.registry import find_bundle
+    from zeta_payne.cli.common import pin_threads
+    from zeta_payne.validation.realstars import load_sample, run_benchmark
+
+    pin_threads(1)
+    names = args.star
+    if names is None and args.limit:
+        everyone = [s.name for s in load_sample(args.sample)]
+        step = max(1, len(everyone) // args.limit)
+        names = everyone[::step][: args.limit]
+    summary = run_benchmark(
+        find_bundle(args.bundle),
+        args.sample,
+        args.output,
+        names=names,
+        n_worst=args.worst,
+        plots=not args.no_plots,
+        device=args.device,
+        processes=args.processes,
+        report_only=args.report_only,
+    )
+    rows = summary["rows"]
+    n_in = sum(r["in_box"] for r in rows)
+    print(f"{len(rows)} stars ({n_in} in the box) → {os.path.join(args.output, 'report.md')}")
+    return 0

@@ -1,0 +1,58 @@
+"""The real-star benchmark end to end on a few stars of the committed sample (data/real)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from zeta_payne.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "real"
+pytestmark = pytest.mark.skipif(
+    not (SAMPLE / "stars.csv").is_file() or not (REPO / "data" / "bundles" / "zeta-payne-boss").is_dir(),
+    reason="no real-star sample or no shipped BOSS bundle",
+)
+
+#: An in-box F star and an in-box A star (MILES), a metal-poor HB star (STELIB).
+STARS = ["MILES m0763 HD194943", "MILES m0304 HD072660", "STELIB HD161817"]
+
+
+def test_sample_is_complete():
+    from zeta_payne.validation.realstars import load_sample
+
+    stars = load_sample(SAMPLE)
+    assert len(stars) >= 400
+    libraries = {s.reference["library"] for s in stars}
+    assert libraries == {"MILES", "STELIB"}
+    assert sum(int(s.reference["in_box"]) for s in stars) >= 200
+    for s in stars[:: len(stars) // 10]:
+        assert s.spectrum.frame == "rest"
+        assert s.spectrum.lsf_fwhm is not None and s.spectrum.usable().sum() > 2000
+        assert s.reference["teff_ref"] >= 6000
+
+
+def test_benchmark_real_small(tmp_path):
+    out = tmp_path / "real"
+    args = ["benchmark-real", "--sample", str(SAMPLE), "-o", str(out), "--worst", "1"]
+    for name in STARS:
+        args += ["--star", name]
+    assert main(args) == 0
+    for name in ("report.md", "results.csv", "bins.csv", "flags.csv", "offsets.png", "worst_in_box.png"):
+        assert (out / name).is_file(), name
+    rows = {r["name"]: r for r in csv.DictReader(open(out / "results.csv"))}
+    assert set(rows) == set(STARS)
+    f_star = rows["MILES m0763 HD194943"]
+    assert f_star["in_box"] == "1"
+    assert abs(float(f_star["d_teff"])) < 0.1 * float(f_star["teff_ref"])
+    assert rows["STELIB HD161817"]["in_box"] == "0"
+    assert "metal_poor" in rows["STELIB HD161817"]["out_of_box"]
+    report = (out / "report.md").read_text()
+    assert "Real-star benchmark" in report and "wrong and unflagged" in report
+    # the report can be written again without fitting
+    assert (
+        main(["benchmark-real", "--sample", str(SAMPLE), "-o", str(out), "--report-only", "--worst", "1"])
+        == 0
+    )
