@@ -19,6 +19,7 @@ Nothing is calibrated on these stars: offsets are raw (fit − reference).
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import math
 import os
@@ -497,7 +498,7 @@ def _plot_worst(
             ax.legend(fontsize=7, loc="upper right")
     axes[-1].set_xlabel("vacuum wavelength [Å]")
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.99))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -667,7 +668,7 @@ def run_benchmark(
         Worker processes of the fits.
     report_only : bool
         Do not fit: read ``results.csv`` (and ``models.npz``, for the plots) from ``output``
-        and write the tables, figures and report again.
+        and write the tables, figures and report again (the run's time from ``run.json``).
 
     Returns
     -------
@@ -676,15 +677,22 @@ def run_benchmark(
     """
     output = os.fspath(output)
     os.makedirs(output, exist_ok=True)
+    run_file = os.path.join(output, "run.json")
     if report_only:
         rows = read_results(os.path.join(output, "results.csv"))
         models = _load_models(os.path.join(output, "models.npz"))
-        return write_outputs(rows, models, sample, output, bundle, n_worst=n_worst, plots=plots)
+        run = {"seconds": float("nan"), "processes": 1}
+        if os.path.isfile(run_file):
+            with open(run_file) as fh:
+                run.update(json.load(fh))
+        return write_outputs(rows, models, sample, output, bundle, n_worst=n_worst, plots=plots, **run)
     wanted = list(names) if names is not None else [s.name for s in load_sample(sample)]
     t0 = time.perf_counter()
     rows, models = fit_sample(bundle, sample, wanted, processes=processes, device=device)
     seconds = time.perf_counter() - t0
     _save_models(os.path.join(output, "models.npz"), models)
+    with open(run_file, "w") as fh:
+        json.dump({"seconds": round(seconds, 1), "processes": processes}, fh)
     return write_outputs(
         rows,
         models,
