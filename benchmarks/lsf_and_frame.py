@@ -6,13 +6,14 @@ and absent; prints v sin i, teff, reduced χ², the LSF source and the flags.
 
 ``rv``: spectra from the bundle's network at Sobol-free random labels (uniform in the box),
 S/N 50, fitted with the rest-frame search (±50 km/s, true RV within ±50) and the
-observed-frame search (±500 km/s, true RV within ±450 and within ±50); prints the fraction
+observed-frame search (±500 km/s, true RV within ±450 and within ±50; ``--refine-width 0``
+without the second, narrow pre-search around the best RV); prints the fraction
 with |ΔRV| < 5 km/s and |Δteff| < 1,000 K, the median |Δteff| and the median fit time.
 
 Usage::
 
     python benchmarks/lsf_and_frame.py lsf
-    python benchmarks/lsf_and_frame.py rv --instrument boss --n 40
+    python benchmarks/lsf_and_frame.py rv --instrument apogee --n 30 [--cases observed] [--refine-width 0]
 """
 
 from __future__ import annotations
@@ -62,16 +63,17 @@ def lsf() -> None:
         )
 
 
-def rv(instrument: str, n: int) -> None:
+def rv(instrument: str, n: int, cases_wanted: list[str], overrides: dict) -> None:
     bundle = find_bundle(instrument)
     emulator = bundle.emulator()
     lower = np.array([s.lower for s in bundle.labels])
     upper = np.array([s.upper for s in bundle.labels])
     free = np.array([s.free for s in bundle.labels])
     fixed = np.array([s.value if s.value is not None else 0.0 for s in bundle.labels])
-    cases = [("rest", 50.0), ("observed", 450.0), ("observed", 50.0)]
-    for frame, v_max in cases:
-        fitter = Fitter(bundle, merge_options(bundle.manifest.fit_defaults, frame=frame))
+    cases = {"rest": ("rest", 50.0), "observed": ("observed", 450.0), "observed-near": ("observed", 50.0)}
+    for case in cases_wanted:
+        frame, v_max = cases[case]
+        fitter = Fitter(bundle, merge_options(bundle.manifest.fit_defaults, overrides, frame=frame))
         rng = np.random.default_rng(11)
         d_rv, d_teff, seconds = [], [], []
         for _ in range(n):
@@ -101,11 +103,14 @@ def main() -> None:
     parser.add_argument("what", choices=["lsf", "rv"])
     parser.add_argument("--instrument", default="boss", choices=["boss", "apogee"])
     parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--cases", default="rest,observed,observed-near", help="rv: which searches")
+    parser.add_argument("--refine-width", type=float, default=None, help="rv: presearch_refine_width")
     args = parser.parse_args()
     if args.what == "lsf":
         lsf()
     else:
-        rv(args.instrument, args.n)
+        overrides = {"presearch_refine_width": args.refine_width}
+        rv(args.instrument, args.n, args.cases.split(","), overrides)
 
 
 if __name__ == "__main__":

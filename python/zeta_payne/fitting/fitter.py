@@ -204,9 +204,8 @@ class Fitter:
             emulator64=self._emulator64,
         )
 
-    def _rv_levels(self, prep: Prepared) -> np.ndarray:
+    def _rv_levels(self, prep: Prepared, lo: float, hi: float) -> np.ndarray:
         opt = self.options
-        lo, hi = opt.rv_range
         if opt.rv_step:
             step = float(opt.rv_step)
         else:
@@ -219,9 +218,27 @@ class Fitter:
         return np.linspace(lo, hi, n)
 
     def _presearch(self, prep: Prepared, fm: ForwardModel) -> tuple[np.ndarray, float, float]:
-        """Best candidate (labels, RV) and its χ² over the Sobol set."""
-        levels = self._rv_levels(prep)
+        """Best candidate (labels, RV) and its χ² over the Sobol set and ``rv_range``.
+
+        A range wider than ``presearch_refine_width`` spreads the candidates thinly over
+        RV; the search is then repeated over that width around the best RV (the candidate
+        density of a rest-frame search), and the better of the two is kept.
+        """
         lo, hi = self.options.rv_range
+        best = self._presearch_range(prep, fm, lo, hi)
+        half = 0.5 * float(self.options.presearch_refine_width or 0.0)
+        if half > 0 and hi - lo > 2 * half:
+            centre = float(np.clip(best[1], lo + half, hi - half))
+            refined = self._presearch_range(prep, fm, centre - half, centre + half)
+            if refined[2] < best[2]:
+                best = refined
+        return best
+
+    def _presearch_range(
+        self, prep: Prepared, fm: ForwardModel, lo: float, hi: float
+    ) -> tuple[np.ndarray, float, float]:
+        """Best candidate (labels, RV) and its χ² with the candidates' RVs spread over [lo, hi]."""
+        levels = self._rv_levels(prep, lo, hi)
         rv = lo + self._cand_rv_unit * (hi - lo)
         level_index = np.clip(
             np.rint((rv - lo) / (hi - lo) * (len(levels) - 1)).astype(int), 0, len(levels) - 1

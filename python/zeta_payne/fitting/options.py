@@ -42,6 +42,10 @@ class FitOptions:
         Sobol points of the pre-search over labels + RV (paper: 4000).
     rv_range : (float, float)
         Pre-search RV range [km/s] (simulations: ±50; real visit spectra need wider).
+    presearch_refine_width : float
+        A pre-search over a wider RV range than this [km/s] (observed-frame spectra) is
+        repeated over this width around its best RV, so that the labels are searched as
+        densely as in a rest-frame search; 0 turns it off.
     presearch_stride : int
         Use every ``stride``-th fitted pixel for the pre-search χ² (the final fit uses all).
     rv_step : float or None
@@ -91,6 +95,7 @@ class FitOptions:
     response_segments: tuple[float, ...] = ()
     presearch_points: int = 4000
     rv_range: tuple[float, float] = (-50.0, 50.0)
+    presearch_refine_width: float = 100.0
     presearch_stride: int = 2
     rv_step: float | None = None
     rv_margin: float = 50.0
