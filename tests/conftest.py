@@ -55,3 +55,12 @@ def simulate(bundle, wavelength, labels, v_rad, snr=None, seed=0, order=5, resol
     sigma = flux / snr
     noisy = flux + rng.normal(size=flux.size) * sigma
     return Spectrum(wavelength, noisy, 1.0 / sigma**2)
+
+
+@pytest.fixture(autouse=True)
+def mwm_astra(tmp_path_factory, monkeypatch):
+    """``$MWM_ASTRA`` of the test: where real ASTRA's models find mwm products (ingest links
+    registered files there); never the user's own SAS tree."""
+    root = tmp_path_factory.mktemp("mwm_astra")
+    monkeypatch.setenv("MWM_ASTRA", str(root))
+    return root

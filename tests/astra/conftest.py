@@ -35,15 +35,6 @@ CHEAP = {
 }
 
 
-@pytest.fixture(autouse=True)
-def mwm_astra(tmp_path_factory, monkeypatch):
-    """``$MWM_ASTRA`` of the test: where real ASTRA's models find mwm products (ingest links
-    registered files there); never the user's own SAS tree."""
-    root = tmp_path_factory.mktemp("mwm_astra")
-    monkeypatch.setenv("MWM_ASTRA", str(root))
-    return root
-
-
 @pytest.fixture(
     params=[
         "sqlite",

@@ -26,6 +26,7 @@ def spectrum_row(bundle, instrument: str, seed: int, telescope: str = "apo25m", 
         "instrument": instrument,
         "telescope": telescope,
         "release": "sdss5",
+        "healpix": 1000 + seed,
         "snr": snr,
         "flux": spec.flux,
         "ivar": spec.ivar,
@@ -88,6 +89,25 @@ def make_products(folder: Path, toy_boss, toy_apogee) -> dict[str, Path]:
 
 _NEXT_ID = [5_000_000]
 
+#: Carton bits of the test targeting table (one carton per program).
+PROGRAM_BITS: dict[str, int] = {"mwm_ob": 3, "mwm_yso": 5, "mwm_wd": 9}
+
+
+def write_targeting_table() -> str:
+    """ASTRA's carton-bit table under ``$MWM_ASTRA/aux/targeting-bits`` (columns as ASTRA
+    reads them: ``bit, carton_pk, label, program, mapper``)."""
+    import os
+
+    folder = os.path.join(os.environ["MWM_ASTRA"], "aux", "targeting-bits")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "sdss5_target_3_with_groups.csv")
+    lines = ["bit,carton_pk,label,program,mapper,alt_program,alt_name"]
+    for k, (program, bit) in enumerate(sorted(PROGRAM_BITS.items(), key=lambda kv: kv[1])):
+        lines.append(f"{bit},{100 + k},{program}_carton,{program},MWM,{program},{program}")
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return path
+
 
 def product_keywords(model: type, sdss_id: int) -> dict:
     """Plausible values of every NOT NULL data-product column of ``model`` (real ASTRA's or
@@ -114,9 +134,15 @@ def register_spectrum(model=None, sdss_id: int | None = None, programs: str | No
         _NEXT_ID[0] += 1
         sdss_id = _NEXT_ID[0]
     source_values = {"sdss_id": sdss_id}
-    if programs is not None:
+    if programs is not None and "sdss5_programs" in compat.Source._meta.fields:  # the stand-in
         source_values["sdss5_programs"] = programs
     source = compat.Source.create(**source_values)
+    if programs is not None and "sdss5_target_flags" in compat.Source._meta.fields:  # ASTRA, PostgreSQL
+        write_targeting_table()
+        names = [p for p in programs.split(",") if p]
+        for name in names:
+            source.sdss5_target_flags.set_bit(PROGRAM_BITS[name])
+        source.save()
     registry = compat.Spectrum.create()
     values = {**product_keywords(model, sdss_id), **kwargs}
     return model.create(spectrum_pk=registry.pk, source=source.pk, **values)

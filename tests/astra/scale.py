@@ -2,11 +2,15 @@
 
 A few distinct mwmStar files are written and ingested; further spectrum rows point at the
 same files (each with its own ``Spectrum`` registry row and ``spectrum_pk``), so thousands
-of spectra cost a few files. Every spectrum is classified as ``oba`` (routed).
+of spectra cost a few files. With real ASTRA, whose rows find their file by a path template
+and must differ in their unique columns, each further row gets its own ``sdss_id`` and a
+link to the file at that row's path. Every spectrum is classified as ``oba`` (routed).
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +39,25 @@ def write_files(folder: Path, bundles: dict[str, Any], n_files: int = 4) -> list
     """``n_files`` mwmStar files per instrument in ``bundles``."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for k, (instrument, bundle) in enumerate(sorted(bundles.items())):
+    for instrument, bundle in sorted(bundles.items()):
         for i in range(n_files):
-            sdss_id = 10_000 * (k + 1) + i
+            sdss_id = next(_FILE_IDS)  # unique: real ASTRA finds a file by its sdss_id
             row = spectrum_row(bundle, instrument, seed=i % 4, telescope="apo25m")
             paths.append(write_star(folder, sdss_id, [row]))
     return paths
+
+
+_IDS = itertools.count(70_000_000)
+_FILE_IDS = itertools.count(10_000)
+
+
+def _link_like(template: Any, row: Any) -> None:
+    """Make ``row``'s templated path a link to ``template``'s file (real ASTRA models)."""
+    from zeta_payne.io.sdss.paths import expand_path
+
+    target = expand_path(row.path)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    os.symlink(os.path.realpath(expand_path(template.path)), target)
 
 
 def populate(folder: Path, bundles: dict[str, Any], n: dict[str, int], n_files: int = 4) -> dict[str, int]:
@@ -72,6 +89,9 @@ def populate(folder: Path, bundles: dict[str, Any], n: dict[str, int], n_files: 
                 for j, (pk,) in enumerate(pks.execute()):
                     template = rows[(start + j) % len(rows)]
                     data = {k: v for k, v in template.__data__.items() if k not in skip}
+                    if "file_path" not in model._meta.fields:
+                        data["sdss_id"] = next(_IDS)
+                        _link_like(template, model(**data))
                     values.append({**data, "spectrum_pk": pk})
                 model.insert_many(values).execute()
                 new.extend(v["spectrum_pk"] for v in values)

@@ -31,7 +31,7 @@ CLI_SLOWER = ["--presearch-points", "2048", "--batch-size", "2"]
 def _populated(url, folder, toy_boss):
     from zeta_payne.astra.database import bound_database
 
-    with bound_database(url, create=True):
+    with bound_database(url, create=True, inputs=True):
         yield url, populate(folder, {"boss": toy_boss}, {"boss": 24}, n_files=2)["boss"]
 
 

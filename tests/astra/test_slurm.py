@@ -80,7 +80,7 @@ def test_real_slurm_job_array(tmp_path, toy_boss, capsys):
     url = f"{POSTGRES_URL}?schema={schema}"
     shared = tmp_path  # one machine: the log folder is shared by construction
     try:
-        with bound_database(url, create=True):
+        with bound_database(url, create=True, inputs=True):
             n = populate(shared / "files", {"boss": toy_boss}, {"boss": 24}, n_files=2)["boss"]
         args = ["srun", "--nodes", "2", "--procs", "1", "--log-dir", str(shared / "logs"), "--wait"]
         args += ["--database", url, "--", "--instrument", "boss", "--bundle-boss", str(toy_boss.path)]

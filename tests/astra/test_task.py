@@ -52,7 +52,10 @@ def test_good_and_corrupt_spectra_give_one_row_each(
     assert all(r.task_pk is not None for r in rows)
     assert ZetaPayne.select().count() == len(spectra)
     by_file = {
-        os.path.basename(s.file_path): ZetaPayne.get(ZetaPayne.spectrum_pk == s.spectrum_pk) for s in spectra
+        os.path.basename(getattr(s, "file_path", None) or s.path): ZetaPayne.get(
+            ZetaPayne.spectrum_pk == s.spectrum_pk
+        )
+        for s in spectra
     }
 
     boss = by_file[products["good_boss_1"].name]
@@ -73,6 +76,33 @@ def test_good_and_corrupt_spectra_give_one_row_each(
     for name in ("truncated", "wrong_length", "no_ivar"):
         row = by_file[products[name].name]
         assert row.flag_bad and row.teff is None and row.model_flux_path is None
+
+
+def test_no_column_is_lost_when_a_batch_starts_with_a_failed_fit(
+    database, products, toy_boss, fast_options, tmp_path
+):
+    """ASTRA inserts a batch with ``insert_many(r.__data__ ...)``, whose column list comes from
+    the first row: a failed fit first (no product, no labels) must not drop the columns of
+    the good fits after it (the decorator, ASTRA's or the stand-in's, does the writing)."""
+    names = ["truncated", "no_ivar", "good_boss_1", "good_boss_2"]
+    spectra = ingest_files([products[n] for n in names], chosen_class="oba").spectra
+    assert [type(s).__name__ for s in spectra] == ["BossCombinedSpectrum"] * 4
+    rows = list(
+        zeta_payne_boss(
+            spectra, bundle=toy_boss, fit_options=fast_options, output_dir=str(tmp_path / "out"),
+            batch_size=10,
+        )
+    )
+    assert len(rows) == 4
+    stored = {r.spectrum_pk: r for r in ZetaPayne.select()}
+    first, *rest = (stored[s.spectrum_pk] for s in spectra)
+    assert first.flag_bad and first.model_flux_path is None and first.teff is None
+    good = [r for r in rest if not r.flag_bad]
+    assert len(good) == 2
+    for row in good:
+        assert row.model_flux_path and os.path.isfile(row.model_flux_path)
+        assert row.teff is not None and row.e_teff is not None and row.chi2 is not None
+        assert row.bundle_name == "toy-boss" and row.initial_teff is not None
 
 
 def test_reprocessing_rules(database, products, toy_boss, toy_apogee, cheap_options, tmp_path):
@@ -247,7 +277,13 @@ def test_every_spectrum_model_is_ingested_and_fitted(
             keywords={"catalogid": 27021597863, "telescope": "apo25m"},
         ),
     ]
-    spectra = ingest_files(files, chosen_class="oba").spectra
+    report = ingest_files(files, chosen_class="oba")
+    if compat.HAVE_ASTRA:  # these rows come from ASTRA's migrations: refused, each with its reason
+        assert report.spectra == [] and {path for path, _ in report.errors} == {str(f) for f in files}
+        reasons = " ".join(message for _, message in report.errors)
+        assert "needs" in reasons and "migrations" in reasons or "no such table" in reasons
+        return
+    spectra = report.spectra
     kinds = sorted(type(s).__name__ for s in spectra)
     assert kinds == sorted(
         ["BossRestFrameVisitSpectrum"] * 2
@@ -268,6 +304,9 @@ def test_every_spectrum_model_is_ingested_and_fitted(
     assert ZetaPayne.select().where(ZetaPayne.flag_runtime_exception).count() == 0
 
 
+@pytest.mark.skipif(
+    compat.HAVE_ASTRA, reason="ASTRA's BossVisitSpectrum rows come from its migrations (ingest refuses them)"
+)
 def test_observed_frame_spectra_get_a_wide_rv_search(database, toy_boss, tmp_path):
     from tests.conftest import simulate
     from zeta_payne.io.sdss import write_boss_spec

@@ -140,9 +140,12 @@ class _Source:
         self.cases.append(Case(f"mwm/{instrument}/{name}", instrument, path, unusable=unusable))
         return path
 
-    def derived(self, name: str, instrument: str, make: Callable[[Path], None], unusable: bool) -> None:
+    def derived(
+        self, name: str, instrument: str, make: Callable[[Path], None], unusable: bool, **notes: Any
+    ) -> None:
         """A good mwmStar of ``instrument`` damaged in place by ``make(path)``."""
         path = self.mwm(name, instrument, unusable)
+        self.cases[-1].notes.update(notes)
         make(path)
 
 
@@ -238,7 +241,10 @@ def _header_cases(src: _Source) -> None:
                 def patch(path: Path, key: str = key, value: str = value, hdu: int = ext[inst]) -> None:
                     assert patch_card(path, hdu, key, value), (key, path)
 
-                src.derived(f"header_{key}={value}", inst, patch, unusable)
+                # real ASTRA's mwm models put pixels on a fixed wavelength grid and never read
+                # these cards: there, damage to them alone leaves a usable spectrum
+                grid_card = key in ("CRVAL", "CDELT", "NPIXELS")
+                src.derived(f"header_{key}={value}", inst, patch, unusable, grid_card=grid_card)
     primary = {
         "SDSS_ID": ["'abc'", "1E30", "-1", "99999999999999999999999"],
         "FILETYPE": ["'mwmVisit'", "'bogus'"],

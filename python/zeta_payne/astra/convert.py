@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -14,8 +15,11 @@ from zeta_payne.fitting.result import FitResult
 from zeta_payne.fitting.spectrum import Spectrum
 from zeta_payne.io.sdss.common import to_spectrum
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "APOGEE_MODELS",
+    "boss_wresl",
     "BOSS_MODELS",
     "OBSERVED_FRAME_MODELS",
     "fit_input",
@@ -70,10 +74,14 @@ def fit_input(spectrum: Any, bad_bits: int | None = None) -> Spectrum:
     """
     instrument = instrument_of(spectrum)
     pixels: dict[str, Any] = {}
-    for name in ("wavelength", "flux", "ivar", "pixel_flags", "wresl"):
-        value = getattr(spectrum, name, None) if name != "wresl" or instrument == "boss" else None
+    for name in ("wavelength", "flux", "ivar", "pixel_flags"):
+        value = getattr(spectrum, name, None)
         if value is not None:
             pixels[name] = np.asarray(value).ravel()
+    if instrument == "boss":
+        wresl = boss_wresl(spectrum)
+        if wresl is not None:
+            pixels["wresl"] = np.asarray(wresl).ravel()
     meta = {
         "instrument": instrument,
         "spectrum_pk": getattr(spectrum, "spectrum_pk", None),
@@ -82,7 +90,30 @@ def fit_input(spectrum: Any, bad_bits: int | None = None) -> Spectrum:
         "telescope": getattr(spectrum, "telescope", None),
         "name": f"{type(spectrum).__name__}:{getattr(spectrum, 'spectrum_pk', None)}",
     }
-    return to_spectrum(pixels, meta, bad_bits)
+    frame = "observed" if isinstance(spectrum, OBSERVED_FRAME_MODELS) else "rest"
+    return to_spectrum(pixels, meta, bad_bits, frame=frame)
+
+
+def boss_wresl(spectrum: Any) -> np.ndarray | None:
+    """The per-pixel LSF FWHM [Å] of a BOSS spectrum row, shape (N,), or ``None``.
+
+    From the model's ``wresl`` pixel array where it has one (or an in-memory assignment);
+    real ASTRA's ``BossCombinedSpectrum`` has none, so it is read from the mwmStar file's
+    ``wresl`` column (the BOSS extension of the row's telescope).
+    """
+    if "wresl" in vars(spectrum) or hasattr(type(spectrum), "wresl"):
+        return getattr(spectrum, "wresl", None)
+    try:
+        from zeta_payne.io.sdss.layout import mwm_hdu
+        from zeta_payne.io.sdss.mwm import load_mwm_pixels
+        from zeta_payne.io.sdss.paths import expand_path
+
+        path = expand_path(spectrum.path)
+        return load_mwm_pixels(path, mwm_hdu("boss", spectrum.telescope or "apo25m"), 0).get("wresl")
+    except Exception as exc:  # no LSF from the file: the fit falls back to the bundle's R (flagged)
+        pk = getattr(spectrum, "spectrum_pk", "?")
+        log.info("no wresl for %s %s: %s", type(spectrum).__name__, pk, exc)
+        return None
 
 
 def _finite(value: Any) -> float | None:
@@ -108,15 +139,15 @@ def result_columns(result: FitResult, bundle: Bundle | None, instrument: str) ->
     values: dict[str, Any] = {}
     for name in LABEL_COLUMNS[:-1]:
         values[name] = _finite(result.label(name))
-        parabola = _finite(result.error(name, "parabola"))
-        values[f"e_{name}"] = parabola
-        values[f"raw_e_{name}"] = parabola
+        values[f"e_{name}"] = _finite(result.error(name, "parabola"))
+        values[f"raw_e_{name}"] = _finite(result.error(name, "raw"))
+        values[f"cov_e_{name}"] = _finite(result.error(name, "covariance"))
         initial = (
             result.initial_labels[result.label_names.index(name)] if name in result.label_names else None
         )
         values[f"initial_{name}"] = _finite(initial)
     values["v_rad"] = _finite(result.v_rad)
-    values["e_v_rad"] = values["raw_e_v_rad"] = _finite(result.e_v_rad)
+    values["e_v_rad"] = values["raw_e_v_rad"] = values["cov_e_v_rad"] = _finite(result.e_v_rad)
     values["initial_v_rad"] = _finite(result.initial_v_rad)
     for column, a, b in RHO_COLUMNS:
         rho = result.correlations.get((a, b), result.correlations.get((b, a)))
@@ -133,5 +164,6 @@ def result_columns(result: FitResult, bundle: Bundle | None, instrument: str) ->
         bundle_version=bundle.version if bundle is not None else None,
         bundle_sha256=bundle.sha256 if bundle is not None else None,
         result_flags=int(result.flags),
+        lsf_source=getattr(result, "lsf_source", None) or None,
     )
     return values

@@ -39,6 +39,7 @@ __all__ = [
     "input_models",
     "own_models",
     "plugin_models",
+    "present_models",
     "resolve_database",
 ]
 
@@ -215,6 +216,16 @@ def creatable_models(database: Database, models: Sequence[type]) -> tuple[list[t
     return [m for m in models if m not in skipped], skipped
 
 
+def present_models(models: Iterable[type]) -> list[type]:
+    """The models of ``models`` whose tables exist in their bound database.
+
+    A database need not hold every spectrum table the plugin can read: on SQLite, real
+    ASTRA's ``BossVisitSpectrum`` and ``BossRestFrameVisitSpectrum`` cannot exist (PostgreSQL
+    array columns), and a production database may lack tables of data never loaded.
+    """
+    return [m for m in models if m.table_exists()]
+
+
 def check_schema(schema: str | None) -> str | None:
     """``schema`` if it is a plain SQL identifier (it is quoted into DDL, never parameterised).
 
@@ -257,17 +268,26 @@ def create_tables(models: Iterable[type] | None = None, inputs: bool | None = No
     list of peewee models
         The models whose tables exist now (skipped ones left out).
     """
+    check_inputs = False
     if models is None:
         if inputs is None:
             inputs = not compat.HAVE_ASTRA
         own = own_models()
         models = ([m for m in input_models() if m not in own] if inputs else []) + own
+        check_inputs = not inputs
     models = list(models)
     database = models[-1]._meta.database
     schema = models[-1]._meta.schema
     if schema and isinstance(database, PostgresqlDatabase):
         check_schema(schema)
         database.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    if check_inputs:
+        missing = [m._meta.table_name for m in (compat.Source, compat.Spectrum) if not m.table_exists()]
+        if missing:
+            raise DatabaseConfigError(
+                f"this database has no {' or '.join(missing)} table: ASTRA's migrations make them in "
+                "production; for a test or demo database create them too (zeta-payne init --with-inputs)"
+            )
     models, skipped = creatable_models(database, models)
     if skipped:
         log.info("not created on SQLite (PostgreSQL array columns): %s",

@@ -218,6 +218,11 @@ def _product_location(model: type, values: Mapping[str, Any], record: SpectrumRe
 
 def _register(record: SpectrumRecord, report: IngestReport) -> Any:
     model = MODELS[record.kind]
+    if not model.table_exists():
+        raise IngestRefused(
+            f"{record.path}: this database has no {model.__name__} table (with real ASTRA on SQLite "
+            "the BOSS visit tables cannot exist: they need PostgreSQL)"
+        )
     values = _checked_values(model, record)
     path = os.path.abspath(record.path)
     if "file_path" in model._meta.fields:  # the stand-in: the row points at the file

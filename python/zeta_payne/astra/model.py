@@ -1,8 +1,9 @@
 """The output model ``ZetaPayne``: one row of ZETA-PAYNE labels per spectrum.
 
 Columns follow ASTRA's vocabulary: labels ``teff, logg, v_sini, m_h, v_micro, v_rad``; their
-errors ``e_*`` (calibrated; equal to the formal ones until a calibration exists) and
-``raw_e_*`` (formal: χ²-parabola errors for labels, the covariance error for ``v_rad``);
+errors ``e_*`` (not calibrated: equal to ``raw_e_*`` until a calibration exists),
+``raw_e_*`` (formal: the paper's χ²-parabola errors for labels, the covariance error for
+``v_rad``) and ``cov_e_*`` (covariance errors, rchi2·(JᵀJ)⁻¹);
 pre-search values ``initial_*``; correlations ``rho_<a>_<b>`` of the free labels and RV;
 fit statistics; the Chebyshev response coefficients (stored portably as JSON text); the
 bundle that produced the row; ``result_flags`` with one named ``flag_*`` bit per
@@ -47,6 +48,7 @@ FLAG_HELP: dict[str, str] = {
     "poor_fit": "Reduced chi2 above the threshold",
     "lsf_from_bundle": "No per-pixel LSF in the spectrum: the bundle's nominal R was used",
     "v_sini_unresolved": "v_sini at 0 or below the resolution limit (an upper limit)",
+    "v_sini_at_edge": "v_sini at the upper edge of the model grid",
 }
 _PER_LABEL_HELP = {
     "at_edge": "{label} at the edge of the model grid",
@@ -81,17 +83,17 @@ class ZetaPayne(PipelineOutputModel):
 
     #> Stellar Labels
     teff = FloatField(null=True, help_text="Effective temperature [K]")
-    e_teff = FloatField(null=True, help_text="Error on teff [K]")
+    e_teff = FloatField(null=True, help_text="Error on teff [K] (not calibrated: = raw_e_teff)")
     logg = FloatField(null=True, help_text="Surface gravity (log10 cgs) [dex]")
-    e_logg = FloatField(null=True, help_text="Error on logg [dex]")
+    e_logg = FloatField(null=True, help_text="Error on logg [dex] (not calibrated: = raw_e_logg)")
     v_sini = FloatField(null=True, help_text="Projected rotational velocity [km/s]")
-    e_v_sini = FloatField(null=True, help_text="Error on v_sini [km/s]")
+    e_v_sini = FloatField(null=True, help_text="Error on v_sini [km/s] (not calibrated: = raw_e_v_sini)")
     m_h = FloatField(null=True, help_text="Metallicity [M/H] [dex]")
-    e_m_h = FloatField(null=True, help_text="Error on m_h [dex]")
+    e_m_h = FloatField(null=True, help_text="Error on m_h [dex] (not calibrated: = raw_e_m_h)")
     v_micro = FloatField(null=True, help_text="Microturbulent velocity [km/s]")
-    e_v_micro = FloatField(null=True, help_text="Error on v_micro [km/s]")
+    e_v_micro = FloatField(null=True, help_text="Error on v_micro [km/s] (not calibrated: = raw_e_v_micro)")
     v_rad = FloatField(null=True, help_text="Radial velocity [km/s]")
-    e_v_rad = FloatField(null=True, help_text="Error on v_rad [km/s]")
+    e_v_rad = FloatField(null=True, help_text="Error on v_rad [km/s] (not calibrated: = raw_e_v_rad)")
 
     #> Formal Uncertainties
     raw_e_teff = FloatField(null=True, help_text="Formal (chi2 parabola) error on teff [K]")
@@ -100,6 +102,12 @@ class ZetaPayne(PipelineOutputModel):
     raw_e_m_h = FloatField(null=True, help_text="Formal (chi2 parabola) error on m_h [dex]")
     raw_e_v_micro = FloatField(null=True, help_text="Formal (chi2 parabola) error on v_micro [km/s]")
     raw_e_v_rad = FloatField(null=True, help_text="Formal (covariance) error on v_rad [km/s]")
+    cov_e_teff = FloatField(null=True, help_text="Covariance error (rchi2 (J^T J)^-1) on teff [K]")
+    cov_e_logg = FloatField(null=True, help_text="Covariance error (rchi2 (J^T J)^-1) on logg [dex]")
+    cov_e_v_sini = FloatField(null=True, help_text="Covariance error (rchi2 (J^T J)^-1) on v_sini [km/s]")
+    cov_e_m_h = FloatField(null=True, help_text="Covariance error (rchi2 (J^T J)^-1) on m_h [dex]")
+    cov_e_v_micro = FloatField(null=True, help_text="Covariance error (rchi2 (J^T J)^-1) on v_micro [km/s]")
+    cov_e_v_rad = FloatField(null=True, help_text="Covariance error (rchi2 (J^T J)^-1) on v_rad [km/s]")
 
     #> Correlation Coefficients
     rho_teff_logg = FloatField(null=True, help_text="Correlation of teff and logg")
@@ -131,6 +139,7 @@ class ZetaPayne(PipelineOutputModel):
     rchi2 = FloatField(null=True, help_text="Reduced chi-squared of the fit")
     snr = FloatField(null=True, help_text="Median S/N of the fitted pixels")
     n_pixels = IntegerField(null=True, help_text="Pixels used in the fit")
+    lsf_source = TextField(null=True, help_text="LSF used: spectrum, option (given R), bundle (nominal R)")
 
     #> Response
     chebyshev_coeffs = FloatArrayField(null=True, help_text="Chebyshev response coefficients (JSON)")

@@ -9,7 +9,6 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import fields as dataclass_fields
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -27,7 +26,7 @@ from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR, product_path, write_m
 from zeta_payne.bundles.bundle import Bundle
 from zeta_payne.fitting.fitter import Fitter
 from zeta_payne.fitting.flags import ResultFlags
-from zeta_payne.fitting.options import FitOptions
+from zeta_payne.fitting.options import FitOptions, merge_options
 from zeta_payne.fitting.result import FitResult
 from zeta_payne.fitting.spectrum import Spectrum
 
@@ -40,20 +39,10 @@ _FITTERS: dict[tuple[str, str, str], Fitter] = {}
 _MAX_FITTERS = 4
 
 
-def _options(bundle: Bundle, given: FitOptions | Mapping[str, Any] | None) -> FitOptions:
-    if isinstance(given, FitOptions):
-        return given
-    base = Fitter.default_options(bundle)
-    if not given:
-        return base
-    known = {f.name for f in dataclass_fields(FitOptions)}
-    unknown = set(given) - known
-    if unknown:
-        raise ValueError(f"unknown fit options {sorted(unknown)}")
-    changes = {k: (tuple(v) if isinstance(v, list) else v) for k, v in given.items()}
-    if "fixed" in changes:  # add to the bundle's fixed labels rather than replace them
-        changes["fixed"] = {**dict(base.fixed), **dict(changes["fixed"] or {})}
-    return base.updated(**changes)
+def _options(
+    bundle: Bundle, given: FitOptions | Mapping[str, Any] | None, frame: str | None = None
+) -> FitOptions:
+    return merge_options(bundle.manifest.fit_defaults, given, frame=frame)
 
 
 class InstrumentPipeline:
@@ -125,7 +114,8 @@ class InstrumentPipeline:
         explicit = isinstance(given, FitOptions) or bool(given and "rv_range" in given)
         if explicit or self.observed_rv_range is None:
             return self.fitter
-        return self._shared_fitter(self.fitter.options.updated(rv_range=tuple(self.observed_rv_range)))
+        overrides = {"rv_range": tuple(self.observed_rv_range), **dict(given or {})}
+        return self._shared_fitter(_options(self.bundle, overrides, frame="observed"))
 
     def prepare(self) -> str | None:
         """Load the bundle and build the fitter; the error message if that fails."""

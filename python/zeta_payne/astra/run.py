@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zeta_payne.astra.database import present_models
 from zeta_payne.astra.pipeline import PIPELINES
 from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
 from zeta_payne.astra.routing import Routing, check_routing, pending_query
@@ -84,7 +85,7 @@ def run_pending(
             summary.errors[instrument] = error
             continue
         remaining = limit
-        for model in pipeline.models:
+        for model in present_models(pipeline.models):
             if remaining is not None and remaining <= 0:
                 break
             spectra = list(pending_query(model, pipeline.bundle, routing, reprocess, limit=remaining))

@@ -7,6 +7,7 @@ from typing import Any
 from peewee import fn
 
 from zeta_payne.astra import compat
+from zeta_payne.astra.database import present_models
 from zeta_payne.astra.model import ZetaPayne
 from zeta_payne.astra.pipeline import PIPELINES
 from zeta_payne.astra.routing import Routing, pending_query, routed_query
@@ -28,7 +29,7 @@ def pending_table(
             bundle = klass((bundles or {}).get(instrument), output_dir=None).bundle
         except Exception:  # no bundle: pending cannot be told
             bundle = None
-        for model in klass.models:
+        for model in present_models(klass.models):
             total = model.select().count()
             if not total:
                 continue

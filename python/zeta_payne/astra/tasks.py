@@ -37,6 +37,7 @@ from zeta_payne.astra.compat import (
     BossVisitSpectrum,
     task,
 )
+from zeta_payne.astra.database import present_models
 from zeta_payne.astra.model import ZetaPayne
 from zeta_payne.astra.pipeline import ApogeePipeline, BossPipeline, InstrumentPipeline, process
 from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
@@ -59,7 +60,7 @@ def _inputs(
         rows: list[Any] = []
         for pipeline in pipelines.values():
             bundle = pipeline.bundle if pipeline.prepare() is None else None
-            for model in pipeline.models:
+            for model in present_models(pipeline.models):
                 remaining = None if limit is None else limit - len(rows)
                 if remaining is not None and remaining <= 0:
                     break

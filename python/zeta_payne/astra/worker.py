@@ -38,6 +38,7 @@ from typing import Any
 from peewee import PostgresqlDatabase
 
 from zeta_payne.astra import claims as cl
+from zeta_payne.astra.database import present_models
 from zeta_payne.astra.model import ZetaPayne
 from zeta_payne.astra.pipeline import PIPELINES, InstrumentPipeline
 from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR, product_path
@@ -241,7 +242,7 @@ class _Worker:
                 self.summary.errors[instrument] = error
                 continue
             self.claimed[instrument] = 0
-            self.units.extend(_Unit(instrument, pipeline, model) for model in pipeline.models)
+            self.units.extend(_Unit(instrument, pipeline, model) for model in present_models(pipeline.models))
 
     def pending(self, unit: _Unit) -> Any:
         opts = self.options

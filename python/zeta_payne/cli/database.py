@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_database_option", "add_routing_options", "fit_overrides", "register", "routing_from_args"]
+__all__ = ["add_database_option", "add_routing_options", "register", "routing_from_args"]
 
 log = logging.getLogger(__name__)
 
@@ -48,27 +48,6 @@ def routing_from_args(args: argparse.Namespace) -> Any:
         program=None if args.no_program else args.program,
         enabled=not args.no_route,
     )
-
-
-def fit_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """Fit options given on the command line, as overrides of each bundle's defaults."""
-    out: dict[str, Any] = {}
-    if getattr(args, "wavelength_range", None):
-        out["wavelength_range"] = tuple(args.wavelength_range)
-    if getattr(args, "rv_range", None):
-        out["rv_range"] = tuple(args.rv_range)
-    for name in ("resolution", "n_chebyshev", "presearch_points"):
-        if getattr(args, name, None) is not None:
-            out[name] = getattr(args, name)
-    fixed = {}
-    for item in getattr(args, "fix", []) or []:
-        name, _, value = item.partition("=")
-        fixed[name] = float(value)
-    if fixed:
-        out["fixed"] = fixed
-    if getattr(args, "free", None):
-        out["free"] = tuple(args.free)
-    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -68,6 +68,7 @@ EXTENSION_CARDS: dict[str, str] = {
 ROW_KEYWORDS: tuple[str, ...] = (
     "spectrum_pk",
     "release",
+    "healpix",
     "telescope",
     "snr",
     "mjd",
