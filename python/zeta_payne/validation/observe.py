@@ -55,10 +55,13 @@ __all__ = ["ObservationModel", "observe_realistic", "realistic_spectrum"]
 
 #: Per-instrument defaults of :class:`ObservationModel` fields left at ``None``.
 DEFAULTS: dict[str, dict] = {
-    "boss": {"ebv_range": (0.0, 1.0), "calibration_error": 0.05, "report_lsf": True,
-             "reject_fraction": 0.02},
-    "apogee": {"ebv_range": (0.0, 3.0), "calibration_error": 0.02, "report_lsf": False,
-               "reject_fraction": 0.01},
+    "boss": {"ebv_range": (0.0, 1.0), "calibration_error": 0.05, "report_lsf": True, "reject_fraction": 0.02},
+    "apogee": {
+        "ebv_range": (0.0, 3.0),
+        "calibration_error": 0.02,
+        "report_lsf": False,
+        "reject_fraction": 0.01,
+    },
 }
 
 
@@ -211,15 +214,20 @@ def observe_realistic(
     column_bit = _bit(instrument, "BADFLAT" if instrument == "boss" else "BADPIX")
     for _ in range(model.bad_columns):
         start = int(rng.choice(candidates))
-        flags[start:start + int(rng.integers(2, 7))] |= column_bit
+        flags[start : start + int(rng.integers(2, 7))] |= column_bit
     usable = good & ((flags & _bit_mask(instrument)) == 0)
 
     level = np.median(star[usable])
     star = star / level
     light = light / level
     sky = sky_spectrum(instrument, lam, fwhm, model.sky_brightness) if model.sky else np.zeros(n)
-    residual = (sky_residual(instrument, lam, fwhm, rng, model.sky_scale_error, model.sky_shift_error,
-                             model.sky_brightness) if model.sky else np.zeros(n))
+    residual = (
+        sky_residual(
+            instrument, lam, fwhm, rng, model.sky_scale_error, model.sky_shift_error, model.sky_brightness
+        )
+        if model.sky
+        else np.zeros(n)
+    )
     noiseless = snr is None or not np.isfinite(snr)
     target = model.reference_snr if noiseless else float(snr)
     per_unit = star / np.sqrt(np.clip(star + sky, 1e-30, None))
@@ -293,6 +301,7 @@ def realistic_spectrum(
     """
     from zeta_payne.io.sdss.common import to_spectrum
 
-    pixels, truth = observe_realistic(model_wavelength, model_flux, model_resolution, instrument, teff,
-                                      v_rad, snr, rng, model)
+    pixels, truth = observe_realistic(
+        model_wavelength, model_flux, model_resolution, instrument, teff, v_rad, snr, rng, model
+    )
     return to_spectrum(pixels, {"instrument": instrument, "kind": "simulated"}), truth

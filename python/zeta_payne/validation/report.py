@@ -200,8 +200,12 @@ def failure_rows(studies: Sequence[StudyResult]) -> list[dict]:
         deltas = st.deltas(_free(st))
         masks = {name: converged(d) for name, d in deltas.items()}
         failed = ~np.logical_and.reduce(list(masks.values()))
-        row = {"instrument": st.instrument, "snr": _snr_key(st.snr), "n": len(st.true_rv),
-               "failed": int(failed.sum())}
+        row = {
+            "instrument": st.instrument,
+            "snr": _snr_key(st.snr),
+            "n": len(st.true_rv),
+            "failed": int(failed.sum()),
+        }
         row.update({f"failed_{name}": int((~m).sum()) for name, m in masks.items()})
         for by, edges in TABLE2_EDGES.items():  # where: failures per Table 2 bin
             if by in st.label_names:
@@ -211,8 +215,11 @@ def failure_rows(studies: Sequence[StudyResult]) -> list[dict]:
         if st.chi2_fit is not None and st.chi2_true is not None:
             known = failed & np.isfinite(st.chi2_fit) & np.isfinite(st.chi2_true)
             limited = known & (st.chi2_fit <= st.chi2_true)
-            row.update(emulator_limited=int(limited.sum()), optimizer_miss=int((known & ~limited).sum()),
-                       undiagnosed=int((failed & ~known).sum()))
+            row.update(
+                emulator_limited=int(limited.sum()),
+                optimizer_miss=int((known & ~limited).sum()),
+                undiagnosed=int((failed & ~known).sum()),
+            )
         else:
             row.update(emulator_limited=0, optimizer_miss=0, undiagnosed=int(failed.sum()))
         rows.append(row)
@@ -305,8 +312,9 @@ def load_studies(folder: str | Path) -> tuple[list[StudyResult], str]:
             chi2_true=column(sub, "chi2_true") if "chi2_true" in sub[0] else None,
             wall_seconds=float(entry["wall_seconds"]),
             meta=entry["meta"],
-            cases={name[5:]: _case_column([r[name] for r in sub])
-                   for name in sub[0] if name.startswith("case_")},
+            cases={
+                name[5:]: _case_column([r[name] for r in sub]) for name in sub[0] if name.startswith("case_")
+            },
         )
         studies.append(st)
     return studies, meta.get("title", "Simulation study")
@@ -323,17 +331,21 @@ def _case_column(values: list[str]) -> np.ndarray:
 def truth_lines(st: StudyResult) -> list[str]:
     """What a study's true spectra and observations were, for the report's header."""
     truth = st.meta.get("truth") or {"grid": "interpolant (emulator-only view)"}.get(
-        st.meta.get("generator", {}).get("kind"), st.meta.get("generator", {}).get("kind"))
+        st.meta.get("generator", {}).get("kind"), st.meta.get("generator", {}).get("kind")
+    )
     obs = st.meta.get("observation") or {"kind": "idealised"}
-    lines = [f"  - truth: **{truth}**; observations: **{obs.get('kind')}**"
-             + (" (" + obs["summary"] + ")" if obs.get("summary") else "")]
+    lines = [
+        f"  - truth: **{truth}**; observations: **{obs.get('kind')}**"
+        + (" (" + obs["summary"] + ")" if obs.get("summary") else "")
+    ]
     points = st.cases.get("truth_point")
     if points is not None and len(points):
         unique, counts = np.unique(np.asarray(points, dtype=float), return_counts=True)
         lines.append(
             f"  - {unique.size} independent synthesized spectra (truth points) behind {len(points)} cases: "
             f"each point used {counts.min()}–{counts.max()} times with its own v sin i, RV"
-            + (", reddening, LSF" if obs.get("kind") == "realistic" else "") + " and noise draws; the "
+            + (", reddening, LSF" if obs.get("kind") == "realistic" else "")
+            + " and noise draws; the "
             f"effective number of independent spectra is {unique.size}, not {len(points)}"
         )
     kinds = st.cases.get("truth_kind")
@@ -354,10 +366,15 @@ def flag_rows(studies: Sequence[StudyResult]) -> list[dict]:
             sel = kinds == kind
             flags = st.flags[sel]
             names = Counter(n for f in flags for n in flag_names(int(f)))
-            row = {"instrument": st.instrument, "snr": _snr_key(st.snr), "truth_kind": kind,
-                   "n": int(sel.sum()), "flagged": int((flags != 0).sum()),
-                   "flagged_bad": int((flags & int(BAD_MASK) != 0).sum()),
-                   "common_flags": " ".join(f"{n}:{c}" for n, c in names.most_common(4))}
+            row = {
+                "instrument": st.instrument,
+                "snr": _snr_key(st.snr),
+                "truth_kind": kind,
+                "n": int(sel.sum()),
+                "flagged": int((flags != 0).sum()),
+                "flagged_bad": int((flags & int(BAD_MASK) != 0).sum()),
+                "common_flags": " ".join(f"{n}:{c}" for n, c in names.most_common(4)),
+            }
             for name, d in deltas.items():
                 row[f"median_delta_{name}"] = float(np.nanmedian(d[sel])) if sel.any() else np.nan
             rows.append(row)
@@ -376,8 +393,13 @@ def write_report(
     _write_csv(out / "table2.csv", t2)
     _write_csv(out / "results.csv", [r for st in studies for r in _raw_rows(st)])
     entries = [
-        {"instrument": st.instrument, "snr": _snr_key(st.snr), "label_names": list(st.label_names),
-         "wall_seconds": st.wall_seconds, "meta": st.meta}
+        {
+            "instrument": st.instrument,
+            "snr": _snr_key(st.snr),
+            "label_names": list(st.label_names),
+            "wall_seconds": st.wall_seconds,
+            "meta": st.meta,
+        }
         for st in studies
     ]
     summary = _json_safe({"title": title, "studies": entries})
@@ -390,7 +412,7 @@ def write_report(
     for st in studies:
         b = st.meta.get("bundle", {})
         hw = st.meta.get("hardware") or {"cpu": platform.processor() or platform.machine()}
-        load = (f", load {hw['load']:.1f} → {hw['load_after']:.1f}" if "load_after" in hw else "")
+        load = f", load {hw['load']:.1f} → {hw['load_after']:.1f}" if "load_after" in hw else ""
         fit_s = st.seconds if st.fit_seconds is None else st.fit_seconds
         lines.append(
             f"- {st.instrument} S/N {_snr_key(st.snr)}: {len(st.true_rv)} spectra, bundle "
@@ -460,8 +482,11 @@ def write_report(
         "|---|---|---|---|---|---|---|---|",
         *(
             f"| {r['instrument']} | {r['snr']} | {r['failed']} / {r['n']} | "
-            + ", ".join(f"{k[7:]} {v}" for k, v in r.items()
-                        if k.startswith("failed_") and not k.startswith("failed_per") and v)
+            + ", ".join(
+                f"{k[7:]} {v}"
+                for k, v in r.items()
+                if k.startswith("failed_") and not k.startswith("failed_per") and v
+            )
             + f" | {r.get('failed_per_teff_bin', '')} | {r.get('failed_per_v_sini_bin', '')} | "
             f"{r['emulator_limited']} | {r['optimizer_miss']} |"
             for r in failures
@@ -486,8 +511,9 @@ def write_report(
             "where a fit should be flagged. flagged: any result flag (bad: a BAD_MASK flag); the "
             "most common flags with their counts. Median Δ = fitted − true. Also in flags.csv.",
             "",
-            "| instrument | S/N | truth | n | flagged (bad) | common flags | " + " | ".join(
-                f"median Δ{n}" for n in [*_free(studies[0]), "v_rad"]) + " |",
+            "| instrument | S/N | truth | n | flagged (bad) | common flags | "
+            + " | ".join(f"median Δ{n}" for n in [*_free(studies[0]), "v_rad"])
+            + " |",
             "|---|---|---|---|---|---|" + "---|" * (len(_free(studies[0])) + 1),
             *(
                 f"| {r['instrument']} | {r['snr']} | {r['truth_kind']} | {r['n']} | {r['flagged']} "

@@ -70,7 +70,7 @@ def convolve_to_pixels(
     out = np.ones(rest.size)
     idx = np.flatnonzero(covered)
     for start in range(0, idx.size, 2048):  # blocks keep the (n, 2H+1) arrays small
-        rows = idx[start:start + 2048]
+        rows = idx[start : start + 2048]
         base = np.floor(centre[rows]).astype(np.int64)
         cols = base[:, None] + np.arange(-half, half + 2)[None, :]
         inside = (cols >= 0) & (cols < loglam.size)

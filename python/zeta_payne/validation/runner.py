@@ -89,8 +89,14 @@ def coarsen(grid, level: int):
     levels = grid.levels[: level + 1]
     axes = levels[-1]
     keep = np.all([np.isin(np.round(grid.labels[:, i], 6), np.round(axes[i], 6)) for i in range(3)], axis=0)
-    return NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep],
-                    manifest=grid.manifest, medium=grid.medium, levels=list(levels))
+    return NodeGrid(
+        labels=grid.labels[keep],
+        wavelength=grid.wavelength,
+        flux=grid.flux[keep],
+        manifest=grid.manifest,
+        medium=grid.medium,
+        levels=list(levels),
+    )
 
 
 @dataclass
@@ -238,8 +244,7 @@ def _init_worker(
         generator = SynthesisGenerator(grid, bundle.manifest.label_names, resolution=r_model)
     else:
         raise ValueError(f"unknown generator kind {spec.kind!r}")
-    _STATE.update(bundle=bundle, fitter=Fitter(bundle, options), generator=generator,
-                  observation=observation)
+    _STATE.update(bundle=bundle, fitter=Fitter(bundle, options), generator=generator, observation=observation)
 
 
 def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
@@ -259,8 +264,9 @@ def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
             from zeta_payne.validation.observe import realistic_spectrum
 
             teff = float(labels[list(gen.label_names).index("teff")])
-            spectrum, truth = realistic_spectrum(gen.wavelength, flux, gen.resolution, instrument, teff,
-                                                 rv, snr, rng, observation)
+            spectrum, truth = realistic_spectrum(
+                gen.wavelength, flux, gen.resolution, instrument, teff, rv, snr, rng, observation
+            )
             case = {k: truth[k] for k in ("ebv", "airmass", "lsf_scale")}
         fitter = _STATE["fitter"]
         t_fit = time.perf_counter()
@@ -342,12 +348,15 @@ def run_study(
         from zeta_payne.threads import child_environment
 
         ctx = mp.get_context("spawn")
-        with child_environment(1), ProcessPoolExecutor(
-            processes,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(bundle_path, spec, options, True, observation),
-        ) as pool:
+        with (
+            child_environment(1),
+            ProcessPoolExecutor(
+                processes,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(bundle_path, spec, options, True, observation),
+            ) as pool,
+        ):
             for row in pool.map(_work, tasks, chunksize=4):
                 rows.append(row)
                 if progress:
@@ -390,8 +399,10 @@ def run_study(
 def _describe(observation) -> dict:
     """The observation model as recorded in a study's meta."""
     if observation is None:
-        return {"kind": "idealised", "summary": "constant S/N, Chebyshev response c_k ~ N(0, 0.1/k), "
-                "constant-R Gaussian LSF"}
+        return {
+            "kind": "idealised",
+            "summary": "constant S/N, Chebyshev response c_k ~ N(0, 0.1/k), constant-R Gaussian LSF",
+        }
     from dataclasses import asdict
 
     return {"kind": "realistic", **asdict(observation)}

@@ -24,8 +24,16 @@ __all__ = ["sky_lines", "sky_residual", "sky_spectrum"]
 #: Atomic night-sky lines in the BOSS range: (vacuum λ [Å], peak strength).
 BOSS_ATOMIC = ((5578.9, 1.5), (5891.6, 0.4), (5897.6, 0.3), (6302.0, 0.8), (6365.5, 0.3))
 #: Approximate intervals [Å, vacuum] of the OH bands in the BOSS red, lines per band.
-BOSS_OH_BANDS = ((6830.0, 6980.0), (7240.0, 7420.0), (7750.0, 8080.0), (8280.0, 8480.0),
-                 (8760.0, 8960.0), (9280.0, 9480.0), (9700.0, 10060.0), (10100.0, 10400.0))
+BOSS_OH_BANDS = (
+    (6830.0, 6980.0),
+    (7240.0, 7420.0),
+    (7750.0, 8080.0),
+    (8280.0, 8480.0),
+    (8760.0, 8960.0),
+    (9280.0, 9480.0),
+    (9700.0, 10060.0),
+    (10100.0, 10400.0),
+)
 BOSS_OH_LINES_PER_BAND = 14
 #: Log-uniform range of BOSS OH peak strengths at 6,800 Å (×1) rising linearly to ×4 at 10,000 Å.
 BOSS_OH_STRENGTH = (0.05, 1.5)
@@ -70,8 +78,9 @@ def sky_lines(instrument: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(centres)[order], np.asarray(strengths)[order]
 
 
-def sky_spectrum(instrument: str, wavelength: npt.ArrayLike, fwhm: npt.ArrayLike,
-                 brightness: float = 1.0) -> np.ndarray:
+def sky_spectrum(
+    instrument: str, wavelength: npt.ArrayLike, fwhm: npt.ArrayLike, brightness: float = 1.0
+) -> np.ndarray:
     """Sky counts per pixel relative to the star's median counts per pixel.
 
     Parameters
@@ -94,9 +103,15 @@ def sky_spectrum(instrument: str, wavelength: npt.ArrayLike, fwhm: npt.ArrayLike
     return brightness * (SKY_CONTINUUM[instrument] + lines)
 
 
-def sky_residual(instrument: str, wavelength: npt.ArrayLike, fwhm: npt.ArrayLike,
-                 rng: np.random.Generator, scale_error: float = 0.03, shift_error: float = 0.02,
-                 brightness: float = 1.0) -> np.ndarray:
+def sky_residual(
+    instrument: str,
+    wavelength: npt.ArrayLike,
+    fwhm: npt.ArrayLike,
+    rng: np.random.Generator,
+    scale_error: float = 0.03,
+    shift_error: float = 0.02,
+    brightness: float = 1.0,
+) -> np.ndarray:
     """What sky subtraction leaves: each line scaled by (1 + ε) and shifted by δ, minus the line.
 
     ε ~ N(0, ``scale_error``) and δ ~ N(0, ``shift_error`` × FWHM) per line, independently for

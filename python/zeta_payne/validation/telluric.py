@@ -68,8 +68,9 @@ def telluric_lines(instrument: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return np.asarray(centres), np.asarray(tau), np.asarray(band)
 
 
-def telluric_depth(instrument: str, wavelength: npt.ArrayLike, fwhm: npt.ArrayLike,
-                   band_scale: npt.ArrayLike | None = None) -> np.ndarray:
+def telluric_depth(
+    instrument: str, wavelength: npt.ArrayLike, fwhm: npt.ArrayLike, band_scale: npt.ArrayLike | None = None
+) -> np.ndarray:
     """Zenith optical depth τ(λ) of the telluric lines, seen through the LSF.
 
     Parameters

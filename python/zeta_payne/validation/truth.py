@@ -126,8 +126,9 @@ def synthesis_cases(
     names = [s.name for s in specs]
     point = np.arange(n) % len(stored)
     unit = sobol_unit(2, n, 20_000 + seed)
-    labels = np.array([[s.value if s.value is not None else 0.5 * (s.lower + s.upper) for s in specs]] * n,
-                      dtype=float).reshape(n, len(specs))
+    labels = np.array(
+        [[s.value if s.value is not None else 0.5 * (s.lower + s.upper) for s in specs]] * n, dtype=float
+    ).reshape(n, len(specs))
     for j, name in enumerate(("teff", "logg", "m_h")):
         labels[:, names.index(name)] = stored[point, j]
     if "v_sini" in names:
@@ -153,15 +154,23 @@ class SynthesisGenerator:
         Linear limb-darkening coefficient of the rotation profile.
     """
 
-    def __init__(self, grid: NodeGrid, label_names: Sequence[str], resolution: float | None = None,
-                 epsilon: float = 0.6) -> None:
+    def __init__(
+        self,
+        grid: NodeGrid,
+        label_names: Sequence[str],
+        resolution: float | None = None,
+        epsilon: float = 0.6,
+    ) -> None:
         self.grid = grid
         self.label_names = tuple(label_names)
         self.wavelength = np.asarray(grid.wavelength, dtype=float)
         if resolution is None:
             instruments = (grid.manifest or {}).get("instruments", {})
-            values = [v.get("R_model") for v in instruments.values()
-                      if v.get("npix") == grid.npix and v.get("R_model")]
+            values = [
+                v.get("R_model")
+                for v in instruments.values()
+                if v.get("npix") == grid.npix and v.get("R_model")
+            ]
             resolution = float(values[0]) if values else None
         self.resolution = resolution
         self.epsilon = epsilon
