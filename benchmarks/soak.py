@@ -48,12 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.astra.scale import populate  # noqa: E402
 
-from zeta_payne.astra import claims as cl  # noqa: E402
 from zeta_payne.astra.database import bound_database, parse_url  # noqa: E402
 from zeta_payne.astra.model import ZetaPayne  # noqa: E402
-from zeta_payne.astra.parallel import run_workers  # noqa: E402
-from zeta_payne.astra.retry import TRANSIENT, reset_connection  # noqa: E402
-from zeta_payne.astra.worker import WorkerOptions  # noqa: E402
+from zeta_payne.astra.queue import claims as cl  # noqa: E402
+from zeta_payne.astra.queue.parallel import run_workers  # noqa: E402
+from zeta_payne.astra.queue.retry import TRANSIENT, reset_connection  # noqa: E402
+from zeta_payne.astra.queue.worker import WorkerOptions  # noqa: E402
 from zeta_payne.bundles.toy import make_toy_bundle  # noqa: E402
 
 log = logging.getLogger("soak")

@@ -112,7 +112,7 @@ def write_targeting_table() -> str:
 def product_keywords(model: type, sdss_id: int) -> dict:
     """Plausible values of every NOT NULL data-product column of ``model`` (real ASTRA's or
     the stand-in's), unique per ``sdss_id`` (ASTRA's unique indexes include them)."""
-    from zeta_payne.astra.ingest import required_columns
+    from zeta_payne.astra.ops.ingest import required_columns
 
     values = {
         "release": "sdss5", "run2d": "v6_2_1", "apred": "1.4", "telescope": "apo25m",

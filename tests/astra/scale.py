@@ -66,7 +66,7 @@ def populate(folder: Path, bundles: dict[str, Any], n: dict[str, int], n_files: 
     Returns the number registered per instrument.
     """
     from zeta_payne.astra import compat
-    from zeta_payne.astra.ingest import class_probabilities, classify, ingest_files
+    from zeta_payne.astra.ops.ingest import class_probabilities, classify, ingest_files
 
     report = ingest_files(write_files(folder, bundles, n_files), chosen_class="oba")
     templates: dict[str, list[Any]] = {}

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 import pytest
 
 from tests.astra.scale import CHEAP, populate
-from zeta_payne.astra import claims as cl
 from zeta_payne.astra.model import ZetaPayne
-from zeta_payne.astra.worker import WorkerOptions, run_worker
+from zeta_payne.astra.queue import claims as cl
+from zeta_payne.astra.queue.worker import WorkerOptions, run_worker
 from zeta_payne.cli import main
 
 POSTGRES_URL = os.environ.get("ZETA_PAYNE_TEST_POSTGRES_URL")
@@ -181,7 +181,7 @@ def test_unreachable_database_fails_fast(tmp_path):
 def test_retry_budget_gives_a_clear_error():
     pytest.importorskip("psycopg2")
     from zeta_payne.astra.database import open_database, parse_url
-    from zeta_payne.astra.retry import DatabaseUnavailable, RetryPolicy, retrying
+    from zeta_payne.astra.queue.retry import DatabaseUnavailable, RetryPolicy, retrying
 
     db = open_database(parse_url("postgresql://nobody@127.0.0.1:9/x"))
     policy = RetryPolicy(budget=1.0, initial=0.1)
@@ -274,7 +274,7 @@ def test_postgres_restart_during_a_run(populated_pg, toy_boss, tmp_path):
             worker.kill()
     assert worker.returncode == 0, err[-2000:]
     assert "retry" in err
-    from zeta_payne.astra.retry import reset_connection
+    from zeta_payne.astra.queue.retry import reset_connection
 
     reset_connection(ZetaPayne._meta.database)
     spectrum_pks = [r.spectrum_pk for r in ZetaPayne.select()]

@@ -199,7 +199,7 @@ def test_routing_by_carton_program(database):
 
 def test_pixel_arrays_are_lazy_and_assignable(database, products):
     from zeta_payne.astra.convert import fit_input
-    from zeta_payne.astra.ingest import ingest_files
+    from zeta_payne.astra.ops.ingest import ingest_files
     from zeta_payne.io.sdss.layout import BOSS_GRID
     from zeta_payne.io.sdss.paths import expand_path
 

@@ -8,7 +8,7 @@ import peewee
 import pytest
 
 from tests.astra.conftest import POSTGRES_URL
-from zeta_payne.astra.retry import RetryPolicy, is_transient, retrying
+from zeta_payne.astra.queue.retry import RetryPolicy, is_transient, retrying
 
 
 def _no_sleep(calls: list[float]):

@@ -68,7 +68,7 @@ def test_schema_names_are_checked(schema, tmp_path):
 
 def test_hostile_values_are_stored_as_parameters(database, products):
     from zeta_payne.astra import compat
-    from zeta_payne.astra.ingest import ingest_files
+    from zeta_payne.astra.ops.ingest import ingest_files
 
     (spectrum,) = ingest_files([products["good_boss_1"]], chosen_class="oba").spectra
     evil = "x'); DROP TABLE zeta_payne; --"

@@ -72,9 +72,9 @@ def test_real_slurm_job_array(tmp_path, toy_boss, capsys):
     if not _slurm_ready():
         pytest.skip("no Slurm controller with an idle node on this machine")
     from tests.astra.scale import populate
-    from zeta_payne.astra import claims as cl
     from zeta_payne.astra.database import bound_database, open_database, parse_url
     from zeta_payne.astra.model import ZetaPayne
+    from zeta_payne.astra.queue import claims as cl
 
     schema = f"zp_slurm_{uuid.uuid4().hex[:8]}"
     url = f"{POSTGRES_URL}?schema={schema}"

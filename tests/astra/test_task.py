@@ -16,8 +16,8 @@ import pytest
 
 from tests.astra.fixtures import register_spectrum
 from zeta_payne.astra import compat
-from zeta_payne.astra.ingest import ingest_files
 from zeta_payne.astra.model import ZetaPayne
+from zeta_payne.astra.ops.ingest import ingest_files
 from zeta_payne.astra.products import read_model_flux
 from zeta_payne.astra.tasks import zeta_payne, zeta_payne_apogee, zeta_payne_boss
 

@@ -12,12 +12,12 @@ import time
 import pytest
 
 from tests.astra.scale import CHEAP, populate
-from zeta_payne.astra import claims as cl
 from zeta_payne.astra import compat
 from zeta_payne.astra.model import ZetaPayne
 from zeta_payne.astra.products import product_path
+from zeta_payne.astra.queue import claims as cl
+from zeta_payne.astra.queue.worker import WorkerOptions, pending_count, run_worker
 from zeta_payne.astra.routing import pending_query
-from zeta_payne.astra.worker import WorkerOptions, pending_count, run_worker
 
 BOSS = compat.BossCombinedSpectrum
 

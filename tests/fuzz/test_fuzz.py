@@ -91,9 +91,9 @@ def sqlite_database(tmp_path):
 def test_files_are_rejected_clearly_or_give_flagged_rows(
     corpus, sqlite_database, tmp_path, toy_boss, toy_apogee
 ):
-    from zeta_payne.astra.ingest import ingest_files
     from zeta_payne.astra.model import ZetaPayne
-    from zeta_payne.astra.worker import run_worker
+    from zeta_payne.astra.ops.ingest import ingest_files
+    from zeta_payne.astra.queue.worker import run_worker
 
     registered: dict[int, Case] = {}
     rejected = []
@@ -121,7 +121,7 @@ def test_files_are_rejected_clearly_or_give_flagged_rows(
 
 
 def _options(instrument, bundle, tmp_path):
-    from zeta_payne.astra.worker import WorkerOptions
+    from zeta_payne.astra.queue.worker import WorkerOptions
 
     return WorkerOptions(
         instruments=(instrument,),

@@ -1,19 +1,21 @@
 """ZETA-PAYNE as an ASTRA plugin — the only part of zeta-payne that imports ``astra`` or ``peewee``.
 
+The plugin proper:
+
 * :mod:`~zeta_payne.astra.tasks` — the task functions ``zeta_payne_boss``,
-  ``zeta_payne_apogee`` and ``zeta_payne`` (``astra run zeta_payne.astra.tasks.zeta_payne_boss``);
+  ``zeta_payne_apogee`` and ``zeta_payne`` (``astra run zeta_payne.astra.tasks.zeta_payne_boss
+  mwm.BossCombinedSpectrum``), thin shells over :mod:`~zeta_payne.astra.pipeline`;
 * :mod:`~zeta_payne.astra.model` — the output model ``ZetaPayne``;
-* :mod:`~zeta_payne.astra.compat` — ASTRA when importable, else the built-in
-  :mod:`~zeta_payne.astra.standin`;
-* :mod:`~zeta_payne.astra.database` — binding a database at run time;
-* :mod:`~zeta_payne.astra.routing`, :mod:`~zeta_payne.astra.run`, :mod:`~zeta_payne.astra.ingest`,
-  :mod:`~zeta_payne.astra.status`, :mod:`~zeta_payne.astra.export`, :mod:`~zeta_payne.astra.qa`,
-  :mod:`~zeta_payne.astra.demo` — what the ``zeta-payne`` database commands call;
-* survey scale: :mod:`~zeta_payne.astra.claims` (workers and their claims),
-  :mod:`~zeta_payne.astra.worker` (claim, fit, commit), :mod:`~zeta_payne.astra.parallel`
-  (worker processes), :mod:`~zeta_payne.astra.retry` and :mod:`~zeta_payne.astra.connection`
-  (database faults), :mod:`~zeta_payne.astra.slurm` (job arrays),
-  :mod:`~zeta_payne.astra.throughput` (progress and rate).
+* :mod:`~zeta_payne.astra.convert` — spectrum rows to the fitter's input, results to columns;
+* :mod:`~zeta_payne.astra.routing` — which spectra the plugin gets (classifier, carton programs);
+* :mod:`~zeta_payne.astra.products` — the model-flux FITS products;
+* :mod:`~zeta_payne.astra.compat` — the one place where real ASTRA or the built-in
+  :mod:`~zeta_payne.astra.standin` is chosen (``$ZETA_PAYNE_ASTRA``);
+* :mod:`~zeta_payne.astra.database` — binding a database at run time, creating the plugin's tables.
+
+Beside it, in subpackages of their own: :mod:`~zeta_payne.astra.queue` (the work queue:
+claims, workers, retries, Slurm, throughput) and :mod:`~zeta_payne.astra.ops` (what the
+``zeta-payne`` database commands call: ingest, run, status, export, QA, the demo).
 
 Nothing is imported (and no database bound) until a name is used.
 """

@@ -165,8 +165,8 @@ def own_models() -> list[type]:
     With real ASTRA its ``Source``, ``Spectrum`` and spectrum tables are ASTRA's (created by
     its migrations); the classifier table is the plugin's only when ASTRA has none.
     """
-    from zeta_payne.astra.claims import ZetaPayneClaim, ZetaPayneWorker
     from zeta_payne.astra.model import ZetaPayne
+    from zeta_payne.astra.queue.claims import ZetaPayneClaim, ZetaPayneWorker
 
     models: list[type] = []
     if not compat.HAVE_ASTRA or compat.CLASSIFIER_IS_OURS:

@@ -153,7 +153,7 @@ def expand_paths(paths: list[str]) -> list[str]:
 
 def _ingest(args: argparse.Namespace) -> int:
     from zeta_payne.astra.database import bound_database
-    from zeta_payne.astra.ingest import ingest_files, read_classification_table
+    from zeta_payne.astra.ops.ingest import ingest_files, read_classification_table
 
     table = read_classification_table(args.classification) if args.classification else None
     with bound_database(args.database, create=True, inputs=True):
@@ -168,7 +168,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from zeta_payne.astra.database import bound_database
-    from zeta_payne.astra.status import pending_table, results_table
+    from zeta_payne.astra.ops.status import pending_table, results_table
     from zeta_payne.cli.common import write_table
 
     bundles = {"boss": args.bundle_boss, "apogee": args.bundle_apogee}
@@ -192,8 +192,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace, pending: list[dict[str, Any]]) -> list[str]:
-    """Lines on progress, rate and workers (see :mod:`zeta_payne.astra.throughput`)."""
-    from zeta_payne.astra.throughput import in_progress, recent_rate, worker_groups, workers_table
+    """Lines on progress, rate and workers (see :mod:`zeta_payne.astra.queue.throughput`)."""
+    from zeta_payne.astra.queue.throughput import in_progress, recent_rate, worker_groups, workers_table
 
     lines = ["", "progress:"]
     left = sum(r["pending"] or 0 for r in pending)
@@ -239,7 +239,7 @@ def _progress(args: argparse.Namespace, pending: list[dict[str, Any]]) -> list[s
 
 def _export(args: argparse.Namespace) -> int:
     from zeta_payne.astra.database import bound_database
-    from zeta_payne.astra.export import result_rows, write_results
+    from zeta_payne.astra.ops.export import result_rows, write_results
 
     with bound_database(args.database):
         columns, rows = result_rows(args.instrument, args.all_versions)

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from zeta_payne.astra.demo import run_demo
+    from zeta_payne.astra.ops.demo import run_demo
     from zeta_payne.cli.common import pin_threads, write_table
     from zeta_payne.cli.progress import ProgressBar
 

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _fit(args: argparse.Namespace) -> int:
     from zeta_payne.astra.database import bound_database
-    from zeta_payne.astra.qa import plot_result
+    from zeta_payne.astra.ops.qa import plot_result
 
     with bound_database(args.database):
         path = plot_result(args.output, task_pk=args.task_pk, spectrum_pk=args.spectrum_pk)
@@ -39,7 +39,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from zeta_payne.astra.database import bound_database
-    from zeta_payne.astra.qa import plot_results
+    from zeta_payne.astra.ops.qa import plot_results
 
     with bound_database(args.database):
         path = plot_results(args.output, instrument=args.instrument)

@@ -14,7 +14,7 @@ class ProgressBar:
 
     On a non-terminal stream a line is written at the start, every 10 % and at the end.
     Call the instance as ``progress(label, done, total)`` (the signature of
-    :data:`zeta_payne.astra.run.Progress`).
+    :data:`zeta_payne.astra.ops.run.Progress`).
     """
 
     def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:

@@ -58,7 +58,7 @@ def _status_args(parsed: argparse.Namespace) -> list[str]:
 
 def _pending(parsed: argparse.Namespace) -> int:
     from zeta_payne.astra.database import bound_database
-    from zeta_payne.astra.worker import WorkerOptions, pending_count
+    from zeta_payne.astra.queue.worker import WorkerOptions, pending_count
     from zeta_payne.cli.workers import worker_options_from_args
 
     options: WorkerOptions = worker_options_from_args(parsed)
@@ -67,7 +67,7 @@ def _pending(parsed: argparse.Namespace) -> int:
 
 
 def _srun(args: argparse.Namespace) -> int:
-    from zeta_payne.astra.slurm import SlurmPlan, submit
+    from zeta_payne.astra.queue.slurm import SlurmPlan, submit
 
     words, parsed = _forwarded(args)
     nodes = max(1, args.nodes)

@@ -89,10 +89,10 @@ def _slurm_label() -> str | None:
 
 
 def worker_options_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`~zeta_payne.astra.worker.WorkerOptions` of the command line."""
+    """The :class:`~zeta_payne.astra.queue.worker.WorkerOptions` of the command line."""
     from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
-    from zeta_payne.astra.retry import RetryPolicy
-    from zeta_payne.astra.worker import WorkerOptions
+    from zeta_payne.astra.queue.retry import RetryPolicy
+    from zeta_payne.astra.queue.worker import WorkerOptions
     from zeta_payne.cli.database import routing_from_args
     from zeta_payne.cli.fit import fit_overrides
 
@@ -125,9 +125,9 @@ def worker_options_from_args(args: argparse.Namespace) -> Any:
 
 def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
     """Handler of ``run`` (``interactive``) and ``worker``."""
-    from zeta_payne.astra.connection import bind_for_workers
     from zeta_payne.astra.database import DatabaseConfigError, resolve_database
-    from zeta_payne.astra.retry import DatabaseUnavailable, RetryPolicy
+    from zeta_payne.astra.queue.connection import bind_for_workers
+    from zeta_payne.astra.queue.retry import DatabaseUnavailable, RetryPolicy
     from zeta_payne.cli.common import pin_threads, write_table
 
     options = worker_options_from_args(args)
@@ -153,7 +153,7 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
 
         check_routing(options.routing)  # no routing data: a clear error, not "fitted 0 spectra"
         if n == 1:
-            from zeta_payne.astra.worker import run_worker
+            from zeta_payne.astra.queue.worker import run_worker
             from zeta_payne.cli.progress import ProgressBar
 
             show = interactive and not args.no_progress
@@ -165,7 +165,7 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
                 return EXIT_DATABASE
             lost: list[str] = []
         else:
-            from zeta_payne.astra.parallel import run_workers
+            from zeta_payne.astra.queue.parallel import run_workers
 
             database.close()
             summary = run_workers(n, options, spec, log_level=min(level, logging.WARNING))

@@ -1,8 +1,8 @@
 """One worker: claim a batch, fit it with the ASTRA task, commit it atomically, repeat.
 
-Any number of workers — processes on one machine (:mod:`zeta_payne.astra.parallel`) or
+Any number of workers — processes on one machine (:mod:`zeta_payne.astra.queue.parallel`) or
 jobs on many (``zeta-payne worker``, ``zeta-payne srun``) — share the pending work of one
-database through :mod:`zeta_payne.astra.claims`, so that each spectrum is fitted once per
+database through :mod:`zeta_payne.astra.queue.claims`, so that each spectrum is fitted once per
 ASTRA version and bundle, also while new spectra arrive. What a worker guarantees:
 
 * **atomic batches** — the result rows of a batch, the release of its claims and the
@@ -12,7 +12,7 @@ ASTRA version and bundle, also while new spectra arrive. What a worker guarantee
   a killed writer's temporary files are removed when its claims are taken over, and a
   product left from an earlier fit whose new result is flagged bad is removed;
 * **database faults** — every unit of database work is retried with backoff
-  (:mod:`zeta_payne.astra.retry`), so a dropped connection or a PostgreSQL restart only
+  (:mod:`zeta_payne.astra.queue.retry`), so a dropped connection or a PostgreSQL restart only
   pauses the run; a database that stays away ends the worker with a clear message;
 * **poison spectra** — a claim taken over from a dead worker is refitted; once taken over
   twice its spectra are fitted one per transaction, and after ``max_attempts`` tries a
@@ -37,15 +37,21 @@ from typing import Any
 
 from peewee import PostgresqlDatabase
 
-from zeta_payne.astra import claims as cl
 from zeta_payne.astra.database import present_models
 from zeta_payne.astra.model import ZetaPayne
 from zeta_payne.astra.pipeline import PIPELINES, InstrumentPipeline
 from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR, product_path
-from zeta_payne.astra.retry import TRANSIENT, DatabaseUnavailable, RetryPolicy, reset_connection, retrying
+from zeta_payne.astra.queue import claims as cl
+from zeta_payne.astra.queue.retry import (
+    TRANSIENT,
+    DatabaseUnavailable,
+    RetryPolicy,
+    reset_connection,
+    retrying,
+)
+from zeta_payne.astra.queue.summary import RowCounts
 from zeta_payne.astra.routing import Routing, pending_query
 from zeta_payne.astra.standin.task import bulk_upsert
-from zeta_payne.astra.summary import RowCounts
 from zeta_payne.fitting.flags import ResultFlags
 from zeta_payne.fitting.result import FitResult
 from zeta_payne.io.sdss.fitsutil import remove_temporary_files

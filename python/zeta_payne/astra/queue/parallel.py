@@ -1,7 +1,7 @@
 """Several worker processes on one machine (``zeta-payne run --workers N``).
 
 Each process binds its own connection to the database, pins its numerical libraries to one
-thread and runs :func:`zeta_payne.astra.worker.run_worker`; the processes share the work
+thread and runs :func:`zeta_payne.astra.queue.worker.run_worker`; the processes share the work
 only through the database claims, exactly as workers on different machines do. SIGTERM or
 SIGINT to the parent is passed on to the workers, which commit what they have and end.
 A worker that dies (SIGKILL, out of memory) does not stop the others: its batch is taken
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zeta_payne.astra.database import DatabaseSpec
-from zeta_payne.astra.worker import WorkerOptions, WorkerSummary, run_worker
+from zeta_payne.astra.queue.worker import WorkerOptions, WorkerSummary, run_worker
 from zeta_payne.threads import THREAD_VARIABLES
 
 __all__ = ["ParallelSummary", "run_workers", "worker_process_main"]
@@ -56,7 +56,7 @@ def worker_process_main(
     import torch
 
     torch.set_num_threads(1)
-    from zeta_payne.astra.connection import bind_for_workers
+    from zeta_payne.astra.queue.connection import bind_for_workers
 
     stop = threading.Event()
 

@@ -2,7 +2,7 @@
 
 The pending work is split over ``nodes`` × ``procs`` worker processes: one array task per
 node, each running ``zeta-payne worker --workers procs``. The workers share the work through
-the database claims (:mod:`zeta_payne.astra.claims`), not through ``--limit/--page``
+the database claims (:mod:`zeta_payne.astra.queue.claims`), not through ``--limit/--page``
 slices, so nothing is skipped or done twice when the pending set changes while the jobs
 wait in the queue, when spectra arrive, or when a node dies (its batches are taken over).
 Each array task logs to its own file; a final job (``afterany`` the array) writes a summary.

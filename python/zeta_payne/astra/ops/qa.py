@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from zeta_payne.astra.export import result_rows
 from zeta_payne.astra.model import ZetaPayne
+from zeta_payne.astra.ops.export import result_rows
 from zeta_payne.astra.products import read_model_flux
 from zeta_payne.exceptions import ZetaPayneError
 from zeta_payne.fitting.flags import BAD_MASK, flag_names

@@ -19,11 +19,11 @@ from typing import Any
 
 from zeta_payne.astra import compat
 from zeta_payne.astra.database import bound_database
-from zeta_payne.astra.ingest import IngestReport, ingest_files, read_classification_table
 from zeta_payne.astra.model import ZetaPayne
-from zeta_payne.astra.qa import plot_result, plot_results
+from zeta_payne.astra.ops.ingest import IngestReport, ingest_files, read_classification_table
+from zeta_payne.astra.ops.qa import plot_result, plot_results
+from zeta_payne.astra.ops.run import Progress, RunSummary, run_pending
 from zeta_payne.astra.routing import Routing, routed_query
-from zeta_payne.astra.run import Progress, RunSummary, run_pending
 from zeta_payne.exceptions import ZetaPayneError
 from zeta_payne.fitting.flags import flag_names
 
@@ -133,7 +133,7 @@ def run_demo(
     plots : bool
         Write the QA plots.
     progress : callable, optional
-        Progress callback of :func:`zeta_payne.astra.run.run_pending`.
+        Progress callback of :func:`zeta_payne.astra.ops.run.run_pending`.
     """
     out = Path(output)
     data = Path(data_dir) if data_dir else DEMO_DATA_DIR

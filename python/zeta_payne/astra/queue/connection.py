@@ -4,7 +4,7 @@
 hours, so here PostgreSQL connections also get a connect timeout and TCP keepalives (a
 server that vanished without closing the connection is noticed within about a minute),
 and the first connection is retried only briefly: a database that is down at start-up is
-reported within seconds (:class:`~zeta_payne.astra.retry.DatabaseUnavailable`).
+reported within seconds (:class:`~zeta_payne.astra.queue.retry.DatabaseUnavailable`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from zeta_payne.astra.database import (
     plugin_models,
     resolve_database,
 )
-from zeta_payne.astra.retry import STARTUP, RetryPolicy, connect, retrying
+from zeta_payne.astra.queue.retry import STARTUP, RetryPolicy, connect, retrying
 
 __all__ = ["POSTGRES_DEFAULTS", "bind_for_workers", "resilient_spec", "worker_database"]
 

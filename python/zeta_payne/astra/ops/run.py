@@ -10,8 +10,8 @@ from typing import Any
 from zeta_payne.astra.database import present_models
 from zeta_payne.astra.pipeline import PIPELINES
 from zeta_payne.astra.products import DEFAULT_PRODUCT_DIR
+from zeta_payne.astra.queue.summary import RowCounts
 from zeta_payne.astra.routing import Routing, check_routing, pending_query
-from zeta_payne.astra.summary import RowCounts
 from zeta_payne.astra.tasks import zeta_payne_apogee, zeta_payne_boss
 
 __all__ = ["RunSummary", "run_pending"]

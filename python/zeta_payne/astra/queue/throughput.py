@@ -10,8 +10,8 @@ from typing import Any
 from peewee import fn
 
 from zeta_payne.astra import compat
-from zeta_payne.astra.claims import RUNNING, ZetaPayneClaim, ZetaPayneWorker
 from zeta_payne.astra.model import ZetaPayne
+from zeta_payne.astra.queue.claims import RUNNING, ZetaPayneClaim, ZetaPayneWorker
 
 __all__ = ["in_progress", "recent_rate", "worker_groups", "workers_table"]
 

@@ -1,6 +1,6 @@
 """Counts of committed result rows per (instrument, spectrum model), shared by the
-single-process run (:mod:`zeta_payne.astra.run`) and the claiming workers
-(:mod:`zeta_payne.astra.worker`)."""
+single-process run (:mod:`zeta_payne.astra.ops.run`) and the claiming workers
+(:mod:`zeta_payne.astra.queue.worker`)."""
 
 from __future__ import annotations
 
