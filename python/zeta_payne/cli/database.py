@@ -87,6 +87,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_database_option(ingest)
     ingest.set_defaults(func=_ingest)
 
+    classify = sub.add_parser(
+        "classify",
+        help="load classifier probabilities (the routing input) from a CSV or FITS table",
+        description="Write spectrum_classification rows from a table with a spectrum_pk or sdss_id "
+        "column (optional instrument: boss/apogee) and p_<class> columns (classes cv, fgkm, oba, wd, "
+        "sb2, yso). ASTRA dev has no classifier: this is how routing data get into its database.",
+    )
+    classify.add_argument("table", help="CSV or FITS table of class probabilities")
+    add_database_option(classify)
+    classify.set_defaults(func=_classify)
+
     run = sub.add_parser("run", help="fit the pending spectra (--workers N processes)")
     from zeta_payne.cli.workers import add_worker_options, run_command
 
@@ -130,6 +141,19 @@ def _init(args: argparse.Namespace) -> int:
     )
     print(f"tables ready in {where}")
     return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from zeta_payne.astra.database import bound_database
+    from zeta_payne.astra.ops.classify import load_classifications, read_probability_table
+
+    rows = read_probability_table(args.table)
+    with bound_database(args.database):
+        report = load_classifications(rows)
+    for line in report.invalid[:20]:
+        print(f"invalid row {line}", file=sys.stderr)
+    print(report.summary())
+    return 0 if report.classified else 1
 
 
 def _have_astra() -> bool:
