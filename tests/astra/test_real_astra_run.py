@@ -1,0 +1,131 @@
+"""ASTRA's own ``astra run`` on the plugin's task, and the plugin's workers after it, with real
+ASTRA ``dev`` binding its database from its own configuration (SQLite through
+``ASTRA_DATABASE_PATH``; PostgreSQL through ``astra.yml``). Skipped where real ASTRA is not
+installed (a fresh machine); ``.ci/run`` installs it from ``../shared/vendor/``.
+
+The demo spectra are registered as real ASTRA rows (``zeta-payne ingest``, files linked under
+``$MWM_ASTRA``); routed BOSS spectra are fitted once through ASTRA's decorator by ``astra run``,
+the APOGEE ones by ``zeta-payne run`` (claims): one row per spectrum, none twice, and every
+row not flagged bad has its product path stored.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.astra.conftest import POSTGRES_URL
+from zeta_payne.astra import compat
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "data" / "demo"
+BIN = Path(sys.executable).parent
+
+pytestmark = [
+    pytest.mark.skipif(not compat.HAVE_ASTRA, reason="real ASTRA (sdss-astra dev) is not installed here"),
+    pytest.mark.skipif(not (BIN / "astra").exists(), reason="the `astra` command is not installed"),
+]
+
+
+def _env(tmp_path: Path, backend: str) -> tuple[dict[str, str], str | None]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ASTRA_DATABASE_PATH", "ASTRA_CONFIG_PATH")}
+    env.update(ZETA_PAYNE_ASTRA="astra", MWM_ASTRA=str(tmp_path / "mwm_astra"), HOME=str(tmp_path))
+    if backend == "sqlite":
+        env["ASTRA_DATABASE_PATH"] = str(tmp_path / "astra.sqlite")
+        return env, None
+    url = urlparse(POSTGRES_URL)
+    schema = f"astra_{uuid.uuid4().hex[:10]}"
+    config = tmp_path / "astra.yml"
+    config.write_text(
+        "database:\n"
+        f"  dbname: {url.path.lstrip('/')}\n  user: {url.username}\n  host: {url.hostname}\n"
+        f"  port: {url.port or 5432}\n  schema: {schema}\n"
+    )
+    env["ASTRA_CONFIG_PATH"] = str(config)
+    return env, schema
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, cwd=env["HOME"])
+
+
+def _rows(env: dict[str, str]) -> list[tuple]:
+    script = (
+        "from zeta_payne.astra.model import ZetaPayne as Z\n"
+        "for r in Z.select().order_by(Z.spectrum_pk):\n"
+        "    print(r.spectrum_pk, r.instrument, int(r.result_flags), int(r.flag_bad),\n"
+        "          r.model_flux_path or '-')\n"
+    )
+    out = _run([sys.executable, "-c", script], env)
+    assert out.returncode == 0, out.stderr
+    return [tuple(line.split()) for line in out.stdout.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not POSTGRES_URL, reason="ZETA_PAYNE_TEST_POSTGRES_URL not set"),
+            ],
+        ),
+    ],
+)
+def test_astra_run_then_workers_fit_each_routed_spectrum_once(tmp_path, backend):
+    env, schema = _env(tmp_path, backend)
+    zp = str(BIN / "zeta-payne")
+    task = "zeta_payne.astra.tasks.zeta_payne_boss"
+    astra_run = [str(BIN / "astra"), "run", task, "mwm.BossCombinedSpectrum"]
+    try:
+        assert _run([zp, "init", "--with-inputs"], env).returncode == 0
+        ingest = _run([zp, "ingest", str(DEMO)], env)
+        assert ingest.returncode == 0 and "20 new spectra" in ingest.stdout, ingest.stderr
+        # no routing data at all: ASTRA's own command fails, naming what is missing
+        failed = _run(astra_run, env)
+        assert failed.returncode != 0
+        assert "RoutingDataMissing" in failed.stdout + failed.stderr
+        assert _rows(env) == []
+        # the classifier's probabilities (demo truth table: sdss_id, instrument, p_<class>)
+        loaded = _run([zp, "classify", str(DEMO / "truth.csv")], env)
+        assert loaded.returncode == 0 and "20 spectra classified" in loaded.stdout, loaded.stderr
+        done = _run(astra_run, env)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        boss = _rows(env)
+        assert boss and {r[1] for r in boss} == {"boss"}
+        # the rest (APOGEE) by the plugin's claiming workers (two on PostgreSQL)
+        workers = "2" if backend == "postgres" else "1"
+        run = _run([zp, "run", "--workers", workers, "--no-progress"], env)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        rows = _rows(env)
+        pks = [r[0] for r in rows]
+        assert len(pks) == len(set(pks)), "a spectrum was fitted twice"
+        assert {r[1] for r in rows} == {"boss", "apogee"}
+        # routed: 20 spectra, 2 sent elsewhere by the classifier (demo truth.csv)
+        assert len(rows) == 18
+        for pk, _, flags, bad, path in rows:
+            if bad == "0":
+                assert path != "-" and os.path.isfile(path), (pk, flags)
+            else:
+                assert path == "-"
+        assert sum(r[3] == "1" for r in rows) == 3  # the three corrupt demo files
+        # a rerun finds nothing left to do
+        again = _run([zp, "run", "--workers", "1", "--no-progress"], env)
+        assert again.returncode == 0 and "fitted 0 spectra" in again.stdout
+    finally:
+        if schema:
+            from zeta_payne.astra.database import open_database, parse_url
+
+            db = open_database(parse_url(POSTGRES_URL))
+            db.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            db.close()
+        shutil.rmtree(tmp_path / "mwm_astra", ignore_errors=True)
