@@ -22,6 +22,8 @@ __all__ = [
     "covariance_errors",
     "label_flags",
     "parabola_errors",
+    "parabola_from_values",
+    "parabola_points",
     "unresolved_v_sini",
 ]
 
@@ -241,11 +243,33 @@ def parabola_errors(
     flags : int
         ``<label>_NONCONVEX_CHI2`` bits.
     """
+    rows, values = parabola_points(labels, free, lower, upper, formal, chi2, level, offsets)
+    return parabola_from_values(values, chi2_of(rows), free, label_names, level)
+
+
+def parabola_points(
+    labels: np.ndarray,
+    free: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    formal: np.ndarray,
+    chi2: float,
+    level: float,
+    offsets: Sequence[float] = (-1.0, -0.5, 0.0, 0.5, 1.0),
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The label vectors at which :func:`parabola_errors` evaluates χ².
+
+    Returns
+    -------
+    rows : numpy.ndarray, shape (F · S, L)
+        ``S = len(offsets)`` rows per free label, in label order.
+    values : list of numpy.ndarray, shape (S,)
+        The free label's value in its rows, one array per free label.
+    """
     target = np.sqrt((level - 1.0) * chi2)
     width = upper - lower
-    free_idx = np.flatnonzero(free)
     rows, values = [], []
-    for k, i in enumerate(free_idx):
+    for k, i in enumerate(np.flatnonzero(free)):
         step = formal[k] * target if np.isfinite(formal[k]) and formal[k] > 0 else 0.01 * width[i]
         step = float(np.clip(step, 1e-6 * width[i], 0.25 * width[i]))
         pts = labels[i] + step * np.asarray(offsets)
@@ -255,11 +279,38 @@ def parabola_errors(
             row[i] = x
             rows.append(row)
         values.append(pts)
-    chi = chi2_of(np.array(rows))
+    return np.array(rows), values
+
+
+def parabola_from_values(
+    values: list[np.ndarray],
+    chi: np.ndarray,
+    free: np.ndarray,
+    label_names: Sequence[str],
+    level: float,
+) -> tuple[np.ndarray, int]:
+    """Parabola errors and non-convexity flags from χ² at :func:`parabola_points`.
+
+    Parameters
+    ----------
+    values : list of numpy.ndarray, shape (S,)
+        :func:`parabola_points`' second value.
+    chi : numpy.ndarray, shape (F · S,)
+        χ² at its rows.
+    free : numpy.ndarray of bool, shape (L,)
+    label_names : sequence of str, length L
+    level : float
+        χ²_1σ.
+
+    Returns
+    -------
+    errors : numpy.ndarray, shape (L,)
+    flags : int
+    """
     errors = np.full(len(label_names), np.nan)
     flags = 0
-    n_pts = len(offsets)
-    for k, i in enumerate(free_idx):
+    for k, i in enumerate(np.flatnonzero(free)):
+        n_pts = len(values[k])
         par = parabola_error(values[k], chi[k * n_pts : (k + 1) * n_pts], level)
         errors[i] = par.error
         if not par.convex:

@@ -58,11 +58,18 @@ class Fitter:
         a ``fallback_resolution`` the bundle's nominal R is the fallback LSF.
     device : str or torch.device
         ``"cpu"`` or a CUDA device; everything runs there (one code path).
+    batch_size : int
+        Spectra fitted together by :meth:`fit_batch` on the batched path
+        (:mod:`~zeta_payne.fitting.batched`); 0 or 1 fits them one at a time.
     """
 
-    def __init__(self, bundle: Bundle, options: FitOptions | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self, bundle: Bundle, options: FitOptions | None = None, device: str = "cpu", batch_size: int = 32
+    ) -> None:
         self.bundle = bundle
         self.device = torch.device(device)
+        self.batch_size = int(batch_size)
+        self._batched = None
         defaults = dict(bundle.manifest.fit_defaults)
         if options is None:
             options = self.default_options(bundle)
@@ -112,13 +119,15 @@ class Fitter:
 
     # ---------------------------------------------------------------- public
     def fit(self, spectrum: Spectrum) -> FitResult:
-        """Fit one spectrum. Never raises for bad data: problems become flags."""
-        return self.fit_batch([spectrum])[0]
+        """Fit one spectrum alone (the reference path). Never raises for bad data: problems
+        become flags."""
+        return self._fit_each([spectrum], None)[0]
 
     def fit_batch(
         self,
         spectra: Iterable[Spectrum],
         progress: Callable[[int, FitResult], None] | None = None,
+        batched: bool | None = None,
     ) -> list[FitResult]:
         """Fit several spectra; one result per input, in order.
 
@@ -126,8 +135,49 @@ class Fitter:
         ----------
         spectra : iterable of Spectrum
         progress : callable, optional
-            Called as ``progress(index, result)`` after each spectrum.
+            Called as ``progress(index, result)`` after each spectrum (after each batch of
+            ``batch_size`` on the batched path).
+        batched : bool, optional
+            ``None`` (default): the batched path (:mod:`~zeta_payne.fitting.batched`, equal
+            to the per-spectrum fit within a small fraction of the errors) whenever it is
+            equivalent — more than one spectrum, ``batch_size > 1`` and no paper stage 1
+            (``initial_fit``); ``False`` fits one spectrum at a time. A batch that fails as a
+            whole is refitted one spectrum at a time.
         """
+        spectra = list(spectra)
+        if batched is None:
+            batched = self.batch_size > 1 and len(spectra) > 1 and not self.options.initial_fit
+        if batched:
+            return self._fit_batched(spectra, progress)
+        return self._fit_each(spectra, progress)
+
+    def _fit_batched(
+        self, spectra: list[Spectrum], progress: Callable[[int, FitResult], None] | None
+    ) -> list[FitResult]:
+        from zeta_payne.fitting.batched import BatchedFit
+
+        if self._batched is None:
+            self._batched = BatchedFit(self)
+        size = max(1, self.batch_size)
+        results: list[FitResult] = []
+        for start in range(0, len(spectra), size):
+            chunk = spectra[start : start + size]
+            try:
+                fitted = self._batched.fit(chunk)
+            except Exception as exc:  # refit one at a time: one bad spectrum never stops a batch
+                log.warning("batched fit failed (%s); fitting the %d spectra one at a time", exc, len(chunk))
+                log.debug("%s", traceback.format_exc())
+                fitted = self._fit_each(chunk, None)
+            for index, result in enumerate(fitted, start=start):
+                results.append(result)
+                if progress is not None:
+                    progress(index, result)
+        return results
+
+    def _fit_each(
+        self, spectra: Iterable[Spectrum], progress: Callable[[int, FitResult], None] | None
+    ) -> list[FitResult]:
+        """The reference path: every spectrum alone (``_fit_one``)."""
         results = []
         for index, spectrum in enumerate(spectra):
             t0 = time.perf_counter()

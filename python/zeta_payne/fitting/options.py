@@ -48,6 +48,14 @@ class FitOptions:
         densely as in a rest-frame search; 0 turns it off.
     presearch_stride : int
         Use every ``stride``-th fitted pixel for the pre-search χ² (the final fit uses all).
+    presearch_rank_tolerance : float
+        Batched fitter only: the candidates' network outputs enter its pre-search as a
+        low-rank factorisation whose rms residual per model pixel stays below this
+        (normalised flux; 0: full rank). See :mod:`zeta_payne.fitting.batched_presearch`.
+    presearch_recheck : int
+        Batched fitter only: the best candidates of its approximate pre-search that are
+        re-evaluated exactly (float64, full network, all pixels); the best of them starts
+        the least squares.
     rv_step : float or None
         RV spacing of the pre-search levels [km/s]; ``None``: half the LSF FWHM.
     rv_margin : float
@@ -97,6 +105,8 @@ class FitOptions:
     rv_range: tuple[float, float] = (-50.0, 50.0)
     presearch_refine_width: float = 100.0
     presearch_stride: int = 2
+    presearch_rank_tolerance: float = 2e-4
+    presearch_recheck: int = 4
     rv_step: float | None = None
     rv_margin: float = 50.0
     fixed: Mapping[str, float] = field(default_factory=dict)

@@ -1,0 +1,371 @@
+"""The fit of a batch of spectra at once: the stages of :class:`~zeta_payne.fitting.Fitter`,
+batched in torch on one device (CPU or CUDA, one code path).
+
+Stages: preparation and one :class:`~zeta_payne.model.forward.ForwardModel` per spectrum
+(as the per-spectrum fitter) → approximate pre-search of all candidates
+(:mod:`~zeta_payne.fitting.batched_presearch`) with an exact re-check of the best few →
+batched Levenberg–Marquardt (:mod:`~zeta_payne.fitting.batched_lm`) over labels + RV with
+the response projected out, then over labels + RV + response → the χ² parabolas of all
+spectra in one evaluation → the same diagnostics and flags
+(:mod:`~zeta_payne.fitting.diagnostics`) and the same :class:`FitResult`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from zeta_payne.exceptions import SpectrumRejected
+from zeta_payne.fitting.batched_lm import LMResult, batched_lm
+from zeta_payne.fitting.batched_model import BatchedForward
+from zeta_payne.fitting.batched_presearch import CandidateFactors, candidate_factors, presearch_batch
+from zeta_payne.fitting.diagnostics import (
+    convergence_flags,
+    covariance_errors,
+    label_flags,
+    parabola_from_values,
+    parabola_points,
+    unresolved_v_sini,
+)
+from zeta_payne.fitting.preparation import Prepared
+from zeta_payne.fitting.result import FitResult
+from zeta_payne.fitting.uncertainty import chi2_one_sigma, n_degrees
+from zeta_payne.model.forward import ForwardModel
+from zeta_payne.spectrum import Spectrum
+
+if TYPE_CHECKING:
+    from zeta_payne.fitting.fitter import Fitter
+
+__all__ = ["BatchedFit", "EVALUATION_LIMIT_MESSAGE"]
+
+#: SciPy's message for the evaluation limit (the per-spectrum fitter reports it).
+EVALUATION_LIMIT_MESSAGE = "The maximum number of function evaluations is exceeded."
+
+
+class BatchedFit:
+    """Fit batches of spectra with a :class:`~zeta_payne.fitting.Fitter`'s bundle and options.
+
+    Parameters
+    ----------
+    fitter : Fitter
+        Provides the bundle, options, label box, candidate set and device.
+    """
+
+    def __init__(self, fitter: Fitter) -> None:
+        self.fitter = fitter
+        self.device = fitter.device
+        self._factors: CandidateFactors | None = None
+
+    @property
+    def factors(self) -> CandidateFactors:
+        """Low-rank factors of the candidates' network outputs (computed once)."""
+        if self._factors is None:
+            last = self.fitter._emulator64.layers[-1]
+            self._factors = candidate_factors(
+                self.fitter._cand_hidden.double(),
+                last.weight.detach(),
+                last.bias.detach(),
+                self.fitter.options.presearch_rank_tolerance,
+            )
+        return self._factors
+
+    # ------------------------------------------------------------------ public
+    def fit(self, spectra: Sequence[Spectrum]) -> list[FitResult]:
+        """Fit a batch; one result per input, in order (rejections become flagged rows).
+
+        Exceptions other than a rejection propagate (the caller decides whether to retry
+        the spectra one at a time).
+        """
+        fitter = self.fitter
+        t_start = time.perf_counter()
+        results: list[FitResult | None] = [None] * len(spectra)
+        preps: list[Prepared] = []
+        models: list[ForwardModel] = []
+        where: list[int] = []
+        for i, spectrum in enumerate(spectra):
+            try:
+                prep = fitter._prepare(spectrum)
+            except SpectrumRejected as rejection:
+                results[i] = FitResult.failed(
+                    fitter.label_names, rejection.flags, rejection.message, spectrum.meta
+                )
+                continue
+            preps.append(prep)
+            models.append(fitter._forward(prep, prep.used))
+            where.append(i)
+        timing: dict[str, float] = {"prepare": time.perf_counter() - t_start}
+        if preps:
+            for i, result in zip(where, self._fit_prepared(preps, models, timing), strict=True):
+                results[i] = result
+        total = time.perf_counter() - t_start
+        for result in results:
+            result.timing["total"] = total / len(spectra)
+        return results  # type: ignore[return-value]
+
+    # -------------------------------------------------------------- internals
+    def _fit_prepared(
+        self, preps: list[Prepared], models: list[ForwardModel], timing: dict[str, float]
+    ) -> list[FitResult]:
+        fitter, opt = self.fitter, self.fitter.options
+        dev, f64 = self.device, torch.float64
+        n = len(preps)
+        batch = BatchedForward(models, fitter._emulator64, dev)
+        flux = torch.zeros((n, batch.n_max), dtype=f64, device=dev)
+        weight = torch.zeros_like(flux)
+        for b, prep in enumerate(preps):
+            flux[b, : prep.flux.size] = torch.as_tensor(prep.flux, device=dev)
+            weight[b, : prep.weight.size] = torch.as_tensor(prep.weight, device=dev)
+        sw = torch.sqrt(weight)
+        swf = sw * flux
+        free_t = torch.as_tensor(fitter.free, device=dev)
+        fixed = torch.as_tensor(fitter.fixed_values, dtype=f64, device=dev)
+        n_free = int(fitter.free.sum())
+        columns = torch.as_tensor(
+            np.concatenate([np.flatnonzero(fitter.free), [len(fitter.free)]]), device=dev
+        )
+
+        def full_labels(x: torch.Tensor) -> torch.Tensor:
+            labels = fixed.expand(x.shape[0], -1).clone()
+            labels[:, free_t] = x[:, :n_free]
+            return labels
+
+        def exact_chi2(labels: torch.Tensor, v_rad: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+            norm = batch.normalized(labels, v_rad, rows)
+            a = batch.design[rows] * (sw[rows] * norm)[:, :, None]
+            q, _ = torch.linalg.qr(a)
+            proj = (q.transpose(1, 2) @ swf[rows, :, None]).squeeze(-1)
+            return (swf[rows] ** 2).sum(dim=1) - (proj**2).sum(dim=1)
+
+        # ---- pre-search
+        t = time.perf_counter()
+        init_labels, init_v = self._presearch(preps, models, exact_chi2, batch)
+        timing["presearch"] = time.perf_counter() - t
+
+        # ---- least squares: response projected out, then the polish
+        t = time.perf_counter()
+
+        def projected(x: torch.Tensor, rows: torch.Tensor):
+            norm, dnorm = batch.normalized_and_jacobian(full_labels(x), x[:, -1], rows)
+            s = sw[rows]
+            design = batch.design[rows]
+            a = design * (s * norm)[:, :, None]
+            q, r = torch.linalg.qr(a)
+            proj = (q.transpose(1, 2) @ swf[rows, :, None]).squeeze(-1)
+            coeffs = _triangular_solve(r, proj, a, swf[rows])
+            resid = (q @ proj[:, :, None]).squeeze(-1) - swf[rows]
+            d = (s * (design @ coeffs[:, :, None]).squeeze(-1))[:, :, None] * dnorm[:, :, columns]
+            jac = d - q @ (q.transpose(1, 2) @ d)
+            return resid, jac, coeffs
+
+        lower, upper = self._bounds(0, n)
+        start = torch.cat([init_labels[:, fitter.free], init_v[:, None]], dim=1)
+        proj = batched_lm(projected, start, lower, upper, opt.max_nfev, opt.chi2_tolerance)
+        n_coeffs = batch.design.shape[2]
+
+        def polish(x: torch.Tensor, rows: torch.Tensor):
+            norm, dnorm = batch.normalized_and_jacobian(full_labels(x), x[:, n_free], rows)
+            design = batch.design[rows]
+            resp = (design @ x[:, n_free + 1 :, None]).squeeze(-1)
+            s = sw[rows]
+            resid = s * (norm * resp - flux[rows])
+            jac = torch.cat([dnorm[:, :, columns] * resp[:, :, None], design * norm[:, :, None]], dim=2)
+            return resid, jac * s[:, :, None], None
+
+        lower, upper = self._bounds(n_coeffs, n)
+        start = torch.cat([proj.x, proj.extra], dim=1)
+        final = batched_lm(polish, start, lower, upper, opt.polish_nfev, opt.chi2_tolerance)
+        timing["least_squares"] = time.perf_counter() - t
+
+        # ---- diagnostics and uncertainties
+        t = time.perf_counter()
+        results = self._results(
+            preps, models, batch, proj, final, init_labels, init_v, full_labels, flux, weight
+        )
+        timing["uncertainties"] = time.perf_counter() - t
+        for result in results:
+            result.timing.update({k: v / n for k, v in timing.items()})
+        return results
+
+    def _bounds(self, n_coeffs: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        lower, upper = self.fitter._bounds(n_coeffs)
+        dev = self.device
+        as_t = torch.as_tensor
+        return (
+            as_t(lower, dtype=torch.float64, device=dev).expand(n, -1).contiguous(),
+            as_t(upper, dtype=torch.float64, device=dev).expand(n, -1).contiguous(),
+        )
+
+    def _presearch(
+        self, preps, models, exact_chi2, batch: BatchedForward
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Best start (labels (B, L), RV (B,)) of every spectrum, re-checked exactly."""
+        fitter, opt = self.fitter, self.fitter.options
+        lo, hi = opt.rv_range
+        n = len(preps)
+        ranges = [(lo, hi)] * n
+        best = self._presearch_ranges(preps, models, ranges, exact_chi2)
+        half = 0.5 * float(opt.presearch_refine_width or 0.0)
+        if half > 0 and hi - lo > 2 * half:
+            centres = np.clip(best[1].cpu().numpy(), lo + half, hi - half)
+            refined = self._presearch_ranges(
+                preps, models, [(c - half, c + half) for c in centres], exact_chi2
+            )
+            better = refined[2] < best[2]
+            best = tuple(
+                torch.where(better.view(-1, *([1] * (a.dim() - 1))), r, a)
+                for a, r in zip(best, refined, strict=True)
+            )
+        del fitter, batch
+        return best[0], best[1]
+
+    def _presearch_ranges(self, preps, models, ranges, exact_chi2):
+        fitter, opt = self.fitter, self.fitter.options
+        dev = self.device
+        levels = [fitter._rv_levels(p, a, b) for p, (a, b) in zip(preps, ranges, strict=True)]
+        index, v_lev, _ = presearch_batch(
+            self.factors,
+            fitter._cand_rv_unit,
+            models,
+            [p.flux for p in preps],
+            [p.weight for p in preps],
+            levels,
+            opt.n_chebyshev,
+            opt.presearch_stride,
+            opt.presearch_recheck,
+            group_size=1 if dev.type == "cpu" else 64,
+        )
+        n, k = index.shape
+        labels = torch.as_tensor(fitter._cand_labels[index.ravel()], dtype=torch.float64, device=dev)
+        v = torch.as_tensor(v_lev.ravel(), dtype=torch.float64, device=dev)
+        rows = torch.arange(n, device=dev).repeat_interleave(k)
+        chi2 = exact_chi2(labels, v, rows).reshape(n, k)
+        j = torch.argmin(chi2, dim=1)
+        pick = torch.arange(n, device=dev) * k + j
+        return labels[pick], v[pick], chi2[torch.arange(n, device=dev), j]
+
+    def _results(
+        self,
+        preps,
+        models,
+        batch,
+        proj: LMResult,
+        final: LMResult,
+        init_labels,
+        init_v,
+        full_labels,
+        flux,
+        weight,
+    ):
+        fitter, opt = self.fitter, self.fitter.options
+        n_free = int(fitter.free.sum())
+        labels_t = full_labels(final.x)
+        v_t = final.x[:, n_free]
+        coeffs_t = final.x[:, n_free + 1 :]
+        # χ² parabolas: the points of every spectrum, evaluated in one batch
+        covs, point_sets, rows_all = [], [], []
+        x = final.x.cpu().numpy()
+        labels_np = labels_t.cpu().numpy()
+        chi2_np = final.chi2.cpu().numpy()
+        for b, prep in enumerate(preps):
+            n_pix = prep.flux.size
+            dof = max(n_pix - x.shape[1], 1)
+            jac = final.jacobian[b, :n_pix].cpu().numpy()
+            cov = covariance_errors(jac, chi2_np[b] / dof, fitter.free, fitter.label_names)
+            covs.append(cov)
+            if opt.compute_uncertainties:
+                level = chi2_one_sigma(n_degrees(prep.resolution, *prep.fit_range))
+                rows, values = parabola_points(
+                    labels_np[b], fitter.free, fitter.lower, fitter.upper, cov.formal, chi2_np[b], level
+                )
+                point_sets.append((values, level))
+                rows_all.append(rows)
+        chi_points = None
+        if rows_all:
+            dev = self.device
+            everyone = torch.arange(len(preps), device=dev)
+            rows_t = torch.as_tensor(np.stack(rows_all), dtype=torch.float64, device=dev)  # (B, S, L)
+            norm = batch.normalized(rows_t, v_t, everyone)  # (B, S, N)
+            response = (batch.design @ coeffs_t[:, :, None]).squeeze(-1)
+            resid = norm * response[:, None, :] - flux[:, None, :]
+            chi_points = ((resid**2) * weight[:, None, :]).sum(dim=2).cpu().numpy()
+        results = []
+        proj_status = proj.status.cpu().numpy()
+        final_status = final.status.cpu().numpy()
+        gains = (proj.chi2 - final.chi2).cpu().numpy()
+        nfev = (proj.nfev + final.nfev).cpu().numpy()
+        init_l = init_labels.cpu().numpy()
+        init_v_np = init_v.cpu().numpy()
+        for b, (prep, fm) in enumerate(zip(preps, models, strict=True)):
+            n_pix = prep.flux.size
+            labels = labels_np[b]
+            v_rad = float(x[b, n_free])
+            coeffs = x[b, n_free + 1 :]
+            chi2 = float(chi2_np[b])
+            dof = max(n_pix - x.shape[1], 1)
+            rchi2 = chi2 / dof
+            cov = covs[b]
+            flags = prep.flags
+            flags |= convergence_flags(
+                opt,
+                int(proj_status[b]),
+                int(final_status[b]),
+                float(gains[b]),
+                v_rad,
+                chi2,
+                rchi2,
+                cov.singular,
+            )
+            v_sini_limit = unresolved_v_sini(prep.resolution, opt.unresolved_v_sini)
+            flags |= label_flags(
+                labels, fitter.free, fitter.lower, fitter.upper, fitter.label_names, opt, v_sini_limit
+            )
+            raw_e = np.full(len(fitter.label_names), np.nan)
+            if chi_points is not None:
+                values, level = point_sets[b]
+                size = sum(len(v) for v in values)
+                raw_e, nonconvex = parabola_from_values(
+                    values, chi_points[b, :size], fitter.free, fitter.label_names, level
+                )
+                flags |= nonconvex
+            results.append(
+                FitResult(
+                    label_names=fitter.label_names,
+                    labels=labels.copy(),
+                    e_labels=raw_e.copy(),
+                    raw_e_labels=raw_e,
+                    cov_e_labels=cov.e_labels,
+                    initial_labels=init_l[b].copy(),
+                    v_rad=v_rad,
+                    e_v_rad=cov.e_v_rad,
+                    initial_v_rad=float(init_v_np[b]),
+                    correlations=cov.correlations,
+                    coeffs=coeffs * prep.scale,
+                    chi2=chi2,
+                    rchi2=rchi2,
+                    dof=dof,
+                    snr=prep.snr,
+                    n_pixels=n_pix,
+                    model_flux=fitter._model_flux(prep, fm, labels, v_rad, coeffs),
+                    flags=int(flags),
+                    message="" if final_status[b] > 0 else f"least squares: {EVALUATION_LIMIT_MESSAGE}",
+                    n_fev=int(nfev[b]),
+                    meta=dict(prep.spectrum.meta),
+                    lsf_source=prep.lsf_source,
+                )
+            )
+        return results
+
+
+def _triangular_solve(r: torch.Tensor, rhs: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``R⁻¹ rhs`` for every problem; least squares of ``a x = b`` where ``R`` is singular."""
+    diag = torch.diagonal(r, dim1=1, dim2=2).abs()
+    ok = (diag > 0).all(dim=1)
+    out = torch.linalg.solve_triangular(r, rhs[:, :, None], upper=True).squeeze(-1)
+    if not bool(ok.all()):
+        bad = ~ok
+        out[bad] = (torch.linalg.pinv(a[bad]) @ b[bad, :, None]).squeeze(-1)
+    return out

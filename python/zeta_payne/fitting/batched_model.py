@@ -1,0 +1,256 @@
+"""The forward model of many spectra at once, with exact Jacobians, in torch (float64).
+
+The same model as :class:`~zeta_payne.model.forward.ForwardModel` (``S_v · C · NN(θ)``),
+evaluated for a batch of spectra of different lengths, LSFs and wavelength grids, padded to
+a common pixel count. The network's last layer is applied once for the whole batch over the
+union of the spectra's model-pixel windows (one matrix product that reads ``W2`` once, the
+cost that dominates one spectrum's evaluation); each spectrum's own LSF band and Doppler
+resampling follow as shifted multiply-adds and gathers, so CPU and CUDA run the same code.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS
+from zeta_payne.model.emulator import NEGATIVE_SLOPE, Emulator
+from zeta_payne.model.forward import ForwardModel
+
+__all__ = ["BatchedForward", "keys_cubic"]
+
+
+def keys_cubic(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keys (a = −0.5) cubic weights and derivatives for fractional offsets ``t``.
+
+    The torch twin of :func:`zeta_payne.model.lsf._keys_cubic`.
+
+    Parameters
+    ----------
+    t : torch.Tensor, shape (*)
+        Fractional positions in [0, 1).
+
+    Returns
+    -------
+    weights, derivatives : torch.Tensor, shape (*, 4)
+        For the samples at offsets −1, 0, 1, 2 from ``floor(u)``; derivatives per unit ``u``.
+    """
+    a = -0.5
+    d = torch.stack([t + 1.0, t, 1.0 - t, 2.0 - t], dim=-1)
+    sign = torch.tensor([1.0, 1.0, -1.0, -1.0], dtype=t.dtype, device=t.device)
+    near = d <= 1.0
+    w = torch.where(
+        near, (a + 2.0) * d**3 - (a + 3.0) * d**2 + 1.0, a * d**3 - 5.0 * a * d**2 + 8.0 * a * d - 4.0 * a
+    )
+    dw = torch.where(
+        near, 3.0 * (a + 2.0) * d**2 - 2.0 * (a + 3.0) * d, 3.0 * a * d**2 - 10.0 * a * d + 8.0 * a
+    )
+    return w, dw * sign
+
+
+class BatchedForward:
+    """Normalised model and its Jacobian for a batch of spectra.
+
+    Parameters
+    ----------
+    models : sequence of ForwardModel
+        One per spectrum (their windows, LSF bands, pixels and response designs are used).
+    emulator64 : Emulator
+        The float64 emulator on ``device``.
+    device : torch.device or str
+
+    Attributes
+    ----------
+    n_pixels : torch.Tensor of int, shape (B,)
+        Pixels of every spectrum; arrays are padded to ``n_max``.
+    design : torch.Tensor, shape (B, N_max, C)
+        Response design (zero rows in the padding).
+    """
+
+    def __init__(
+        self, models: Sequence[ForwardModel], emulator64: Emulator, device: torch.device | str
+    ) -> None:
+        self.device = torch.device(device)
+        self.emulator = emulator64
+        dtype = torch.float64
+        grid = models[0].grid
+        self.delta = float(grid.delta)
+        b = len(models)
+        self.j_lo = min(m.j_lo for m in models)
+        self.j_hi = max(m.j_hi for m in models)
+        self.n_union = self.j_hi - self.j_lo
+        self.n_max = max(m.n_pixels for m in models)
+        self.n_pixels = torch.tensor([m.n_pixels for m in models], device=self.device)
+        self.half = max(m.conv_band.weights.shape[1] // 2 for m in models)
+        taps = 2 * self.half + 1
+        conv = np.zeros((b, self.n_union, taps))
+        loglam = np.zeros((b, self.n_max))
+        design = np.zeros((b, self.n_max, models[0].design.shape[1]))
+        self.offset = np.array([m.j_lo - self.j_lo for m in models])
+        self.n_window = np.array([m.n_window for m in models])
+        self.window_loglam0 = np.array([m.window_loglam0 for m in models])
+        for k, m in enumerate(models):
+            w = m.conv_band.weights
+            h = w.shape[1] // 2  # convolution_band: start = row − half, centred taps
+            conv[k, self.offset[k] : self.offset[k] + m.n_window, self.half - h : self.half + h + 1] = w
+            loglam[k, : m.n_pixels] = m.loglam
+            loglam[k, m.n_pixels :] = m.loglam[-1]
+            design[k, : m.n_pixels] = m.design.cpu().numpy()
+        # rows of every spectrum's LSF band on the union window, flattened (B · P_u, T)
+        self._conv_flat = torch.as_tensor(
+            conv.reshape(b * self.n_union, taps), dtype=dtype, device=self.device
+        )
+        self.loglam = torch.as_tensor(loglam, dtype=dtype, device=self.device)
+        self.design = torch.as_tensor(design, dtype=dtype, device=self.device)
+        self.mask = torch.arange(self.n_max, device=self.device)[None, :] < self.n_pixels[:, None]
+        last = emulator64.layers[-1]
+        self._w2 = last.weight.detach()[self.j_lo : self.j_hi]
+        self._b2 = last.bias.detach()[self.j_lo : self.j_hi]
+        self._offset_t = torch.as_tensor(self.offset, device=self.device)
+        self._n_window_t = torch.as_tensor(self.n_window, dtype=dtype, device=self.device)
+        self._loglam0_t = torch.as_tensor(self.window_loglam0, dtype=dtype, device=self.device)
+
+    # ------------------------------------------------------------------ pieces
+    def hidden_and_tangent(
+        self, labels: torch.Tensor, tangent: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Last hidden activations ``(R, H)`` and their label derivatives ``(R, H, L)``."""
+        emu = self.emulator
+        z = emu.scale(labels)
+        dz = None
+        if tangent:
+            width = (emu.x_max - emu.x_min).to(torch.float64)
+            dz = torch.diag_embed((1.0 / width).expand(labels.shape[0], -1))  # (R, L, L)
+        for layer in emu.layers[:-1]:
+            pre = layer(z)
+            if dz is not None:
+                slope = torch.where(pre > 0, 1.0, NEGATIVE_SLOPE).to(torch.float64)
+                dz = torch.matmul(layer.weight, dz) * slope[:, :, None]
+            z = torch.nn.functional.leaky_relu(pre, NEGATIVE_SLOPE)
+        return z, dz
+
+    def _rest(self, columns: torch.Tensor, bias: bool, tangent_columns: bool = False) -> torch.Tensor:
+        """``W2 x [+ b2]`` on the union window for every row, zero-padded, ``(R, P_u + pad, K)``.
+
+        ``columns`` is ``(R, H, K)``: hidden vectors (and tangents) to push through the last
+        layer, as one matrix product for the whole batch; the bias is added to column 0, and
+        to the others too unless they are ``tangent_columns``.
+        """
+        r, h, k = columns.shape
+        rest = self._w2 @ columns.permute(1, 0, 2).reshape(h, r * k)
+        rest = rest.reshape(-1, r, k).permute(1, 0, 2)
+        if bias:
+            rest = rest.clone()
+            rest[:, :, 0] += self._b2
+            if k > 1 and not tangent_columns:
+                rest[:, :, 1:] += self._b2[:, None]
+        return torch.nn.functional.pad(rest, (0, 0, self.half, self.half + 3)).contiguous()
+
+    def _bands(
+        self, v_rad: torch.Tensor, rows: torch.Tensor, derivative: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Doppler resampling composed with the LSF band: ``S_v · C`` for every row.
+
+        The window of every spectrum reaches three pixels and a kernel half-width beyond
+        the RVs its fit may take (:class:`ForwardModel`), so the cubic's taps never need
+        the edge folding of :func:`~zeta_payne.model.lsf.resampling_band` there.
+
+        Returns
+        -------
+        weights : torch.Tensor, shape (R, N, T + 3)
+            Weights of the composed band of every observed pixel.
+        dweights : torch.Tensor or None, shape (R, N, T + 3)
+            Their derivative with respect to ``v`` [per km/s].
+        first : torch.Tensor of int, shape (R, N)
+            Index of the band's first tap in :meth:`_rest`'s padded rows.
+        """
+        beta = v_rad / SPEED_OF_LIGHT_KMS
+        ln_d = 0.5 * (torch.log1p(beta) - torch.log1p(-beta))
+        n_win = self._n_window_t[rows]
+        u = (self.loglam[rows] - ln_d[:, None] - self._loglam0_t[rows, None]) / self.delta
+        u = torch.minimum(u.clamp_min(0.0), (n_win - 1.0)[:, None])
+        base = torch.floor(u)
+        w, dw = keys_cubic(u - base)
+        first = base.long() - 1 + self._offset_t[rows, None]  # union column of the first cubic tap
+        first = first.clamp(0, self.n_union - 4)
+        taps = 2 * self.half + 1
+        flat = rows[:, None] * self.n_union + first
+        shape = (u.shape[0], u.shape[1], taps + 3)
+        weights = torch.zeros(shape, dtype=u.dtype, device=u.device)
+        dweights = torch.zeros(shape, dtype=u.dtype, device=u.device) if derivative else None
+        for j in range(4):
+            band = self._conv_flat[flat + j]  # (R, N, T)
+            weights[:, :, j : j + taps].addcmul_(w[:, :, j, None], band)
+            if dweights is not None:
+                dweights[:, :, j : j + taps].addcmul_(dw[:, :, j, None], band)
+        if dweights is not None:
+            dlnd_dv = 1.0 / (SPEED_OF_LIGHT_KMS * (1.0 - beta**2))
+            dweights = dweights * (-dlnd_dv / self.delta)[:, None, None]
+        return weights, dweights, first
+
+    def _apply(self, weights: torch.Tensor, first: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
+        """``Σ_τ weights[..., τ] · rest[first + τ]`` for every row, ``(R, N, K)`` (one sparse product)."""
+        r, n, t = weights.shape
+        p = rest.shape[1]
+        crow = torch.arange(0, r * n * t + 1, t, device=weights.device)
+        col = (torch.arange(r, device=weights.device)[:, None, None] * p + first[:, :, None]) + torch.arange(
+            t, device=weights.device
+        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
+            band = torch.sparse_csr_tensor(
+                crow, col.reshape(-1), weights.reshape(-1), size=(r * n, r * p), check_invariants=False
+            )
+        return (band @ rest.reshape(r * p, -1)).reshape(r, n, -1)
+
+    # ------------------------------------------------------------------ public
+    def normalized(self, labels: torch.Tensor, v_rad: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Model before the response for label rows of given spectra.
+
+        Parameters
+        ----------
+        labels : torch.Tensor, shape (R, L) or (R, S, L)
+            All labels (fixed ones included), float64; with ``S``, several label vectors
+            per row share its RV (one resampling band for all of them).
+        v_rad : torch.Tensor, shape (R,)
+            Radial velocities [km/s].
+        rows : torch.Tensor of int, shape (R,)
+            The spectrum (batch index) of every row.
+
+        Returns
+        -------
+        torch.Tensor, shape (R, N_max) or (R, S, N_max)
+            Zero in the padding.
+        """
+        grouped = labels.dim() == 3
+        flat = labels.reshape(-1, labels.shape[-1])
+        h, _ = self.hidden_and_tangent(flat, tangent=False)
+        h = h.reshape(labels.shape[0], -1, h.shape[-1]).transpose(1, 2)  # (R, H, S)
+        rest = self._rest(h, bias=True)
+        weights, _, first = self._bands(v_rad, rows, derivative=False)
+        out = self._apply(weights, first, rest).transpose(1, 2) * self.mask[rows][:, None, :]
+        return out if grouped else out[:, 0]
+
+    def normalized_and_jacobian(
+        self, labels: torch.Tensor, v_rad: torch.Tensor, rows: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised model and its exact derivatives (labels, then RV).
+
+        Returns
+        -------
+        normalized : torch.Tensor, shape (R, N_max)
+        jacobian : torch.Tensor, shape (R, N_max, L + 1)
+            ``d normalized / d label`` for every label, then ``d / d v_rad`` [per km/s];
+            zero in the padding.
+        """
+        h, dh = self.hidden_and_tangent(labels)
+        rest = self._rest(torch.cat([h[:, :, None], dh], dim=2), bias=True, tangent_columns=True)
+        weights, dweights, first = self._bands(v_rad, rows, derivative=True)
+        out = self._apply(weights, first, rest)
+        dv = self._apply(dweights, first, rest[:, :, :1].contiguous())[:, :, 0]
+        mask = self.mask[rows]
+        jac = torch.cat([out[:, :, 1:], dv[:, :, None]], dim=2) * mask[:, :, None]
+        return out[:, :, 0] * mask, jac
