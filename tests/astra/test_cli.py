@@ -69,6 +69,7 @@ def test_database_commands(database_url, products, toy_boss, toy_apogee, tmp_pat
 
 def test_run_without_a_bundle_reports_it(tmp_path, capsys):
     db = ["--database", f"sqlite:///{tmp_path / 'x.sqlite'}"]
+    assert main(["init", "--with-inputs", *db]) == 0
     assert (
         main(
             ["run", "--instrument", "boss", "--bundle-boss", str(tmp_path / "missing"), "--no-progress",

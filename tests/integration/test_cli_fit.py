@@ -23,15 +23,15 @@ def test_fit_npz_to_csv(toy_boss, tmp_path, capsys):
     out = tmp_path / "results.csv"
     status = main(["fit", str(good), str(corrupt), str(zero), "--bundle", str(toy_boss.path),
                    "--presearch-points", "512", "-o", str(out)])
-    assert status == 1  # one file could not be read
+    assert status == 1  # one file could not be read: reported, no row
+    assert f"skipped {corrupt}" in capsys.readouterr().err
     rows = list(csv.DictReader(open(out)))
-    assert len(rows) == 3
+    assert len(rows) == 2  # one row per fitted spectrum
     first = rows[0]
-    assert first["name"] == "star-1"
+    assert first["identifier"] == "star-1" and first["file"] == str(good) and first["instrument"] == "boss"
     assert abs(float(first["teff"]) - 13000) < 300 and abs(float(first["v_rad"]) + 8) < 3
     assert int(first["result_flags"]) & 0b1 == 0
-    assert "runtime_exception" in rows[1]["flag_names"] or "unreadable" in rows[1]["flag_names"]
-    assert "no_pixels" in rows[2]["flag_names"]
+    assert "no_pixels" in rows[1]["flag_names"] and rows[1]["flag_bad"] == "True"
 
 
 def test_legacy_network_imports_verifies_and_fits(tmp_path, capsys):
@@ -94,6 +94,6 @@ def test_fit_takes_the_frame_from_the_file_or_the_option(toy_boss, tmp_path):
     assert {"raw_e_teff", "cov_e_teff", "raw_e_v_rad", "cov_e_v_rad", "lsf_source"} <= set(row)
     assert row["e_teff"] == row["raw_e_teff"]  # not calibrated: e_ is the raw error
     # told it is in the rest frame, the narrow search cannot reach 230 km/s
-    assert main(["fit", str(observed), "--frame", "rest", *common]) == 0
+    assert main(["fit", str(observed), "--frame", "rest", "--overwrite", *common]) == 0
     (row,) = csv.DictReader(open(out))
     assert row["frame"] == "rest" and "rv_at_search_edge" in row["flag_names"]

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from zeta_payne.grids.campaign import add_synthesize_arguments, plan_segments, run_synthesize
+from zeta_payne.cli.grid import add_synthesize_arguments
+from zeta_payne.grids.campaign import plan_segments, run_synthesize
 from zeta_payne.grids.format import BOSS_MODEL_GRID, FWHM_TO_SIGMA
 
 

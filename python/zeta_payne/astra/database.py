@@ -32,6 +32,7 @@ __all__ = [
     "DatabaseSpec",
     "bind_database",
     "bound_database",
+    "check_initialised",
     "check_schema",
     "create_tables",
     "open_database",
@@ -74,7 +75,14 @@ class DatabaseSpec:
 def parse_url(url: str) -> DatabaseSpec:
     """A :class:`DatabaseSpec` from a database URL or a bare SQLite path."""
     text = str(url).strip()
+    if not text:
+        raise DatabaseConfigError("empty database URL (use sqlite:///path or postgresql://...)")
     if "://" not in text:
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", text):  # "sqlite:/x.db", "postgresql:db" ...
+            raise DatabaseConfigError(
+                f"malformed database URL {url!r}: use sqlite:///relative.db, sqlite:////absolute.db "
+                "or postgresql://user@host/dbname"
+            )
         return DatabaseSpec("sqlite", os.path.expanduser(text))
     parsed = urlparse(text)
     scheme = parsed.scheme.lower()
@@ -136,13 +144,22 @@ def resolve_database(
     )
 
 
-def open_database(spec: DatabaseSpec) -> Database:
+def open_database(spec: DatabaseSpec, must_exist: bool = False) -> Database:
     """A peewee database for ``spec`` (connections are opened lazily).
+
+    Parameters
+    ----------
+    spec : DatabaseSpec
+        Which database.
+    must_exist : bool
+        An SQLite file must exist already (commands that only read or add to a database never
+        create one by accident; only ``init`` and the demo do).
 
     Raises
     ------
     DatabaseConfigError
-        SQLite older than 3.35, or PostgreSQL without psycopg2.
+        SQLite older than 3.35, its folder missing (never created here), its file missing with
+        ``must_exist``; PostgreSQL without psycopg2.
     """
     if spec.kind == "sqlite":
         if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -150,7 +167,18 @@ def open_database(spec: DatabaseSpec) -> Database:
                 f"SQLite {sqlite3.sqlite_version} is too old; {'.'.join(map(str, MIN_SQLITE))} is needed"
             )
         if spec.name != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(spec.name)), exist_ok=True)
+            folder = os.path.dirname(os.path.abspath(spec.name))
+            if not os.path.isdir(folder):
+                raise DatabaseConfigError(
+                    f"{spec.describe()}: the folder {folder} does not exist (create it first)"
+                )
+            if os.path.isdir(spec.name):
+                raise DatabaseConfigError(f"{spec.describe()}: {spec.name} is a folder, not a database file")
+            if must_exist and not os.path.exists(spec.name):
+                raise DatabaseConfigError(
+                    f"no database at {spec.name}: check the path, or create one with "
+                    f"`zeta-payne db init --database {spec.describe()}`"
+                )
         return SqliteDatabase(spec.name, pragmas={"foreign_keys": 1, "busy_timeout": 60000})
     try:
         import psycopg2  # noqa: F401
@@ -296,6 +324,23 @@ def create_tables(models: Iterable[type] | None = None, inputs: bool | None = No
     return models
 
 
+def check_initialised(where: str) -> None:
+    """Raise unless the bound database holds the plugin's result table (``zeta-payne db init``).
+
+    Raises
+    ------
+    DatabaseConfigError
+        The ``zeta_payne`` table does not exist.
+    """
+    from zeta_payne.astra.model import ZetaPayne
+
+    if not ZetaPayne.table_exists():
+        raise DatabaseConfigError(
+            f"{where} has no zeta-payne tables: create them with `zeta-payne db init` "
+            "(--with-inputs for a test or demo database)"
+        )
+
+
 @contextmanager
 def bound_database(
     url: str | None = None,
@@ -307,22 +352,32 @@ def bound_database(
     """Resolve, open and bind the database for the duration of a command.
 
     With real ASTRA and no explicit URL, ASTRA's own binding is kept. ``create`` makes the
-    missing tables; ``inputs`` as in :func:`create_tables`.
+    missing tables (and an SQLite file); ``inputs`` as in :func:`create_tables`. Without
+    ``create`` nothing is created: the database must exist and hold the plugin's tables.
+
+    Raises
+    ------
+    DatabaseConfigError
+        Without ``create``: no such SQLite file, or the plugin's tables missing.
     """
     if compat.HAVE_ASTRA and not url:
         database = plugin_models()[0]._meta.database
         if create:
             create_tables(inputs=inputs)
+        else:
+            check_initialised("ASTRA's database")
         yield database
         return
     spec = resolve_database(url, config, environ)
-    database = open_database(spec)
+    database = open_database(spec, must_exist=not create)
     log.info("database: %s", spec.describe())
     bind_database(database, spec.schema)
     try:
         database.connect(reuse_if_open=True)
         if create:
             create_tables(inputs=inputs)
+        else:
+            check_initialised(spec.describe())
         yield database
     finally:
         if not database.is_closed():

@@ -60,7 +60,10 @@ def _verify(args: argparse.Namespace) -> int:
     from zeta_payne.bundles.registry import resolve_bundle_path
 
     bundle = load_bundle(resolve_bundle_path(args.bundle))
-    print(json.dumps({"ok": True, **bundle.describe()}, indent=2))
+    described = bundle.describe()
+    described["model_resolving_power_R"] = described.pop("resolution")
+    described["wavelength_range_angstrom_vacuum"] = described.pop("wavelength")
+    print(json.dumps({"ok": True, **described}, indent=2))
     return 0
 
 

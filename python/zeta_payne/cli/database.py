@@ -1,5 +1,5 @@
-"""Database commands: ``init``, ``ingest``, ``run``, ``status``, ``export`` (and, registered
-from their modules, ``demo`` and ``plot``). Thin: they parse, bind the database, and call
+"""Database commands ``init``, ``ingest``, ``classify`` and the options every database command
+shares (``--database``, the routing rule). Thin: they parse, bind the database, and call
 :mod:`zeta_payne.astra`.
 """
 
@@ -12,9 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_database_option", "add_routing_options", "register", "routing_from_args"]
+from zeta_payne.cli.parser import add_command, positive_int
+
+__all__ = ["add_database_option", "add_routing_options", "expand_paths", "register", "routing_from_args"]
 
 log = logging.getLogger(__name__)
+
+#: Classifier classes (``--class``).
+_CLASSES = ("oba", "fgkm", "wd", "cv", "sb2", "yso")
 
 
 def add_database_option(parser: argparse.ArgumentParser) -> None:
@@ -23,16 +28,19 @@ def add_database_option(parser: argparse.ArgumentParser) -> None:
         "--database",
         metavar="URL",
         default=None,
-        help="sqlite:///path or postgresql://user@host:port/db[?schema=name] "
-        "(default: $ASTRA_DATABASE_PATH, then astra.yml)",
+        help="sqlite:///relative.db, sqlite:////absolute.db or "
+        "postgresql://user@host:port/db[?schema=name] (default: $ASTRA_DATABASE_PATH, then the "
+        "database section of astra.yml)",
     )
 
 
 def add_routing_options(parser: argparse.ArgumentParser) -> None:
     """Options of the classifier routing rule."""
     g = parser.add_argument_group("routing")
-    g.add_argument("--hot-class", default="oba", help="classifier class of hot stars (default oba)")
-    g.add_argument("--top-k", type=int, default=3, help="route when the class is among the top K (default 3)")
+    g.add_argument("--hot-class", default="oba", choices=list(_CLASSES), help="classifier class of hot stars")
+    g.add_argument(
+        "--top-k", type=positive_int, default=3, help="route when the class is among the K most probable"
+    )
     g.add_argument("--program", default="mwm_ob", help="also route targets of this carton program")
     g.add_argument("--no-program", action="store_true", help="route by the classifier only")
     g.add_argument("--no-route", action="store_true", help="fit every spectrum, routed or not")
@@ -50,8 +58,18 @@ def routing_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    init = sub.add_parser("init", help="create the database tables")
+def register(sub: argparse._SubParsersAction, listed: bool = True) -> None:
+    """Add ``init``, ``ingest`` and ``classify`` to ``sub`` (``listed=False``: kept old names)."""
+    init = add_command(
+        sub,
+        "init",
+        "create the zeta-payne tables (the only command that creates a database)",
+        example="zeta-payne db init --database sqlite:///zp.sqlite\n"
+        "zeta-payne db init --with-inputs --database sqlite:///test.sqlite   # also ASTRA's input tables",
+        description="Create the plugin's tables (results, claims, workers) in the database, and the "
+        "SQLite file if it does not exist (its folder must). Every other database command needs them.",
+        listed=listed,
+    )
     init.add_argument(
         "--with-inputs",
         action="store_true",
@@ -61,14 +79,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_database_option(init)
     init.set_defaults(func=_init)
 
-    ingest = sub.add_parser(
-        "ingest", help="register SDSS spectrum files (mwmStar/Visit, apStar, apVisit, spec)"
+    ingest = add_command(
+        sub,
+        "ingest",
+        "register SDSS spectrum files (mwmStar/Visit, apStar, apVisit, spec) in the database",
+        example="zeta-payne db ingest data/demo/ --class oba --database sqlite:///zp.sqlite\n"
+        "zeta-payne db ingest mwmStar-*.fits --classification probs.csv --database sqlite:///zp.sqlite",
+        description="Register spectrum files as ASTRA spectrum rows (files, or folders searched for "
+        "*.fits and *.fits.gz). Unreadable files are reported and skipped. The database must exist "
+        "(zeta-payne db init).",
+        listed=listed,
     )
     ingest.add_argument("paths", nargs="+", help="files or folders (searched for *.fits)")
     ingest.add_argument(
         "--class",
         dest="chosen_class",
         default=None,
+        choices=list(_CLASSES),
         help="also write a classifier row making this class most likely (e.g. oba)",
     )
     ingest.add_argument(
@@ -87,46 +114,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_database_option(ingest)
     ingest.set_defaults(func=_ingest)
 
-    classify = sub.add_parser(
+    classify = add_command(
+        sub,
         "classify",
-        help="load classifier probabilities (the routing input) from a CSV or FITS table",
+        "load classifier probabilities (the routing input) from a CSV or FITS table",
+        example="zeta-payne db classify probabilities.csv --database sqlite:///zp.sqlite",
         description="Write spectrum_classification rows from a table with a spectrum_pk or sdss_id "
         "column (optional instrument: boss/apogee) and p_<class> columns (classes cv, fgkm, oba, wd, "
         "sb2, yso). ASTRA dev has no classifier: this is how routing data get into its database.",
+        listed=listed,
     )
     classify.add_argument("table", help="CSV or FITS table of class probabilities")
     add_database_option(classify)
     classify.set_defaults(func=_classify)
-
-    run = sub.add_parser("run", help="fit the pending spectra (--workers N processes)")
-    from zeta_payne.cli.workers import add_worker_options, run_command
-
-    add_worker_options(run)
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    run.set_defaults(func=run_command)
-
-    status = sub.add_parser("status", help="pending / done / failed per instrument and bundle version")
-    status.add_argument("--bundle-boss", default=None)
-    status.add_argument("--bundle-apogee", default=None)
-    status.add_argument("--window", type=float, default=15.0, help="minutes over which the rate is measured")
-    status.add_argument(
-        "--workers-label", default=None, metavar="PREFIX", help="list the workers whose label starts so"
-    )
-    add_routing_options(status)
-    add_database_option(status)
-    status.set_defaults(func=_status)
-
-    export = sub.add_parser("export", help="write the results table (FITS or CSV)")
-    export.add_argument("-o", "--output", required=True, help="table to write (.fits or .csv)")
-    export.add_argument("--instrument", choices=["boss", "apogee"], default=None)
-    export.add_argument("--all-versions", action="store_true", help="rows of every ASTRA version")
-    add_database_option(export)
-    export.set_defaults(func=_export)
-
-    from zeta_payne.cli import demo, plot
-
-    demo.register(sub)
-    plot.register(sub)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -163,110 +163,72 @@ def _have_astra() -> bool:
 
 
 def expand_paths(paths: list[str]) -> list[str]:
-    """Files as given, folders searched recursively for ``*.fits`` / ``*.fits.gz``."""
+    """Files as given, folders searched recursively for ``*.fits`` / ``*.fits.gz``.
+
+    Raises
+    ------
+    ZetaPayneError
+        A path that does not exist, or a folder without FITS files.
+    """
+    from zeta_payne.exceptions import ZetaPayneError
+
     out: list[str] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            out.extend(sorted(str(p) for p in path.rglob("*.fits")))
-            out.extend(sorted(str(p) for p in path.rglob("*.fits.gz")))
-        else:
+            found = sorted(str(p) for p in path.rglob("*.fits"))
+            found += sorted(str(p) for p in path.rglob("*.fits.gz"))
+            if not found:
+                raise ZetaPayneError(f"{item}: no *.fits or *.fits.gz files in this folder")
+            out.extend(found)
+        elif path.exists():
             out.append(os.fspath(path))
+        else:
+            raise ZetaPayneError(f"{item}: no such file or folder")
     return out
 
 
 def _ingest(args: argparse.Namespace) -> int:
     from zeta_payne.astra.database import bound_database
     from zeta_payne.astra.ops.ingest import ingest_files, read_classification_table
+    from zeta_payne.exceptions import ZetaPayneError
 
-    table = read_classification_table(args.classification) if args.classification else None
-    with bound_database(args.database, create=True, inputs=True):
-        report = ingest_files(
-            expand_paths(args.paths), args.chosen_class, table, product_root=args.mwm_astra
-        )
+    files = expand_paths(args.paths)
+    table = None
+    if args.classification:
+        _check_classification_header(args.classification)
+        try:
+            table = read_classification_table(args.classification)
+        except (KeyError, ValueError, UnicodeDecodeError) as exc:
+            raise ZetaPayneError(
+                f"{args.classification}: not a classification table (columns file, instrument, "
+                f"p_<class>): {type(exc).__name__}: {exc}"
+            ) from None
+    quiet = logging.getLogger("zeta_payne.astra.ops.ingest")
+    if not args.verbose:  # each skipped file is reported once, below
+        quiet.setLevel(logging.ERROR)
+    with bound_database(args.database):
+        report = ingest_files(files, args.chosen_class, table, product_root=args.mwm_astra)
+    if report.errors and not report.spectra:
+        more = f" (and {len(report.errors) - 1} more files)" if len(report.errors) > 1 else ""
+        raise ZetaPayneError(f"nothing registered: {report.errors[0][1]}{more}")
     for path, message in report.errors:
         print(f"skipped {path}: {message}", file=sys.stderr)
     print(report.summary())
-    return 1 if report.errors and not report.spectra else 0
-
-
-def _status(args: argparse.Namespace) -> int:
-    from zeta_payne.astra.database import bound_database
-    from zeta_payne.astra.ops.status import pending_table, results_table
-    from zeta_payne.cli.common import write_table
-
-    bundles = {"boss": args.bundle_boss, "apogee": args.bundle_apogee}
-    with bound_database(args.database, create=True):
-        pending = pending_table(routing_from_args(args), bundles)
-        results = results_table()
-        progress = _progress(args, pending)
-    if pending:
-        print("spectra:")
-        write_table([{k: ("-" if v is None else v) for k, v in r.items()} for r in pending], None)
-    else:
-        print("no spectra registered")
-    if results:
-        print("\nresults:")
-        write_table(
-            results, None, ["instrument", "bundle_name", "bundle_version", "v_astra", "done", "bad", "warn"]
-        )
-    for line in progress:
-        print(line)
     return 0
 
 
-def _progress(args: argparse.Namespace, pending: list[dict[str, Any]]) -> list[str]:
-    """Lines on progress, rate and workers (see :mod:`zeta_payne.astra.queue.throughput`)."""
-    from zeta_payne.astra.queue.throughput import in_progress, recent_rate, worker_groups, workers_table
+def _check_classification_header(path: str) -> None:
+    """Raise unless ``path`` is a CSV with ``file``, ``instrument`` and ``p_<class>`` columns."""
+    import csv
 
-    lines = ["", "progress:"]
-    left = sum(r["pending"] or 0 for r in pending)
-    claimed = in_progress()
-    rate = recent_rate(args.window * 60.0)
-    lines.append(f"  pending {left} (of which {claimed} being fitted now)")
-    if rate["per_hour"]:
-        eta = left / rate["per_hour"] * 60.0 if left else 0.0
-        lines.append(
-            f"  rate {rate['per_hour']:.0f} spectra/hour ({rate['rows']} rows in the last "
-            f"{args.window:g} min); {eta:.0f} min left at this rate"
+    from zeta_payne.exceptions import ZetaPayneError
+
+    with open(path, newline="") as fh:
+        header = next(csv.reader(fh), [])
+    columns = {c.strip() for c in header}
+    if not {"file", "instrument"} <= columns or not any(c.startswith("p_") for c in columns):
+        raise ZetaPayneError(
+            f"{path}: not a classification table: needs columns file, instrument and p_<class> "
+            f"(has {', '.join(sorted(columns)) or 'none'})"
         )
-    else:
-        lines.append(f"  rate: {rate['rows']} rows in the last {args.window:g} min")
-    workers = workers_table(args.workers_label)
-    if args.workers_label is None:
-        workers = [w for w in workers if w["status"] == "running" or w["heartbeat_age"] < args.window * 60]
-    total = worker_groups(workers)
-    if total["workers"]:
-        states = ", ".join(f"{n} {s}" for s, n in sorted(total["status"].items()))
-        lines.append(
-            f"  workers: {states} on {total['hosts']} host(s); {total['done']} rows committed "
-            f"({total['bad']} bad) in {total['span'] / 60:.1f} min"
-            + (f" = {total['per_hour']:.0f} spectra/hour" if total["per_hour"] else "")
-        )
-    if args.workers_label is not None:
-        lines.append("")
-        columns = ["pk", "label", "host", "pid", "status", "n_done", "n_bad", "elapsed", "per_hour"]
-        columns.append("message")
-        rows = [{k: ("-" if w.get(k) is None else w[k]) for k in columns} for w in workers]
-        if rows:
-            import io
-            from contextlib import redirect_stdout
-
-            from zeta_payne.cli.common import write_table
-
-            buffer = io.StringIO()
-            with redirect_stdout(buffer):
-                write_table(rows, None, columns)
-            lines.extend(buffer.getvalue().rstrip("\n").splitlines())
-    return lines
-
-
-def _export(args: argparse.Namespace) -> int:
-    from zeta_payne.astra.database import bound_database
-    from zeta_payne.astra.ops.export import result_rows, write_results
-
-    with bound_database(args.database):
-        columns, rows = result_rows(args.instrument, args.all_versions)
-    write_results(args.output, columns, rows)
-    print(f"wrote {len(rows)} rows to {args.output}")
-    return 0

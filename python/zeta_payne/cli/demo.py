@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from zeta_payne.cli.parser import add_command, positive_int
+
 __all__ = ["register"]
 
 _COLUMNS = [
@@ -24,15 +26,22 @@ _COLUMNS = [
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("demo", help="ingest, fit and check the shipped demo spectra")
-    parser.add_argument(
-        "-o", "--output", default="zeta-payne-demo", help="output folder (default ./zeta-payne-demo)"
+    parser = add_command(
+        sub,
+        "demo",
+        "the whole pipeline on the shipped demo spectra (creates its own SQLite database)",
+        example="zeta-payne demo\nzeta-payne demo -o /tmp/zp-demo --fresh",
+        description="Create (or reuse) an embedded SQLite database in the output folder, register the "
+        "demo spectra shipped in data/demo, fit the routed ones with the shipped bundles, print each "
+        "spectrum's labels next to its true ones, and write QA plots (plots/). Besides `db init`, the "
+        "only command that creates a database.",
     )
+    parser.add_argument("-o", "--output", default="zeta-payne-demo", help="output folder (created)")
     parser.add_argument("--data", default=None, help="demo spectra folder (default: the shipped data/demo)")
     parser.add_argument("--bundle-boss", default=None, help="BOSS bundle (default zeta-payne-boss)")
     parser.add_argument("--bundle-apogee", default=None, help="APOGEE bundle (default zeta-payne-apogee)")
     parser.add_argument(
-        "--presearch-points", type=int, default=None, help="override the bundles' pre-search size"
+        "--presearch-points", type=positive_int, default=None, help="override the bundles' pre-search size"
     )
     parser.add_argument(
         "--database", metavar="URL", default=None, help="use this database instead of the embedded SQLite"

@@ -4,17 +4,104 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["register"]
+from zeta_payne.cli.parser import add_command
+
+__all__ = ["add_synthesize_arguments", "campaign_parser", "register"]
+
+
+def add_synthesize_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the options of ``grid synthesize`` (and ``python -m zeta_payne.grids.campaign synthesize``)."""
+    from pathlib import Path
+
+    # zeta_payne.grids.campaign's DEFAULT_ROOT and DEFAULT_LINELIST, without importing it
+    # (and scipy) whenever the command line is parsed
+    DEFAULT_ROOT, DEFAULT_LINELIST = Path("data/grids"), Path("data/linelists/obaf_merged.csv.gz")  # noqa: N806
+
+    parser.add_argument("--grid", required=True, help="grid name (folder under --root)")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder holding node grids ")
+    parser.add_argument("--linelist", type=Path, default=DEFAULT_LINELIST, help="merged line list ")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes")
+    parser.add_argument("--chunk-size", type=int, default=10, help="nodes per chunk file")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="synthesize at most this many new nodes, then stop"
+    )
+    parser.add_argument(
+        "--max-level", type=int, default=None, help="stop after this refinement level (0 = coarsest)"
+    )
+    parser.add_argument(
+        "--nodes-file",
+        type=Path,
+        default=None,
+        help="text file of 'teff logg m_h' rows to synthesize instead of the default lattice",
+    )
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="tiny wavelength ranges (Hβ 4840-4885, Br11 16795-16825 Å vac), for tests",
+    )
+    parser.add_argument(
+        "--model-range",
+        nargs=3,
+        action="append",
+        metavar=("INSTRUMENT", "MIN", "MAX"),
+        help="restrict an instrument's model grid to MIN-MAX Å (vacuum), e.g. a "
+        "preliminary grid over part of the optical",
+    )
+    parser.add_argument(
+        "--model-resolution",
+        nargs=2,
+        action="append",
+        metavar=("INSTRUMENT", "R"),
+        help="store an instrument's spectra at resolving power R (3 pixels per "
+        "FWHM) instead of the default (boss 6000, apogee 60000), e.g. a "
+        "truth set far above the instruments' resolution",
+    )
+    parser.add_argument(
+        "--instruments", nargs="+", default=None, help="instruments to synthesize (default: all)"
+    )
+    parser.add_argument("--segment-length", type=float, default=300.0, help="SME segment length [Å]")
+    parser.add_argument(
+        "--segments-per-call", type=int, default=6, help="SME segments synthesized per SME call"
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help="atmosphere cache (default ~/.cache/zeta-payne)"
+    )
+    return parser
+
+
+def campaign_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m zeta_payne.grids.campaign synthesize ...``."""
+    from zeta_payne.cli.parser import CliParser
+
+    parser = CliParser(prog="python -m zeta_payne.grids.campaign")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_synthesize_arguments(sub.add_parser("synthesize", help="synthesize node spectra"))
+    return parser
+
+
+def _synthesize(args: argparse.Namespace) -> int:
+    from zeta_payne.grids.campaign import run_synthesize
+
+    return run_synthesize(args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from zeta_payne.grids.campaign import add_synthesize_arguments, run_synthesize
-
-    p = sub.add_parser("grid", help="node grids: synthesize (resumable campaign), info, import, concat")
+    p = add_command(
+        sub,
+        "grid",
+        "node grids: synthesize (resumable campaign), info, import, concat",
+        example="zeta-payne grid synthesize --grid my-grid --instruments apogee --max-level 1 --processes 2\n"
+        "zeta-payne grid info data/grids/my-grid",
+    )
     cmds = p.add_subparsers(dest="grid_command", metavar="ACTION")
-    syn = cmds.add_parser("synthesize", help="compute (or resume) a node grid with the SME backend")
+    syn = add_command(
+        cmds,
+        "synthesize",
+        "compute (or resume) a node grid with the SME backend",
+        example="zeta-payne grid synthesize --grid my-grid --instruments apogee --max-level 1 --processes 2",
+    )
     add_synthesize_arguments(syn)
-    syn.set_defaults(func=run_synthesize)
+    syn.set_defaults(func=_synthesize)
     info = cmds.add_parser("info", help="summarise a node grid")
     info.add_argument("path", help="grid folder")
     info.set_defaults(func=_info)
@@ -32,24 +119,48 @@ def register(sub: argparse._SubParsersAction) -> None:
         "import", help="write a user-brought grid (GSSP output, the authors' NPZ) as a node grid"
     )
     source = imp.add_mutually_exclusive_group(required=True)
-    source.add_argument("--gssp", metavar="TABLE",
-                        help="GSSP parameter table (a 'file' column + one column per label)")
+    source.add_argument(
+        "--gssp", metavar="TABLE", help="GSSP parameter table (a 'file' column + one column per label)"
+    )
     source.add_argument("--authors-npz", metavar="FILE", help="the authors' assembled grid NPZ")
     imp.add_argument("--out", required=True, help="new grid folder")
-    imp.add_argument("--instrument", required=True, choices=["boss", "apogee"],
-                     help="model wavelength grid to put the spectra on")
-    imp.add_argument("--labels", default=None,
-                     help="comma-separated label names of the source columns (default: the table "
-                          "header; the authors' order teff,logg,v_sini,v_micro,m_h for the NPZ)")
-    imp.add_argument("--select", action="append", default=[], metavar="LABEL=VALUE",
-                     help="keep the spectra with this value of a label not on the node lattice "
-                          "(repeat), e.g. --select v_sini=0 --select v_micro=2")
-    imp.add_argument("--medium", choices=["air", "vacuum"], default="air",
-                     help="medium of the source wavelengths (GSSP and the authors' grids: air)")
-    imp.add_argument("--source-resolution", type=float, default=None,
-                     help="resolving power of the source spectra (default: unbroadened synthesis)")
-    imp.add_argument("--allow-pickle", action="store_true",
-                     help="read the NPZ's pickled 'grid' dict (only for files you trust)")
+    imp.add_argument(
+        "--instrument",
+        required=True,
+        choices=["boss", "apogee"],
+        help="model wavelength grid to put the spectra on",
+    )
+    imp.add_argument(
+        "--labels",
+        default=None,
+        help="comma-separated label names of the source columns (default: the table "
+        "header; the authors' order teff,logg,v_sini,v_micro,m_h for the NPZ)",
+    )
+    imp.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="LABEL=VALUE",
+        help="keep the spectra with this value of a label not on the node lattice "
+        "(repeat), e.g. --select v_sini=0 --select v_micro=2",
+    )
+    imp.add_argument(
+        "--medium",
+        choices=["air", "vacuum"],
+        default="air",
+        help="medium of the source wavelengths (GSSP and the authors' grids: air)",
+    )
+    imp.add_argument(
+        "--source-resolution",
+        type=float,
+        default=None,
+        help="resolving power of the source spectra (default: unbroadened synthesis)",
+    )
+    imp.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="read the NPZ's pickled 'grid' dict (only for files you trust)",
+    )
     imp.set_defaults(func=_import)
     start = cmds.add_parser(
         "next-start", help="print the wavelength an extension of a grid must start at [Å, vacuum]"
@@ -84,8 +195,10 @@ def _import(args: argparse.Namespace) -> int:
         select[name.strip()] = float(value)
     info = write_imported_grid(grid, args.out, args.instrument, select, args.source_resolution)
     lo, hi = info["wave_range"]
-    print(f"{args.out}: {info['nodes']} nodes ({info['dropped']} source spectra not selected), "
-          f"{info['npix']} pixels {lo:.1f}-{hi:.1f} Å (vacuum)")
+    print(
+        f"{args.out}: {info['nodes']} nodes ({info['dropped']} source spectra not selected), "
+        f"{info['npix']} pixels {lo:.1f}-{hi:.1f} Å (vacuum)"
+    )
     return 0
 
 

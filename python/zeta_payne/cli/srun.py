@@ -14,6 +14,8 @@ import math
 import os
 import sys
 
+from zeta_payne.cli.parser import add_command
+
 __all__ = ["register"]
 
 
@@ -62,7 +64,7 @@ def _pending(parsed: argparse.Namespace) -> int:
     from zeta_payne.cli.workers import worker_options_from_args
 
     options: WorkerOptions = worker_options_from_args(parsed)
-    with bound_database(parsed.database, create=True):
+    with bound_database(parsed.database):
         return pending_count(options)
 
 
@@ -111,16 +113,20 @@ def _srun(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    srun = sub.add_parser(
+def register(sub: argparse._SubParsersAction, listed: bool = True) -> None:
+    """Add ``srun`` to ``sub`` (``listed=False``: the kept old name)."""
+    srun = add_command(
+        sub,
         "srun",
-        help="run the pending work as a Slurm job array of workers",
+        "run the pending work as a Slurm job array of workers",
+        example="zeta-payne db srun --nodes 4 --procs 8 --time 12:00:00 --database URL -- --instrument boss",
         description="Split the pending spectra over nodes × processes as a Slurm job array of "
         "`zeta-payne worker`s sharing the work through database claims; a final job writes a "
         "summary. Worker options go after `--`.",
+        listed=listed,
     )
-    srun.add_argument("--nodes", type=int, default=1, help="array tasks, one node each (default 1)")
-    srun.add_argument("--procs", type=int, default=1, help="worker processes per node (default 1)")
+    srun.add_argument("--nodes", type=int, default=1, help="array tasks, one node each")
+    srun.add_argument("--procs", type=int, default=1, help="worker processes per node")
     srun.add_argument("--partition", default=None)
     srun.add_argument("--account", default=None)
     srun.add_argument("--time", default=None, help="time limit per array task (Slurm format)")

@@ -28,20 +28,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-seconds", type=float, default=None,
-                   help="stop after this much training time (resumable from the checkpoint)")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="stop after this much training time (resumable from the checkpoint)",
+    )
     p.add_argument("--checkpoint", default=None, help="resumable training state (default <out>.ckpt)")
     p.add_argument("--init-from", default=None, help="warm-start from this bundle (same shape and box)")
-    p.add_argument("--holdout-grid", default=None,
-                   help="node grid of held-out syntheses (off the lattice): report node-interpolation "
-                        "and emulator error against them")
-    p.add_argument("--pca-components", type=int, default=0,
-                   help="train on this many principal components of the spectra and multiply the "
-                        "basis into the output layer (same network; ~pixels/K times cheaper steps; "
-                        "0 = train on pixels as the paper)")
-    p.add_argument("--output-layer-dtype", choices=["float32", "float16"], default="float32",
-                   help="storage of the output layer (float16 halves the bundle; the rounding "
-                        "error is measured and reported)")
+    p.add_argument(
+        "--holdout-grid",
+        default=None,
+        help="node grid of held-out syntheses (off the lattice): report node-interpolation "
+        "and emulator error against them",
+    )
+    p.add_argument(
+        "--pca-components",
+        type=int,
+        default=0,
+        help="train on this many principal components of the spectra and multiply the "
+        "basis into the output layer (same network; ~pixels/K times cheaper steps; "
+        "0 = train on pixels as the paper)",
+    )
+    p.add_argument(
+        "--output-layer-dtype",
+        choices=["float32", "float16"],
+        default="float32",
+        help="storage of the output layer (float16 halves the bundle; the rounding "
+        "error is measured and reported)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -88,7 +103,8 @@ def _run(args: argparse.Namespace) -> int:
         from zeta_payne.bundles.registry import find_bundle
 
         initial = find_bundle(args.init_from)
-    bundle = train_bundle(args.grid, spec, config, args.out, checkpoint=checkpoint, progress=progress,
-                          initial=initial)
+    bundle = train_bundle(
+        args.grid, spec, config, args.out, checkpoint=checkpoint, progress=progress, initial=initial
+    )
     print(json.dumps({**bundle.describe(), "accuracy": bundle.manifest.provenance["accuracy"]}, indent=2))
     return 0

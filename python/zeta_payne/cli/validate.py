@@ -20,10 +20,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="bundle folder/name/instrument (repeat for several instruments)",
     )
-    p.add_argument("--report-only", metavar="DIR", action="append", default=[],
-                   help="write the report again from a study's results.csv + studies.json in DIR "
-                        "(no fitting; output to -o, default DIR itself); repeat to combine studies "
-                        "(e.g. both instruments) in one report")
+    p.add_argument(
+        "--report-only",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="write the report again from a study's results.csv + studies.json in DIR "
+        "(no fitting; output to -o, default DIR itself); repeat to combine studies "
+        "(e.g. both instruments) in one report",
+    )
     p.add_argument("--n", type=int, default=1000, help="test spectra per S/N (Sobol points)")
     p.add_argument("--snr", default="inf,100,50", help="comma-separated S/N values (inf = noiseless)")
     p.add_argument("--seed", type=int, default=0)
@@ -32,31 +37,57 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["grid", "emulator", "synthesis"],
         default="grid",
         help="true spectra from the node grid (default; the interpolant, an emulator-only view), "
-             "the bundle's own network, or stored syntheses at random points (--truth; synthesis truth)",
+        "the bundle's own network, or stored syntheses at random points (--truth; synthesis truth)",
     )
-    p.add_argument("--truth", metavar="DIR", default=None,
-                   help="synthesis-truth folder (node-grid format, e.g. data/truth/synth-truth-v1) "
-                        "for --generator synthesis")
-    p.add_argument("--truth-points", metavar="FILE", default=None,
-                   help="the truth points file marking each point in/out:<group> (default: "
-                        "truth-points-<v>.txt beside the truth folder)")
-    p.add_argument("--out-of-box", action="store_true",
-                   help="synthesis truth: also fit the points outside the box, reported apart in "
-                        "OUTPUT/out-of-box/ (result flags and offsets per group)")
-    p.add_argument("--observations", choices=["ideal", "realistic"], default=None,
-                   help="simulated observations: realistic (SED, reddening, throughput, S/N(λ), "
-                        "per-pixel LSF, flagged pixels, sky and telluric residuals; default for "
-                        "synthesis truth) or ideal (the paper's; default otherwise)")
-    p.add_argument("--fit-lsf", choices=["default", "constant"], default="default",
-                   help="LSF the fitter assumes: its defaults, as in production (default: the "
-                        "spectrum's per-pixel LSF where the file carries one, i.e. BOSS wresl), or "
-                        "the bundle's constant R whatever the spectrum carries")
-    p.add_argument("--grid", default=None,
-                   help="node grid folder (default: the bundle's provenance); another grid than the "
-                        "bundle's gives a model-mismatch study")
-    p.add_argument("--grid-level", type=int, default=None,
-                   help="model mismatch: true spectra from the grid's refinement levels 0..K only "
-                        "(a coarser node spacing than the bundle was trained on)")
+    p.add_argument(
+        "--truth",
+        metavar="DIR",
+        default=None,
+        help="synthesis-truth folder (node-grid format, e.g. data/truth/synth-truth-v1) "
+        "for --generator synthesis",
+    )
+    p.add_argument(
+        "--truth-points",
+        metavar="FILE",
+        default=None,
+        help="the truth points file marking each point in/out:<group> (default: "
+        "truth-points-<v>.txt beside the truth folder)",
+    )
+    p.add_argument(
+        "--out-of-box",
+        action="store_true",
+        help="synthesis truth: also fit the points outside the box, reported apart in "
+        "OUTPUT/out-of-box/ (result flags and offsets per group)",
+    )
+    p.add_argument(
+        "--observations",
+        choices=["ideal", "realistic"],
+        default=None,
+        help="simulated observations: realistic (SED, reddening, throughput, S/N(λ), "
+        "per-pixel LSF, flagged pixels, sky and telluric residuals; default for "
+        "synthesis truth) or ideal (the paper's; default otherwise)",
+    )
+    p.add_argument(
+        "--fit-lsf",
+        choices=["default", "constant"],
+        default="default",
+        help="LSF the fitter assumes: its defaults, as in production (default: the "
+        "spectrum's per-pixel LSF where the file carries one, i.e. BOSS wresl), or "
+        "the bundle's constant R whatever the spectrum carries",
+    )
+    p.add_argument(
+        "--grid",
+        default=None,
+        help="node grid folder (default: the bundle's provenance); another grid than the "
+        "bundle's gives a model-mismatch study",
+    )
+    p.add_argument(
+        "--grid-level",
+        type=int,
+        default=None,
+        help="model mismatch: true spectra from the grid's refinement levels 0..K only "
+        "(a coarser node spacing than the bundle was trained on)",
+    )
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--presearch-points", type=int, default=None)
     p.add_argument("-o", "--output", default=None, help="output folder (default validation)")
@@ -114,13 +145,15 @@ def _run(args: argparse.Namespace) -> int:
                 recorded = bundle.manifest.provenance.get("grid_path")
                 raise GridError(
                     f"bundle {bundle.name}: its node grid {recorded!r} is not found here; pass --grid"
-                    if recorded else f"bundle {bundle.name} names no node grid; pass --grid"
+                    if recorded
+                    else f"bundle {bundle.name} names no node grid; pass --grid"
                 )
             if not (Path(grid) / "manifest.json").is_file():
                 raise GridError(f"--grid {grid}: no node grid there (no manifest.json)")
             grid = str(Path(grid).resolve())
-        gen = GeneratorSpec(kind=args.generator, path=grid, instrument=bundle.instrument,
-                            max_level=args.grid_level)
+        gen = GeneratorSpec(
+            kind=args.generator, path=grid, instrument=bundle.instrument, max_level=args.grid_level
+        )
         labels, rv = test_labels(bundle, args.n, args.seed)
         overlap = training_overlap(bundle, labels)
         if overlap and overlap["coincident"]:
@@ -191,16 +224,23 @@ def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
     points_file = args.truth_points or default_points_file(truth)
     points = read_truth_points(points_file) if points_file else None
     names = [s.name for s in bundle.labels]
-    box = [(bundle.labels[names.index(n)].lower, bundle.labels[names.index(n)].upper)
-           for n in ("teff", "logg", "m_h")]
+    box = [
+        (bundle.labels[names.index(n)].lower, bundle.labels[names.index(n)].upper)
+        for n in ("teff", "logg", "m_h")
+    ]
     kinds = np.array(point_kinds(grid.labels, points, box))
     gen = GeneratorSpec(kind="synthesis", path=str(truth), instrument=bundle.instrument)
     subsets = [("in", kinds == "in", args.n, args.output)]
     if args.out_of_box:
         out = kinds != "in"
         subsets.append(("out", out, int(out.sum()), str(Path(args.output) / "out-of-box")))
-    log.info("%s: %d stored truth spectra (%d in the box)%s", truth.name, len(kinds), (kinds == "in").sum(),
-             f", points file {points_file}" if points_file else "")
+    log.info(
+        "%s: %d stored truth spectra (%d in the box)%s",
+        truth.name,
+        len(kinds),
+        (kinds == "in").sum(),
+        f", points file {points_file}" if points_file else "",
+    )
     studies, extra = [], []
     for subset, select, n, _ in subsets:
         rows = np.flatnonzero(select)
@@ -211,19 +251,37 @@ def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
         cases = {"truth_point": rows[point].astype(float), "truth_kind": kinds[rows][point]}
         overlap = training_overlap(bundle, labels)
         for snr in snrs:
-            st = run_study(path, bundle.instrument, snr, labels, rv, gen, options, processes=args.processes,
-                           seed=args.seed, progress=_progress(bundle.instrument, snr),
-                           observation=observation, cases=cases)
+            st = run_study(
+                path,
+                bundle.instrument,
+                snr,
+                labels,
+                rv,
+                gen,
+                options,
+                processes=args.processes,
+                seed=args.seed,
+                progress=_progress(bundle.instrument, snr),
+                observation=observation,
+                cases=cases,
+            )
             print(file=sys.stderr)
-            st.meta["truth_folder"] = {"path": str(truth), "points_file": str(points_file or ""),
-                                       "stored": int(len(kinds)), "subset": subset}
+            st.meta["truth_folder"] = {
+                "path": str(truth),
+                "points_file": str(points_file or ""),
+                "stored": int(len(kinds)),
+                "subset": subset,
+            }
             st.meta["fit_lsf"] = args.fit_lsf
             if overlap:
                 st.meta["training_overlap"] = overlap
             (studies if subset == "in" else extra).append(st)
     if extra:
-        write_report(extra, Path(args.output) / "out-of-box",
-                     title=(args.title or _title(args)) + ": points outside the box")
+        write_report(
+            extra,
+            Path(args.output) / "out-of-box",
+            title=(args.title or _title(args)) + ": points outside the box",
+        )
     if not studies:
         raise GridError(f"{truth}: no stored truth spectrum inside {bundle.name}'s box")
     return studies
@@ -234,5 +292,8 @@ def _title(args: argparse.Namespace) -> str:
 
     mismatch = args.grid_level is not None or (args.grid and args.generator == "grid")
     observations = args.observations or ("realistic" if args.generator == "synthesis" else "ideal")
-    return (f"ZETA-PAYNE simulation study ({TRUTH_LABELS[args.generator]}, {observations} observations"
-            + (", model mismatch" if mismatch else "") + ")")
+    return (
+        f"ZETA-PAYNE simulation study ({TRUTH_LABELS[args.generator]}, {observations} observations"
+        + (", model mismatch" if mismatch else "")
+        + ")"
+    )

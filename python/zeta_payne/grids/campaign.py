@@ -1,7 +1,8 @@
 """The node-synthesis campaign: resumable, chunked, multi-process.
 
-Usage::
+Usage (the options are defined with the command line, :mod:`zeta_payne.cli.grid`)::
 
+    zeta-payne grid synthesize --grid obaf-sme-v1 --processes 2
     python -m zeta_payne.grids.campaign synthesize --grid obaf-sme-v1 --processes 2
 
 Every node (teff, logg, [M/H]) is synthesized once with SME over both instruments' ranges,
@@ -14,7 +15,6 @@ partial campaign is already a usable, coarser grid.
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import hashlib
 import json
@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,6 @@ from .nodes import default_levels, label_keys, ordered_nodes
 
 __all__ = [
     "CampaignConfig",
-    "add_synthesize_arguments",
     "run_synthesize",
     "plan_segments",
     "synthesize_one",
@@ -239,44 +239,7 @@ def _read_nodes_file(path: Path) -> np.ndarray:
     return rows
 
 
-def add_synthesize_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the ``synthesize`` options to an argparse parser (shared with the CLI)."""
-    parser.add_argument("--grid", required=True, help="grid name (folder under --root)")
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT,
-                        help="folder holding node grids (default data/grids)")
-    parser.add_argument("--linelist", type=Path, default=DEFAULT_LINELIST,
-                        help="merged line list (default data/linelists/obaf_merged.csv.gz)")
-    parser.add_argument("--processes", type=int, default=2, help="worker processes")
-    parser.add_argument("--chunk-size", type=int, default=10, help="nodes per chunk file")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="synthesize at most this many new nodes, then stop")
-    parser.add_argument("--max-level", type=int, default=None,
-                        help="stop after this refinement level (0 = coarsest)")
-    parser.add_argument("--nodes-file", type=Path, default=None,
-                        help="text file of 'teff logg m_h' rows to synthesize instead of the "
-                             "default lattice")
-    parser.add_argument("--tiny", action="store_true",
-                        help="tiny wavelength ranges (Hβ 4840-4885, Br11 16795-16825 Å vac), "
-                             "for tests")
-    parser.add_argument("--model-range", nargs=3, action="append", metavar=("INSTRUMENT", "MIN", "MAX"),
-                        help="restrict an instrument's model grid to MIN-MAX Å (vacuum), e.g. a "
-                             "preliminary grid over part of the optical")
-    parser.add_argument("--model-resolution", nargs=2, action="append", metavar=("INSTRUMENT", "R"),
-                        help="store an instrument's spectra at resolving power R (3 pixels per "
-                             "FWHM) instead of the default (boss 6000, apogee 60000), e.g. a "
-                             "truth set far above the instruments' resolution")
-    parser.add_argument("--instruments", nargs="+", default=None,
-                        help="instruments to synthesize (default: all)")
-    parser.add_argument("--segment-length", type=float, default=300.0,
-                        help="SME segment length [Å]")
-    parser.add_argument("--segments-per-call", type=int, default=6,
-                        help="SME segments synthesized per SME call")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="atmosphere cache (default ~/.cache/zeta-payne)")
-    return parser
-
-
-def _build_config(args: argparse.Namespace, workdir: Path) -> CampaignConfig:
+def _build_config(args: Any, workdir: Path) -> CampaignConfig:
     from .atmospheres import default_cache_dir
 
     grids = dict(TINY_MODEL_GRIDS if args.tiny else MODEL_GRIDS)
@@ -327,7 +290,7 @@ def _lock_grid(root: Path):
     return handle
 
 
-def run_synthesize(args: argparse.Namespace) -> int:
+def run_synthesize(args: Any) -> int:
     """Run (or resume) a campaign as described by parsed ``args``; returns an exit status."""
     for var in THREAD_VARIABLES:
         os.environ.setdefault(var, "1")
@@ -341,7 +304,7 @@ def run_synthesize(args: argparse.Namespace) -> int:
         lock.close()
 
 
-def _run_locked(args: argparse.Namespace, root: Path) -> int:
+def _run_locked(args: Any, root: Path) -> int:
     from .atmospheres import load_kurucz_grid
 
     config = _build_config(args, root)
@@ -440,15 +403,14 @@ def _run_locked(args: argparse.Namespace, root: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m zeta_payne.grids.campaign``."""
-    parser = argparse.ArgumentParser(prog="python -m zeta_payne.grids.campaign")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_synthesize_arguments(sub.add_parser("synthesize", help="synthesize node spectra"))
-    args = parser.parse_args(argv)
+    """Entry point of ``python -m zeta_payne.grids.campaign synthesize ...`` (the options of
+    ``zeta-payne grid synthesize``, defined in :mod:`zeta_payne.cli.grid`)."""
+    from zeta_payne.cli.grid import campaign_parser
+
+    args = campaign_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
     return run_synthesize(args)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -81,13 +81,28 @@ def read_spectra(path: str | os.PathLike, format: str | None = None, **kwargs) -
     else:
         chosen = next((r for r in available.values() if _safe_identify(r, path)), None)
         if chosen is None:
-            raise SpectrumError(f"{path}: not a recognised spectrum file ({', '.join(available)})")
+            note = _truncation(path) or f"not a recognised spectrum file ({', '.join(available)})"
+            raise SpectrumError(f"{path}: {note}")
     try:
         return chosen.read(path, **kwargs)
-    except SpectrumError:
+    except SpectrumError as exc:
+        note = _truncation(path)
+        if note:
+            raise SpectrumError(f"{path}: {note} ({exc})") from exc
         raise
     except Exception as exc:
-        raise SpectrumError(f"{path}: cannot read as {chosen.name}: {type(exc).__name__}: {exc}") from exc
+        note = _truncation(path) or f"cannot read as {chosen.name}"
+        raise SpectrumError(f"{path}: {note}: {type(exc).__name__}: {exc}") from exc
+
+
+def _truncation(path: str) -> str | None:
+    """``"truncated FITS file ..."`` for an uncompressed FITS file cut short, else ``None``."""
+    if not path.lower().endswith((".fits", ".fit", ".fts")):
+        return None
+    size = os.path.getsize(path)
+    if size % 2880 == 0:
+        return None
+    return f"truncated FITS file ({size} bytes, not a whole number of 2880-byte blocks)"
 
 
 def _safe_identify(reader: Reader, path: str) -> bool:

@@ -1,28 +1,25 @@
-"""The results table: ``ZetaPayne`` rows (with the source's ``sdss_id``) as FITS or CSV.
+"""The results table: ``ZetaPayne`` rows (with the source's ``sdss_id``) as FITS, CSV or ECSV.
 
-The FITS table carries each column's help text as its ``TTYPE`` comment and the model's
-``#>`` headings as header sections, as ASTRA's summary files do.
+The FITS table carries units (``TUNITn``), display formats (``TDISPn``), each column's help
+text (``TCOMMn`` and the ``TTYPE`` comment), the model's ``#>`` headings as header sections
+(as ASTRA's summary files do), ``flag_bad``/``flag_warn`` and a ``flag_<name>`` column per
+result-flag bit, the bit definitions and the bundles' provenance in the header.
 """
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from astropy.io import fits
-from peewee import JOIN, DateTimeField, Field, FloatField, TextField
+from peewee import JOIN, Field
 
 from zeta_payne.astra import compat
 from zeta_payne.astra.model import ZetaPayne
-from zeta_payne.astra.standin.fields import FloatArrayField
-from zeta_payne.fitting.flags import flag_names
-from zeta_payne.io.sdss.fitsutil import atomic_write, utc_now
+from zeta_payne.fitting.flags import ResultFlags, flag_names
+from zeta_payne.io.sdss.fitsutil import utc_now
 
-__all__ = ["result_rows", "write_results"]
+__all__ = ["export_columns", "result_rows", "write_results"]
 
 
 def _fields() -> list[Field]:
@@ -57,69 +54,103 @@ def result_rows(instrument: str | None = None, all_versions: bool = False) -> tu
     return columns, rows
 
 
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, np.ndarray):
-        return json.dumps([None if not np.isfinite(v) else float(v) for v in value])
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    return value
+def _descriptions(columns: Sequence[str], fits_file: bool) -> dict[str, str]:
+    from zeta_payne.astra.model import flag_help
 
-
-def _fits_column(name: str, field: Field | None, values: list[Any]) -> fits.Column:
-    if isinstance(field, FloatArrayField):
-        width = max([len(v) for v in values if v is not None] or [1])
-        array = np.full((len(values), width), np.nan)
-        for i, v in enumerate(values):
-            if v is not None:
-                array[i, : len(v)] = v
-        return fits.Column(name=name, format=f"{width}D", array=array)
-    if isinstance(field, DateTimeField):
-        text = [v.isoformat() if isinstance(v, datetime.datetime) else str(v or "") for v in values]
-        return fits.Column(name=name, format="A26", array=np.array(text))
-    if isinstance(field, FloatField):
-        return fits.Column(
-            name=name, format="E", array=np.array([np.nan if v is None else v for v in values])
-        )
-    if isinstance(field, TextField) or field is None and name == "flag_names":
-        text = [str(v or "") for v in values]
-        width = max([len(t) for t in text] or [1]) or 1
-        return fits.Column(name=name, format=f"A{width}", array=np.array(text))
-    array = np.array([-1 if v is None else int(v) for v in values], dtype=np.int64)
-    return fits.Column(name=name, format="K", array=array)
-
-
-def _results_hdu(columns: Sequence[str], rows: Sequence[dict]) -> fits.BinTableHDU:
     by_name = {f.name: f for f in _fields()}
-    cols = [_fits_column(name, by_name.get(name), [r.get(name) for r in rows]) for name in columns]
-    hdu = fits.BinTableHDU.from_columns(cols, name="ZETA_PAYNE")
-    help_texts = {"sdss_id": "SDSS-5 unique identifier", "flag_names": "Names of the set result flags"}
-    for i, name in enumerate(columns, start=1):
-        text = help_texts.get(name) or getattr(by_name.get(name), "help_text", None) or ""
-        hdu.header.comments[f"TTYPE{i}"] = text[:47]
-    for heading, first in compat.category_headers(ZetaPayne):
-        if first in columns:
-            key = f"TTYPE{list(columns).index(first) + 1}"
-            hdu.header.insert(key, ("", ""))
-            hdu.header.insert(key, ("", heading))
-            hdu.header.insert(key, ("", ""))
-    hdu.header["V_ASTRA"] = (compat.astra_version, "Astra version")
-    hdu.header["CREATED"] = (utc_now(), "File creation time (UTC)")
-    return hdu
+    out = {
+        "sdss_id": "SDSS-5 unique identifier",
+        "flag_names": "Names of the set result flags",
+        "flag_bad": "Labels unusable (a bad result flag is set)",
+        "flag_warn": "Labels need care (a warning result flag is set)",
+    }
+    for name in columns:
+        if name.startswith("flag_") and name[5:] not in ("bad", "warn", "names"):
+            try:
+                out[name] = flag_help(name[5:])
+            except KeyError:
+                pass
+        elif name in by_name and getattr(by_name[name], "help_text", None):
+            out[name] = by_name[name].help_text
+    if fits_file:
+        out["chebyshev_coeffs"] = "Chebyshev response coefficients (NaN-padded)"
+    else:
+        out["chebyshev_coeffs"] = "Chebyshev response coefficients (JSON array)"
+    return out
 
 
-def write_results(path: str | os.PathLike, columns: Sequence[str], rows: Sequence[dict]) -> str:
-    """Write the results as FITS (``.fits``, ``.fits.gz``) or CSV (anything else)."""
-    path = os.fspath(path)
-    if path.lower().endswith((".fits", ".fits.gz", ".fit")):
-        return atomic_write(fits.HDUList([fits.PrimaryHDU(), _results_hdu(columns, rows)]), path)
-    import csv
+def _provenance(rows: Sequence[dict]) -> list[tuple[str, Any, str]]:
+    """Header cards naming the bundles that made the rows (``BUNDLEn``, ``BSHA256n``)."""
+    seen = sorted(
+        {
+            (
+                str(r.get("instrument") or ""),
+                str(r.get("bundle_name") or ""),
+                str(r.get("bundle_version") or ""),
+                str(r.get("bundle_sha256") or ""),
+            )
+            for r in rows
+            if r.get("bundle_name")
+        }
+    )
+    cards: list[tuple[str, Any, str]] = [("NBUNDLE", len(seen), "model bundles in this table")]
+    for i, (instrument, name, version, sha) in enumerate(seen[:99], start=1):
+        cards.append((f"BUNDLE{i}", f"{name}@{version}", f"bundle of {instrument or '?'} rows"))
+        cards.append((f"BSHA{i}", sha, "sha256"))
+    return cards
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_csv_value(row.get(c)) for c in columns])
-    return path
+
+def export_columns(columns: Sequence[str]) -> list[str]:
+    """The exported columns: ``columns`` with ``flag_bad``, ``flag_warn`` and one boolean
+    ``flag_<name>`` per result-flag bit after ``result_flags``."""
+    from zeta_payne.io.tables import flag_columns
+
+    flags = list(flag_columns([0]))
+    out = []
+    for name in columns:
+        if name in flags:
+            continue
+        out.append(name)
+        if name == "result_flags":
+            out.extend(flags)
+    return out
+
+
+def write_results(
+    path: str | os.PathLike, columns: Sequence[str], rows: Sequence[dict], overwrite: bool = True
+) -> str:
+    """Write the results as FITS (``.fits``, ``.fits.gz``), CSV or ECSV (by the name).
+
+    The table gets ``flag_bad``, ``flag_warn`` and a ``flag_<name>`` column per result-flag bit;
+    FITS files carry units (``TUNITn``), display formats, column descriptions, the flag-bit
+    definitions and the bundles' names, versions and hashes in the header
+    (:func:`zeta_payne.io.tables.write_table`).
+
+    Raises
+    ------
+    ZetaPayneError
+        An unknown extension, or the file exists and not ``overwrite``.
+    """
+    from zeta_payne.astra.model import flag_help
+    from zeta_payne.io.tables import check_output, flag_columns, table_format, write_table
+
+    check_output(path, overwrite)
+    flags = flag_columns([r.get("result_flags") for r in rows])
+    full = [{**r, **{k: bool(v[i]) for k, v in flags.items()}} for i, r in enumerate(rows)]
+    columns = export_columns(columns)
+    header = [
+        ("V_ASTRA", compat.astra_version, "Astra version"),
+        ("CREATED", utc_now(), "File creation time (UTC)"),
+        *_provenance(rows),
+    ]
+    names = {b.name.lower(): flag_help(b.name.lower()) for b in ResultFlags}
+    sections = list(compat.category_headers(ZetaPayne))
+    return write_table(
+        path,
+        columns,
+        full,
+        descriptions=_descriptions(columns, table_format(path) == "fits"),
+        header=header,
+        flag_descriptions=names,
+        sections=sections,
+    )

@@ -61,7 +61,7 @@ __all__ = ["WorkerOptions", "WorkerSummary", "pending_count", "run_worker"]
 
 log = logging.getLogger(__name__)
 
-#: ``progress(label, done, total)`` after each committed batch.
+#: ``progress(instrument, done, total)``: ``done == 0`` at the start, then after each fitted spectrum.
 Progress = Callable[[str, int, int], None]
 
 
@@ -272,6 +272,10 @@ class _Worker:
             for unit in self.units:
                 n = self.db(lambda u=unit: self.pending(u).count(), "counting the pending spectra")
                 self.totals[unit.instrument] = self.totals.get(unit.instrument, 0) + n
+            for instrument, n in self.totals.items():
+                if opts.limit is not None:
+                    self.totals[instrument] = n = min(n, opts.limit)
+                self.progress(instrument, 0, n)
         while self.units and not self.stop.is_set():
             if not isinstance(self.database, PostgresqlDatabase):
                 self.db(lambda: cl.heartbeat(self.pk), "heartbeat")
@@ -345,6 +349,7 @@ class _Worker:
                 break
             self.fit_and_commit(unit, [row])
         if self.stop.is_set():
+            self.remove_uncommitted_products(pks)
             self.db(lambda: cl.release_claims(self.pk), "releasing claims")
 
     def abandon(self, unit: _Unit, spectra: list[Any], limit: int) -> None:
@@ -377,6 +382,8 @@ class _Worker:
         )
         for row in results:
             rows.append(row)
+            if self.progress and row is not ...:
+                self.report_progress(unit.instrument, len(rows))
             if self.stop.is_set():
                 log.warning("worker %s: stopping; committing %d fitted spectra", self.pk, len(rows))
                 break
@@ -406,10 +413,11 @@ class _Worker:
         self.summary.batches += 1
         self.summary.add(unit.instrument, unit.kind, rows)
         self.remove_stale_products(rows)
-        if self.progress:
-            done = sum(c["fitted"] for (i, _), c in self.summary.counts.items() if i == unit.instrument)
-            total = max(self.totals.get(unit.instrument, 0), done)
-            self.progress(unit.instrument, done, total)
+
+    def report_progress(self, instrument: str, fitted: int) -> None:
+        """``progress(instrument, done, total)``: committed spectra plus ``fitted`` not yet committed."""
+        done = fitted + sum(c["fitted"] for (i, _), c in self.summary.counts.items() if i == instrument)
+        self.progress(instrument, done, max(self.totals.get(instrument, 0), done))
 
     # -- files ---------------------------------------------------------------------------
     def product(self, spectrum_pk: int) -> str | None:
@@ -426,6 +434,29 @@ class _Worker:
                 n = remove_temporary_files(path, keep_pid=os.getpid())
                 if n:
                     log.info("removed %d temporary file(s) of a dead worker next to %s", n, path)
+
+    def remove_uncommitted_products(self, pks: Iterable[int]) -> None:
+        """After a stop: remove products written for spectra of the batch whose rows were not
+        committed (a chunk is fitted, and its products written, before its rows are taken)."""
+        pks = list(pks)
+        if not self.options.output_dir or not pks:
+            return
+        kept = self.db(
+            lambda: {
+                expand_path(r.model_flux_path)
+                for r in ZetaPayne.select(ZetaPayne.model_flux_path).where(ZetaPayne.spectrum_pk.in_(pks))
+                if r.model_flux_path
+            },
+            "reading the committed products",
+        )
+        for pk in pks:
+            path = self.product(pk)
+            if path and path not in kept and os.path.exists(path):
+                try:
+                    os.remove(path)
+                    log.info("removed %s: its spectrum was not committed before the stop", path)
+                except OSError as exc:
+                    log.warning("could not remove %s: %s", path, exc)
 
     def remove_stale_products(self, rows: Iterable[Any]) -> None:
         for row in rows:
@@ -454,7 +485,8 @@ def run_worker(
     stop : threading.Event, optional
         Set it (e.g. from a SIGTERM handler) to commit what is fitted and end.
     progress : callable, optional
-        ``progress(instrument, done, total)`` after each committed batch.
+        ``progress(instrument, 0, total)`` at the start (``total`` capped by ``limit``), then
+        ``progress(instrument, done, total)`` after each fitted spectrum.
 
     Returns
     -------
