@@ -155,7 +155,9 @@ def test_poison_spectra_are_isolated_then_given_up(spectra, toy_boss, tmp_path):
 def test_stop_commits_what_is_fitted_and_releases_the_rest(spectra, toy_boss, tmp_path):
     stop = threading.Event()
     summary = run_worker(
-        _options(toy_boss, tmp_path, output_dir=None), stop=stop, progress=lambda *a: stop.set()
+        _options(toy_boss, tmp_path, output_dir=None),
+        stop=stop,
+        progress=lambda label, done, total: done and stop.set(),  # after the first fitted spectrum
     )
     assert summary.status == "stopped" and summary.fitted == 4
     assert ZetaPayne.select().count() == 4 and cl.ZetaPayneClaim.select().count() == 0

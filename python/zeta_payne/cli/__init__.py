@@ -85,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.debug = debug
         level = logging.DEBUG if debug else logging.WARNING - 10 * min(args.verbose, 2)
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:  # records of chattier loggers (astra) stop here
+            handler.setLevel(level)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

@@ -193,19 +193,19 @@ def _fits_hdu(
             fmt, disp, array = f"{width}A", None, array.astype(f"S{width}") if width else array
         cols.append(fits.Column(name=name, format=fmt, unit=unit, disp=disp, array=array))
     hdu = fits.BinTableHDU.from_columns(cols, name=extname)
-    for i, name in enumerate(columns, start=1):
-        text = re.sub(r"[^\x20-\x7e]", "?", descriptions.get(name, ""))
-        if text:
-            hdu.header.comments[f"TTYPE{i}"] = text[:47]
-            hdu.header[f"TCOMM{i}"] = text[:68]
-    for heading, first in sections:
-        if first in columns:
-            key = f"TTYPE{list(columns).index(first) + 1}"
-            hdu.header.insert(key, ("", ""))
-            hdu.header.insert(key, ("", heading))
-            hdu.header.insert(key, ("", ""))
     with warnings.catch_warnings():  # long comments are cut to fit their card
         warnings.simplefilter("ignore", VerifyWarning)
+        for i, name in enumerate(columns, start=1):
+            text = re.sub(r"[^\x20-\x7e]", "?", descriptions.get(name, ""))
+            if text:
+                hdu.header.comments[f"TTYPE{i}"] = text[:47]
+                hdu.header[f"TCOMM{i}"] = text[:68]
+        for heading, first in sections:
+            if first in columns:
+                key = f"TTYPE{list(columns).index(first) + 1}"
+                hdu.header.insert(key, ("", ""))
+                hdu.header.insert(key, ("", heading))
+                hdu.header.insert(key, ("", ""))
         for key, value, comment in [*header, *_flag_cards(flag_descriptions)]:
             hdu.header[key] = (value, comment)
     hdu.header.add_comment(

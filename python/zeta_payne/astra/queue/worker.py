@@ -384,8 +384,11 @@ class _Worker:
             rows.append(row)
             if self.progress and row is not ...:
                 self.report_progress(unit.instrument, len(rows))
-            if self.stop.is_set():
+            # a chunk is fitted (and its products written) before its first row comes: stop at
+            # the end of a chunk, so that every fitted spectrum is committed
+            if self.stop.is_set() and len(rows) % max(1, opts.chunk_size) == 0:
                 log.warning("worker %s: stopping; committing %d fitted spectra", self.pk, len(rows))
+                _close_quietly(results)
                 break
         fitted = sum(r.t_elapsed or 0.0 for r in rows)
         overhead = max(0.0, time.perf_counter() - start - fitted) / max(1, len(rows))
@@ -469,6 +472,19 @@ class _Worker:
                     log.info("removed %s: the new result of spectrum %s has none", path, row.spectrum_pk)
                 except OSError as exc:
                     log.warning("could not remove the stale product %s: %s", path, exc)
+
+
+def _close_quietly(generator: Any) -> None:
+    """Close a task's generator before its end: ASTRA's decorator catches the GeneratorExit
+    with a bare ``except`` and logs it with a traceback, which a stop is not."""
+    astra_log = logging.getLogger("astra")
+    disabled, astra_log.disabled = astra_log.disabled, True
+    try:
+        generator.close()
+    except (GeneratorExit, RuntimeError):
+        pass
+    finally:
+        astra_log.disabled = disabled
 
 
 def run_worker(
