@@ -364,31 +364,23 @@ class _Worker:
         self.commit(unit, rows)
 
     def fit_and_commit(self, unit: _Unit, spectra: list[Any]) -> None:
-        from zeta_payne.astra.tasks import zeta_payne_apogee, zeta_payne_boss
+        """Fit ``spectra`` with the unit's pipeline, chunk by chunk, and commit the rows.
 
-        task = {"boss": zeta_payne_boss, "apogee": zeta_payne_apogee}[unit.instrument]
+        The pipeline is called directly (not through the ``@task`` generator: the worker does
+        its own writing, in one transaction with its claims). On a stop request the worker
+        ends after the chunk in hand, so every fitted spectrum (and its product) is committed.
+        """
         opts = self.options
+        size = max(1, opts.chunk_size)
         start = time.perf_counter()
         rows: list[Any] = []
-        results = task(
-            spectra,
-            bundle=unit.pipeline.bundle,
-            fit_options=dict(opts.fit_options or {}),
-            device=opts.device,
-            output_dir=opts.output_dir,
-            route=False,
-            chunk_size=opts.chunk_size,
-            write_to_database=False,
-        )
-        for row in results:
-            rows.append(row)
-            if self.progress and row is not ...:
-                self.report_progress(unit.instrument, len(rows))
-            # a chunk is fitted (and its products written) before its first row comes: stop at
-            # the end of a chunk, so that every fitted spectrum is committed
-            if self.stop.is_set() and len(rows) % max(1, opts.chunk_size) == 0:
+        for first in range(0, len(spectra), size):
+            for row in unit.pipeline.fit_chunk(spectra[first : first + size], None):
+                rows.append(row)
+                if self.progress:
+                    self.report_progress(unit.instrument, len(rows))
+            if self.stop.is_set() and first + size < len(spectra):
                 log.warning("worker %s: stopping; committing %d fitted spectra", self.pk, len(rows))
-                _close_quietly(results)
                 break
         fitted = sum(r.t_elapsed or 0.0 for r in rows)
         overhead = max(0.0, time.perf_counter() - start - fitted) / max(1, len(rows))
@@ -472,19 +464,6 @@ class _Worker:
                     log.info("removed %s: the new result of spectrum %s has none", path, row.spectrum_pk)
                 except OSError as exc:
                     log.warning("could not remove the stale product %s: %s", path, exc)
-
-
-def _close_quietly(generator: Any) -> None:
-    """Close a task's generator before its end: ASTRA's decorator catches the GeneratorExit
-    with a bare ``except`` and logs it with a traceback, which a stop is not."""
-    astra_log = logging.getLogger("astra")
-    disabled, astra_log.disabled = astra_log.disabled, True
-    try:
-        generator.close()
-    except (GeneratorExit, RuntimeError):
-        pass
-    finally:
-        astra_log.disabled = disabled
 
 
 def run_worker(
