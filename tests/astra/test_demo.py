@@ -72,7 +72,7 @@ def test_demo_end_to_end(tmp_path, toy_boss, toy_apogee, capsys):
     assert "routed elsewhere" in out and "runtime_exception" in out
     assert out.count("mwmStar-0.8.0-") == 4  # every demo spectrum has a line
     plots = list((tmp_path / "out" / "plots").glob("*.png"))
-    assert len(plots) == 3  # Kiel + two fits
+    assert len(plots) == 4  # Kiel, run summary, two fits
     # a second run in the same database fits nothing new
     assert main([*args, "--no-plots"]) == 0
     assert "fitted 0 new spectra" in capsys.readouterr().out

@@ -21,7 +21,7 @@ from zeta_payne.astra import compat
 from zeta_payne.astra.database import bound_database
 from zeta_payne.astra.model import ZetaPayne
 from zeta_payne.astra.ops.ingest import IngestReport, ingest_files, read_classification_table
-from zeta_payne.astra.ops.qa import plot_result, plot_results
+from zeta_payne.astra.ops.qa import plot_result, plot_results, plot_summary
 from zeta_payne.astra.ops.run import Progress, RunSummary, run_pending
 from zeta_payne.astra.routing import Routing, routed_query
 from zeta_payne.exceptions import ZetaPayneError
@@ -32,7 +32,7 @@ __all__ = ["DEMO_DATA_DIR", "DemoReport", "read_truth", "run_demo"]
 log = logging.getLogger(__name__)
 
 #: The shipped demo spectra (``data/demo`` of the repository).
-DEMO_DATA_DIR: Path = Path(__file__).resolve().parents[3] / "data" / "demo"
+DEMO_DATA_DIR: Path = Path(__file__).resolve().parents[4] / "data" / "demo"
 #: Database file of the demo inside its output folder.
 DEMO_DATABASE = "zeta-payne-demo.sqlite"
 
@@ -181,6 +181,7 @@ def _plots(folder: Path, table: list[dict[str, Any]], truth: Mapping[tuple[str, 
         true_by_pk[row["spectrum_pk"]] = true
     try:
         written.append(plot_results(folder / "kiel-and-histograms.png", truth=true_by_pk))
+        written.append(plot_summary(folder / "run-summary.png"))
     except Exception as exc:  # plots are a convenience: never fail the demo for them
         log.warning("run plot failed: %s", exc)
     for row in table:

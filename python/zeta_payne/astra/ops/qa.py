@@ -13,8 +13,9 @@ from zeta_payne.astra.products import read_model_flux
 from zeta_payne.exceptions import ZetaPayneError
 from zeta_payne.fitting.flags import BAD_MASK, flag_names
 from zeta_payne.qa.plots import RUN_LABELS, plot_fit, plot_run
+from zeta_payne.qa.plots import plot_summary as draw_summary
 
-__all__ = ["plot_result", "plot_results"]
+__all__ = ["plot_result", "plot_results", "plot_summary"]
 
 
 def _result(task_pk: int | None, spectrum_pk: int | None) -> ZetaPayne:
@@ -24,7 +25,7 @@ def _result(task_pk: int | None, spectrum_pk: int | None) -> ZetaPayne:
     elif spectrum_pk is not None:
         query = query.where(ZetaPayne.spectrum_pk == spectrum_pk)
     else:
-        raise ValueError("give task_pk or spectrum_pk")
+        raise ZetaPayneError("give task_pk or spectrum_pk")
     row = query.first()
     if row is None:
         raise ZetaPayneError(f"no result for task_pk={task_pk} spectrum_pk={spectrum_pk}")
@@ -44,8 +45,10 @@ def plot_result(path: str | os.PathLike, task_pk: int | None = None, spectrum_pk
     def fmt(value: float | None, spec: str) -> str:
         return "—" if value is None else format(value, spec)
 
+    star = _sdss_id(row.source_pk)
+    who = f"sdss_id {star}" if star is not None else f"spectrum {row.spectrum_pk}"
     title = (
-        f"spectrum {row.spectrum_pk} ({row.instrument}, {row.bundle_name}@{row.bundle_version}): "
+        f"{who} — {str(row.instrument).upper()} ({row.bundle_name}@{row.bundle_version}): "
         f"Teff={fmt(row.teff, '.0f')} K, log g={fmt(row.logg, '.2f')}, "
         f"v sin i={fmt(row.v_sini, '.0f')} km/s, "
         f"[M/H]={fmt(row.m_h, '+.2f')}, v_rad={fmt(row.v_rad, '.1f')} km/s, rχ²={fmt(row.rchi2, '.2f')}"
@@ -61,7 +64,17 @@ def plot_result(path: str | os.PathLike, task_pk: int | None = None, spectrum_pk
         path,
         used=product.get("used"),
         title=title,
+        instrument=row.instrument,
     )
+
+
+def _sdss_id(source_pk: int | None) -> int | None:
+    from zeta_payne.astra import compat
+
+    if source_pk is None:
+        return None
+    source = compat.Source.select(compat.Source.sdss_id).where(compat.Source.pk == source_pk).first()
+    return None if source is None else source.sdss_id
 
 
 def plot_results(
@@ -82,8 +95,12 @@ def plot_results(
     """
     _, rows = result_rows(instrument)
     if not rows:
-        raise ZetaPayneError("no results to plot")
-    labels = {name: np.array([np.nan if r[name] is None else r[name] for r in rows]) for name in RUN_LABELS}
+        raise ZetaPayneError("no results to plot (run `zeta-payne db run` first)")
+
+    def values(name: str) -> np.ndarray:
+        return np.array([np.nan if r.get(name) is None else r[name] for r in rows], dtype=float)
+
+    labels = {name: values(name) for name in RUN_LABELS}
     bad = np.array([bool(int(r["result_flags"] or 0) & int(BAD_MASK)) for r in rows])
     true = None
     if truth:
@@ -91,5 +108,21 @@ def plot_results(
             name: np.array([truth.get(r["spectrum_pk"], {}).get(name, np.nan) for r in rows])
             for name in RUN_LABELS
         }
-    title = f"ZETA-PAYNE: {len(rows)} results" + (f" ({instrument})" if instrument else "")
-    return plot_run(labels, path, truth=true, bad=bad, title=title)
+    return plot_run(
+        labels,
+        path,
+        truth=true,
+        bad=bad,
+        title="ZETA-PAYNE" + (f" ({instrument})" if instrument else ""),
+        instruments=[str(r.get("instrument") or "") for r in rows],
+        errors={"teff": values("e_teff"), "logg": values("e_logg")},
+        identifiers=["" if r.get("sdss_id") is None else str(r["sdss_id"]) for r in rows],
+    )
+
+
+def plot_summary(path: str | os.PathLike) -> str:
+    """The run's summary page (:func:`zeta_payne.qa.plots.plot_summary`) of the current results."""
+    _, rows = result_rows()
+    if not rows:
+        raise ZetaPayneError("no results to summarise (run `zeta-payne db run` first)")
+    return draw_summary(rows, path)
