@@ -45,7 +45,7 @@ def readers() -> dict[str, Reader]:
 
 def _load_builtin() -> None:
     # Importing the modules registers their readers.
-    from zeta_payne.io import miles, npz, stelib  # noqa: F401
+    from zeta_payne.io import lamost, miles, npz, stelib  # noqa: F401
 
     try:
         from zeta_payne.io import sdss  # noqa: F401
