@@ -51,6 +51,7 @@ def test_dry_run_writes_the_array_and_summary_scripts(tmp_path, toy_boss, capsys
 
 
 def test_nodes_are_capped_by_the_pending_work(database_url, products, toy_boss, tmp_path, capsys):
+    assert main(["init", "--with-inputs", "--database", database_url]) == 0  # ingest never creates one
     assert main(["ingest", str(products["good_boss_1"]), "--class", "oba", "--database", database_url]) == 0
     args = ["srun", "--nodes", "50", "--procs", "8", "--log-dir", str(tmp_path), "--dry-run"]
     args += ["--database", database_url, "--", "--instrument", "boss", "--bundle-boss", str(toy_boss.path)]

@@ -182,7 +182,7 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
         from zeta_payne.astra.routing import check_routing
 
         check_routing(options.routing)  # no routing data: a clear error, not "fitted 0 spectra"
-        stopped = False
+        stopped = interrupted = False
         if n == 1:
             from zeta_payne.astra.queue.worker import run_worker
             from zeta_payne.cli.progress import ProgressBar
@@ -192,6 +192,7 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
                 with _stop_on_signals() as stop:
                     summary = run_worker(options, stop=stop, progress=ProgressBar() if show else None)
                     stopped = stop.is_set()
+                    interrupted = getattr(stop, "signum", None) == signal.SIGINT
             except DatabaseUnavailable as exc:
                 print(f"zeta-payne: error: {exc}", file=sys.stderr)
                 return EXIT_DATABASE
@@ -206,7 +207,7 @@ def run_command(args: argparse.Namespace, interactive: bool = True) -> int:
     finally:
         if not database.is_closed():
             database.close()
-    return _report(summary, lost, remaining)
+    return _report(summary, lost, remaining, interrupted)
 
 
 def _remaining(options: Any) -> int | None:
@@ -222,8 +223,9 @@ def _remaining(options: Any) -> int | None:
         return None
 
 
-def _report(summary: Any, lost: list[str], remaining: int | None) -> int:
-    """Print what a run did; return its exit status (130 when it was interrupted)."""
+def _report(summary: Any, lost: list[str], remaining: int | None, interrupted: bool = False) -> int:
+    """Print what a run did; return its exit status (130 after Ctrl-C; a SIGTERM, Slurm's time
+    limit, is a clean end)."""
     from zeta_payne.cli.common import write_table
     from zeta_payne.cli.errors import EXIT_INTERRUPTED
 
@@ -245,11 +247,12 @@ def _report(summary: Any, lost: list[str], remaining: int | None) -> int:
     if remaining is not None or summary.status == "stopped":
         left = "?" if remaining is None else str(remaining)
         print(
-            f"zeta-payne: interrupted: {summary.fitted} spectra committed, {left} remain pending "
-            "(run the same command again to fit them)",
+            f"zeta-payne: {'interrupted' if interrupted else 'stopped'}: {summary.fitted} spectra "
+            f"committed, {left} remain pending (run the same command again to fit them)",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        if interrupted:
+            return EXIT_INTERRUPTED
     if any("DatabaseUnavailable" in line for line in lost):
         return EXIT_DATABASE
     return 1 if (summary.errors or lost) else 0
@@ -267,6 +270,7 @@ def _stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
         log.warning("signal %d: committing what is fitted, then ending (again to end now)", signum)
+        stop.signum = signum  # type: ignore[attr-defined]
         stop.set()
 
     if threading.current_thread() is threading.main_thread():
@@ -315,7 +319,8 @@ def register(sub: argparse._SubParsersAction, listed: bool = True) -> None:
         "as many as you like, on any machines, against one PostgreSQL database: each spectrum is "
         "fitted once. Logs instead of a progress bar; exit 0 when no work is left, 1 when an "
         "instrument could not be run or a worker process died, 2 when the database is unreachable, "
-        "130 when stopped by a signal.",
+        "130 after Ctrl-C (SIGTERM, a batch system's time limit, commits what is fitted and ends "
+        "normally).",
         listed=listed,
     )
     add_worker_options(worker)
