@@ -49,6 +49,9 @@ FLAG_HELP: dict[str, str] = {
     "lsf_from_bundle": "No per-pixel LSF in the spectrum: the bundle's nominal R was used",
     "v_sini_unresolved": "v_sini at 0 or below the resolution limit (an upper limit)",
     "v_sini_at_edge": "v_sini at the upper edge of the model grid",
+    "out_of_box": "Spectrum outside the model's physics (line groups misfit or emission): labels unusable",
+    "line_mismatch": "A line group fitted far worse than the rest, or with one-signed residuals",
+    "emission": "Flux above the model in the H-alpha/H-beta (Br-gamma) core: emission-line star",
 }
 _PER_LABEL_HELP = {
     "at_edge": "{label} at the edge of the model grid",

@@ -32,6 +32,7 @@ from zeta_payne.fitting.diagnostics import (
 from zeta_payne.fitting.flags import ResultFlags
 from zeta_payne.fitting.least_squares import trf
 from zeta_payne.fitting.options import FitOptions, merge_options
+from zeta_payne.fitting.outofbox import diagnose, out_of_box_flags
 from zeta_payne.fitting.preparation import Prepared, prepare
 from zeta_payne.fitting.presearch import packed_products, sobol_unit, solve_response, varpro_chi2
 from zeta_payne.fitting.result import FitResult
@@ -459,6 +460,11 @@ class Fitter:
             raw_e, nonconvex = self._parabolas(prep, fm, labels, v_rad, coeffs, chi2, cov.formal)
             flags |= nonconvex
         timing["uncertainties"] = time.perf_counter() - t
+        model_flux = self._model_flux(prep, fm, labels, v_rad, coeffs)
+        s = prep.spectrum
+        teff = float(labels[self.label_names.index("teff")]) if "teff" in self.label_names else None
+        diag = diagnose(s.wavelength, s.flux, s.ivar, model_flux, prep.used, v_rad)
+        flags |= out_of_box_flags(diag, teff=teff)
 
         return FitResult(
             label_names=self.label_names,
@@ -477,7 +483,7 @@ class Fitter:
             dof=dof,
             snr=prep.snr,
             n_pixels=int(res.fun.size),
-            model_flux=self._model_flux(prep, fm, labels, v_rad, coeffs),
+            model_flux=model_flux,
             flags=int(flags),
             message="" if res.status > 0 else f"least squares: {res.message}",
             n_fev=int(projected.nfev + res.nfev),

@@ -36,11 +36,14 @@ class ResultFlags(IntFlag):
     M_H_AT_EDGE = 1 << 15
     V_MICRO_AT_EDGE = 1 << 16
     V_SINI_UNRESOLVED = 1 << 17  #: v sin i at 0 or below the resolution limit (an upper limit)
+    OUT_OF_BOX = 1 << 18  #: the model does not describe this spectrum's physics (see its reason bits)
+    LINE_MISMATCH = 1 << 19  #: a line group fitted much worse than the rest, or with one-signed residuals
     TEFF_NEAR_EDGE = 1 << 20
     LOGG_NEAR_EDGE = 1 << 21
     V_SINI_NEAR_EDGE = 1 << 22
     M_H_NEAR_EDGE = 1 << 23
     V_MICRO_NEAR_EDGE = 1 << 24
+    EMISSION = 1 << 25  #: flux above the model in the Hα/Hβ (Brγ) core: an emission-line star
     TEFF_NONCONVEX_CHI2 = 1 << 28
     LOGG_NONCONVEX_CHI2 = 1 << 29
     V_SINI_NONCONVEX_CHI2 = 1 << 30
@@ -60,6 +63,7 @@ BAD_MASK: ResultFlags = (
     | ResultFlags.V_SINI_AT_EDGE
     | ResultFlags.M_H_AT_EDGE
     | ResultFlags.V_MICRO_AT_EDGE
+    | ResultFlags.OUT_OF_BOX
 )
 WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ((1 << 33) - 1))
 
