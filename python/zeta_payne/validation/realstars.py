@@ -258,8 +258,14 @@ def flag_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ``n_bad``: a BAD flag; ``n_poor_fit``: POOR_FIT; ``n_edge``: a label at or near the box
     edge; ``n_flagged``: any of those; ``n_wrong``: an offset beyond :data:`WRONG` (NaN
     references do not count); ``n_silent``: wrong and not flagged; ``n_silent_strict``: wrong
-    with neither a BAD flag nor POOR_FIT (a near-edge warning alone does not count).
+    with neither a BAD flag nor POOR_FIT (a near-edge warning alone does not count);
+    ``n_oob``: OUT_OF_BOX (the out-of-box detector, :mod:`zeta_payne.fitting.outofbox`);
+    ``n_off15_silent``: |ΔTeff| > 15 % with neither a BAD flag nor POOR_FIT.
+    Per half of the sample (``half`` 0/1: the row's position in ``rows``, even/odd — the
+    halves the detector was tuned on and tested on), ``n_half{h}`` and ``n_oob_half{h}``.
     """
+    for i, r in enumerate(rows):
+        r["half"] = i % 2
     groups: dict[str, list[dict[str, Any]]] = {"in-box": [r for r in rows if r["in_box"]]}
     groups["out-of-box (any)"] = [r for r in rows if not r["in_box"]]
     reasons = sorted({x for r in rows for x in r["out_of_box"].split(";") if x})
@@ -282,9 +288,18 @@ def flag_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "n_silent_strict": sum(
                     w and not (r["bad"] or r["poor_fit"]) for w, r in zip(wrong, sel, strict=False)
                 ),
+                "n_oob": sum(r["oob"] for r in sel),
+                "n_off15_silent": sum(
+                    bool(abs(r["d_teff"]) > 0.15 * r["teff_ref"]) and not (r["bad"] or r["poor_fit"])
+                    for r in sel
+                ),
                 "rchi2_median": _median(np.array([r["rchi2"] for r in sel])),
             }
         )
+        for h in (0, 1):
+            half = [r for r in sel if r["half"] == h]
+            out[-1][f"n_half{h}"] = len(half)
+            out[-1][f"n_oob_half{h}"] = sum(r["oob"] for r in half)
     return out
 
 
@@ -552,6 +567,7 @@ def _flag_columns(row: dict[str, Any]) -> None:
     row["bad"] = bool(flags & int(BAD_MASK))
     row["poor_fit"] = bool(flags & int(ResultFlags.POOR_FIT))
     row["edge"] = bool(flags & int(edge))
+    row["oob"] = bool(flags & int(ResultFlags.OUT_OF_BOX))
 
 
 def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:

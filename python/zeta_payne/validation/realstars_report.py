@@ -104,6 +104,25 @@ def _flag_table(flags: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _pct(k: int, n: int) -> str:
+    return f"{k}/{n} ({100.0 * k / n:.0f} %)" if n else "—"
+
+
+def _oob_table(flags: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| group | OUT_OF_BOX, all | half 0 (tuned on) | half 1 (held out) | wrong | wrong, no BAD "
+        "(OUT_OF_BOX is BAD) or POOR_FIT | ΔTeff > 15 %, no BAD or POOR_FIT |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for f in flags:
+        lines.append(
+            f"| {f['group']} | {_pct(f['n_oob'], f['n'])} | {_pct(f['n_oob_half0'], f['n_half0'])} | "
+            f"{_pct(f['n_oob_half1'], f['n_half1'])} | {f['n_wrong']} | {f['n_silent_strict']} | "
+            f"{f['n_off15_silent']} |"
+        )
+    return lines
+
+
 def _med(values: list[float]) -> float:
     a = np.asarray(values, dtype=float)
     a = a[np.isfinite(a)]
@@ -268,6 +287,17 @@ def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = 
         "The number to watch is *wrong and unflagged*.",
         "",
         *_flag_table(summary["flags"]),
+        "",
+        "### Out-of-box detection",
+        "",
+        "OUT_OF_BOX (a BAD bit, with the reason bits LINE_MISMATCH and EMISSION) is set by "
+        "`zeta_payne.fitting.outofbox` from the fit's residuals at the diagnostic lines against its "
+        "own residuals elsewhere (method and thresholds: `docs/fitting.md`, 'Out-of-box detection'). "
+        "Its thresholds were tuned on half 0 of this sample (even rows of `results.csv`) so that at "
+        "most 5 % of its in-box stars are flagged; half 1 is held out. A star can be in several "
+        "groups.",
+        "",
+        *_oob_table(summary["flags"]),
         "",
     ]
     if plots:
