@@ -170,5 +170,9 @@ def write_lamost(
 
 
 register_reader(
-    "lamost", identify_lamost, read_lamost, "LAMOST low-resolution spectrum (DR1-DR7 image, DR8+ COADD)"
+    "lamost",
+    identify_lamost,
+    read_lamost,
+    "LAMOST low-resolution spectrum (DR1-DR7 image, DR8+ COADD)",
+    priority=10,  # before the BOSS spec reader, which takes any file with a COADD table
 )

@@ -25,22 +25,32 @@ class Reader:
     identify: Callable[[str], bool]
     read: Callable[..., list[Spectrum]]
     description: str = ""
+    priority: int = 0
 
 
 _READERS: dict[str, Reader] = {}
 
 
 def register_reader(
-    name: str, identify: Callable[[str], bool], read: Callable[..., list[Spectrum]], description: str = ""
+    name: str,
+    identify: Callable[[str], bool],
+    read: Callable[..., list[Spectrum]],
+    description: str = "",
+    priority: int = 0,
 ) -> None:
-    """Register (or replace) a reader under ``name``."""
-    _READERS[name] = Reader(name, identify, read, description)
+    """Register (or replace) a reader under ``name``.
+
+    Readers are tried by decreasing ``priority``, then in registration order: a reader that
+    recognises its files by a specific mark (LAMOST's ``TELESCOP``) goes before generic ones.
+    """
+    _READERS[name] = Reader(name, identify, read, description, priority)
 
 
 def readers() -> dict[str, Reader]:
     """The registered readers by name (importing the built-in ones first)."""
     _load_builtin()
-    return dict(_READERS)
+    order = sorted(_READERS.values(), key=lambda r: -r.priority)  # stable: registration order kept
+    return {r.name: r for r in order}
 
 
 def _load_builtin() -> None:
