@@ -288,7 +288,7 @@ def flag_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "n_silent_strict": sum(
                     w and not (r["bad"] or r["poor_fit"]) for w, r in zip(wrong, sel, strict=False)
                 ),
-                "n_oob": sum(r["oob"] for r in sel),
+                "n_oob": sum(bool(r.get("oob")) for r in sel),
                 "n_off15_silent": sum(
                     bool(abs(r["d_teff"]) > 0.15 * r["teff_ref"]) and not (r["bad"] or r["poor_fit"])
                     for r in sel
@@ -299,7 +299,7 @@ def flag_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for h in (0, 1):
             half = [r for r in sel if r["half"] == h]
             out[-1][f"n_half{h}"] = len(half)
-            out[-1][f"n_oob_half{h}"] = sum(r["oob"] for r in half)
+            out[-1][f"n_oob_half{h}"] = sum(bool(r.get("oob")) for r in half)
     return out
 
 
