@@ -113,14 +113,14 @@ def test_cli_fit_uses_the_npz_wresl(bundle, observed, fits, tmp_path):
         write_npz(paths[-1], LAM, flux, ivar, wresl=w, name=name, frame="rest")
     out = tmp_path / "fit.csv"
     assert main(["fit", *map(str, paths), "--bundle", str(bundle.path), "-o", str(out)]) == 0
-    rows = {row["name"]: row for row in csv.DictReader(open(out))}
+    rows = {Path(row["file"]).stem: row for row in csv.DictReader(open(out))}
     for name in ("given", "doubled"):
         assert rows[name]["lsf_source"] == "spectrum" and rows[name]["frame"] == "rest"
         assert float(rows[name]["v_sini"]) == pytest.approx(fits[name].label("v_sini"), abs=1e-6)
     assert float(rows["doubled"]["v_sini"]) < float(rows["given"]["v_sini"]) - 30.0
     # --resolution overrides both files' wresl: the same fit twice
     assert main(["fit", *map(str, paths), "--bundle", str(bundle.path), "--resolution", "2000",
-                 "-o", str(out)]) == 0
+                 "-o", str(out), "--overwrite"]) == 0
     rows = list(csv.DictReader(open(out)))
     assert {row["lsf_source"] for row in rows} == {"option"}
     assert rows[0]["v_sini"] == rows[1]["v_sini"]
