@@ -245,10 +245,10 @@ def _plot(st: StudyResult, path: Path) -> None:
             ax = axes[row, col]
             d = deltas[name]
             mask = converged(d)
-            ax.plot(x[mask], d[mask], "k.", ms=2, alpha=0.6)
-            ax.plot(x[~mask], d[~mask], "r.", ms=2, alpha=0.6)
+            ax.plot(x[mask], d[mask], "k.", ms=4, alpha=0.5)
+            ax.plot(x[~mask], d[~mask], "r.", ms=5, alpha=0.8)
             rms, _ = binned_rms(d, mask, x, edges)
-            ax.errorbar(centres, np.zeros_like(centres), yerr=rms, fmt="o", color="m", ms=4, capsize=2)
+            ax.errorbar(centres, np.zeros_like(centres), yerr=rms, fmt="o", color="m", ms=6, capsize=3, lw=1.5)
             ax.axhline(0, color="0.6", lw=0.5)
             ax.set_ylabel(f"Δ{name} [{UNITS.get(name, '')}]")
             if row == len(names) - 1:
