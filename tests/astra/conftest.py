@@ -13,6 +13,17 @@ import pytest
 from tests.astra.fixtures import make_products
 
 POSTGRES_URL = os.environ.get("ZETA_PAYNE_TEST_POSTGRES_URL")
+#: The database backends every database test runs on (PostgreSQL only where a server is named).
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="ZETA_PAYNE_TEST_POSTGRES_URL not set"),
+        ],
+    ),
+]
 
 #: Fit options that keep the tests fast (labels still recovered).
 FAST = {"presearch_points": 256}
@@ -35,18 +46,7 @@ CHEAP = {
 }
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not POSTGRES_URL, reason="ZETA_PAYNE_TEST_POSTGRES_URL not set"),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def database(request, tmp_path):
     """The plugin's models bound to a fresh database (SQLite file, or a PostgreSQL schema)."""
     from zeta_payne.astra.database import bind_database, create_tables, open_database, parse_url
@@ -68,18 +68,7 @@ def database(request, tmp_path):
     db.close()
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not POSTGRES_URL, reason="ZETA_PAYNE_TEST_POSTGRES_URL not set"),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
     """A URL of a fresh database for the command line (SQLite file or PostgreSQL schema)."""
     if request.param == "sqlite":

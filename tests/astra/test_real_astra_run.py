@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.astra.conftest import POSTGRES_URL
+from tests.astra.conftest import BACKENDS, POSTGRES_URL
 from zeta_payne.astra import compat
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,19 +85,7 @@ def _rows(env: dict[str, str]) -> list[tuple]:
     return [tuple(line.split()) for line in out.stdout.splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not POSTGRES_URL, reason="ZETA_PAYNE_TEST_POSTGRES_URL not set"),
-            ],
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_astra_run_then_workers_fit_each_routed_spectrum_once(tmp_path, backend):
     env, schema = _env(tmp_path, backend)
     zp = str(BIN / "zeta-payne")
