@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,10 +22,14 @@ from zeta_payne.exceptions import BundleError
 from zeta_payne.model.emulator import Emulator, EmulatorWeights
 from zeta_payne.model.forward import ModelGrid
 
+if TYPE_CHECKING:
+    from zeta_payne.fitting.calibration import ErrorCalibration
+
 __all__ = ["Bundle", "load_bundle", "save_bundle", "sha256_file"]
 
 MANIFEST_NAME = "manifest.json"
 WEIGHTS_NAME = "weights.npz"
+CALIBRATION_NAME = "error_calibration.json"
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -90,6 +94,22 @@ class Bundle:
     @cached_property
     def _emulator(self) -> Emulator:
         return Emulator.from_weights(self.weights).requires_grad_(False)
+
+    @cached_property
+    def error_calibration(self) -> ErrorCalibration | None:
+        """The bundle's error calibration (``error_calibration.json``), or None if it has none.
+
+        Written by ``zeta-payne bundle calibrate`` (:mod:`zeta_payne.bundles.calibration`);
+        the fitter reports ``e_*`` through it.
+        """
+        from zeta_payne.fitting.calibration import ErrorCalibration
+
+        if CALIBRATION_NAME not in self.manifest.payloads or self.path is None:
+            return None
+        try:
+            return ErrorCalibration.from_dict(json.loads((self.path / CALIBRATION_NAME).read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise BundleError(f"{self.path}: cannot read {CALIBRATION_NAME} ({exc})") from exc
 
     def emulator(self) -> Emulator:
         """The network as a float32 torch module on the CPU (shared; do not modify)."""

@@ -82,6 +82,8 @@ class Fitter:
         if options.fallback_resolution is None and defaults.get("resolution"):
             options = options.updated(fallback_resolution=float(defaults["resolution"]))
         self.options = options
+        #: The bundle's error calibration (None: ``e_*`` are the raw χ²-parabola errors).
+        self.error_calibration = bundle.error_calibration
         self.default_range = tuple(defaults.get("wavelength_range") or (0.0, np.inf))
         specs = bundle.labels
         self.label_names = tuple(s.name for s in specs)
@@ -466,15 +468,18 @@ class Fitter:
         diag = diagnose(s.wavelength, s.flux, s.ivar, model_flux, prep.used, v_rad)
         flags |= out_of_box_flags(diag, teff=teff)
 
+        e_labels, e_v_rad, calibrated = self.reported_errors(labels, v_rad, raw_e, cov.e_labels, cov.e_v_rad)
         return FitResult(
             label_names=self.label_names,
             labels=labels,
-            e_labels=raw_e.copy(),  # no calibration yet: the reported errors are the raw ones
+            e_labels=e_labels,
             raw_e_labels=raw_e,
             cov_e_labels=cov.e_labels,
+            cov_e_v_rad=cov.e_v_rad,
+            calibrated=calibrated,
             initial_labels=init_labels,
             v_rad=v_rad,
-            e_v_rad=cov.e_v_rad,
+            e_v_rad=e_v_rad,
             initial_v_rad=init_v,
             correlations=cov.correlations,
             coeffs=coeffs * prep.scale,
@@ -491,6 +496,43 @@ class Fitter:
             meta=dict(spectrum.meta),
             lsf_source=prep.lsf_source,
         )
+
+    def reported_errors(
+        self,
+        labels: np.ndarray,
+        v_rad: float,
+        raw_e: np.ndarray,
+        cov_e: np.ndarray,
+        cov_e_v_rad: float,
+    ) -> tuple[np.ndarray, float, bool]:
+        """The errors a result reports: calibrated from the covariance errors when the
+        bundle has an error calibration, else the raw χ²-parabola errors (labels) and the
+        covariance error (RV).
+
+        Parameters
+        ----------
+        labels : numpy.ndarray, shape (L,)
+            Fitted labels.
+        v_rad : float
+            Fitted RV [km/s].
+        raw_e : numpy.ndarray, shape (L,)
+            χ²-parabola errors.
+        cov_e : numpy.ndarray, shape (L,)
+            Covariance errors.
+        cov_e_v_rad : float
+            Covariance error of the RV [km/s].
+
+        Returns
+        -------
+        e_labels : numpy.ndarray, shape (L,)
+        e_v_rad : float
+        calibrated : bool
+        """
+        calibration = self.error_calibration
+        if calibration is None:
+            return np.array(raw_e, dtype=float, copy=True), float(cov_e_v_rad), False
+        e_labels, e_v_rad = calibration.apply(self.label_names, labels, cov_e, v_rad, cov_e_v_rad)
+        return e_labels, e_v_rad, True
 
     def _parabolas(
         self,

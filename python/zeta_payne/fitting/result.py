@@ -26,10 +26,11 @@ class FitResult:
     labels : numpy.ndarray, shape (L,)
         Best-fit labels.
     e_labels : numpy.ndarray, shape (L,)
-        The reported errors. Not calibrated: until a calibration against a synthesis-truth
-        test set exists they equal ``raw_e_labels``.
+        The reported errors: calibrated (``calibrated`` True) from ``cov_e_labels`` by the
+        bundle's error calibration (:mod:`zeta_payne.fitting.calibration`), measured against
+        synthesis truth; for a bundle without one, equal to ``raw_e_labels``.
     cov_e_labels : numpy.ndarray, shape (L,)
-        Errors from the covariance matrix ``rchi2 · (JᵀJ)⁻¹``.
+        Errors from the covariance matrix ``rchi2 · (JᵀJ)⁻¹`` (statistical only).
     raw_e_labels : numpy.ndarray, shape (L,)
         χ²-parabola half-widths (paper eqs. 6, 7); ``None`` at construction takes
         ``e_labels``.
@@ -38,7 +39,12 @@ class FitResult:
     initial_labels : numpy.ndarray, shape (L,)
         Best pre-search candidate.
     v_rad, e_v_rad, initial_v_rad : float
-        Radial velocity [km/s], its covariance error and pre-search value.
+        Radial velocity [km/s], its reported error (calibrated like the labels) and
+        pre-search value.
+    cov_e_v_rad : float
+        Covariance error of the RV [km/s]; ``None`` at construction takes ``e_v_rad``.
+    calibrated : bool
+        ``e_labels`` and ``e_v_rad`` come from the bundle's error calibration.
     lsf_source : str
         Where the LSF came from: ``"spectrum"`` (its per-pixel FWHM), ``"option"`` (an
         explicit ``resolution``), ``"bundle"`` (the bundle's nominal R, flagged
@@ -88,10 +94,14 @@ class FitResult:
     meta: dict[str, Any] = field(default_factory=dict)
     raw_e_labels: np.ndarray | None = None
     lsf_source: str = ""
+    cov_e_v_rad: float | None = None
+    calibrated: bool = False
 
     def __post_init__(self) -> None:
         if self.raw_e_labels is None:
             self.raw_e_labels = np.array(self.e_labels, dtype=float, copy=True)
+        if self.cov_e_v_rad is None:
+            self.cov_e_v_rad = self.e_v_rad
 
     @classmethod
     def failed(
@@ -143,10 +153,12 @@ class FitResult:
     def as_row(self) -> dict[str, Any]:
         """A flat dictionary (one table row).
 
-        Columns: ``<label>``, ``e_<label>`` (reported, uncalibrated: equal to ``raw_e_``),
-        ``raw_e_<label>`` (χ² parabola), ``cov_e_<label>`` (covariance), ``initial_<label>``;
-        the same for ``v_rad`` (whose three errors are its covariance error); fit
-        statistics, ``lsf_source``, ``result_flags`` and ``flag_names``.
+        Columns: ``<label>``, ``e_<label>`` (reported: calibrated when ``calibrated``, else
+        equal to ``raw_e_``), ``raw_e_<label>`` (χ² parabola), ``cov_e_<label>``
+        (covariance), ``initial_<label>``; ``v_rad``, ``e_v_rad`` (reported),
+        ``raw_e_v_rad`` and ``cov_e_v_rad`` (both its covariance error: the RV has no
+        parabola), ``initial_v_rad``; fit statistics, ``lsf_source``, ``errors_calibrated``,
+        ``result_flags`` and ``flag_names``.
         """
         row: dict[str, Any] = {}
         for i, name in enumerate(self.label_names):
@@ -158,14 +170,15 @@ class FitResult:
         row.update(
             v_rad=self.v_rad,
             e_v_rad=self.e_v_rad,
-            raw_e_v_rad=self.e_v_rad,
-            cov_e_v_rad=self.e_v_rad,
+            raw_e_v_rad=self.cov_e_v_rad,
+            cov_e_v_rad=self.cov_e_v_rad,
             initial_v_rad=self.initial_v_rad,
             chi2=self.chi2,
             rchi2=self.rchi2,
             snr=self.snr,
             n_pixels=self.n_pixels,
             lsf_source=self.lsf_source,
+            errors_calibrated=bool(self.calibrated),
             result_flags=int(self.flags),
             flag_names=",".join(self.flag_names),
         )

@@ -131,11 +131,14 @@ def _raw_rows(st: StudyResult) -> list[dict]:
             row[n] = st.labels[i, j]
             row[f"e_{n}"] = st.e_labels[i, j]
             row[f"cov_e_{n}"] = st.cov_e_labels[i, j]
+            if st.raw_e_labels is not None:
+                row[f"raw_e_{n}"] = st.raw_e_labels[i, j]
         row.update(
             true_v_rad=st.true_rv[i],
             v_rad=st.v_rad[i],
             e_v_rad=st.e_v_rad[i],
             rchi2=st.rchi2[i],
+            **({} if st.cov_e_v_rad is None else {"cov_e_v_rad": st.cov_e_v_rad[i]}),
             result_flags=int(st.flags[i]),
             seconds=st.seconds[i],
         )
@@ -248,7 +251,9 @@ def _plot(st: StudyResult, path: Path) -> None:
             ax.plot(x[mask], d[mask], "k.", ms=4, alpha=0.5)
             ax.plot(x[~mask], d[~mask], "r.", ms=5, alpha=0.8)
             rms, _ = binned_rms(d, mask, x, edges)
-            ax.errorbar(centres, np.zeros_like(centres), yerr=rms, fmt="o", color="m", ms=6, capsize=3, lw=1.5)
+            ax.errorbar(
+                centres, np.zeros_like(centres), yerr=rms, fmt="o", color="m", ms=6, capsize=3, lw=1.5
+            )
             ax.axhline(0, color="0.6", lw=0.5)
             ax.set_ylabel(f"Δ{name} [{UNITS.get(name, '')}]")
             if row == len(names) - 1:
@@ -310,6 +315,12 @@ def load_studies(folder: str | Path) -> tuple[list[StudyResult], str]:
             fit_seconds=column(sub, "fit_seconds") if "fit_seconds" in sub[0] else None,
             chi2_fit=column(sub, "chi2_fit") if "chi2_fit" in sub[0] else None,
             chi2_true=column(sub, "chi2_true") if "chi2_true" in sub[0] else None,
+            raw_e_labels=(
+                np.column_stack([column(sub, f"raw_e_{n}") for n in names])
+                if f"raw_e_{names[0]}" in sub[0]
+                else None
+            ),
+            cov_e_v_rad=column(sub, "cov_e_v_rad") if "cov_e_v_rad" in sub[0] else None,
             wall_seconds=float(entry["wall_seconds"]),
             meta=entry["meta"],
             cases={

@@ -119,6 +119,8 @@ class StudyResult:
     fit_seconds: np.ndarray | None = None  # (M,) the fit alone (seconds: simulation included)
     chi2_fit: np.ndarray | None = None  # (M,) χ² at the fitted labels, response solved linearly
     chi2_true: np.ndarray | None = None  # (M,) the same at the true labels and RV
+    raw_e_labels: np.ndarray | None = None  # (M, L) χ²-parabola errors (e_labels: reported)
+    cov_e_v_rad: np.ndarray | None = None  # (M,) covariance error of the RV
     wall_seconds: float = 0.0
     meta: dict = field(default_factory=dict)
     #: Per-spectrum facts of the simulated cases, each shape (M,): ``truth_point``,
@@ -279,8 +281,10 @@ def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
             "labels": result.labels,
             "e": result.e_labels,
             "cov_e": result.cov_e_labels,
+            "raw_e": result.raw_e_labels,
             "v_rad": result.v_rad,
             "e_v_rad": result.e_v_rad,
+            "cov_e_v_rad": result.cov_e_v_rad,
             "rchi2": result.rchi2,
             "flags": result.flags,
         }
@@ -294,8 +298,10 @@ def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
             "labels": nan,
             "e": nan,
             "cov_e": nan,
+            "raw_e": nan,
             "v_rad": np.nan,
             "e_v_rad": np.nan,
+            "cov_e_v_rad": np.nan,
             "rchi2": np.nan,
             "flags": 1,
         }
@@ -383,6 +389,8 @@ def run_study(
         fit_seconds=np.array([r["fit_seconds"] for r in rows]),
         chi2_fit=np.array([r["chi2_fit"] for r in rows]),
         chi2_true=np.array([r["chi2_true"] for r in rows]),
+        raw_e_labels=np.array([r["raw_e"] for r in rows]),
+        cov_e_v_rad=np.array([r["cov_e_v_rad"] for r in rows]),
         wall_seconds=wall,
         cases=recorded,
         meta={

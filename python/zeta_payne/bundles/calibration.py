@@ -1,0 +1,100 @@
+"""Store an error calibration with a bundle (a new bundle version, written atomically)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from zeta_payne.bundles.bundle import CALIBRATION_NAME, MANIFEST_NAME, Bundle, load_bundle, sha256_file
+from zeta_payne.exceptions import BundleError
+from zeta_payne.fitting.calibration import ErrorCalibration
+
+__all__ = ["next_patch_version", "write_calibrated_bundle"]
+
+
+def next_patch_version(version: str) -> str:
+    """``"2.1.0"`` → ``"2.1.1"`` (a version that is not ``X.Y.Z`` gets ``".1"`` appended)."""
+    parts = version.split(".")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return f"{parts[0]}.{parts[1]}.{int(parts[2]) + 1}"
+    return f"{version}.1"
+
+
+def write_calibrated_bundle(
+    bundle: Bundle,
+    calibration: ErrorCalibration,
+    output: str | os.PathLike | None = None,
+    version: str | None = None,
+) -> Bundle:
+    """Write ``bundle`` with ``calibration`` as ``error_calibration.json``, a new version.
+
+    Every other payload is copied unchanged (the network's weights keep their sha256); the
+    manifest gets the new payload's digest, the new version and a summary of the
+    calibration under ``provenance["error_calibration"]``. The folder is written beside
+    the destination and renamed into place, so a crash leaves the old bundle intact.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        A loaded bundle (its folder is read).
+    calibration : ErrorCalibration
+        The error models to store.
+    output : path-like, optional
+        Destination folder; default: the bundle's own folder, replaced.
+    version : str, optional
+        The new version; default: the next patch version.
+
+    Returns
+    -------
+    Bundle
+        The new bundle, loaded (hashes verified).
+    """
+    if bundle.path is None:
+        raise BundleError("the bundle was not loaded from a folder")
+    source = Path(bundle.path)
+    dest = Path(output) if output is not None else source
+    if dest.exists() and dest.resolve() != source.resolve():
+        raise BundleError(f"{dest} exists; choose a new folder for the calibrated bundle")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        payloads = {}
+        for name in bundle.manifest.payloads:
+            if name == CALIBRATION_NAME:
+                continue
+            shutil.copy2(source / name, tmp / name)
+            payloads[name] = sha256_file(tmp / name)
+        (tmp / CALIBRATION_NAME).write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
+        payloads[CALIBRATION_NAME] = sha256_file(tmp / CALIBRATION_NAME)
+        provenance = dict(bundle.manifest.provenance)
+        provenance["error_calibration"] = {
+            "file": CALIBRATION_NAME,
+            "calibrated_from_version": bundle.version,
+            **{k: v for k, v in calibration.provenance.items() if k in ("truth", "observations", "snr")},
+        }
+        manifest = replace(
+            bundle.manifest,
+            version=version or next_patch_version(bundle.version),
+            payloads=payloads,
+            provenance=provenance,
+        )
+        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
+        for extra in source.iterdir():  # files beside the payloads (README, plots) travel too
+            if extra.is_file() and not (tmp / extra.name).exists():
+                shutil.copy2(extra, tmp / extra.name)
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(dest, old)
+            os.replace(tmp, dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return load_bundle(dest)

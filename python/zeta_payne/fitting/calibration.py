@@ -1,0 +1,287 @@
+"""Calibrated uncertainties: an error model per label, fitted to pulls against known truth.
+
+The statistical error of a fit is the covariance error ``σ`` (``cov_e_*``: the square root
+of the diagonal of ``rchi2 · (JᵀJ)⁻¹``). It knows the noise but not the model's own error —
+the emulator's and the physics' (what a direct synthesis differs from the network by), which
+dominate at high S/N. The reported error is
+
+    e = sqrt((a · σ)² + b² + (c · θ)²)
+
+per label (and RV): a scale ``a`` on the statistical error and a floor, absolute ``b`` (in
+the label's unit) or relative ``c`` (a fraction of the value; used for teff, whose model
+errors scale with it). ``a`` and the floor are fitted so that the robust width of the pulls
+``(θ_fit − θ_true) / e`` is 1 at every S/N of a calibration set (:func:`fit_error_model`).
+
+The robust width is ``1.4826 × median |pull|`` — about zero, not about the median, so a
+bias counts against the errors as a spread does (:func:`robust_width`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "ErrorCalibration",
+    "ErrorModel",
+    "fit_error_model",
+    "pull_widths",
+    "robust_width",
+]
+
+#: Labels whose floor is relative to the value (a fraction of it) rather than absolute.
+RELATIVE_FLOOR = frozenset({"teff"})
+
+#: Normal-consistency factor of the median absolute value.
+_MAD_TO_SIGMA = 1.482602218505602
+
+
+def robust_width(pulls: npt.ArrayLike) -> float:
+    """Robust width of pulls about zero: ``1.4826 × median |z|`` (1 for unit normal pulls).
+
+    Parameters
+    ----------
+    pulls : array_like, shape (N,)
+        ``(fit − truth) / error``; non-finite values are ignored.
+
+    Returns
+    -------
+    float
+        NaN when no pull is finite.
+    """
+    z = np.asarray(pulls, dtype=float)
+    z = z[np.isfinite(z)]
+    return float(_MAD_TO_SIGMA * np.median(np.abs(z))) if z.size else float("nan")
+
+
+@dataclass(frozen=True)
+class ErrorModel:
+    """The error model of one label: ``e = sqrt((scale·σ)² + floor² + (relative_floor·θ)²)``.
+
+    Attributes
+    ----------
+    scale : float
+        Factor on the covariance error σ (dimensionless).
+    floor : float
+        Absolute floor, in the label's unit.
+    relative_floor : float
+        Floor as a fraction of the label's value (dimensionless).
+    """
+
+    scale: float = 1.0
+    floor: float = 0.0
+    relative_floor: float = 0.0
+
+    def apply(self, sigma: npt.ArrayLike, value: npt.ArrayLike) -> np.ndarray:
+        """Calibrated errors.
+
+        Parameters
+        ----------
+        sigma : array_like, shape (N,)
+            Covariance errors, in the label's unit.
+        value : array_like, shape (N,)
+            Fitted values (used by the relative floor).
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+            NaN where ``sigma`` is not finite.
+        """
+        s = np.asarray(sigma, dtype=float)
+        v = np.asarray(value, dtype=float)
+        return np.sqrt((self.scale * s) ** 2 + self.floor**2 + (self.relative_floor * v) ** 2)
+
+
+@dataclass(frozen=True)
+class ErrorCalibration:
+    """Error models of a bundle's labels and the RV, with how they were measured.
+
+    Attributes
+    ----------
+    models : dict
+        ``{name: ErrorModel}`` for labels and ``"v_rad"``; a name without a model keeps its
+        covariance error.
+    provenance : dict
+        How the calibration was measured (truth, observations, S/N values, cases, the pull
+        widths before and after, the command).
+    """
+
+    models: dict[str, ErrorModel]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def apply(
+        self,
+        label_names: Sequence[str],
+        labels: npt.ArrayLike,
+        cov_e_labels: npt.ArrayLike,
+        v_rad: float,
+        cov_e_v_rad: float,
+    ) -> tuple[np.ndarray, float]:
+        """Calibrated errors of one fit.
+
+        Parameters
+        ----------
+        label_names : sequence of str, length L
+        labels : array_like, shape (L,)
+            Fitted labels.
+        cov_e_labels : array_like, shape (L,)
+            Covariance errors (NaN for fixed labels: they stay NaN).
+        v_rad : float
+            Fitted RV [km/s].
+        cov_e_v_rad : float
+            Its covariance error [km/s].
+
+        Returns
+        -------
+        e_labels : numpy.ndarray, shape (L,)
+        e_v_rad : float
+        """
+        labels = np.asarray(labels, dtype=float)
+        sigma = np.asarray(cov_e_labels, dtype=float)
+        out = sigma.copy()
+        for i, name in enumerate(label_names):
+            model = self.models.get(name)
+            if model is not None:
+                out[i] = model.apply(sigma[i : i + 1], labels[i : i + 1])[0]
+        rv_model = self.models.get("v_rad")
+        e_rv = float(rv_model.apply([cov_e_v_rad], [v_rad])[0]) if rv_model else float(cov_e_v_rad)
+        return out, e_rv
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "schema": "zeta-payne/error-calibration/1",
+            "formula": "e = sqrt((scale * cov_e)^2 + floor^2 + (relative_floor * value)^2)",
+            "models": {
+                name: {"scale": m.scale, "floor": m.floor, "relative_floor": m.relative_floor}
+                for name, m in self.models.items()
+            },
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ErrorCalibration:
+        """Build from :meth:`to_dict`'s form (raises ``ValueError`` when malformed)."""
+        if data.get("schema") != "zeta-payne/error-calibration/1":
+            raise ValueError(f"not an error calibration (schema {data.get('schema')!r})")
+        models = {}
+        for name, m in dict(data.get("models", {})).items():
+            model = ErrorModel(float(m["scale"]), float(m["floor"]), float(m.get("relative_floor", 0.0)))
+            if not (model.scale > 0 and model.floor >= 0 and model.relative_floor >= 0):
+                raise ValueError(f"error model of {name!r} has a non-positive scale or a negative floor")
+            models[str(name)] = model
+        return cls(models=models, provenance=dict(data.get("provenance", {})))
+
+
+def pull_widths(
+    delta: npt.ArrayLike, error: npt.ArrayLike, groups: npt.ArrayLike
+) -> dict[float, tuple[float, int]]:
+    """Robust pull width per group (e.g. per S/N).
+
+    Parameters
+    ----------
+    delta : array_like, shape (N,)
+        Fit minus truth.
+    error : array_like, shape (N,)
+        Reported errors.
+    groups : array_like, shape (N,)
+        Group key of each case.
+
+    Returns
+    -------
+    dict
+        ``{group: (width, cases)}``, cases counting finite pulls.
+    """
+    delta = np.asarray(delta, dtype=float)
+    error = np.asarray(error, dtype=float)
+    groups = np.asarray(groups)
+    out = {}
+    for key in np.unique(groups):
+        sel = groups == key
+        z = delta[sel] / error[sel]
+        out[key.item() if hasattr(key, "item") else key] = (robust_width(z), int(np.isfinite(z).sum()))
+    return out
+
+
+def fit_error_model(
+    delta: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    value: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    relative: bool = False,
+    n_grid: int = 61,
+) -> ErrorModel:
+    """Fit ``scale`` and a floor so that the pull width is 1 in every group.
+
+    Minimises ``Σ_g (ln w_g)²`` over the groups ``g`` (the S/N values of the calibration
+    set), ``w_g`` the robust pull width of group ``g``: a grid over ``ln scale`` and the
+    floor, then refined on a finer grid around the best cell. Both parameters are
+    identified when the groups span S/N where the noise dominates and where the model's
+    error does.
+
+    Parameters
+    ----------
+    delta : array_like, shape (N,)
+        Fit minus truth, in the label's unit.
+    sigma : array_like, shape (N,)
+        Covariance errors of the same fits.
+    value : array_like, shape (N,)
+        Fitted values (for a relative floor).
+    groups : array_like, shape (N,)
+        Group of each case (S/N).
+    relative : bool
+        Fit a floor relative to the value (``relative_floor``) instead of an absolute one.
+    n_grid : int
+        Grid points per parameter and pass.
+
+    Returns
+    -------
+    ErrorModel
+    """
+    delta = np.asarray(delta, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    value = np.abs(np.asarray(value, dtype=float))
+    groups = np.asarray(groups)
+    ok = np.isfinite(delta) & np.isfinite(sigma) & (sigma > 0) & np.isfinite(value)
+    delta, sigma, value, groups = delta[ok], sigma[ok], value[ok], groups[ok]
+    if delta.size < 10:
+        raise ValueError(f"too few finite cases to calibrate ({delta.size})")
+    keys = np.unique(groups)
+    members = [groups == k for k in keys]
+    unit = value if relative else np.ones_like(value)
+    # The floor cannot exceed the largest robust |Δ| of a group in the floor's unit.
+    ratio = np.abs(delta) / unit
+    top = max(float(np.max([_MAD_TO_SIGMA * np.median(ratio[m]) for m in members])) * 2.0, 1e-12)
+
+    def objective(log_scale: np.ndarray, floor: np.ndarray) -> np.ndarray:
+        # (S, F) grids → objective per cell
+        err = np.sqrt(
+            (np.exp(log_scale)[:, None, None] * sigma[None, None, :]) ** 2
+            + (floor[None, :, None] * unit[None, None, :]) ** 2
+        )
+        z = np.abs(delta)[None, None, :] / err
+        total = np.zeros((log_scale.size, floor.size))
+        for m in members:
+            w = _MAD_TO_SIGMA * np.median(z[:, :, m], axis=2)
+            total += np.log(w) ** 2
+        return total
+
+    log_scale = np.linspace(np.log(0.05), np.log(50.0), n_grid)
+    floor = np.concatenate([[0.0], np.geomspace(top * 1e-4, top, n_grid - 1)])
+    for _ in range(3):
+        obj = objective(log_scale, floor)
+        i, j = np.unravel_index(np.nanargmin(obj), obj.shape)
+        best_scale, best_floor = log_scale[i], floor[j]
+        ds = (log_scale[1] - log_scale[0]) * 2
+        log_scale = np.linspace(best_scale - ds, best_scale + ds, n_grid)
+        lo = floor[max(j - 2, 0)]
+        hi = floor[min(j + 2, floor.size - 1)]
+        floor = np.unique(np.concatenate([[0.0], np.linspace(lo, hi, n_grid - 1)]))
+    scale = float(np.exp(best_scale))
+    if relative:
+        return ErrorModel(scale=scale, floor=0.0, relative_floor=float(best_floor))
+    return ErrorModel(scale=scale, floor=float(best_floor), relative_floor=0.0)
