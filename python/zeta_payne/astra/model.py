@@ -52,6 +52,12 @@ FLAG_HELP: dict[str, str] = {
     "out_of_box": "Spectrum outside the model's physics (line groups misfit or emission): labels unusable",
     "line_mismatch": "A line group fitted far worse than the rest, or with one-signed residuals",
     "emission": "Flux above the model in the H-alpha/H-beta (Br-gamma) core: emission-line star",
+    "joint_tension": (
+        "Joint fit: a spectrum disagrees with the joint labels (mismatched source, composite, "
+        "model failure in one band): joint labels unusable"
+    ),
+    "rv_variable": "Multi-epoch: visit RVs not constant within their errors (single-lined binary)",
+    "sb2_candidate": "Residuals show a second, velocity-shifted set of lines (double-lined binary candidate)",
 }
 _PER_LABEL_HELP = {
     "at_edge": "{label} at the edge of the model grid",

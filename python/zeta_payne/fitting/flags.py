@@ -49,6 +49,9 @@ class ResultFlags(IntFlag):
     V_SINI_NONCONVEX_CHI2 = 1 << 30
     M_H_NONCONVEX_CHI2 = 1 << 31
     V_MICRO_NONCONVEX_CHI2 = 1 << 32
+    JOINT_TENSION = 1 << 33  #: joint fit: a spectrum disagrees with the joint labels (see its tension)
+    RV_VARIABLE = 1 << 34  #: multi-epoch: the visit RVs are not constant within their errors (SB1)
+    SB2_CANDIDATE = 1 << 35  #: residuals show a second, shifted set of lines (double-lined binary?)
 
 
 BAD_MASK: ResultFlags = (
@@ -64,8 +67,9 @@ BAD_MASK: ResultFlags = (
     | ResultFlags.M_H_AT_EDGE
     | ResultFlags.V_MICRO_AT_EDGE
     | ResultFlags.OUT_OF_BOX
+    | ResultFlags.JOINT_TENSION
 )
-WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ((1 << 33) - 1))
+WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ((1 << 36) - 1))
 
 
 def label_flag(label: str, kind: str) -> ResultFlags:

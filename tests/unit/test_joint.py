@@ -1,0 +1,149 @@
+"""Joint and multi-epoch fits (zeta_payne.fitting.joint) on toy-bundle spectra."""
+
+import math
+
+import numpy as np
+import pytest
+
+from zeta_payne.fitting import Fitter, ResultFlags, Spectrum
+from zeta_payne.fitting.joint import (
+    JointOptions,
+    LabelSpace,
+    companion_search,
+    fit_epochs,
+    fit_joint,
+    rv_statistics,
+)
+
+from ..conftest import APOGEE_WAVELENGTH, BOSS_WAVELENGTH, simulate
+
+TRUTH = np.array([14500.0, 4.2, 150.0, 2.0, 0.25])
+OTHER = np.array([9000.0, 3.5, 60.0, 2.0, -0.3])
+
+
+def _fitter(bundle, wavelength_range, rv_range=(-50.0, 50.0)):
+    options = Fitter.default_options(bundle).updated(
+        presearch_points=256, wavelength_range=wavelength_range, rv_range=rv_range, n_chebyshev=6
+    )
+    return Fitter(bundle, options)
+
+
+@pytest.fixture(scope="module")
+def fitters(toy_boss, toy_apogee):
+    return _fitter(toy_boss, (4500.0, 6000.0)), _fitter(toy_apogee, (15200.0, 15700.0))
+
+
+@pytest.fixture(scope="module")
+def pair(toy_boss, toy_apogee, fitters):
+    fb, fa = fitters
+    sb = simulate(toy_boss, BOSS_WAVELENGTH, TRUTH, 12.0, snr=50, seed=1)
+    sa = simulate(toy_apogee, APOGEE_WAVELENGTH, TRUTH, 12.0, snr=50, seed=2)
+    return sb, sa, fit_joint([fb, fa], [sb, sa])
+
+
+def test_label_space(fitters):
+    space = LabelSpace(fitters)
+    assert space.names == fitters[0].label_names
+    assert space.n_free == 4 and not space.free[space.names.index("v_micro")]
+    theta = np.array([10000.0, 4.0, 50.0, 0.1])
+    lab = space.member_labels(fitters[1], theta)
+    assert lab[fitters[1].label_names.index("v_micro")] == 2.0
+    assert np.allclose(space.from_member(fitters[1], lab), theta)
+
+
+def test_joint_pair_recovers_and_tightens(pair, fitters):
+    _, _, jr = pair
+    r = jr.result
+    assert not r.flag_bad, r.flag_names
+    free = LabelSpace(fitters).free
+    assert np.all(np.abs(r.labels - TRUTH)[free] < 5 * r.cov_e_labels[free])
+    singles = [m.single for m in jr.members]
+    # more data: the joint covariance errors are no wider than either spectrum's own
+    for s in singles:
+        assert np.all(r.cov_e_labels[free] <= 1.05 * s.cov_e_labels[free])
+    assert np.all(np.isfinite(r.e_labels[free])) and np.all(r.e_labels[free] > r.cov_e_labels[free])
+    for m in jr.members:
+        assert abs(m.v_rad - 12.0) < 5 * m.e_v_rad + 0.5
+        assert 0 <= m.tension < JointOptions().tension_threshold
+        assert not m.flags & ResultFlags.JOINT_TENSION
+        assert m.chi2 >= m.chi2_single - 1e-6 or m.delta_chi2 == 0
+    assert jr.result.n_pixels == sum(m.n_pixels for m in jr.members)
+    assert abs(jr.result.chi2 - sum(m.chi2 for m in jr.members)) < 1e-6 * jr.result.chi2
+    row = jr.as_row()
+    assert {"teff", "e_teff", "raw_e_teff", "cov_e_teff", "max_tension", "rv_p_constant"} <= set(row)
+    member_row = jr.members[1].as_row()
+    assert {"tension", "single_teff", "single_e_teff", "v_rad"} <= set(member_row)
+
+
+def test_mismatched_pair_flagged(toy_apogee, pair, fitters):
+    sb, _, _ = pair
+    sa = simulate(toy_apogee, APOGEE_WAVELENGTH, OTHER, 12.0, snr=50, seed=3)
+    jr = fit_joint(list(fitters), [sb, sa])
+    assert jr.flags & ResultFlags.JOINT_TENSION and jr.result.flag_bad
+    assert max(m.tension for m in jr.members) > JointOptions().tension_threshold
+    assert any(m.flags & ResultFlags.JOINT_TENSION for m in jr.members)
+
+
+def test_rejected_member_is_a_flagged_row(toy_boss, pair, fitters):
+    sb, sa, _ = pair
+    empty = Spectrum(BOSS_WAVELENGTH, sb.flux, np.zeros(BOSS_WAVELENGTH.size))
+    fb, fa = fitters
+    jr = fit_joint([fb, fa, fb], [sb, sa, empty], singles=[m.single for m in pair[2].members] + [None])
+    assert len(jr.members) == 3 and jr.members[2].flags & ResultFlags.NO_PIXELS
+    assert np.isfinite(jr.result.labels[0]) and not jr.result.flag_bad
+    assert np.isnan(jr.members[2].v_rad)
+
+
+def test_epochs_rvs_and_variability(toy_apogee):
+    fe = _fitter(toy_apogee, (15200.0, 15700.0), rv_range=(-100.0, 100.0))
+    rvs = [-35.0, 8.0, 41.0]
+    visits = [
+        simulate(toy_apogee, APOGEE_WAVELENGTH, TRUTH, v, snr=30, seed=10 + i) for i, v in enumerate(rvs)
+    ]
+    jr = fit_epochs(fe, visits, JointOptions(sb2=False))
+    assert [m.v_rad for m in jr.members] == pytest.approx(rvs, abs=1.0)
+    for m, v in zip(jr.members, rvs, strict=True):
+        assert abs(m.v_rad - v) < 5 * m.e_v_rad + 0.05
+    assert jr.flags & ResultFlags.RV_VARIABLE and jr.rv.p_constant < 1e-6
+    assert jr.rv.peak_to_peak == pytest.approx(76.0, abs=1.0)
+
+    steady = [simulate(toy_apogee, APOGEE_WAVELENGTH, TRUTH, 5.0, snr=30, seed=20 + i) for i in range(3)]
+    jr = fit_epochs(fe, steady, JointOptions(sb2=False))
+    assert not jr.flags & ResultFlags.RV_VARIABLE and jr.rv.p_constant > 1e-3
+    assert np.isfinite(jr.result.labels).all()
+
+
+def test_rv_statistics():
+    st = rv_statistics([10.0, 10.0, 10.0], [1.0, 2.0, 1.0])
+    assert st.chi2 == 0 and st.p_constant == pytest.approx(1.0) and st.peak_to_peak == 0
+    st = rv_statistics([0.0, 2.0, np.nan], [1.0, 1.0, 1.0])
+    assert st.n == 2 and st.mean == pytest.approx(1.0) and st.chi2 == pytest.approx(2.0)
+    assert st.p_constant == pytest.approx(math.erfc(1.0), rel=1e-6)  # P(χ²_1 ≥ 2)
+    floored = rv_statistics([0.0, 2.0], [1.0, 1.0], floor=1.0)
+    assert floored.chi2 == pytest.approx(1.0)
+    assert np.isnan(rv_statistics([1.0], [0.5]).chi2)
+
+
+def test_companion_search_finds_a_twin(toy_apogee):
+    """A double-lined twin: the residuals of a one-star fit hold the companion's lines."""
+    fe = _fitter(toy_apogee, (15200.0, 15700.0), rv_range=(-100.0, 100.0))
+    slow = np.array([12000.0, 4.0, 10.0, 2.0, 0.0])
+    a = simulate(toy_apogee, APOGEE_WAVELENGTH, slow, 0.0, seed=30)
+    b = simulate(toy_apogee, APOGEE_WAVELENGTH, slow, 120.0, seed=30)  # same response (seed)
+    flux = 0.7 * a.flux + 0.3 * b.flux
+    rng = np.random.default_rng(3)
+    sigma = flux / 60.0
+    binary = Spectrum(APOGEE_WAVELENGTH, flux + rng.normal(size=flux.size) * sigma, 1 / sigma**2)
+    single = simulate(toy_apogee, APOGEE_WAVELENGTH, slow, 0.0, snr=60, seed=31)
+    out = {}
+    for name, spec in (("binary", binary), ("single", single)):
+        r = fe.fit(spec)
+        prep = fe._prepare(spec)
+        fm = fe._forward(prep, prep.used)
+        shifts = np.arange(-200.0, 201.0, 5.0)
+        shifts = shifts[np.abs(shifts) >= 40]
+        gain, _ = companion_search(prep, fm, r.labels, r.v_rad, r.coeffs / prep.scale, shifts)
+        out[name] = (gain / r.rchi2, shifts)
+    gain, shifts = out["binary"]
+    assert gain.max() > 10 * max(out["single"][0].max(), 10.0)
+    assert abs(abs(shifts[np.argmax(gain)]) - 120.0) < 20.0
