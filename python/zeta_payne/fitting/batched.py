@@ -12,6 +12,7 @@ spectra in one evaluation → the same diagnostics and flags
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -22,7 +23,13 @@ import torch
 from zeta_payne.exceptions import SpectrumRejected
 from zeta_payne.fitting.batched_lm import LMResult, batched_lm
 from zeta_payne.fitting.batched_model import BatchedForward
-from zeta_payne.fitting.batched_presearch import CandidateFactors, candidate_factors, presearch_batch
+from zeta_payne.fitting.batched_presearch import (
+    CandidateFactors,
+    candidate_factors,
+    presearch_batch,
+    product_moments,
+    varpro_chi2_moments,
+)
 from zeta_payne.fitting.diagnostics import (
     convergence_flags,
     covariance_errors,
@@ -31,6 +38,7 @@ from zeta_payne.fitting.diagnostics import (
     parabola_points,
     unresolved_v_sini,
 )
+from zeta_payne.fitting.flags import ResultFlags
 from zeta_payne.fitting.preparation import Prepared
 from zeta_payne.fitting.result import FitResult
 from zeta_payne.fitting.uncertainty import chi2_one_sigma, n_degrees
@@ -41,6 +49,8 @@ if TYPE_CHECKING:
     from zeta_payne.fitting.fitter import Fitter
 
 __all__ = ["BatchedFit", "EVALUATION_LIMIT_MESSAGE"]
+
+log = logging.getLogger(__name__)
 
 #: SciPy's message for the evaluation limit (the per-spectrum fitter reports it).
 EVALUATION_LIMIT_MESSAGE = "The maximum number of function evaluations is exceeded."
@@ -104,7 +114,25 @@ class BatchedFit:
         total = time.perf_counter() - t_start
         for result in results:
             result.timing["total"] = total / len(spectra)
+        for i in where:
+            if results[i].flags & ResultFlags.UNCONVERGED:
+                results[i] = self._refit_alone(spectra[i], results[i])
         return results  # type: ignore[return-value]
+
+    def _refit_alone(self, spectrum: Spectrum, batched: FitResult) -> FitResult:
+        """The per-spectrum fit of a batch member that ran out of evaluations.
+
+        The batched solver stops at the same evaluation limits as the per-spectrum one but
+        takes other steps; a member it leaves ``unconverged`` is fitted again alone, and that
+        result (flagged only if the per-spectrum fit does not converge either) replaces it.
+        ``timing["refit_alone"]`` records the extra seconds.
+        """
+        t = time.perf_counter()
+        log.info("batched fit unconverged (%s); fitting the spectrum alone", batched.message)
+        (result,) = self.fitter._fit_each([spectrum], None)
+        result.timing["refit_alone"] = time.perf_counter() - t
+        result.timing["total"] = batched.timing.get("total", 0.0) + result.timing["refit_alone"]
+        return result
 
     # -------------------------------------------------------------- internals
     def _fit_prepared(
@@ -133,12 +161,20 @@ class BatchedFit:
             labels[:, free_t] = x[:, :n_free]
             return labels
 
-        def exact_chi2(labels: torch.Tensor, v_rad: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-            norm = batch.normalized(labels, v_rad, rows)
-            a = batch.design[rows] * (sw[rows] * norm)[:, :, None]
-            q, _ = torch.linalg.qr(a)
-            proj = (q.transpose(1, 2) @ swf[rows, :, None]).squeeze(-1)
-            return (swf[rows] ** 2).sum(dim=1) - (proj**2).sum(dim=1)
+        # the re-check ranks by the per-spectrum pre-search's own criterion (every
+        # ``presearch_stride``-th pixel, response by the normal equations), exactly (float64)
+        stride = max(1, int(opt.presearch_stride))
+        design_s = batch.design[:, ::stride].contiguous()
+        moments_s, maps_s = product_moments(design_s, opt.n_chebyshev)
+        flux_s, weight_s = flux[:, ::stride].contiguous(), weight[:, ::stride].contiguous()
+
+        def exact_chi2(labels: torch.Tensor, v_rad: torch.Tensor) -> torch.Tensor:
+            """Pre-search χ² ``(B, K)`` of ``K`` candidates per spectrum (labels (B, K, L), RV (B, K))."""
+            b, k = v_rad.shape
+            rows = torch.arange(b, device=dev).repeat_interleave(k)
+            norm = batch.normalized(labels.reshape(b * k, -1), v_rad.reshape(-1), rows)
+            model = norm[:, ::stride].reshape(b, k, -1)
+            return varpro_chi2_moments(model, flux_s, weight_s, design_s, moments_s, maps_s)
 
         # ---- pre-search
         t = time.perf_counter()
@@ -177,7 +213,17 @@ class BatchedFit:
 
         lower, upper = self._bounds(n_coeffs, n)
         start = torch.cat([proj.x, proj.extra], dim=1)
-        final = batched_lm(polish, start, lower, upper, opt.polish_nfev, opt.chi2_tolerance)
+        # the per-spectrum polish's scales: a tenth of the box for labels, 1 km/s, |c|
+        width = torch.as_tensor(0.1 * (fitter.upper - fitter.lower)[fitter.free], dtype=f64, device=dev)
+        x_scale = torch.cat(
+            [
+                width.expand(n, -1),
+                torch.ones((n, 1), dtype=f64, device=dev),
+                proj.extra.abs().clamp_min(1e-3),
+            ],
+            dim=1,
+        )
+        final = batched_lm(polish, start, lower, upper, opt.polish_nfev, opt.chi2_tolerance, x_scale=x_scale)
         timing["least_squares"] = time.perf_counter() - t
 
         # ---- diagnostics and uncertainties
@@ -239,13 +285,12 @@ class BatchedFit:
             group_size=1 if dev.type == "cpu" else 64,
         )
         n, k = index.shape
-        labels = torch.as_tensor(fitter._cand_labels[index.ravel()], dtype=torch.float64, device=dev)
-        v = torch.as_tensor(v_lev.ravel(), dtype=torch.float64, device=dev)
-        rows = torch.arange(n, device=dev).repeat_interleave(k)
-        chi2 = exact_chi2(labels, v, rows).reshape(n, k)
+        labels = torch.as_tensor(fitter._cand_labels[index], dtype=torch.float64, device=dev)  # (B, K, L)
+        v = torch.as_tensor(v_lev, dtype=torch.float64, device=dev)  # (B, K)
+        chi2 = exact_chi2(labels, v)
         j = torch.argmin(chi2, dim=1)
-        pick = torch.arange(n, device=dev) * k + j
-        return labels[pick], v[pick], chi2[torch.arange(n, device=dev), j]
+        everyone = torch.arange(n, device=dev)
+        return labels[everyone, j], v[everyone, j], chi2[everyone, j]
 
     def _results(
         self,
@@ -331,16 +376,21 @@ class BatchedFit:
                     values, chi_points[b, :size], fitter.free, fitter.label_names, level
                 )
                 flags |= nonconvex
+            e_labels, e_v_rad, calibrated = fitter.reported_errors(
+                labels, v_rad, raw_e, cov.e_labels, cov.e_v_rad
+            )
             results.append(
                 FitResult(
                     label_names=fitter.label_names,
                     labels=labels.copy(),
-                    e_labels=raw_e.copy(),
+                    e_labels=e_labels,
                     raw_e_labels=raw_e,
                     cov_e_labels=cov.e_labels,
+                    cov_e_v_rad=cov.e_v_rad,
+                    calibrated=calibrated,
                     initial_labels=init_l[b].copy(),
                     v_rad=v_rad,
-                    e_v_rad=cov.e_v_rad,
+                    e_v_rad=e_v_rad,
                     initial_v_rad=float(init_v_np[b]),
                     correlations=cov.correlations,
                     coeffs=coeffs * prep.scale,
