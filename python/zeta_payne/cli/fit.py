@@ -245,6 +245,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "specFull/apVisit/LAMOST observed, npz its 'frame' array, else observed). Observed: RV "
         "searched over ±500 km/s, rest: the bundle's range (±50), unless --rv-range is given",
     )
+    joint = parser.add_argument_group("one source, all its spectra (issue 17)")
+    modes = joint.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--joint",
+        action="store_true",
+        help="fit the inputs as spectra of one star (BOSS + APOGEE, each with its bundle) with shared "
+        "labels: one joint row plus one row per spectrum (tension, its own fit as single_*)",
+    )
+    modes.add_argument(
+        "--epochs",
+        action="store_true",
+        help="fit the inputs as visits of one star (one instrument) with shared labels and one RV per "
+        "visit: one source row (RV statistics, rv_variable / sb2_candidate flags) plus one row per visit",
+    )
+    joint.add_argument(
+        "--by-source",
+        action="store_true",
+        help="with --joint/--epochs: group the spectra by identifier (sdss_id, name) into sources "
+        "(default: all inputs are one source)",
+    )
     add_fit_options(parser)
     parser.set_defaults(func=_run)
 
@@ -287,6 +307,11 @@ def _run(args: argparse.Namespace) -> int:
         raise ZetaPayneError("nothing to fit: no readable spectrum in " + ", ".join(args.inputs))
     check_fit_labels(args, bundles)
     pin_threads(1)
+    if getattr(args, "joint", False) or getattr(args, "epochs", False):
+        from zeta_payne.cli.fit_joint import run_joint
+
+        status = run_joint(args, spectra, bundles, BUNDLE_FOR)
+        return status if status == 130 else (1 if unreadable else status)
     table = FitTable(args.output, bundles)
     status = _fit_all(args, spectra, bundles, table)
     if status == 130:
