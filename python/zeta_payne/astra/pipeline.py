@@ -34,6 +34,12 @@ __all__ = ["ApogeePipeline", "BossPipeline", "InstrumentPipeline", "PIPELINES", 
 
 log = logging.getLogger(__name__)
 
+#: Fitted pixels of a typical spectrum of each instrument (mwmStar, bundle default range),
+#: for the memory-chosen batch size.
+TYPICAL_PIXELS: dict[str, int] = {"boss": 4700, "apogee": 7600}
+#: Chunk size where no pipeline could be set up.
+DEFAULT_CHUNK_SIZE = 16
+
 #: Fitters kept between task calls: (bundle sha256, options, device) → Fitter.
 _FITTERS: dict[tuple[str, str, str], Fitter] = {}
 _MAX_FITTERS = 4
@@ -125,6 +131,11 @@ class InstrumentPipeline:
             log.error("%s: cannot set up the %s fitter: %s", type(self).__name__, self.instrument, exc)
             return f"{type(exc).__name__}: {exc}"
         return None
+
+    def batch_size(self) -> int:
+        """Spectra fitted together: the fitter's, chosen from the device's memory for a
+        spectrum of this instrument (:meth:`Fitter.resolved_batch_size`)."""
+        return self.fitter.resolved_batch_size(TYPICAL_PIXELS.get(self.instrument, 0))
 
     def _label_names(self) -> tuple[str, ...]:
         try:
@@ -225,17 +236,22 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def process(
-    spectra: Iterable[Any], pipelines: Mapping[str, InstrumentPipeline], chunk_size: int = 16
+    spectra: Iterable[Any], pipelines: Mapping[str, InstrumentPipeline], chunk_size: int | None = None
 ) -> Iterator[Any]:
     """Yield one ``ZetaPayne`` row per spectrum, in input order, and ``...`` after overheads.
 
     Spectra go to the pipeline of their instrument; with a single pipeline, every spectrum
-    goes to it (a spectrum of the other instrument then fails as out of coverage).
+    goes to it (a spectrum of the other instrument then fails as out of coverage). Each
+    chunk of ``chunk_size`` spectra is read and fitted as one batch (the batched fitter);
+    ``None`` takes the smallest :meth:`InstrumentPipeline.batch_size` of the pipelines.
     """
     errors: dict[str, str | None] = {}
     for name, pipeline in pipelines.items():
         errors[name] = pipeline.prepare()
     yield ...
+    if chunk_size is None:
+        sizes = [p.batch_size() for name, p in pipelines.items() if errors[name] is None]
+        chunk_size = min(sizes, default=DEFAULT_CHUNK_SIZE)
     only = next(iter(pipelines)) if len(pipelines) == 1 else None
     for chunk in _chunks(spectra, max(1, int(chunk_size))):
         groups: dict[str, list[int]] = {}

@@ -102,7 +102,7 @@ def _run(
     program: str | None,
     reprocess: bool,
     limit: int | None,
-    chunk_size: int,
+    chunk_size: int | None,
 ) -> Iterable[Any]:
     routing = Routing(hot_class=hot_class, top_k=top_k, program=program, enabled=route)
     if route and (spectra is None or isinstance(spectra, ModelSelect)):
@@ -126,7 +126,7 @@ def zeta_payne_boss(
     program: str | None = "mwm_ob",
     reprocess: bool = False,
     limit: int | None = None,
-    chunk_size: int = 16,
+    chunk_size: int | None = None,
     bad_pixel_bits: int | None = None,
     **kwargs: Any,
 ) -> Iterable[ZetaPayne]:
@@ -152,8 +152,9 @@ def zeta_payne_boss(
         With ``spectra=None``: refit spectra already done.
     limit : int, optional
         With ``spectra=None``: at most this many spectra.
-    chunk_size : int
-        Spectra read and fitted per chunk.
+    chunk_size : int, optional
+        Spectra read and fitted together, as one batch of the batched fitter (default:
+        chosen from the device's memory, :meth:`InstrumentPipeline.batch_size`).
     bad_pixel_bits : int, optional
         Pixel-flag bits that exclude a pixel (default: BOSS's).
     **kwargs
@@ -192,7 +193,7 @@ def zeta_payne_apogee(
     program: str | None = "mwm_ob",
     reprocess: bool = False,
     limit: int | None = None,
-    chunk_size: int = 16,
+    chunk_size: int | None = None,
     bad_pixel_bits: int | None = None,
     **kwargs: Any,
 ) -> Iterable[ZetaPayne]:
@@ -230,7 +231,7 @@ def zeta_payne(
     program: str | None = "mwm_ob",
     reprocess: bool = False,
     limit: int | None = None,
-    chunk_size: int = 16,
+    chunk_size: int | None = None,
     **kwargs: Any,
 ) -> Iterable[ZetaPayne]:
     """ZETA-PAYNE labels for BOSS and APOGEE spectra, each with its instrument's bundle.

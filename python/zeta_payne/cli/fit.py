@@ -13,7 +13,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from zeta_payne.cli.parser import add_command, finite_float, positive_int
@@ -238,6 +238,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="spectra of one bundle fitted together by the batched fitter, their rows written when "
+        "the batch is done (default: chosen from the device's memory, at most 32 on a CPU; "
+        "1: one at a time)",
+    )
+    parser.add_argument(
         "--frame",
         choices=["rest", "observed"],
         default=None,
@@ -342,30 +351,19 @@ def _bundles(args: argparse.Namespace, instruments: set[str]) -> dict[str, Any]:
 def _fit_all(args: argparse.Namespace, spectra: list[Any], bundles: Mapping[str, Any], table: Any) -> int:
     from zeta_payne.cli.errors import EXIT_INTERRUPTED
     from zeta_payne.cli.progress import ProgressBar
-    from zeta_payne.fitting.fitter import Fitter
-    from zeta_payne.fitting.options import merge_options
 
-    overrides = fit_overrides(args)
-    fitters: dict[tuple[str, str], Fitter] = {}
     progress = None if args.quiet else ProgressBar()
-    total, bad = len(spectra), 0
+    total = len(spectra)
+    counts = {"bad": 0}
     start = time.monotonic()
     if progress:
         progress("fit", 0, total)
     try:
-        for done, spectrum in enumerate(spectra, start=1):
-            instrument = BUNDLE_FOR[spectrum.meta["instrument"]]
-            frame = args.frame or spectrum.frame or UNKNOWN_FRAME
-            if (instrument, frame) not in fitters:
-                bundle = bundles[instrument]
-                options = merge_options(bundle.manifest.fit_defaults, overrides, frame=frame)
-                fitters[instrument, frame] = Fitter(bundle, options, device=args.device)
-            fitter = fitters[instrument, frame]
-            (result,) = fitter.fit_batch([spectrum])
-            bad += bool(result.flag_bad)
-            table.add(spectrum, frame, fitter.bundle, result)
-            if progress:
-                progress("fit", done, total)
+        for fitter, frame, batch in _batches(args, spectra, bundles):
+            # rows are written as each batch is done: Ctrl-C keeps the finished batches
+            writer = _RowWriter(table, batch, frame, fitter.bundle, progress, total)
+            fitter.fit_batch(batch, progress=writer)
+            counts["bad"] += writer.bad
     except KeyboardInterrupt:
         table.close()
         where = f" in {args.output}" if args.output else ""
@@ -379,8 +377,57 @@ def _fit_all(args: argparse.Namespace, spectra: list[Any], bundles: Mapping[str,
         elapsed = time.monotonic() - start
         where = f" to {args.output}" if args.output else ""
         print(
-            f"fitted {table.n_rows} spectra ({bad} flagged bad) in {elapsed:.1f} s; "
+            f"fitted {table.n_rows} spectra ({counts['bad']} flagged bad) in {elapsed:.1f} s; "
             f"wrote {table.n_rows} rows{where}",
             file=sys.stdout if args.output else sys.stderr,
         )
     return 0
+
+
+def _batches(
+    args: argparse.Namespace, spectra: list[Any], bundles: Mapping[str, Any]
+) -> Iterator[tuple[Any, str, list[Any]]]:
+    """``(fitter, frame, spectra)`` batches: spectra of one bundle and frame, in input order.
+
+    A batch is fitted once it holds the fitter's batch size (``--batch-size``, else chosen
+    from the device's memory), the rest at the end, so mixed inputs (an mwmStar file with
+    BOSS and APOGEE spectra) come out batch by batch, not in input order.
+    """
+    from zeta_payne.fitting.fitter import Fitter
+    from zeta_payne.fitting.options import merge_options
+
+    overrides = fit_overrides(args)
+    fitters: dict[tuple[str, str], Fitter] = {}
+    sizes: dict[tuple[str, str], int] = {}
+    pending: dict[tuple[str, str], list[Any]] = {}
+    for spectrum in spectra:
+        instrument = BUNDLE_FOR[spectrum.meta["instrument"]]
+        frame = args.frame or spectrum.frame or UNKNOWN_FRAME
+        key = (instrument, frame)
+        if key not in fitters:
+            bundle = bundles[instrument]
+            options = merge_options(bundle.manifest.fit_defaults, overrides, frame=frame)
+            fitters[key] = Fitter(bundle, options, device=args.device, batch_size=args.batch_size)
+            sizes[key] = fitters[key].resolved_batch_size(spectrum.n_pixels)
+        waiting = pending.setdefault(key, [])
+        waiting.append(spectrum)
+        if len(waiting) >= sizes[key]:
+            yield fitters[key], frame, pending.pop(key)
+    for key, waiting in pending.items():
+        yield fitters[key], key[1], waiting
+
+
+class _RowWriter:
+    """``Fitter.fit_batch`` progress callback: writes each result's row and reports progress."""
+
+    def __init__(
+        self, table: Any, batch: list[Any], frame: str, bundle: Any, progress: Any, total: int
+    ) -> None:
+        self.table, self.batch, self.frame, self.bundle = table, batch, frame, bundle
+        self.progress, self.total, self.bad = progress, total, 0
+
+    def __call__(self, index: int, result: Any) -> None:
+        self.bad += bool(result.flag_bad)
+        self.table.add(self.batch[index], self.frame, self.bundle, result)
+        if self.progress:
+            self.progress("fit", self.table.n_rows, self.total)

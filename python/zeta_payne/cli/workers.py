@@ -53,7 +53,11 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-products", action="store_true", help="write no model-flux products")
     parser.add_argument(
-        "--chunk-size", type=positive_int, default=16, help="spectra read and fitted together"
+        "--chunk-size",
+        type=positive_int,
+        default=None,
+        help="spectra read and fitted together, as one batch of the batched fitter (default: chosen "
+        "from the device's memory, at most 32 on a CPU; 1: one at a time)",
     )
     g = parser.add_argument_group("workers")
     g.add_argument(
@@ -133,7 +137,7 @@ def worker_options_from_args(args: argparse.Namespace) -> Any:
         reprocess_before=cutoff,
         limit=args.limit,
         batch_size=max(1, args.batch_size),
-        chunk_size=max(1, args.chunk_size),
+        chunk_size=args.chunk_size,
         stale_after=args.stale_after,
         heartbeat_every=max(1.0, min(30.0, args.stale_after / 10.0)),
         wait=not args.no_wait,

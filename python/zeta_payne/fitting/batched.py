@@ -48,12 +48,99 @@ from zeta_payne.spectrum import Spectrum
 if TYPE_CHECKING:
     from zeta_payne.fitting.fitter import Fitter
 
-__all__ = ["BatchedFit", "EVALUATION_LIMIT_MESSAGE"]
+__all__ = ["BatchedFit", "EVALUATION_LIMIT_MESSAGE", "memory_batch_size", "working_set_bytes"]
 
 log = logging.getLogger(__name__)
 
 #: SciPy's message for the evaluation limit (the per-spectrum fitter reports it).
 EVALUATION_LIMIT_MESSAGE = "The maximum number of function evaluations is exceeded."
+
+
+#: Largest batch chosen from memory on a CPU: the time per spectrum is flat beyond ~16
+#: (``benchmarks/bench_batched.py``), and a smaller batch keeps a worker small.
+CPU_BATCH_CAP = 32
+#: Largest batch chosen from memory on a GPU.
+GPU_BATCH_CAP = 4096
+#: Memory a CPU batch may take [bytes] (the issue's budget is 1.5 GB per worker).
+CPU_MEMORY_BUDGET = 512 * 2**20
+
+
+def working_set_bytes(n_pixels: int, n_params: int, n_labels: int, n_taps: int = 64) -> int:
+    """Bytes one spectrum adds to a batch's working set (float64 tensors, generous).
+
+    Per fitted pixel: the Jacobian and its trial copy (``2 P``), the projected stage's
+    Jacobian products (``2 P``), the parabola points' models (``5`` per free label, twice),
+    the network's last-layer columns (``L + 2``, three times: activations, tangents, the
+    band product) and the Doppler ∘ LSF band weights and their derivative (``2 T``).
+
+    Parameters
+    ----------
+    n_pixels : int
+        Fitted pixels of the spectrum.
+    n_params : int
+        Parameters of the final least squares (free labels + RV + response).
+    n_labels : int
+        Labels of the bundle.
+    n_taps : int
+        Taps of the composed LSF band.
+
+    Returns
+    -------
+    int
+    """
+    words = 4 * n_params + 10 * n_labels + 3 * (n_labels + 2) + 2 * n_taps + 32
+    return int(8 * n_pixels * words)
+
+
+def memory_batch_size(
+    n_pixels: int,
+    n_params: int,
+    n_labels: int,
+    device: torch.device | str = "cpu",
+    available: int | None = None,
+) -> int:
+    """The batch size that fits the memory of ``device``.
+
+    On a CPU: at most :data:`CPU_BATCH_CAP` spectra, and a working set within
+    :data:`CPU_MEMORY_BUDGET` or a quarter of the available memory, whichever is less. On
+    CUDA: half of the device's free memory, at most :data:`GPU_BATCH_CAP`.
+
+    Parameters
+    ----------
+    n_pixels, n_params, n_labels : int
+        See :func:`working_set_bytes`.
+    device : torch.device or str
+    available : int, optional
+        Bytes available (default: asked of the device / the operating system).
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    device = torch.device(device)
+    per_spectrum = max(1, working_set_bytes(n_pixels, n_params, n_labels))
+    if device.type == "cuda":
+        if available is None:
+            available = int(torch.cuda.mem_get_info(device)[0])
+        budget, cap = available // 2, GPU_BATCH_CAP
+    else:
+        if available is None:
+            available = _available_memory()
+        budget, cap = min(CPU_MEMORY_BUDGET, available // 4), CPU_BATCH_CAP
+    return int(max(1, min(cap, budget // per_spectrum)))
+
+
+def _available_memory() -> int:
+    """Bytes of memory available to a new allocation (``MemAvailable``; 4 GiB if unknown)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 2**30
 
 
 class BatchedFit:

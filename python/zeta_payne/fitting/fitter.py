@@ -59,22 +59,23 @@ class Fitter:
         a ``fallback_resolution`` the bundle's nominal R is the fallback LSF.
     device : str or torch.device
         ``"cpu"`` or a CUDA device; everything runs there (one code path).
-    batch_size : int
+    batch_size : int, optional
         Spectra fitted together by :meth:`fit_batch` on the batched path
-        (:mod:`~zeta_payne.fitting.batched`); 0 or 1 (the default) fits them one at a time.
-        The batched path is opt-in until it matches the per-spectrum fit on the shipped
-        bundles: on the demo spectra under real ASTRA, one APOGEE spectrum ended
-        ``unconverged`` in the batched Levenberg–Marquardt that the per-spectrum TRF fits
-        (rchi2 0.97), and its APOGEE pre-search ranks the exact best candidate first in
-        44 % of spectra (``benchmarks/bench_batched.py``).
+        (:mod:`~zeta_payne.fitting.batched`, equal to the per-spectrum fit within a small
+        fraction of the errors); ``None`` (the default) chooses it from the device's memory
+        (:meth:`resolved_batch_size`), 0 or 1 fits the spectra one at a time.
     """
 
     def __init__(
-        self, bundle: Bundle, options: FitOptions | None = None, device: str = "cpu", batch_size: int = 1
+        self,
+        bundle: Bundle,
+        options: FitOptions | None = None,
+        device: str = "cpu",
+        batch_size: int | None = None,
     ) -> None:
         self.bundle = bundle
         self.device = torch.device(device)
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self._batched = None
         defaults = dict(bundle.manifest.fit_defaults)
         if options is None:
@@ -148,13 +149,15 @@ class Fitter:
         batched : bool, optional
             ``None`` (default): the batched path (:mod:`~zeta_payne.fitting.batched`, equal
             to the per-spectrum fit within a small fraction of the errors) whenever it is
-            equivalent — more than one spectrum, ``batch_size > 1`` and no paper stage 1
-            (``initial_fit``); ``False`` fits one spectrum at a time. A batch that fails as a
-            whole is refitted one spectrum at a time.
+            equivalent — more than one spectrum, ``batch_size`` not 0 or 1 and no paper
+            stage 1 (``initial_fit``); ``False`` fits one spectrum at a time. A batch that
+            fails as a whole is refitted one spectrum at a time, and so is a member the
+            batched solver leaves unconverged.
         """
         spectra = list(spectra)
         if batched is None:
-            batched = self.batch_size > 1 and len(spectra) > 1 and not self.options.initial_fit
+            one_at_a_time = self.batch_size is not None and self.batch_size <= 1
+            batched = not one_at_a_time and len(spectra) > 1 and not self.options.initial_fit
         if batched:
             return self._fit_batched(spectra, progress)
         return self._fit_each(spectra, progress)
@@ -166,7 +169,8 @@ class Fitter:
 
         if self._batched is None:
             self._batched = BatchedFit(self)
-        size = max(1, self.batch_size)
+        largest = max((s.n_pixels for s in spectra if isinstance(s, Spectrum)), default=0)
+        size = self.resolved_batch_size(largest)
         results: list[FitResult] = []
         for start in range(0, len(spectra), size):
             chunk = spectra[start : start + size]
@@ -181,6 +185,28 @@ class Fitter:
                 if progress is not None:
                     progress(index, result)
         return results
+
+    def resolved_batch_size(self, n_pixels: int = 0) -> int:
+        """``batch_size``, or the one the device's memory allows when it is ``None``.
+
+        Parameters
+        ----------
+        n_pixels : int
+            Pixels of the largest spectrum to fit (0: the bundle's model grid, an upper bound).
+
+        Returns
+        -------
+        int
+            At least 1 (see :func:`~zeta_payne.fitting.batched.memory_batch_size`).
+        """
+        if self.batch_size is not None:
+            return max(1, self.batch_size)
+        from zeta_payne.fitting.batched import memory_batch_size
+
+        n_pixels = int(n_pixels) or int(self.bundle.grid.n_pixels)
+        n_coeffs = self.options.n_chebyshev * (1 + len(self.options.response_segments))
+        n_params = int(self.free.sum()) + 1 + n_coeffs
+        return memory_batch_size(n_pixels, n_params, len(self.label_names), self.device)
 
     def _fit_each(
         self, spectra: Iterable[Spectrum], progress: Callable[[int, FitResult], None] | None

@@ -40,7 +40,7 @@ def run_pending(
     routing: Routing | None = None,
     reprocess: bool = False,
     limit: int | None = None,
-    chunk_size: int = 16,
+    chunk_size: int | None = None,
     batch_size: int = 100,
     progress: Progress | None = None,
     keep_rows: bool = False,
@@ -54,7 +54,7 @@ def run_pending(
     bundles : mapping, optional
         ``{instrument: bundle spec or Bundle}`` (default: the default bundles).
     fit_options, device, output_dir, chunk_size :
-        As the task functions'.
+        As the task functions' (``chunk_size`` ``None``: chosen from the device's memory).
     routing : Routing, optional
         Routing rule (default :class:`Routing()`).
     reprocess : bool

@@ -91,8 +91,10 @@ class WorkerOptions:
         At most this many spectra per instrument (this worker).
     batch_size : int
         Spectra claimed and committed together.
-    chunk_size : int
-        Spectra read and fitted together inside a batch.
+    chunk_size : int, optional
+        Spectra read and fitted together inside a batch, as one batch of the batched
+        fitter (default: chosen from the device's memory,
+        :meth:`~zeta_payne.astra.pipeline.InstrumentPipeline.batch_size`).
     stale_after : float
         A worker whose heartbeat is older than this [s] is taken for dead.
     heartbeat_every : float
@@ -118,7 +120,7 @@ class WorkerOptions:
     reprocess_before: datetime.datetime | None = None
     limit: int | None = None
     batch_size: int = 32
-    chunk_size: int = 16
+    chunk_size: int | None = None
     stale_after: float = 300.0
     heartbeat_every: float = 30.0
     wait: bool = True
@@ -371,7 +373,7 @@ class _Worker:
         ends after the chunk in hand, so every fitted spectrum (and its product) is committed.
         """
         opts = self.options
-        size = max(1, opts.chunk_size)
+        size = max(1, opts.chunk_size or unit.pipeline.batch_size())
         start = time.perf_counter()
         rows: list[Any] = []
         for first in range(0, len(spectra), size):
