@@ -44,6 +44,8 @@ __all__ = [
 LINE_GROUPS: dict[str, tuple[tuple[float, ...], float]] = {
     "balmer": ((4862.7, 6564.6), 40.0),
     "helium": ((4923.3, 5017.1, 5877.3, 6679.99, 7067.1), 6.0),
+    # He II 4686 and 5411 (air): absent from every spectrum of a box that stops at 25 kK
+    "helium_ii": ((4687.0, 5413.0), 6.0),
     "metals": (
         (5168.9, 5174.1, 5185.0, 5271.0, 5329.5, 5891.6, 5897.6, 6349.9, 6373.0, 7773.4, 7775.4),
         5.0,
@@ -83,6 +85,10 @@ class OutOfBoxThresholds:
         the median excess in the line's wings → ``EMISSION`` (unless the He I test fired:
         then the "excess" is the too-hot model's too-deep Balmer core, a mismatch, not
         emission) and ``OUT_OF_BOX``.
+    bias_helium_ii : float
+        Mean signed residual in the He II windows over the RMS outside below this (the star
+        has He II absorption, which no model in a box up to 25 kK has: hotter than the box, an
+        O or sdO/sdB star) → ``LINE_MISMATCH``.
     cool_helium, cool_teff : float
         He I bias below ``cool_helium`` (the star has He I absorption the model lacks) in a
         fit cooler than ``cool_teff`` [K], where no He I absorption can be: a hot companion
@@ -93,6 +99,7 @@ class OutOfBoxThresholds:
 
     ratio: dict[str, float] = field(default_factory=lambda: {"balmer": 8.0, "metals": 8.0, "helium": 12.0})
     bias_helium: float = 1.0
+    bias_helium_ii: float = -2.0
     cool_helium: float = -1.0
     cool_teff: float = 11000.0
     emission: float = 9.0
@@ -219,6 +226,8 @@ def out_of_box_flags(
             flags |= ResultFlags.LINE_MISMATCH
     too_hot = diag.n_pixels.get("helium", 0) >= t.min_pixels and diag.bias["helium"] > t.bias_helium
     if too_hot:
+        flags |= ResultFlags.LINE_MISMATCH
+    if diag.n_pixels.get("helium_ii", 0) >= t.min_pixels and diag.bias["helium_ii"] < t.bias_helium_ii:
         flags |= ResultFlags.LINE_MISMATCH
     if (
         teff is not None

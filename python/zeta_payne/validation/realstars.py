@@ -36,12 +36,19 @@ __all__ = [
     "Classification",
     "RealStar",
     "TEFF_BINS",
+    "EDGE_MARGIN",
     "bin_statistics",
     "classify",
+    "detection_statistics",
+    "scored_set",
+    "spectral_type_teff",
+    "tune_out_of_box",
     "flag_statistics",
     "fit_sample",
     "load_sample",
     "read_results",
+    "rediagnose",
+    "reflag",
     "robust_scatter",
     "run_benchmark",
     "write_outputs",
@@ -51,6 +58,18 @@ log = logging.getLogger(__name__)
 
 #: The BOSS bundle's label box (teff [K], logg, [M/H]): the default of :func:`classify`.
 BOSS_BOX: dict[str, tuple[float, float]] = {"teff": (6000.0, 25000.0), "logg": (3.0, 5.0), "m_h": (-0.8, 0.8)}
+
+#: How far beyond the box a star must be to be *scored* as out of the box, and how far inside
+#: to be scored as in it (teff: a fraction of Teff; logg, m_h: dex): the label's typical error
+#: in this comparison, the robust RMS (√(median² + (1.4826 MAD)²)) of fit − reference over the
+#: in-box stars without a BAD flag, rounded up (measured 2026-12-02: Teff 1.97 %, log g 0.23,
+#: [M/H] 0.32 — mostly the fit's −0.3 dex [M/H] offset for F stars). A star within the margin
+#: of an edge, on either side, cannot be placed by its reference labels: it is scored apart
+#: ("edge"), neither as in- nor as out-of-box.
+EDGE_MARGIN: dict[str, float] = {"teff": 0.02, "logg": 0.25, "m_h": 0.35}
+
+#: The scored sets of :func:`scored_set`, in report order.
+SCORED_SETS: tuple[str, ...] = ("in", "out", "edge", "peculiar", "unknown")
 
 #: Teff bins [K] of the offset tables.
 TEFF_BINS: tuple[float, ...] = (6000.0, 6400.0, 7500.0, 10000.0, 15000.0, 25000.0, math.inf)
@@ -132,6 +151,101 @@ def classify(
     if _EMISSION.search(spt.replace("var", "")):
         reasons.append("emission")
     return Classification(cls, not reasons, tuple(reasons))
+
+
+def scored_set(
+    teff: float,
+    logg: float,
+    m_h: float,
+    reasons: Sequence[str] = (),
+    box: dict[str, tuple[float, float]] | None = None,
+    margin: dict[str, float] | None = None,
+) -> str:
+    """The set a star is scored in by the out-of-box detection (see ``docs/fitting.md``).
+
+    * ``out``: an emission-line star, or a reference label beyond the box by more than the
+      margin (:data:`EDGE_MARGIN`; Teff as a fraction) — physics the bundle does not have;
+    * ``edge``: otherwise, a label within the margin of an edge, on either side (which side
+      the star is on is below the comparison's own error);
+    * ``peculiar``: otherwise, a chemically peculiar (Am/Ap/HgMn) star: inside the box in
+      Teff, log g and [Fe/H], but with an abundance pattern the solar-scaled model lacks —
+      scored apart, by whether its labels are right, not by whether it is flagged;
+    * ``unknown``: otherwise, a label missing (cannot be placed);
+    * ``in``: every label inside the box by more than the margin.
+
+    Parameters
+    ----------
+    teff, logg, m_h : float
+        Reference labels ([K], dex, dex; NaN when unknown).
+    reasons : sequence of str
+        :attr:`Classification.reasons` (``emission``, ``peculiar`` are used).
+    box, margin : dict, optional
+        Defaults: :data:`BOSS_BOX`, :data:`EDGE_MARGIN`.
+
+    Returns
+    -------
+    str
+        One of :data:`SCORED_SETS`.
+    """
+    box = box or BOSS_BOX
+    margin = margin or EDGE_MARGIN
+    if "emission" in reasons:
+        return "out"
+    beyond: dict[str, float] = {}
+    for label, value in (("teff", teff), ("logg", logg), ("m_h", m_h)):
+        if not np.isfinite(value):
+            continue
+        lo, hi = box[label]
+        distance = max(lo - value, value - hi)  # > 0 outside, < 0 inside
+        beyond[label] = distance / value if label == "teff" else distance
+    if any(d > margin[k] for k, d in beyond.items()):
+        return "out"
+    if any(d > -margin[k] for k, d in beyond.items()):
+        return "edge"
+    if "peculiar" in reasons:
+        return "peculiar"
+    if len(beyond) < 3:
+        return "unknown"
+    return "in"
+
+
+#: Main-sequence Teff [K] per spectral subtype (Pecaut & Mamajek 2013, ApJS 208, 9, Table 5,
+#: the 2019 version), for :func:`spectral_type_teff`.
+# fmt: off
+_SPT_TEFF: dict[str, tuple[tuple[float, float], ...]] = {
+    "O": ((3, 44900), (4, 42900), (5, 41400), (6, 39000), (7, 36900), (8, 35100), (9, 33300), (9.5, 31900)),
+    "B": (
+        (0, 31400), (0.5, 29000), (1, 26000), (1.5, 24500), (2, 20600), (2.5, 18500), (3, 17000),
+        (4, 16400), (5, 15700), (6, 14500), (7, 14000), (8, 12300), (9, 10700), (9.5, 10400),
+    ),
+    "A": (
+        (0, 9700), (1, 9300), (2, 8800), (3, 8600), (4, 8250), (5, 8100), (6, 7910), (7, 7760),
+        (8, 7590), (9, 7400),
+    ),
+    "F": (
+        (0, 7220), (1, 7020), (2, 6820), (3, 6750), (4, 6670), (5, 6550), (6, 6350), (7, 6280),
+        (8, 6180), (9, 6050),
+    ),
+    "G": ((0, 5930), (2, 5770), (5, 5660), (8, 5480), (9, 5380)),
+}
+# fmt: on
+_SPT = re.compile(r"^\s*(?:sd)?\s*([OBAFG])\s*(\d(?:\.\d)?)")
+
+
+def spectral_type_teff(spectral_type: str) -> float:
+    """Main-sequence Teff [K] of an MK spectral type's class and subtype (NaN without a subtype).
+
+    A coarse check of a reference Teff (luminosity class and peculiarity ignored: good to
+    ≈ 10 % for O–F stars); ``"A3IV"`` → 8600, ``"B9.5III"`` → 10400, ``"F"`` → NaN.
+    """
+    match = _SPT.match(spectral_type or "")
+    if not match:
+        return float("nan")
+    table = _SPT_TEFF[match.group(1)]
+    sub = float(match.group(2))
+    x = np.array([t[0] for t in table])
+    y = np.array([t[1] for t in table])
+    return float(np.interp(sub, x, y))
 
 
 @dataclass
@@ -303,6 +417,48 @@ def flag_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _rate_columns(entry: dict[str, Any], sel: list[dict[str, Any]], suffix: str = "") -> None:
+    entry[f"n{suffix}"] = len(sel)
+    entry[f"n_oob{suffix}"] = sum(bool(r["oob"]) for r in sel)
+    entry[f"n_bad{suffix}"] = sum(bool(r["bad"]) for r in sel)
+
+
+def detection_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flag rates of the out-of-box detection per scored set (:func:`scored_set`) and half.
+
+    One entry per set (``in``, ``out``, ``edge``, ``peculiar``, ``unknown``) and per
+    out-of-box reason within ``out`` (group ``out: <reason>``): ``n``, ``n_oob`` (OUT_OF_BOX,
+    the detector's own bit) and ``n_bad`` (any BAD bit: OUT_OF_BOX or a label at the box
+    edge, …), all stars and per half (``_half0`` the even rows the detector was tuned on,
+    ``_half1`` the odd rows held out); ``n_off15`` (|ΔTeff| > 15 %), ``n_off15_silent``
+    (of those, neither BAD nor POOR_FIT) and ``n_off15_silent_disputed`` (of those, the
+    reference disagrees with the spectral type by > 15 % while the fit agrees with it:
+    ``ref_disputed``).
+    """
+    for i, r in enumerate(rows):
+        r["half"] = i % 2
+    groups: list[tuple[str, str, list[dict[str, Any]]]] = []
+    for name in SCORED_SETS:
+        groups.append((name, "all", [r for r in rows if r["scored"] == name]))
+        if name == "out":
+            out = groups[-1][2]
+            for reason in sorted({x for r in out for x in r["out_of_box"].split(";") if x}):
+                groups.append((name, reason, [r for r in out if reason in r["out_of_box"].split(";")]))
+    table = []
+    for name, group, sel in groups:
+        entry: dict[str, Any] = {"set": name, "group": group}
+        _rate_columns(entry, sel)
+        for h in (0, 1):
+            _rate_columns(entry, [r for r in sel if r["half"] == h], f"_half{h}")
+        off = [r for r in sel if np.isfinite(r["d_teff"]) and abs(r["d_teff"]) > 0.15 * r["teff_ref"]]
+        silent = [r for r in off if not (r["bad"] or r["poor_fit"])]
+        entry["n_off15"] = len(off)
+        entry["n_off15_silent"] = len(silent)
+        entry["n_off15_silent_disputed"] = sum(bool(r["ref_disputed"]) for r in silent)
+        table.append(entry)
+    return table
+
+
 def _fit_rows(stars: list[RealStar], bundle: Any, device: str = "cpu") -> tuple[list[dict[str, Any]], dict]:
     """Fit every star with one bundle: (result rows, {name: model flux})."""
     from zeta_payne.fitting.fitter import Fitter
@@ -333,6 +489,8 @@ def _fit_rows(stars: list[RealStar], bundle: Any, device: str = "cpu") -> tuple[
             "teff_class": cls.teff_class,
             "in_box": int(cls.in_box),
             "out_of_box": ";".join(cls.reasons),
+            "scored": scored_set(ref["teff_ref"], ref["logg_ref"], ref["m_h_ref"], cls.reasons, box),
+            "teff_spt": spectral_type_teff(ref.get("spectral_type", "")),
             "teff_ref": ref["teff_ref"],
             "logg_ref": ref["logg_ref"],
             "m_h_ref": ref["m_h_ref"],
@@ -424,6 +582,8 @@ RESULT_COLUMNS = [
     "teff_class",
     "in_box",
     "out_of_box",
+    "scored",
+    "teff_spt",
     "teff_ref",
     "logg_ref",
     "m_h_ref",
@@ -568,11 +728,15 @@ def _flag_columns(row: dict[str, Any]) -> None:
     row["poor_fit"] = bool(flags & int(ResultFlags.POOR_FIT))
     row["edge"] = bool(flags & int(edge))
     row["oob"] = bool(flags & int(ResultFlags.OUT_OF_BOX))
+    spt = float(row.get("teff_spt", float("nan")))
+    row["ref_disputed"] = bool(
+        np.isfinite(spt) and abs(row["teff_ref"] - spt) > 0.15 * spt and abs(row["teff"] - spt) <= 0.15 * spt
+    )
 
 
 def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Read a ``results.csv`` written by :func:`run_benchmark` back into result rows."""
-    text = {"name", "library", "spectral_type", "teff_class", "out_of_box", "frame", "flag_names"}
+    text = {"name", "library", "spectral_type", "teff_class", "out_of_box", "scored", "frame", "flag_names"}
     rows = []
     with open(path, newline="") as fh:
         for raw in csv.DictReader(fh):
@@ -584,9 +748,180 @@ def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
                     row[key] = int(value)
                 else:
                     row[key] = _float(value)
+            if not row.get("scored"):  # written before the scored sets existed
+                reasons = tuple(x for x in row["out_of_box"].split(";") if x)
+                row["scored"] = scored_set(row["teff_ref"], row["logg_ref"], row["m_h_ref"], reasons)
+            if "teff_spt" not in row:
+                row["teff_spt"] = spectral_type_teff(row["spectral_type"])
             _flag_columns(row)
             rows.append(row)
     return rows
+
+
+#: Candidate values of the out-of-box thresholds searched by :func:`tune_out_of_box`
+#: (``ratio_<group>`` for the ratio test of a group; ``inf``/``-inf`` switch a test off).
+TUNING_GRID: dict[str, tuple[float, ...]] = {
+    "ratio_balmer": (4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, math.inf),
+    "ratio_metals": (4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, math.inf),
+    "ratio_helium": (6.0, 8.0, 10.0, 12.0, 16.0, 20.0, 30.0, math.inf),
+    "ratio_helium_ii": (3.0, 4.0, 5.0, 6.0, 8.0, 12.0, math.inf),
+    "bias_helium": (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, math.inf),
+    "bias_helium_ii": (-1.0, -1.5, -2.0, -2.5, -3.0, -math.inf),
+    "cool_helium": (-0.5, -0.75, -1.0, -1.5, -2.0, -math.inf),
+    "emission": (5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, math.inf),
+}
+
+
+#: The bits :func:`~zeta_payne.fitting.outofbox.out_of_box_flags` sets.
+def _oob_bits() -> int:
+    from zeta_payne.fitting.flags import ResultFlags
+
+    return int(ResultFlags.OUT_OF_BOX | ResultFlags.LINE_MISMATCH | ResultFlags.EMISSION)
+
+
+def rediagnose(rows: list[dict[str, Any]], models: dict, sample: str | os.PathLike) -> list[Any]:
+    """The out-of-box statistics of every fitted row again, from its stored best model.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows (:func:`read_results`).
+    models : dict
+        ``{name: model flux}`` (``models.npz`` of the run).
+    sample : path-like
+        The sample folder the rows were fitted from.
+
+    Returns
+    -------
+    list of OutOfBoxDiagnostics or None
+        ``None`` where a row has no stored model.
+    """
+    from zeta_payne.fitting.outofbox import diagnose
+
+    stars = {s.name: s for s in load_sample(sample, [r["name"] for r in rows])}
+    out = []
+    for r in rows:
+        model = models.get(r["name"])
+        s = stars[r["name"]].spectrum
+        if model is None or np.size(model) != s.n_pixels:
+            out.append(None)
+            continue
+        model = np.asarray(model, dtype=float)
+        used = s.usable() & np.isfinite(model)
+        out.append(diagnose(s.wavelength, s.flux, s.ivar, model, used, r["v_rad"]))
+    return out
+
+
+def reflag(rows: list[dict[str, Any]], diags: Sequence[Any], thresholds: Any) -> list[dict[str, Any]]:
+    """Copies of ``rows`` with the out-of-box bits set again by ``thresholds`` (no refit).
+
+    Rows without diagnostics keep their flags.
+    """
+    from zeta_payne.fitting.flags import flag_names
+    from zeta_payne.fitting.outofbox import out_of_box_flags
+
+    bits = _oob_bits()
+    out = []
+    for r, d in zip(rows, diags, strict=True):
+        row = dict(r)
+        if d is not None:
+            flags = (int(r["result_flags"]) & ~bits) | out_of_box_flags(d, thresholds, teff=r["teff"])
+            row.update(result_flags=flags, flag_names=",".join(flag_names(flags)))
+            _flag_columns(row)
+        out.append(row)
+    return out
+
+
+def _thresholds_with(base: Any, key: str, value: float) -> Any:
+    import dataclasses
+
+    if key.startswith("ratio_"):
+        ratio = dict(base.ratio)
+        ratio[key[len("ratio_") :]] = value
+        return dataclasses.replace(base, ratio=ratio)
+    return dataclasses.replace(base, **{key: value})
+
+
+def tune_out_of_box(
+    rows: list[dict[str, Any]],
+    diags: Sequence[Any],
+    half: int = 0,
+    max_in_rate: float = 0.05,
+    grid: dict[str, tuple[float, ...]] | None = None,
+    start: Any = None,
+    rounds: int = 4,
+) -> tuple[Any, dict[str, float]]:
+    """Out-of-box thresholds tuned on one half of the scored real stars (the other held out).
+
+    Coordinate search over :data:`TUNING_GRID`: each threshold in turn takes the candidate
+    value that flags (any BAD bit) the most ``out`` stars of the half while OUT_OF_BOX flags at
+    most ``max_in_rate`` of its ``in`` stars (ties: the fewest ``in`` stars flagged, then the
+    most conservative value), until a round changes nothing.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows with ``scored`` and ``half`` (:func:`detection_statistics` sets it).
+    diags : sequence of OutOfBoxDiagnostics or None
+        :func:`rediagnose` of the rows.
+    half : int
+        The half tuned on (0: even rows).
+    max_in_rate : float
+        Largest fraction of the half's in-box stars OUT_OF_BOX may flag.
+    grid : dict, optional
+        Candidate values per threshold (default :data:`TUNING_GRID`).
+    start : OutOfBoxThresholds, optional
+        Starting point (default: the shipped thresholds).
+    rounds : int
+        At most this many passes over the thresholds.
+
+    Returns
+    -------
+    thresholds : OutOfBoxThresholds
+    score : dict
+        ``in_oob`` and ``out_bad`` (fractions on the tuning half) of the result.
+    """
+    from zeta_payne.fitting.outofbox import OutOfBoxThresholds
+
+    grid = grid or TUNING_GRID
+    chosen = start or OutOfBoxThresholds()
+    pick = [i for i, r in enumerate(rows) if i % 2 == half and r["scored"] in ("in", "out")]
+    sub_rows = [rows[i] for i in pick]
+    sub_diags = [diags[i] for i in pick]
+    n_in = sum(r["scored"] == "in" for r in sub_rows)
+    n_out = sum(r["scored"] == "out" for r in sub_rows)
+
+    def score(t: Any) -> tuple[int, int]:
+        flagged = reflag(sub_rows, sub_diags, t)
+        return (
+            sum(r["oob"] for r in flagged if r["scored"] == "in"),
+            sum(r["bad"] for r in flagged if r["scored"] == "out"),
+        )
+
+    def conservative(key: str, value: float) -> float:
+        # larger thresholds flag less, except the negative (lower-bound) ones
+        return -value if key in ("bias_helium_ii", "cool_helium") else value
+
+    best = score(chosen)
+    for _ in range(rounds):
+        changed = False
+        for key, values in grid.items():
+            candidates = []
+            for value in values:
+                t = _thresholds_with(chosen, key, value)
+                n_in_flagged, n_out_bad = score(t)
+                if n_in_flagged <= max_in_rate * n_in:
+                    candidates.append((n_out_bad, -n_in_flagged, conservative(key, value), value, t))
+            if not candidates:
+                continue
+            top = max(candidates, key=lambda c: c[:3])
+            if top[4] != chosen:
+                new = score(top[4])
+                if (new[1], -new[0]) > (best[1], -best[0]):
+                    chosen, best, changed = top[4], new, True
+        if not changed:
+            break
+    return chosen, {"in_oob": best[0] / max(n_in, 1), "out_bad": best[1] / max(n_out, 1)}
 
 
 def _save_models(path: str, models: dict) -> None:
@@ -620,9 +955,11 @@ def write_outputs(
     output = os.fspath(output)
     bins = bin_statistics(rows)
     flags = flag_statistics(rows)
+    detection = detection_statistics(rows)
     _write_csv(os.path.join(output, "results.csv"), rows, RESULT_COLUMNS)
     _write_csv(os.path.join(output, "bins.csv"), bins)
     _write_csv(os.path.join(output, "flags.csv"), flags)
+    _write_csv(os.path.join(output, "detection.csv"), detection)
     worst = {"in": _worst(rows, True, n_worst), "out": _worst(rows, False, n_worst)}
     if plots:
         wanted = [r["name"] for r in worst["in"] + worst["out"]]
@@ -642,6 +979,7 @@ def write_outputs(
         "rows": rows,
         "bins": bins,
         "flags": flags,
+        "detection": detection,
         "seconds": seconds,
         "processes": processes,
         "worst": worst,

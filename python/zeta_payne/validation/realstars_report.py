@@ -123,6 +123,48 @@ def _oob_table(flags: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _detection_table(detection: list[dict[str, Any]]) -> list[str]:
+    """Flag rates per scored set and half: OUT_OF_BOX alone and any BAD bit."""
+    lines = [
+        "| set | group | OUT_OF_BOX: half 0 (tuned on) | half 1 (held out) | any BAD: half 0 | half 1 | "
+        "all: OUT_OF_BOX / any BAD | ΔTeff > 15 %, no BAD/POOR_FIT (reference disputed) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for d in detection:
+        lines.append(
+            f"| {d['set']} | {d['group']} | {_pct(d['n_oob_half0'], d['n_half0'])} | "
+            f"{_pct(d['n_oob_half1'], d['n_half1'])} | {_pct(d['n_bad_half0'], d['n_half0'])} | "
+            f"{_pct(d['n_bad_half1'], d['n_half1'])} | {d['n_oob']} / {d['n_bad']} of {d['n']} | "
+            f"{d['n_off15_silent']} ({d['n_off15_silent_disputed']}) |"
+        )
+    return lines
+
+
+def _off15_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Every star more than 15 % off in Teff with neither a BAD flag nor POOR_FIT."""
+    sel = [
+        r
+        for r in rows
+        if np.isfinite(r["d_teff"])
+        and abs(r["d_teff"]) > 0.15 * r["teff_ref"]
+        and not (r["bad"] or r["poor_fit"])
+    ]
+    if not sel:
+        return ["None."]
+    lines = [
+        "| star | type | set | reference Teff | type's Teff | fit Teff | reference disputed | flags |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for r in sorted(sel, key=lambda r: -abs(r["d_teff"]) / r["teff_ref"]):
+        spt = r.get("teff_spt", math.nan)
+        lines.append(
+            f"| {r['name']} | {r['spectral_type']} | {r['scored']} | {r['teff_ref']:.0f} | "
+            f"{'—' if not np.isfinite(spt) else f'{spt:.0f}'} | {r['teff']:.0f} | "
+            f"{'yes' if r['ref_disputed'] else 'no'} | {r['flag_names'] or '—'} |"
+        )
+    return lines
+
+
 def _med(values: list[float]) -> float:
     a = np.asarray(values, dtype=float)
     a = a[np.isfinite(a)]
@@ -299,6 +341,26 @@ def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = 
         "",
         *_oob_table(summary["flags"]),
         "",
+        "### Out-of-box detection by scored set",
+        "",
+        "The sets the detection is scored on (`zeta_payne.validation.realstars.scored_set`): **out** — "
+        "an emission-line star, or a reference label beyond the box by more than its typical error in "
+        "this comparison (Teff 2 %, log g 0.25, [M/H] 0.35 dex: the robust RMS of fit − reference over "
+        "the in-box stars); **in** — every label inside the box by more than that; **edge** — within "
+        "it of an edge, on either side (the reference cannot say which side the star is on); "
+        "**peculiar** — Am/Ap/HgMn stars inside the box (not outside it in Teff, log g or [Fe/H]: "
+        "scored by whether their labels are right, not by a flag); **unknown** — a label missing. "
+        "Targets (issue 13): ≥ 95 % of *out* flagged, ≤ 5 % of *in* flagged. 'Any BAD' includes "
+        "a label at the box edge and UNCONVERGED, which the detector does not set.",
+        "",
+        *_detection_table(summary.get("detection", [])),
+        "",
+        "Stars more than 15 % off in Teff with neither a BAD flag nor POOR_FIT ('reference disputed': "
+        "the reference Teff is > 15 % from the main-sequence Teff of the star's spectral type, "
+        "Pecaut & Mamajek 2013, while the fit is within 15 % of it):",
+        "",
+        *_off15_table(rows),
+        "",
     ]
     if plots:
         lines += ["![offsets vs reference Teff](offsets.png)", ""]
@@ -318,7 +380,8 @@ def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = 
         "## Files",
         "",
         "`results.csv` (one row per star: reference, fit, offsets, flags, class), `bins.csv` "
-        "(the tables above, every sample), `flags.csv`, `offsets.png`, `worst_in_box.png`, "
+        "(the tables above, every sample), `flags.csv`, `detection.csv` (the scored sets), `offsets.png`, "
+        "`worst_in_box.png`, "
         "`worst_out_of_box.png`. "
         "`models.npz` (the best-fit model fluxes, for `--report-only`) is not committed.",
         "",

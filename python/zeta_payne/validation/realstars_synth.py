@@ -1,0 +1,249 @@
+"""Out-of-box detection on synthesis truth: fit every stored truth point, keep what the detector sees.
+
+The companion of the real-star benchmark (:mod:`zeta_payne.validation.realstars`) for the
+out-of-box detector (:mod:`zeta_payne.fitting.outofbox`): each stored synthesis-truth point
+(``data/truth/synth-truth-v1``, in and out of the bundle's box) is observed realistically
+(:func:`zeta_payne.validation.observe.realistic_spectrum`) at one S/N, fitted with the
+production fitter, and its row (true and fitted labels, flags) written to ``results.csv``; the
+observed spectra and best models go to ``spectra.npz`` so that the detector's statistics can be
+recomputed without fitting again (:func:`rediagnose`). Scoring uses the same sets as the
+real-star benchmark (:func:`zeta_payne.validation.realstars.scored_set`).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["rediagnose", "run_synthetic", "read_synthetic", "synthetic_detection", "write_synthetic_report"]
+
+log = logging.getLogger(__name__)
+
+
+def run_synthetic(
+    bundle: Any,
+    truth: str | os.PathLike,
+    output: str | os.PathLike,
+    snr: float = 50.0,
+    seed: int = 0,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Fit one realistic observation of every stored truth point with ``bundle``.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The bundle under test (its instrument selects the truth spectra).
+    truth : path-like
+        Synthesis-truth folder (node-grid format with a ``manifest.json``).
+    output : path-like
+        Folder for ``results.csv`` and ``spectra.npz`` (created).
+    snr : float
+        S/N of the simulated observations.
+    seed : int
+        Seed of the v sin i / RV draws and of the noise.
+    limit : int, optional
+        Fit only the first ``limit`` points (tests).
+
+    Returns
+    -------
+    list of dict
+        One row per point: ``point``, ``kind`` (the truth file's in/out:<group>), true and
+        fitted teff/logg/m_h/v_sini, ``rchi2``, ``result_flags``.
+    """
+    from zeta_payne.fitting.fitter import Fitter
+    from zeta_payne.fitting.options import merge_options
+    from zeta_payne.grids.nodes import load_node_grid
+    from zeta_payne.validation.observe import ObservationModel, realistic_spectrum
+    from zeta_payne.validation.truth import (
+        SynthesisGenerator,
+        default_points_file,
+        point_kinds,
+        read_truth_points,
+        synthesis_cases,
+    )
+
+    truth = Path(truth)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    instrument = bundle.instrument
+    grid = load_node_grid(truth, instrument)
+    points_file = default_points_file(truth)
+    points = read_truth_points(points_file) if points_file else None
+    names = list(bundle.manifest.label_names)
+    specs = {s.name: s for s in bundle.manifest.labels}
+    box = [(specs[n].lower, specs[n].upper) for n in ("teff", "logg", "m_h")]
+    kinds = point_kinds(grid.labels, points, box)
+    n = len(kinds) if limit is None else min(limit, len(kinds))
+    labels, rv, point = synthesis_cases(grid.labels[:n], bundle, n, seed)
+    r_model = grid.manifest["instruments"][instrument].get("R_model")
+    generator = SynthesisGenerator(grid, names, resolution=r_model)
+    observation = ObservationModel()
+    fitter = Fitter(bundle, merge_options(bundle.manifest.fit_defaults, {}, frame="observed"))
+    rows: list[dict[str, Any]] = []
+    arrays: dict[str, np.ndarray] = {}
+    for i in range(n):
+        rng = np.random.default_rng(seed * 1_000_003 + i)
+        flux = generator(labels[i][None, :])[0]
+        teff = float(labels[i, names.index("teff")])
+        spectrum, _ = realistic_spectrum(
+            generator.wavelength,
+            flux,
+            generator.resolution,
+            instrument,
+            teff,
+            float(rv[i]),
+            snr,
+            rng,
+            observation,
+        )
+        t0 = time.perf_counter()
+        result = fitter.fit(spectrum)
+        fit = result.as_row()
+        row: dict[str, Any] = {"point": int(point[i]), "kind": kinds[point[i]], "snr": snr}
+        for label in ("teff", "logg", "m_h", "v_sini"):
+            row[f"{label}_ref"] = float(labels[i, names.index(label)]) if label in names else float("nan")
+            row[label] = float(fit.get(label, float("nan")))
+        row.update(
+            v_rad_ref=float(rv[i]),
+            v_rad=float(fit.get("v_rad", float("nan"))),
+            rchi2=float(fit.get("rchi2", float("nan"))),
+            result_flags=int(fit.get("result_flags", 0)),
+            flag_names=fit.get("flag_names", ""),
+            seconds=round(time.perf_counter() - t0, 2),
+        )
+        rows.append(row)
+        arrays[f"w{i}"] = spectrum.wavelength
+        arrays[f"f{i}"] = spectrum.flux
+        arrays[f"i{i}"] = np.where(spectrum.usable(), spectrum.ivar, 0.0)
+        model = result.model_flux if result.model_flux is not None else np.full(spectrum.n_pixels, np.nan)
+        arrays[f"m{i}"] = np.asarray(model, dtype=float)
+        log.info(
+            "%d/%d %s: teff %.0f (true %.0f) %s",
+            i + 1,
+            n,
+            row["kind"],
+            row["teff"],
+            row["teff_ref"],
+            row["flag_names"],
+        )
+    np.savez_compressed(output / "spectra.npz", **arrays)
+    with open(output / "results.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def synthetic_detection(
+    rows: list[dict[str, Any]], box: dict[str, tuple[float, float]]
+) -> list[dict[str, Any]]:
+    """Flag rates per scored set (:func:`~zeta_payne.validation.realstars.scored_set` of the true
+    labels) and per truth group, all cases and per half (even/odd rows).
+
+    Returns
+    -------
+    list of dict
+        ``set``, ``group`` (``all`` or the truth file's out:<group>), ``n``, ``n_oob``,
+        ``n_bad`` and the same per half (``_half0``, ``_half1``).
+    """
+    from zeta_payne.fitting.flags import BAD_MASK, ResultFlags
+    from zeta_payne.validation.realstars import SCORED_SETS, scored_set
+
+    for i, r in enumerate(rows):
+        r["half"] = i % 2
+        r["scored"] = scored_set(r["teff_ref"], r["logg_ref"], r["m_h_ref"], (), box)
+        r["oob"] = bool(r["result_flags"] & int(ResultFlags.OUT_OF_BOX))
+        r["bad"] = bool(r["result_flags"] & int(BAD_MASK))
+    table = []
+    for name in SCORED_SETS:
+        sel = [r for r in rows if r["scored"] == name]
+        if not sel:
+            continue
+        groups = [("all", sel)]
+        groups += [
+            (k, [r for r in sel if r["kind"] == k]) for k in sorted({r["kind"] for r in sel}) if k != "in"
+        ]
+        for group, members in groups:
+            entry: dict[str, Any] = {"set": name, "group": group}
+            halves = [("", members)] + [(f"_half{h}", [r for r in members if r["half"] == h]) for h in (0, 1)]
+            for suffix, part in halves:
+                entry[f"n{suffix}"] = len(part)
+                entry[f"n_oob{suffix}"] = sum(r["oob"] for r in part)
+                entry[f"n_bad{suffix}"] = sum(r["bad"] for r in part)
+            table.append(entry)
+    return table
+
+
+def write_synthetic_report(
+    path: str | os.PathLike, rows: list[dict[str, Any]], table: list[dict[str, Any]], title: str
+) -> None:
+    """A short Markdown page: the detection table and every out-of-box case."""
+    from zeta_payne.validation.realstars_report import _pct
+
+    lines = [
+        f"# {title}",
+        "",
+        "| set | group | OUT_OF_BOX: half 0 | half 1 | any BAD: half 0 | half 1 | "
+        "all: OUT_OF_BOX / any BAD |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for d in table:
+        lines.append(
+            f"| {d['set']} | {d['group']} | {_pct(d['n_oob_half0'], d['n_half0'])} | "
+            f"{_pct(d['n_oob_half1'], d['n_half1'])} | {_pct(d['n_bad_half0'], d['n_half0'])} | "
+            f"{_pct(d['n_bad_half1'], d['n_half1'])} | {d['n_oob']} / {d['n_bad']} of {d['n']} |"
+        )
+    lines += [
+        "",
+        "Cases outside the box or at its edge:",
+        "",
+        "| group | set | true Teff / log g / [M/H] | fit Teff / log g / [M/H] | rχ² | flags |",
+        "| --- | --- | --- | --- | ---: | --- |",
+    ]
+    for r in rows:
+        if r["scored"] == "in":
+            continue
+        lines.append(
+            f"| {r['kind']} | {r['scored']} | "
+            f"{r['teff_ref']:.0f} / {r['logg_ref']:.2f} / {r['m_h_ref']:.2f} | "
+            f"{r['teff']:.0f} / {r['logg']:.2f} / {r['m_h']:.2f} | {r['rchi2']:.2f} | "
+            f"{r['flag_names'] or '—'} |"
+        )
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def read_synthetic(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of a ``results.csv`` written by :func:`run_synthetic` (numbers as numbers)."""
+    out = []
+    with open(Path(folder) / "results.csv", newline="") as fh:
+        for raw in csv.DictReader(fh):
+            row: dict[str, Any] = {}
+            for key, value in raw.items():
+                if key in ("kind", "flag_names"):
+                    row[key] = value
+                elif key in ("point", "result_flags"):
+                    row[key] = int(value)
+                else:
+                    row[key] = float(value) if value not in ("", None) else float("nan")
+            out.append(row)
+    return out
+
+
+def rediagnose(folder: str | os.PathLike, rows: list[dict[str, Any]]) -> list[Any]:
+    """The detector's statistics (:func:`~zeta_payne.fitting.outofbox.diagnose`) of every row again."""
+    from zeta_payne.fitting.outofbox import diagnose
+
+    out = []
+    with np.load(Path(folder) / "spectra.npz") as npz:
+        for i, row in enumerate(rows):
+            model = npz[f"m{i}"]
+            used = (npz[f"i{i}"] > 0) & np.isfinite(model)
+            out.append(diagnose(npz[f"w{i}"], npz[f"f{i}"], npz[f"i{i}"], model, used, row["v_rad"]))
+    return out

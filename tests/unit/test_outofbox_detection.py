@@ -1,0 +1,184 @@
+"""Out-of-box detection: He II test, the scored sets, the tuning and re-flagging of the benchmark."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from zeta_payne.fitting.flags import BAD_MASK, ResultFlags
+from zeta_payne.fitting.outofbox import (
+    LINE_GROUPS,
+    OutOfBoxDiagnostics,
+    OutOfBoxThresholds,
+    diagnose,
+    out_of_box_flags,
+)
+from zeta_payne.validation.realstars import (
+    BOSS_BOX,
+    EDGE_MARGIN,
+    detection_statistics,
+    reflag,
+    scored_set,
+    spectral_type_teff,
+    tune_out_of_box,
+)
+
+LAM = np.linspace(4500.0, 7400.0, 4000)
+
+
+def _gauss(centre: float, depth: float, width: float) -> np.ndarray:
+    return depth * np.exp(-0.5 * ((LAM - centre) / width) ** 2)
+
+
+def _noisy(model: np.ndarray, seed: int = 3) -> np.ndarray:
+    return model + np.random.default_rng(seed).normal(size=model.size)
+
+
+def test_every_flag_bit_has_help_text():
+    from zeta_payne.astra.model import flag_help
+
+    for bit in ResultFlags:
+        assert flag_help(bit.name.lower()).strip(), bit.name
+    with pytest.raises(KeyError):
+        flag_help("no_such_flag")
+
+
+def test_he_ii_absorption_the_model_lacks_is_flagged():
+    model = np.full(LAM.size, 100.0)
+    used = np.ones(LAM.size, bool)
+    clean = diagnose(LAM, _noisy(model), np.ones(LAM.size), model, used)
+    assert out_of_box_flags(clean, teff=20000.0) == 0
+    centres = LINE_GROUPS["helium_ii"][0]
+    observed = _noisy(model - sum(_gauss(c, 6.0, 2.0) for c in centres))
+    hot = diagnose(LAM, observed, np.ones(LAM.size), model, used)
+    assert hot.bias["helium_ii"] < OutOfBoxThresholds().bias_helium_ii
+    flags = out_of_box_flags(hot, teff=20000.0)
+    assert flags & ResultFlags.LINE_MISMATCH and flags & ResultFlags.OUT_OF_BOX
+    assert flags & BAD_MASK
+    # the test switched off: the same spectrum passes
+    off = dataclasses.replace(OutOfBoxThresholds(), bias_helium_ii=-math.inf, ratio={})
+    assert out_of_box_flags(hot, off, teff=20000.0) == 0
+
+
+def test_he_ii_windows_follow_the_radial_velocity():
+    model = np.full(LAM.size, 100.0)
+    shift = 1.0 + 800.0 / 299792.458  # 12–14 Å: out of the ±6 Å windows at rest
+    observed = _noisy(model - sum(_gauss(c * shift, 6.0, 2.0) for c in LINE_GROUPS["helium_ii"][0]))
+    used = np.ones(LAM.size, bool)
+    at_rest = diagnose(LAM, observed, np.ones(LAM.size), model, used, v_rad=0.0)
+    moving = diagnose(LAM, observed, np.ones(LAM.size), model, used, v_rad=800.0)
+    assert moving.bias["helium_ii"] < at_rest.bias["helium_ii"] - 1.0
+
+
+@pytest.mark.parametrize(
+    ("labels", "reasons", "expected"),
+    [
+        ((8000.0, 4.0, 0.0), (), "in"),
+        ((8000.0, 4.0, -1.5), ("metal_poor",), "out"),  # beyond −0.8 by 0.7 > 0.35
+        ((8000.0, 4.0, -0.9), ("metal_poor",), "edge"),  # beyond by 0.1: within the margin
+        ((8000.0, 4.0, -0.6), (), "edge"),  # inside by 0.2: within the margin
+        ((8000.0, 2.6, 0.0), ("giant",), "out"),
+        ((8000.0, 2.9, 0.0), ("giant",), "edge"),
+        ((30000.0, 4.0, 0.0), ("teff",), "out"),
+        ((25200.0, 4.0, 0.0), ("teff",), "edge"),  # 0.8 % beyond 25 kK
+        ((6050.0, 4.0, 0.0), (), "edge"),  # 0.8 % inside 6 kK
+        ((8000.0, 4.0, 0.0), ("peculiar",), "peculiar"),
+        ((8000.0, 4.0, 0.0), ("emission",), "out"),
+        ((8000.0, 4.0, 0.0), ("peculiar", "emission"), "out"),
+        ((8000.0, math.nan, 0.0), ("labels_missing",), "unknown"),
+        ((8000.0, 2.0, math.nan), ("labels_missing", "giant"), "out"),
+    ],
+)
+def test_scored_set(labels, reasons, expected):
+    assert scored_set(*labels, reasons) == expected
+
+
+def test_scored_set_margins_are_the_box_edges_shifted():
+    lo = BOSS_BOX["m_h"][0]
+    m = EDGE_MARGIN["m_h"]
+    assert scored_set(8000.0, 4.0, lo - m - 0.01) == "out"
+    assert scored_set(8000.0, 4.0, lo - m + 0.01) == "edge"
+    assert scored_set(8000.0, 4.0, lo + m + 0.01) == "in"
+    assert (
+        scored_set(8000.0, 4.0, 0.0, box=BOSS_BOX, margin={"teff": 0.02, "logg": 0.25, "m_h": 0.9}) == "edge"
+    )
+
+
+def test_spectral_type_teff():
+    assert spectral_type_teff("A0V") == pytest.approx(9700.0)
+    assert spectral_type_teff("B9.5III") == pytest.approx(10400.0)
+    assert spectral_type_teff("F0.5") == pytest.approx(0.5 * (7220.0 + 7020.0))
+    assert spectral_type_teff("sdF5") == pytest.approx(6550.0)
+    assert math.isnan(spectral_type_teff("A"))
+    assert math.isnan(spectral_type_teff("K:"))
+
+
+def _row(i: int, scored: str, emission: float, teff_ref: float = 9000.0, teff: float = 9000.0) -> dict:
+    return {
+        "name": f"star{i}",
+        "scored": scored,
+        "out_of_box": "emission" if scored == "out" else "",
+        "teff_ref": teff_ref,
+        "teff": teff,
+        "d_teff": teff - teff_ref,
+        "result_flags": 0,
+        "flag_names": "",
+        "bad": False,
+        "poor_fit": False,
+        "edge": False,
+        "oob": False,
+        "ref_disputed": False,
+        "_emission": emission,
+    }
+
+
+def _sample(n: int = 200, seed: int = 0):
+    """In-box stars with emission statistics ~ N(2, 1.5), out-of-box ones ~ N(14, 3)."""
+    rng = np.random.default_rng(seed)
+    rows, diags = [], []
+    for i in range(n):
+        out = rng.random() < 0.4
+        value = rng.normal(14.0, 3.0) if out else rng.normal(2.0, 1.5)
+        rows.append(_row(i, "out" if out else "in", value))
+        diags.append(OutOfBoxDiagnostics(rchi2_rest=1.0, emission=value))
+    return rows, diags
+
+
+def test_reflag_sets_only_the_out_of_box_bits():
+    rows, diags = _sample(20)
+    for r in rows:
+        r["result_flags"] = int(ResultFlags.V_SINI_UNRESOLVED | ResultFlags.EMISSION)
+    again = reflag(rows, diags, OutOfBoxThresholds(emission=1e9))
+    for r in again:
+        assert r["result_flags"] == int(ResultFlags.V_SINI_UNRESOLVED)
+        assert not r["bad"]  # v sin i below the resolution is not BAD
+    flagged = reflag(rows, diags, OutOfBoxThresholds(emission=-1e9))
+    assert all(r["oob"] and r["bad"] and "emission" in r["flag_names"] for r in flagged)
+
+
+def test_tuning_on_one_half_holds_on_the_other():
+    rows, diags = _sample(400)
+    start = OutOfBoxThresholds(emission=math.inf)
+    grid = {"emission": (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, math.inf)}
+    tuned, score = tune_out_of_box(rows, diags, half=0, max_in_rate=0.05, grid=grid, start=start)
+    assert tuned.emission in (6.0, 8.0)  # 5 flags ≈ 2.3 % of N(2, 1.5): over the 5 % limit at 4
+    assert score["in_oob"] <= 0.05 and score["out_bad"] >= 0.95
+    stats = {(d["set"], d["group"]): d for d in detection_statistics(reflag(rows, diags, tuned))}
+    held_in, held_out = stats["in", "all"], stats["out", "all"]
+    assert held_in["n_oob_half1"] <= 0.08 * held_in["n_half1"]
+    assert held_out["n_bad_half1"] >= 0.9 * held_out["n_half1"]
+
+
+def test_detection_statistics_counts_per_set_and_half():
+    rows = [_row(i, s, 0.0) for i, s in enumerate(["in", "in", "out", "out", "edge", "peculiar"])]
+    rows[2]["bad"] = rows[2]["oob"] = True
+    rows[3].update(teff=12000.0, d_teff=3000.0)  # 33 % off, unflagged
+    stats = {(d["set"], d["group"]): d for d in detection_statistics(rows)}
+    out = stats["out", "all"]
+    assert (out["n"], out["n_oob"], out["n_bad"], out["n_half0"], out["n_bad_half0"]) == (2, 1, 1, 1, 1)
+    assert out["n_off15_silent"] == 1 and out["n_off15_silent_disputed"] == 0
+    assert stats["out", "emission"]["n"] == 2
+    assert stats["in", "all"]["n_oob"] == 0 and stats["edge", "all"]["n"] == 1
