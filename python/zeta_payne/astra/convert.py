@@ -147,7 +147,8 @@ def result_columns(result: FitResult, bundle: Bundle | None, instrument: str) ->
         )
         values[f"initial_{name}"] = _finite(initial)
     values["v_rad"] = _finite(result.v_rad)
-    values["e_v_rad"] = values["raw_e_v_rad"] = values["cov_e_v_rad"] = _finite(result.e_v_rad)
+    values["e_v_rad"] = _finite(result.e_v_rad)
+    values["raw_e_v_rad"] = values["cov_e_v_rad"] = _finite(result.cov_e_v_rad)
     values["initial_v_rad"] = _finite(result.initial_v_rad)
     for column, a, b in RHO_COLUMNS:
         rho = result.correlations.get((a, b), result.correlations.get((b, a)))

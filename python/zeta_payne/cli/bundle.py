@@ -9,7 +9,7 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("bundle", help="model bundles: import-legacy, verify, list")
+    parser = sub.add_parser("bundle", help="model bundles: import-legacy, verify, calibrate, list")
     cmds = parser.add_subparsers(dest="bundle_command", metavar="ACTION")
     imp = cmds.add_parser("import-legacy", help="convert an authors' network NPZ into a bundle")
     imp.add_argument("npz", help="the authors' network file (w_array_*, b_array_*, x_min, x_max, wave)")
@@ -29,6 +29,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     toy.add_argument("--pixels", type=int, default=None, help="model pixels (default: R_model sampling)")
     toy.add_argument("--seed", type=int, default=1)
     toy.set_defaults(func=_toy)
+    cal = cmds.add_parser(
+        "calibrate",
+        help="measure the error calibration on a synthesis-truth study and store it with the bundle",
+        description=(
+            "Fit per-label error models e = sqrt((a*cov_e)^2 + floor^2) (teff: floor relative to "
+            "teff) so that robust pull widths (fit - truth)/e are 1 at every S/N of the studies; "
+            "report the widths (raw, covariance, calibrated in sample and two-fold cross-validated "
+            "by truth point) and write the bundle as a new version with error_calibration.json."
+        ),
+        epilog=(
+            "example: zeta-payne validate --bundle boss --generator synthesis --truth "
+            "data/truth/synth-truth-v1 --snr 10,20,50,100,200 --n 300 -o cal/boss; "
+            "zeta-payne bundle calibrate boss --study cal/boss --in-place -o docs/validation/calibration/boss"
+        ),
+    )
+    cal.add_argument("bundle", help="folder, name, or instrument")
+    cal.add_argument(
+        "--study",
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="a validate output folder (results.csv + studies.json) of this bundle; repeat to combine",
+    )
+    cal.add_argument(
+        "--snr-range", default="10,200", help="S/N range the models are fitted on (default 10,200)"
+    )
+    where = cal.add_mutually_exclusive_group()
+    where.add_argument(
+        "--in-place", action="store_true", help="replace the bundle's folder with the new version"
+    )
+    where.add_argument("--bundle-out", default=None, metavar="DIR", help="write the calibrated bundle here")
+    cal.add_argument("--version", default=None, help="version of the calibrated bundle (default: next patch)")
+    cal.add_argument(
+        "-o", "--output", default=None, metavar="DIR", help="write report.md and widths.csv here"
+    )
+    cal.set_defaults(func=_calibrate)
     lst = cmds.add_parser("list", help="list the bundles found")
     lst.set_defaults(func=_list)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -52,6 +88,59 @@ def _toy(args: argparse.Namespace) -> int:
         args.out, args.instrument, n_pixels=args.pixels, n_hidden=args.hidden, seed=args.seed
     )
     print(json.dumps(bundle.describe(), indent=2))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import shlex
+    import sys
+    from pathlib import Path
+
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.bundles.calibration import write_calibrated_bundle
+    from zeta_payne.bundles.registry import resolve_bundle_path
+    from zeta_payne.exceptions import ZetaPayneError
+    from zeta_payne.validation.calibrate import calibrate
+    from zeta_payne.validation.calibration_report import write_calibration_report
+    from zeta_payne.validation.report import load_studies
+
+    try:
+        lo, hi = (float(x) for x in args.snr_range.split(","))
+    except ValueError:
+        raise ZetaPayneError(f"--snr-range takes two numbers 'LO,HI', not {args.snr_range!r}") from None
+    bundle = load_bundle(resolve_bundle_path(args.bundle))
+    studies = []
+    for folder in args.study:
+        loaded, _ = load_studies(folder)
+        studies += [st for st in loaded if st.instrument == bundle.instrument]
+    if not studies:
+        raise ZetaPayneError(f"no {bundle.instrument} study in {', '.join(args.study)}")
+    truths = {st.meta.get("truth", "?") for st in studies}
+    if truths != {"synthesis truth"}:
+        print(f"warning: the studies' truth is {sorted(truths)}, not synthesis truth", file=sys.stderr)
+    free = [s.name for s in bundle.labels if s.free]
+    first = studies[0].meta
+    provenance = {
+        "truth": sorted(truths),
+        "observations": first.get("observation", {}).get("kind", "?"),
+        "snr": sorted({st.snr for st in studies}),
+        "studies": [str(Path(f)) for f in args.study],
+        "bundle_calibrated": f"{bundle.name}@{bundle.version}",
+        "command": "zeta-payne " + shlex.join(sys.argv[1:]),
+    }
+    report = calibrate(studies, free + ["v_rad"], (lo, hi), provenance)
+    if args.output:
+        write_calibration_report(report, args.output, bundle)
+    for name, model in report.calibration.models.items():
+        print(
+            f"{name:7s} scale {model.scale:.3f}  floor {model.floor:.4g}  "
+            f"relative floor {model.relative_floor:.4g}"
+        )
+    if args.in_place or args.bundle_out:
+        new = write_calibrated_bundle(bundle, report.calibration, args.bundle_out, args.version)
+        print(f"wrote {new.name}@{new.version} to {new.path} (sha256 {new.sha256[:12]})")
+    else:
+        print("(no bundle written: give --in-place or --bundle-out DIR)")
     return 0
 
 

@@ -1,0 +1,199 @@
+"""Error calibration: the error model, its fit, its storage with a bundle, and its use by the fitter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from zeta_payne.fitting.calibration import (
+    ErrorCalibration,
+    ErrorModel,
+    fit_error_model,
+    robust_width,
+)
+
+SNRS = (10.0, 20.0, 50.0, 100.0, 200.0)
+
+
+def _cases(n_per_snr=800, scale=1.6, floor=0.05, relative=False, seed=1):
+    """Fits whose true errors follow the model: σ ∝ 1/S/N, Δ ~ N(0, e)."""
+    rng = np.random.default_rng(seed)
+    snr = np.repeat(SNRS, n_per_snr)
+    value = rng.uniform(7000, 20000, snr.size) if relative else rng.uniform(3, 5, snr.size)
+    sigma = (value if relative else 4.0) * rng.uniform(0.5, 2.0, snr.size) * 1.0 / snr
+    unit = value if relative else 1.0
+    true_e = np.sqrt((scale * sigma) ** 2 + (floor * unit) ** 2)
+    delta = rng.normal(size=snr.size) * true_e
+    return delta, sigma, value, snr
+
+
+def test_robust_width_is_one_for_unit_normal_pulls_and_counts_a_bias():
+    z = np.random.default_rng(0).normal(size=20000)
+    assert robust_width(z) == pytest.approx(1.0, abs=0.03)
+    assert robust_width(z + 1.0) > 1.3  # about zero: an offset widens it
+    assert np.isnan(robust_width([np.nan]))
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_fit_recovers_the_scale_and_the_floor(relative):
+    floor = 0.02 if relative else 0.05
+    delta, sigma, value, snr = _cases(scale=1.6, floor=floor, relative=relative)
+    model = fit_error_model(delta, sigma, value, snr, relative=relative)
+    assert model.scale == pytest.approx(1.6, rel=0.12)
+    got = model.relative_floor if relative else model.floor
+    assert got == pytest.approx(floor, rel=0.15)
+    e = model.apply(sigma, value)
+    for s in SNRS:
+        sel = snr == s
+        assert 0.9 < robust_width(delta[sel] / e[sel]) < 1.1
+
+
+def test_fit_without_a_floor_finds_none_and_with_pure_noise_keeps_the_scale():
+    delta, sigma, value, snr = _cases(scale=1.0, floor=0.0)
+    model = fit_error_model(delta, sigma, value, snr)
+    assert model.scale == pytest.approx(1.0, rel=0.1)
+    # A floor this small changes no width by more than a few per cent at S/N 200.
+    assert model.floor < 0.3 * np.median(sigma[snr == 200.0])
+
+
+def test_fit_refuses_too_few_cases():
+    with pytest.raises(ValueError, match="too few"):
+        fit_error_model([0.1] * 5, [0.1] * 5, [1.0] * 5, [10.0] * 5)
+
+
+def test_calibration_round_trip_and_apply():
+    cal = ErrorCalibration(
+        {"teff": ErrorModel(1.0, 0.0, 0.01), "logg": ErrorModel(2.0, 0.03)}, {"truth": ["synthesis truth"]}
+    )
+    again = ErrorCalibration.from_dict(json.loads(json.dumps(cal.to_dict())))
+    assert again == cal
+    e, e_rv = again.apply(("teff", "logg", "m_h"), [10000.0, 4.0, 0.0], [30.0, 0.04, np.nan], 5.0, 1.5)
+    assert e[0] == pytest.approx(np.hypot(30.0, 100.0))
+    assert e[1] == pytest.approx(np.hypot(0.08, 0.03))
+    assert np.isnan(e[2])  # fixed label: stays NaN
+    assert e_rv == 1.5  # no RV model: the covariance error
+    with pytest.raises(ValueError):
+        ErrorCalibration.from_dict({"schema": "something else"})
+    with pytest.raises(ValueError, match="non-positive"):
+        ErrorCalibration.from_dict(
+            {"schema": "zeta-payne/error-calibration/1", "models": {"teff": {"scale": 0, "floor": 1}}}
+        )
+
+
+def _study(bundle, snr, seed, scale=1.5, floor=0.04):
+    """A StudyResult with known error structure (free labels and RV), 60 truth points."""
+    from zeta_payne.validation.runner import StudyResult
+
+    rng = np.random.default_rng(seed)
+    names = bundle.manifest.label_names
+    free = np.array([s.free for s in bundle.labels])
+    n = 240
+    span = np.array([s.upper - s.lower for s in bundle.labels])
+    truth = np.array(
+        [[s.lower + rng.uniform() * (s.upper - s.lower) for s in bundle.labels] for _ in range(n)]
+    )
+    cov = np.where(free, span * 0.5 / snr, np.nan) * np.ones((n, 1))
+    floors = np.where(
+        np.array(names) == "teff", floor * truth[:, names.index("teff")][:, None] / 4, floor * span
+    )
+    true_e = np.sqrt((scale * cov) ** 2 + floors**2)
+    labels = np.where(free, truth + rng.normal(size=truth.shape) * true_e, truth)
+    rv_true = rng.uniform(-50, 50, n)
+    cov_rv = np.full(n, 20.0 / snr)
+    v_rad = rv_true + rng.normal(size=n) * cov_rv * 1.2
+    return StudyResult(
+        instrument=bundle.instrument,
+        snr=snr,
+        label_names=names,
+        true_labels=truth,
+        true_rv=rv_true,
+        labels=labels,
+        e_labels=cov * 3.0,
+        cov_e_labels=cov,
+        v_rad=v_rad,
+        e_v_rad=cov_rv,
+        rchi2=np.ones(n),
+        flags=np.zeros(n, dtype=np.int64),
+        seconds=np.ones(n),
+        raw_e_labels=cov * 3.0,
+        cov_e_v_rad=cov_rv,
+        meta={"truth": "synthesis truth", "observation": {"kind": "realistic"}},
+        cases={"truth_point": np.arange(n) % 60},
+    )
+
+
+def test_calibrate_command_stores_a_new_version_that_the_fitter_uses(toy_boss, tmp_path):
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.fitting.fitter import Fitter
+    from zeta_payne.fitting.options import FitOptions
+    from zeta_payne.validation.report import write_report
+
+    from ..conftest import BOSS_WAVELENGTH, simulate
+
+    write_report([_study(toy_boss, s, i) for i, s in enumerate(SNRS)], tmp_path / "study")
+    out = tmp_path / "calibrated"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zeta_payne.cli",
+            "bundle",
+            "calibrate",
+            str(toy_boss.path),
+            "--study",
+            str(tmp_path / "study"),
+            "--bundle-out",
+            str(out),
+            "-o",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    new = load_bundle(out)
+    assert new.version != toy_boss.version
+    assert new.manifest.payloads["weights.npz"] == toy_boss.manifest.payloads["weights.npz"]
+    cal = new.error_calibration
+    assert cal is not None and set(cal.models) == {"teff", "logg", "v_sini", "m_h", "v_rad"}
+    assert cal.models["logg"].scale == pytest.approx(1.5, rel=0.2)
+    assert cal.models["v_rad"].scale == pytest.approx(1.2, rel=0.15)
+    widths = [json.loads(json.dumps(r)) for r in cal.provenance["pull_widths"]]
+    assert all(0.8 <= r["held_out"] <= 1.25 for r in widths), widths
+    assert (tmp_path / "report" / "report.md").read_text().count("held out") >= 5
+    assert load_bundle(toy_boss.path).error_calibration is None  # the original is untouched
+
+    spectrum = simulate(toy_boss, BOSS_WAVELENGTH, [9000.0, 4.0, 60.0, 2.0, 0.0], 10.0, snr=80, seed=3)
+    options = FitOptions(**{**Fitter.default_options(toy_boss).__dict__, "presearch_points": 512})
+    plain = Fitter(toy_boss, options).fit(spectrum)
+    calibrated = Fitter(new, options).fit(spectrum)
+    assert not plain.calibrated and calibrated.calibrated
+    np.testing.assert_allclose(calibrated.labels, plain.labels)
+    expected, expected_rv = cal.apply(
+        new.manifest.label_names,
+        calibrated.labels,
+        calibrated.cov_e_labels,
+        calibrated.v_rad,
+        calibrated.cov_e_v_rad,
+    )
+    np.testing.assert_allclose(calibrated.e_labels, expected)
+    assert calibrated.e_v_rad == pytest.approx(expected_rv)
+    np.testing.assert_allclose(calibrated.raw_e_labels, plain.raw_e_labels, rtol=1e-6)
+    row = calibrated.as_row()
+    assert row["errors_calibrated"] is True and row["cov_e_v_rad"] == calibrated.cov_e_v_rad
+
+
+def test_a_corrupt_calibration_file_is_a_bundle_error(toy_boss, tmp_path):
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.bundles.calibration import next_patch_version, write_calibrated_bundle
+    from zeta_payne.exceptions import BundleError
+
+    new = write_calibrated_bundle(toy_boss, ErrorCalibration({"teff": ErrorModel(1.0, 10.0)}), tmp_path / "b")
+    assert new.version == next_patch_version(toy_boss.version) != toy_boss.version
+    (tmp_path / "b" / "error_calibration.json").write_text("{}")
+    with pytest.raises(BundleError, match="sha256"):
+        load_bundle(tmp_path / "b")
