@@ -1,7 +1,9 @@
 """The output model ``ZetaPayne``: one row of ZETA-PAYNE labels per spectrum.
 
 Columns follow ASTRA's vocabulary: labels ``teff, logg, v_sini, m_h, v_micro, v_rad``; their
-errors ``e_*`` (not calibrated: equal to ``raw_e_*`` until a calibration exists),
+errors ``e_*`` (calibrated: the bundle's error model applied to ``cov_e_*``, measured against
+synthesis truth — ``zeta-payne bundle calibrate``; equal to ``raw_e_*`` for a bundle without
+an error calibration),
 ``raw_e_*`` (formal: the paper's χ²-parabola errors for labels, the covariance error for
 ``v_rad``) and ``cov_e_*`` (covariance errors, rchi2·(JᵀJ)⁻¹);
 pre-search values ``initial_*``; correlations ``rho_<a>_<b>`` of the free labels and RV;
@@ -92,17 +94,53 @@ class ZetaPayne(PipelineOutputModel):
 
     #> Stellar Labels
     teff = FloatField(null=True, help_text="Effective temperature [K]")
-    e_teff = FloatField(null=True, help_text="Error on teff [K] (not calibrated: = raw_e_teff)")
+    e_teff = FloatField(
+        null=True,
+        help_text=(
+            "Calibrated error on teff [K] "
+            "(the bundle's error model on cov_e_teff; = raw_e_teff if it has none)"
+        ),
+    )
     logg = FloatField(null=True, help_text="Surface gravity (log10 cgs) [dex]")
-    e_logg = FloatField(null=True, help_text="Error on logg [dex] (not calibrated: = raw_e_logg)")
+    e_logg = FloatField(
+        null=True,
+        help_text=(
+            "Calibrated error on logg [dex] "
+            "(the bundle's error model on cov_e_logg; = raw_e_logg if it has none)"
+        ),
+    )
     v_sini = FloatField(null=True, help_text="Projected rotational velocity [km/s]")
-    e_v_sini = FloatField(null=True, help_text="Error on v_sini [km/s] (not calibrated: = raw_e_v_sini)")
+    e_v_sini = FloatField(
+        null=True,
+        help_text=(
+            "Calibrated error on v_sini [km/s] "
+            "(the bundle's error model on cov_e_v_sini; = raw_e_v_sini if it has none)"
+        ),
+    )
     m_h = FloatField(null=True, help_text="Metallicity [M/H] [dex]")
-    e_m_h = FloatField(null=True, help_text="Error on m_h [dex] (not calibrated: = raw_e_m_h)")
+    e_m_h = FloatField(
+        null=True,
+        help_text=(
+            "Calibrated error on m_h [dex] "
+            "(the bundle's error model on cov_e_m_h; = raw_e_m_h if it has none)"
+        ),
+    )
     v_micro = FloatField(null=True, help_text="Microturbulent velocity [km/s]")
-    e_v_micro = FloatField(null=True, help_text="Error on v_micro [km/s] (not calibrated: = raw_e_v_micro)")
+    e_v_micro = FloatField(
+        null=True,
+        help_text=(
+            "Calibrated error on v_micro [km/s] "
+            "(the bundle's error model on cov_e_v_micro; = raw_e_v_micro if it has none)"
+        ),
+    )
     v_rad = FloatField(null=True, help_text="Radial velocity [km/s]")
-    e_v_rad = FloatField(null=True, help_text="Error on v_rad [km/s] (not calibrated: = raw_e_v_rad)")
+    e_v_rad = FloatField(
+        null=True,
+        help_text=(
+            "Calibrated error on v_rad [km/s] "
+            "(the bundle's error model on cov_e_v_rad; = raw_e_v_rad if it has none)"
+        ),
+    )
 
     #> Formal Uncertainties
     raw_e_teff = FloatField(null=True, help_text="Formal (chi2 parabola) error on teff [K]")
