@@ -66,6 +66,10 @@ def add_synthesize_arguments(parser: argparse.ArgumentParser) -> argparse.Argume
     parser.add_argument(
         "--cache-dir", type=Path, default=None, help="atmosphere cache (default ~/.cache/zeta-payne)"
     )
+    parser.add_argument(
+        "--v-micro", type=float, default=2.0,
+        help="microturbulence of the syntheses [km/s] (default 2.0, the shipped grids' value)",
+    )
     return parser
 
 

@@ -269,6 +269,7 @@ def _build_config(args: Any, workdir: Path) -> CampaignConfig:
         cache_dir=str(Path(args.cache_dir or default_cache_dir()).resolve()),
         workdir=str(workdir.resolve()),
         segments_per_call=args.segments_per_call,
+        v_micro=float(getattr(args, "v_micro", None) or 2.0),
     )
 
 
@@ -326,6 +327,11 @@ def _run_locked(args: Any, root: Path) -> int:
             raise GridError(f"{manifest_path}: instrument grids differ from this campaign's")
         if old["provenance"]["linelist_sha256"] != manifest["provenance"]["linelist_sha256"]:
             raise GridError(f"{manifest_path}: made with another line list")
+        if old.get("fixed_labels", {}).get("v_micro", 2.0) != manifest["fixed_labels"]["v_micro"]:
+            raise GridError(
+                f"{manifest_path}: made with v_micro {old['fixed_labels']['v_micro']} km/s, "
+                f"not {manifest['fixed_labels']['v_micro']}"
+            )
         for key in ("synthesis_dlnlambda", "synthesis_segments_air"):
             if json.loads(json.dumps(manifest["provenance"][key])) != old["provenance"][key]:
                 raise GridError(f"{manifest_path}: made with other synthesis settings ({key})")

@@ -1,0 +1,224 @@
+"""Controlled tests of the real-star systematics: refit stars with one change at a time.
+
+Each *variant* changes one thing of the fit — the fitted wavelength range, the response's
+number of Chebyshev terms, the LSF, a label held at its reference value — and the same stars
+are refitted. The paired shift of a label (variant minus the default fit, star by star) says
+how much that thing moves the label; a cause of a systematic offset is a change that removes
+it, and a change that leaves it is ruled out.
+
+Run::
+
+    python -m zeta_payne.validation.diagnosis --teff-range 6000 7500 --limit 60 \\
+        -o docs/validation/diagnosis/real-f
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["VARIANTS", "fit_variants", "paired_summary"]
+
+log = logging.getLogger(__name__)
+
+#: Variants: option overrides of the fit; ``fix_reference`` holds labels at the star's
+#: reference values.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "range 4400-5500 A": {"wavelength_range": (4400.0, 5500.0)},
+    "range 5500-7400 A": {"wavelength_range": (5500.0, 7400.0)},
+    "range 4400-4950 A (no Mg b)": {"wavelength_range": (4400.0, 4950.0)},
+    "Chebyshev 6 terms": {"n_chebyshev": 6},
+    "Chebyshev 25 terms": {"n_chebyshev": 25},
+    "LSF R 1600": {"resolution": 1600.0},
+    "LSF R 2600": {"resolution": 2600.0},
+    "teff fixed at reference": {"fix_reference": ("teff",)},
+    "logg fixed at reference": {"fix_reference": ("logg",)},
+    "teff+logg fixed at reference": {"fix_reference": ("teff", "logg")},
+}
+
+LABELS = ("teff", "logg", "v_sini", "m_h", "v_rad")
+REFERENCE = {"teff": "teff_ref", "logg": "logg_ref", "m_h": "m_h_ref", "v_rad": "v_rad_ref"}
+
+
+def fit_variants(
+    stars: Sequence[Any], bundle: Any, variants: Mapping[str, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Fit every star under every variant.
+
+    Parameters
+    ----------
+    stars : sequence of RealStar
+        Spectra with reference labels (:func:`~zeta_payne.validation.realstars.load_sample`).
+    bundle : Bundle
+    variants : mapping
+        ``{name: overrides}`` (see :data:`VARIANTS`).
+
+    Returns
+    -------
+    list of dict
+        One row per star and variant: fitted labels, reference labels, offsets, flags.
+    """
+    from zeta_payne.fitting.fitter import Fitter
+    from zeta_payne.fitting.options import merge_options
+
+    rows = []
+    shared: dict[tuple[str, str], Any] = {}
+    for name, spec in variants.items():
+        overrides = {k: v for k, v in spec.items() if k != "fix_reference"}
+        fixed_names = tuple(spec.get("fix_reference", ()))
+        for star in stars:
+            ref = star.reference
+            frame = star.spectrum.frame or "observed"
+            if fixed_names:
+                fixed = {n: float(ref[REFERENCE[n]]) for n in fixed_names}
+                fitter = Fitter(
+                    bundle, merge_options(bundle.manifest.fit_defaults, {**overrides, "fixed": fixed}, frame)
+                )
+            else:
+                key = (name, frame)
+                if key not in shared:
+                    shared[key] = Fitter(
+                        bundle, merge_options(bundle.manifest.fit_defaults, overrides, frame)
+                    )
+                fitter = shared[key]
+            t0 = time.perf_counter()
+            result = fitter.fit(star.spectrum)
+            row: dict[str, Any] = {"variant": name, "star": star.name, "library": ref.get("library", "")}
+            for label in LABELS:
+                row[label] = result.label(label) if label != "v_rad" else result.v_rad
+                if label in REFERENCE:
+                    row[f"{label}_ref"] = float(ref[REFERENCE[label]])
+                    row[f"d_{label}"] = row[label] - row[f"{label}_ref"]
+            row.update(
+                rchi2=result.rchi2,
+                result_flags=int(result.flags),
+                flag_bad=result.flag_bad,
+                seconds=round(time.perf_counter() - t0, 2),
+            )
+            rows.append(row)
+        log.info("variant %s: %d stars", name, len(stars))
+    return rows
+
+
+def paired_summary(rows: Sequence[Mapping[str, Any]], base: str = "default") -> list[dict[str, Any]]:
+    """Per variant: median offsets from the references and median paired shifts from ``base``.
+
+    Only stars whose fit is not flagged bad in both the variant and the base enter a
+    variant's statistics.
+
+    Returns
+    -------
+    list of dict
+        ``variant, n, d_<label>`` (median offset from the reference) and ``shift_<label>``
+        (median of variant − base, star by star) for teff, logg, m_h, v_rad; ``rchi2``.
+    """
+    by_variant: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for r in rows:
+        by_variant.setdefault(str(r["variant"]), {})[str(r["star"])] = r
+    reference = by_variant.get(base, {})
+    out = []
+    for name, stars in by_variant.items():
+        common = [
+            s for s in stars if s in reference and not stars[s]["flag_bad"] and not reference[s]["flag_bad"]
+        ]
+        entry: dict[str, Any] = {"variant": name, "n": len(common)}
+        for label in ("teff", "logg", "m_h", "v_rad"):
+            d = np.array([float(stars[s][f"d_{label}"]) for s in common])
+            shift = np.array([float(stars[s][label]) - float(reference[s][label]) for s in common])
+            entry[f"d_{label}"] = float(np.nanmedian(d)) if d.size else float("nan")
+            entry[f"shift_{label}"] = float(np.nanmedian(shift)) if shift.size else float("nan")
+        entry["rchi2"] = (
+            float(np.nanmedian([float(stars[s]["rchi2"]) for s in common])) if common else float("nan")
+        )
+        out.append(entry)
+    return out
+
+
+def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _markdown(summary: Sequence[Mapping[str, Any]], title: str, command: str) -> str:
+    lines = [
+        f"# {title}",
+        "",
+        f"Command: `{command}`",
+        "",
+        "Median offset from the reference label (`d_`) and median paired shift from the default "
+        "fit (`shift_`, the same stars, variant − default) among fits not flagged bad in both.",
+        "",
+        "| variant | n | d teff [K] | d logg | d [M/H] | d RV [km/s] | shift teff | shift logg | "
+        "shift [M/H] | shift RV | rχ² |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in summary:
+        lines.append(
+            f"| {e['variant']} | {e['n']} | {e['d_teff']:+.0f} | {e['d_logg']:+.2f} | {e['d_m_h']:+.2f} | "
+            f"{e['d_v_rad']:+.1f} | {e['shift_teff']:+.0f} | {e['shift_logg']:+.2f} | "
+            f"{e['shift_m_h']:+.2f} | {e['shift_v_rad']:+.1f} | {e['rchi2']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: refit a real-star subset under :data:`VARIANTS`."""
+    import shlex
+    import sys
+
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.bundles.registry import resolve_bundle_path
+    from zeta_payne.threads import pin_threads
+    from zeta_payne.validation.realstars import load_sample
+
+    parser = argparse.ArgumentParser(prog="python -m zeta_payne.validation.diagnosis", description=__doc__)
+    parser.add_argument("--bundle", default="boss")
+    parser.add_argument("--sample", default="data/real")
+    parser.add_argument("--teff-range", nargs=2, type=float, default=(6000.0, 7500.0), metavar=("MIN", "MAX"))
+    parser.add_argument("--limit", type=int, default=60, help="about this many stars (every k-th)")
+    parser.add_argument("--variant", action="append", default=None, help="only these variants (repeat)")
+    parser.add_argument("-o", "--output", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    pin_threads(1)
+    bundle = load_bundle(resolve_bundle_path(args.bundle))
+    stars = [
+        s
+        for s in load_sample(args.sample)
+        if str(s.reference.get("in_box")) == "1"
+        and args.teff_range[0] <= s.reference["teff_ref"] < args.teff_range[1]
+    ]
+    step = max(1, len(stars) // max(args.limit, 1))
+    stars = stars[::step]
+    chosen = {k: v for k, v in VARIANTS.items() if not args.variant or k in args.variant or k == "default"}
+    rows = fit_variants(stars, bundle, chosen)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out / "fits.csv", rows)
+    summary = paired_summary(rows)
+    _write_csv(out / "summary.csv", summary)
+    lo, hi = args.teff_range
+    title = (
+        f"Controlled refits: {len(stars)} in-box stars of {args.sample} with reference teff "
+        f"{lo:.0f}-{hi:.0f} K, bundle {bundle.name}@{bundle.version}"
+    )
+    command = "python -m zeta_payne.validation.diagnosis " + shlex.join(
+        sys.argv[1:] if argv is None else argv
+    )
+    (out / "summary.md").write_text(_markdown(summary, title, command))
+    print((out / "summary.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
