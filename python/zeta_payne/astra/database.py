@@ -195,11 +195,12 @@ def own_models() -> list[type]:
     """
     from zeta_payne.astra.model import ZetaPayne
     from zeta_payne.astra.queue.claims import ZetaPayneClaim, ZetaPayneWorker
+    from zeta_payne.astra.source_model import ZetaPayneSource, ZetaPayneVisit
 
     models: list[type] = []
     if not compat.HAVE_ASTRA or compat.CLASSIFIER_IS_OURS:
         models.append(compat.SpectrumClassification)
-    return [*models, ZetaPayne, ZetaPayneWorker, ZetaPayneClaim]
+    return [*models, ZetaPayne, ZetaPayneSource, ZetaPayneVisit, ZetaPayneWorker, ZetaPayneClaim]
 
 
 def input_models() -> list[type]:

@@ -118,7 +118,8 @@ class Timer:
 
 
 def bulk_upsert(results: Sequence[Model]) -> list[Model]:
-    """Insert or update ``results`` on ``(spectrum_pk, v_astra_major_minor)``; return them written.
+    """Insert or update ``results`` on ``(spectrum_pk, v_astra_major_minor)`` (``source_pk`` for a
+    source-level model without ``spectrum_pk``, as ASTRA does); return them written.
 
     Rows of one batch are written in one statement per model with ``RETURNING`` (PostgreSQL,
     SQLite ≥ 3.35). ``task_pk`` and ``created`` come back from the database; a spectrum given
@@ -130,32 +131,40 @@ def bulk_upsert(results: Sequence[Model]) -> list[Model]:
     written: list[Model] = []
     by_model: dict[type[Model], dict[tuple[Any, ...], Model]] = {}
     for row in results:
-        key = (row.__data__.get("spectrum_pk"), int(row.v_astra) // 1000)
+        name = _conflict_name(type(row))
+        key = (row.__data__.get(name), int(row.v_astra) // 1000)
         rows = by_model.setdefault(type(row), {})
         if key in rows:
-            log.warning("spectrum_pk %s given twice in one batch; keeping the last result", key[0])
+            log.warning("%s %s given twice in one batch; keeping the last result", name, key[0])
         rows[key] = row
     for model, rows in by_model.items():
+        target = getattr(model, _conflict_name(model))
         skip = {"task_pk", "v_astra_major_minor"}
         kept = ("task_pk", "created", "v_astra_major_minor")
         preserve = [f for f in model._meta.sorted_fields if f.name not in kept]
         data = [{k: v for k, v in r.__data__.items() if k not in skip} for r in rows.values()]
         query = (
             model.insert_many(data)
-            .on_conflict(conflict_target=[model.spectrum_pk, model.v_astra_major_minor], preserve=preserve)
-            .returning(model.task_pk, model.spectrum_pk, model.v_astra, model.created)
+            .on_conflict(conflict_target=[target, model.v_astra_major_minor], preserve=preserve)
+            .returning(model.task_pk, target, model.v_astra, model.created)
             .tuples()
         )
         with model._meta.database.atomic():
             returned = list(query.execute())
-        for task_pk, spectrum_pk, v_astra, created in returned:
-            row = rows.pop((spectrum_pk, int(v_astra) // 1000))
+        for task_pk, pk, v_astra, created in returned:
+            row = rows.pop((pk, int(v_astra) // 1000))
             row.__data__.update(task_pk=task_pk, created=created)
             row._dirty.clear()
             written.append(row)
         if rows:
             raise RuntimeError(f"{len(rows)} results were not written to {model.__name__}")
     return written
+
+
+def _conflict_name(model: type[Model]) -> str:
+    """The column a result row is unique on (with the version): ``spectrum_pk``, or ``source_pk``
+    for a source-level output model without one (as ASTRA's bulk insert decides)."""
+    return "spectrum_pk" if "spectrum_pk" in model._meta.fields else "source_pk"
 
 
 def task(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
