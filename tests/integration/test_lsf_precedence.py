@@ -116,7 +116,10 @@ def test_cli_fit_uses_the_npz_wresl(bundle, observed, fits, tmp_path):
     rows = {Path(row["file"]).stem: row for row in csv.DictReader(open(out))}
     for name in ("given", "doubled"):
         assert rows[name]["lsf_source"] == "spectrum" and rows[name]["frame"] == "rest"
-        assert float(rows[name]["v_sini"]) == pytest.approx(fits[name].label("v_sini"), abs=1e-6)
+        # the two files are fitted together on the batched path: equal to the fit alone
+        # within a small fraction of the error (issue 16)
+        e_v_sini = fits[name].raw_e_labels[fits[name].label_names.index("v_sini")]
+        assert float(rows[name]["v_sini"]) == pytest.approx(fits[name].label("v_sini"), abs=0.05 * e_v_sini)
     assert float(rows["doubled"]["v_sini"]) < float(rows["given"]["v_sini"]) - 30.0
     # --resolution overrides both files' wresl: the same fit twice
     assert main(["fit", *map(str, paths), "--bundle", str(bundle.path), "--resolution", "2000",

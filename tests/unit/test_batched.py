@@ -119,6 +119,18 @@ def test_batched_forward_matches_forward_model(toy_boss):
         np.testing.assert_allclose(norm[b, :n].numpy(), ref, atol=1e-12)
         np.testing.assert_allclose(jac[b, :n].numpy(), ref_jac, atol=1e-9 * np.abs(ref_jac).max())
         assert np.all(norm[b, n:].numpy() == 0)
+    # several columns per spectrum, each at its own RV: convolution first, then the cubic
+    cols = torch.stack([labels, labels.flip(0), labels.roll(1, 0)], dim=1)  # (4, 3, L)
+    v_cols = torch.stack([v, v + 7.5, v - 30.0], dim=1)
+    many = batch.normalized_columns(cols, v_cols)
+    single = batch.normalized_columns(cols, v_cols, dtype=torch.float32)
+    for b, fm in enumerate(models):
+        n = fm.n_pixels
+        for k in range(3):
+            ref = fm.normalized(cols[b, k].numpy(), float(v_cols[b, k]))
+            np.testing.assert_allclose(many[b, k, :n].numpy(), ref, atol=1e-12)
+            np.testing.assert_allclose(single[b, k, :n].numpy(), ref, atol=1e-5)
+        assert np.all(many[b, :, n:].numpy() == 0)
 
 
 def test_product_moments_give_the_same_chi2():

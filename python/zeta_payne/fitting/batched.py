@@ -258,9 +258,7 @@ class BatchedFit:
         def exact_chi2(labels: torch.Tensor, v_rad: torch.Tensor) -> torch.Tensor:
             """Pre-search χ² ``(B, K)`` of ``K`` candidates per spectrum (labels (B, K, L), RV (B, K))."""
             b, k = v_rad.shape
-            rows = torch.arange(b, device=dev).repeat_interleave(k)
-            norm = batch.normalized(labels.reshape(b * k, -1), v_rad.reshape(-1), rows)
-            model = norm[:, ::stride].reshape(b, k, -1)
+            model = batch.normalized_columns(labels, v_rad)[:, :, ::stride]
             return varpro_chi2_moments(model, flux_s, weight_s, design_s, moments_s, maps_s)
 
         # ---- pre-search
@@ -418,9 +416,10 @@ class BatchedFit:
         chi_points = None
         if rows_all:
             dev = self.device
-            everyone = torch.arange(len(preps), device=dev)
             rows_t = torch.as_tensor(np.stack(rows_all), dtype=torch.float64, device=dev)  # (B, S, L)
-            norm = batch.normalized(rows_t, v_t, everyone)  # (B, S, N)
+            # float32 as the per-spectrum parabolas (χ² differences of order one on χ² ~ N)
+            v_cols = v_t[:, None].expand(-1, rows_t.shape[1])
+            norm = batch.normalized_columns(rows_t, v_cols, dtype=torch.float32).double()  # (B, S, N)
             response = (batch.design @ coeffs_t[:, :, None]).squeeze(-1)
             resid = norm * response[:, None, :] - flux[:, None, :]
             chi_points = ((resid**2) * weight[:, None, :]).sum(dim=2).cpu().numpy()

@@ -23,32 +23,41 @@ from zeta_payne.model.forward import ForwardModel
 __all__ = ["BatchedForward", "keys_cubic"]
 
 
-def keys_cubic(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def keys_cubic(t: torch.Tensor, derivative: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Keys (a = −0.5) cubic weights and derivatives for fractional offsets ``t``.
 
-    The torch twin of :func:`zeta_payne.model.lsf._keys_cubic`.
+    The torch twin of :func:`zeta_payne.model.lsf._keys_cubic`, as the four polynomials in
+    ``t`` of the taps (no branches).
 
     Parameters
     ----------
     t : torch.Tensor, shape (*)
         Fractional positions in [0, 1).
+    derivative : bool
+        Also return the derivatives (else ``None``).
 
     Returns
     -------
     weights, derivatives : torch.Tensor, shape (*, 4)
         For the samples at offsets −1, 0, 1, 2 from ``floor(u)``; derivatives per unit ``u``.
     """
-    a = -0.5
-    d = torch.stack([t + 1.0, t, 1.0 - t, 2.0 - t], dim=-1)
-    sign = torch.tensor([1.0, 1.0, -1.0, -1.0], dtype=t.dtype, device=t.device)
-    near = d <= 1.0
-    w = torch.where(
-        near, (a + 2.0) * d**3 - (a + 3.0) * d**2 + 1.0, a * d**3 - 5.0 * a * d**2 + 8.0 * a * d - 4.0 * a
+    t2 = t * t
+    t3 = t2 * t
+    w = torch.stack(
+        [
+            -0.5 * t3 + t2 - 0.5 * t,
+            1.5 * t3 - 2.5 * t2 + 1.0,
+            -1.5 * t3 + 2.0 * t2 + 0.5 * t,
+            0.5 * t3 - 0.5 * t2,
+        ],
+        dim=-1,
     )
-    dw = torch.where(
-        near, 3.0 * (a + 2.0) * d**2 - 2.0 * (a + 3.0) * d, 3.0 * a * d**2 - 10.0 * a * d + 8.0 * a
+    if not derivative:
+        return w, None
+    dw = torch.stack(
+        [-1.5 * t2 + 2.0 * t - 0.5, 4.5 * t2 - 5.0 * t, -4.5 * t2 + 4.0 * t + 0.5, 1.5 * t2 - t], dim=-1
     )
-    return w, dw * sign
+    return w, dw
 
 
 class BatchedForward:
@@ -109,6 +118,8 @@ class BatchedForward:
         last = emulator64.layers[-1]
         self._w2 = last.weight.detach()[self.j_lo : self.j_hi]
         self._b2 = last.bias.detach()[self.j_lo : self.j_hi]
+        self._models = list(models)
+        self._conv_csr: dict[torch.dtype, list[torch.Tensor]] = {}
         self._offset_t = torch.as_tensor(self.offset, device=self.device)
         self._n_window_t = torch.as_tensor(self.n_window, dtype=dtype, device=self.device)
         self._loglam0_t = torch.as_tensor(self.window_loglam0, dtype=dtype, device=self.device)
@@ -173,7 +184,7 @@ class BatchedForward:
         u = (self.loglam[rows] - ln_d[:, None] - self._loglam0_t[rows, None]) / self.delta
         u = torch.minimum(u.clamp_min(0.0), (n_win - 1.0)[:, None])
         base = torch.floor(u)
-        w, dw = keys_cubic(u - base)
+        w, dw = keys_cubic(u - base, derivative)
         first = base.long() - 1 + self._offset_t[rows, None]  # union column of the first cubic tap
         first = first.clamp(0, self.n_union - 4)
         taps = 2 * self.half + 1
@@ -206,7 +217,71 @@ class BatchedForward:
             )
         return (band @ rest.reshape(r * p, -1)).reshape(r, n, -1)
 
+    def _convolutions(self, dtype: torch.dtype) -> list[torch.Tensor]:
+        """Every spectrum's LSF band on its window as a sparse CSR ``(P_w, P_w)`` tensor."""
+        if dtype not in self._conv_csr:
+            self._conv_csr[dtype] = [m.conv_band.to_torch(self.device, dtype) for m in self._models]
+        return self._conv_csr[dtype]
+
     # ------------------------------------------------------------------ public
+    def normalized_columns(
+        self, labels: torch.Tensor, v_rad: torch.Tensor, dtype: torch.dtype = torch.float64
+    ) -> torch.Tensor:
+        """Model before the response of ``K`` label vectors per spectrum, each at its own RV.
+
+        The cheap form for many columns per spectrum (pre-search re-check, χ² parabolas):
+        the network's last layer on each spectrum's window, the LSF band applied once to
+        all its columns (one sparse product per spectrum), then each column's Doppler cubic
+        as a four-tap gather — instead of a composed band per column (:meth:`normalized`).
+
+        Parameters
+        ----------
+        labels : torch.Tensor, shape (B, K, L)
+            All labels (fixed ones included) of ``K`` columns for every spectrum of the batch.
+        v_rad : torch.Tensor, shape (B, K)
+            Radial velocity of every column [km/s].
+        dtype : torch.dtype
+            Precision of the last layer, convolution and resampling (float32 for χ² scans,
+            as the per-spectrum parabolas).
+
+        Returns
+        -------
+        torch.Tensor, shape (B, K, N_max)
+            Zero in the padding.
+        """
+        b, k, n_lab = labels.shape
+        h, _ = self.hidden_and_tangent(labels.reshape(b * k, n_lab), tangent=False)
+        w2, b2 = self._w2.to(dtype), self._b2.to(dtype)
+        rest = (w2 @ h.to(dtype).T + b2[:, None]).reshape(self.n_union, b, k)  # (P_u, B, K)
+        n_win_max = int(self.n_window.max())
+        conv = torch.zeros((b, k, n_win_max), dtype=dtype, device=self.device)
+        for i, band in enumerate(self._convolutions(dtype)):
+            lo, n_win = int(self.offset[i]), int(self.n_window[i])
+            conv[i, :, :n_win] = (band @ rest[lo : lo + n_win, i]).T
+        # Doppler resampling: Keys cubic at u = (lnλ − ln D(v) − lnλ0) / Δ on the window
+        beta = v_rad.to(torch.float64) / SPEED_OF_LIGHT_KMS
+        ln_d = 0.5 * (torch.log1p(beta) - torch.log1p(-beta))  # (B, K)
+        u = (self.loglam[:, None, :] - ln_d[:, :, None] - self._loglam0_t[:, None, None]) / self.delta
+        top = (self._n_window_t - 1.0)[:, None, None]
+        u = torch.minimum(u.clamp_min(0.0), top)
+        base = torch.floor(u)
+        t = (u - base).to(dtype)
+        t2 = t * t
+        t3 = t2 * t
+        weights = (
+            -0.5 * t3 + t2 - 0.5 * t,
+            1.5 * t3 - 2.5 * t2 + 1.0,
+            -1.5 * t3 + 2.0 * t2 + 0.5 * t,
+            0.5 * t3 - 0.5 * t2,
+        )
+        first = base.long()
+        last = top.long()
+        out = torch.zeros_like(t)
+        for j, weight in zip(range(-1, 3), weights, strict=True):
+            index = torch.minimum((first + j).clamp_min(0), last)
+            out.addcmul_(torch.gather(conv, 2, index), weight)
+        return out * self.mask[:, None, :]
+
     def normalized(self, labels: torch.Tensor, v_rad: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """Model before the response for label rows of given spectra.
 
