@@ -111,3 +111,45 @@ def test_joint_sources_with_visit_rows_exactly_once(database, stars, toy_boss, t
     # deleting the source result deletes its visits (the foreign key cascades where enforced)
     ZetaPayneVisit.delete().where(ZetaPayneVisit.source_task_pk == mismatched.task_pk).execute()
     assert ZetaPayneVisit.select().count() == 2
+
+
+@pytest.mark.skipif(compat.HAVE_ASTRA, reason="apVisit rows come from ASTRA's migrations, not ingest")
+def test_epochs_source_visits(database, toy_apogee, tmp_path):
+    """Observed-frame apVisit spectra of one source: one RV per visit, rv_variable."""
+    from zeta_payne.io.sdss import write_apvisit
+
+    chips = np.vstack(
+        [np.linspace(16950, 16470, 4096), np.linspace(16430, 15860, 4096), np.linspace(15800, 15140, 4096)]
+    )
+    order = np.argsort(chips.ravel())
+    rvs = [-40.0, 5.0, 45.0]
+    files = []
+    for i, v in enumerate(rvs):
+        spec = simulate(toy_apogee, chips.ravel()[order], SAME, v_rad=v, snr=60, seed=10 + i)
+        flux = np.empty(chips.size)
+        error = np.empty(chips.size)
+        flux[order], error[order] = spec.flux, 1 / np.sqrt(spec.ivar)
+        files.append(
+            write_apvisit(
+                tmp_path / f"apVisit-1.3-apo25m-1-{60000 + i}-001.fits",
+                chips,
+                flux.reshape(chips.shape),
+                error.reshape(chips.shape),
+                keywords={"telescope": "apo25m", "sdss_id": 401, "mjd": 60000 + i},
+            )
+        )
+    report = ingest_files(files, chosen_class="oba")
+    assert len(report.spectra) == 3 and len({s.source_pk for s in report.spectra}) == 1
+    options = {"apogee": {**OPTIONS["apogee"], "rv_range": (-100.0, 100.0)}}
+    rows = list(
+        zeta_payne_source(
+            mode="epochs", apogee_bundle=toy_apogee, fit_options=options, joint_options={"sb2": False}
+        )
+    )
+    assert len(rows) == 1
+    row = ZetaPayneSource.get()
+    assert row.mode == "epochs" and row.n_spectra == 3 and row.flag_rv_variable
+    assert row.rv_peak_to_peak == pytest.approx(85.0, abs=3.0) and row.rv_p_constant < 1e-6
+    visits = list(row.visits.order_by(ZetaPayneVisit.spectrum_index))
+    assert [v.spectrum_type for v in visits] == ["ApogeeVisitSpectrum"] * 3
+    assert sorted(v.v_rad for v in visits) == [pytest.approx(v, abs=2.0) for v in rvs]
