@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from zeta_payne.cli import main
+from zeta_payne.fitting.joint import JointOptions
 from zeta_payne.io.npz import write_npz
 
 from ..conftest import APOGEE_WAVELENGTH, BOSS_WAVELENGTH, simulate
@@ -45,7 +46,7 @@ def test_fit_joint_boss_and_apogee(toy_boss, toy_apogee, tmp_path):
     assert joint["identifier"] == "star" and joint["instrument"] == "boss+apogee"
     assert joint["n_spectra"] == "2" and "+" in joint["bundle"]
     assert abs(float(joint["teff"]) - 13000) < 5 * float(joint["cov_e_teff"]) + 50
-    assert float(joint["e_teff"]) > 0 and float(joint["max_tension"]) < 4
+    assert float(joint["e_teff"]) > 0 and float(joint["max_tension"]) < JointOptions().tension_threshold
     for row in (first, second):
         assert abs(float(row["v_rad"]) - 15.0) < 2.0
         assert row["teff"] == joint["teff"]  # the shared labels
