@@ -89,6 +89,8 @@ def _ranking(fitter: Fitter, spectra) -> tuple[float, float]:
             fitter.options.n_chebyshev,
             fitter.options.presearch_stride,
             fitter.options.presearch_recheck,
+            coarse_stride=fitter.options.presearch_coarse_stride,
+            coarse_keep=fitter.options.presearch_coarse_keep,
         )
         first += int(index[0, 0] == exact)
         inside += int(exact in index[0])

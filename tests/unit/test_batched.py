@@ -280,3 +280,33 @@ def test_batched_lm_shrinks_fast_in_a_curved_valley():
     res = batched_lm(evaluate, start, -box, box, 30, 1e-12)
     assert (res.status == 2).all() and int(res.nfev.max()) <= 20
     np.testing.assert_allclose(res.x.numpy(), 1.0, atol=1e-4)
+
+
+def test_coarse_presearch_pass_keeps_the_best(toy_apogee):
+    from zeta_payne.fitting.batched import BatchedFit
+    from zeta_payne.fitting.batched_presearch import presearch_batch
+
+    opts = _options(toy_apogee, response_segments=(15900.0, 16450.0), n_chebyshev=6)
+    fitter = Fitter(toy_apogee, opts)
+    spectra = _spectra(toy_apogee, APOGEE_WAVELENGTH)
+    preps = [fitter._prepare(s) for s in spectra]
+    models = [fitter._forward(p, p.used) for p in preps]
+    lo, hi = opts.rv_range
+    args = (
+        BatchedFit(fitter).factors,
+        fitter._cand_rv_unit,
+        models,
+        [p.flux for p in preps],
+        [p.weight for p in preps],
+        [fitter._rv_levels(p, lo, hi) for p in preps],
+        opts.n_chebyshev,
+        opts.presearch_stride,
+        4,
+    )
+    full, _, chi_full = presearch_batch(*args)
+    coarse, _, chi_coarse = presearch_batch(*args, coarse_stride=8, coarse_keep=64)
+    np.testing.assert_array_equal(coarse[:, 0], full[:, 0])
+    np.testing.assert_allclose(chi_coarse[:, 0], chi_full[:, 0], rtol=1e-6)
+    # a coarse pass that keeps too few candidates loses them: the test can tell
+    _, _, starved = presearch_batch(*args, coarse_stride=64, coarse_keep=1)
+    assert np.isinf(starved[:, 1:]).all() and np.isfinite(starved[:, 0]).all()

@@ -368,6 +368,8 @@ class BatchedFit:
             opt.presearch_stride,
             opt.presearch_recheck,
             group_size=1 if dev.type == "cpu" else 64,
+            coarse_stride=opt.presearch_coarse_stride,
+            coarse_keep=opt.presearch_coarse_keep,
         )
         n, k = index.shape
         labels = torch.as_tensor(fitter._cand_labels[index], dtype=torch.float64, device=dev)  # (B, K, L)

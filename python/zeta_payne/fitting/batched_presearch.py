@@ -22,6 +22,7 @@ All arrays are torch tensors on one device; the batch axis is padded (weight 0).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -224,6 +225,35 @@ def _level_bases(
     return out.reshape(len(levels), len(pixels), -1)
 
 
+def _scan(
+    coefficients: torch.Tensor,
+    bases: torch.Tensor,
+    level_index: np.ndarray,
+    candidates: np.ndarray,
+    arrays: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    maps: ProductMoments,
+    step: int,
+    max_elements: int,
+) -> torch.Tensor:
+    """Approximate χ² ``(G, J)`` of ``candidates`` on every ``step``-th pixel (inf for the others).
+
+    ``bases`` is ``(G, K, N, r)``; ``arrays`` are the group's flux, weight, design and
+    moments on the pre-search pixels.
+    """
+    cols = slice(0, None, step)
+    fs, ws, ds, ms = (a[:, cols] for a in arrays)
+    g, n_px = fs.shape
+    out = torch.full((g, coefficients.shape[0]), float("inf"), dtype=fs.dtype, device=fs.device)
+    for k in np.unique(level_index[candidates]):
+        idx = candidates[level_index[candidates] == k]
+        chunk = max(1, max_elements // max(1, g * n_px))
+        for c0 in range(0, idx.size, chunk):
+            sel = torch.as_tensor(idx[c0 : c0 + chunk], device=fs.device)
+            model = coefficients[sel] @ bases[:, k, cols].transpose(1, 2)  # (G, Jk, N)
+            out[:, sel] = varpro_chi2_moments(model, fs, ws, ds, ms, maps)
+    return out
+
+
 def presearch_batch(
     factors: CandidateFactors,
     level_unit: np.ndarray,
@@ -236,6 +266,8 @@ def presearch_batch(
     recheck: int,
     max_elements: int = 1 << 23,
     group_size: int = 1,
+    coarse_stride: int = 0,
+    coarse_keep: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Approximate pre-search χ² of every candidate; the ``recheck`` best of each spectrum.
 
@@ -260,6 +292,12 @@ def presearch_batch(
     group_size : int
         Spectra (with the same number of RV levels) evaluated together: 1 on a CPU (the
         work per spectrum is the same, one at a time stays in cache), more on a GPU.
+    coarse_stride : int
+        With ``coarse_keep``: every candidate is first ranked on every ``coarse_stride``-th
+        pixel, and only the ``coarse_keep`` best of each spectrum are ranked on every
+        ``stride``-th pixel (0: no coarse pass).
+    coarse_keep : int
+        Candidates per spectrum that survive the coarse pass.
 
     Returns
     -------
@@ -299,14 +337,27 @@ def presearch_batch(
                 bases[i, :, : p.size] = _level_bases(models[b], factors.basis, levels[b], p)
             moments, maps = product_moments(design, n_terms)
             level_index = np.clip(np.rint(level_unit * (n_lev - 1)).astype(int), 0, n_lev - 1)
-            chi2 = torch.full((g, n_cand), float("inf"), dtype=dtype, device=device)
-            for k in np.unique(level_index):
-                idx = np.flatnonzero(level_index == k)
-                chunk = max(1, max_elements // max(1, g * n_s))
-                for c0 in range(0, idx.size, chunk):
-                    sel = torch.as_tensor(idx[c0 : c0 + chunk], device=device)
-                    model = factors.coefficients[sel] @ bases[:, k].transpose(1, 2)  # (G, Jk, N)
-                    chi2[:, sel] = varpro_chi2_moments(model, f, w, design, moments, maps)
+            arrays = (f, w, design, moments)
+
+            scan = functools.partial(
+                _scan,
+                factors.coefficients,
+                bases,
+                level_index,
+                arrays=arrays,
+                maps=maps,
+                max_elements=max_elements,
+            )
+            everyone = np.arange(n_cand)
+            step = max(1, int(coarse_stride) // max(1, stride))
+            if step > 1 and 0 < coarse_keep < n_cand:
+                # adaptive candidate set: all candidates on a coarse pixel subset, the best
+                # ``coarse_keep`` of each spectrum (their union in a group) on all pixels
+                rough = scan(everyone, step=step)
+                keep = torch.topk(rough, int(coarse_keep), dim=1, largest=False).indices
+                chi2 = scan(np.unique(keep.cpu().numpy()), step=1)
+            else:
+                chi2 = scan(everyone, step=1)
             best = torch.topk(chi2, recheck, dim=1, largest=False)
             for i, b in enumerate(batch):
                 index = best.indices[i].cpu().numpy()
