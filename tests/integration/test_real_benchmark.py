@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from zeta_payne.cli import main
+from zeta_payne.fitting.flags import BAD_MASK
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "real"
@@ -40,7 +41,15 @@ def test_benchmark_real_small(tmp_path):
     for name in STARS:
         args += ["--star", name]
     assert main(args) == 0
-    for name in ("report.md", "results.csv", "bins.csv", "flags.csv", "offsets.png", "worst_in_box.png"):
+    for name in (
+        "report.md",
+        "results.csv",
+        "bins.csv",
+        "flags.csv",
+        "detection.csv",
+        "offsets.png",
+        "worst_in_box.png",
+    ):
         assert (out / name).is_file(), name
     rows = {r["name"]: r for r in csv.DictReader(open(out / "results.csv"))}
     assert set(rows) == set(STARS)
@@ -49,10 +58,43 @@ def test_benchmark_real_small(tmp_path):
     assert abs(float(f_star["d_teff"])) < 0.1 * float(f_star["teff_ref"])
     assert rows["STELIB HD161817"]["in_box"] == "0"
     assert "metal_poor" in rows["STELIB HD161817"]["out_of_box"]
+    # scored sets: the F and A stars are inside the box by more than the margin; HD 161817
+    # ([Fe/H] −1.3, log g 2.94) is beyond −0.8 by more than 0.35 dex
+    assert f_star["scored"] == "in" and rows["MILES m0304 HD072660"]["scored"] == "in"
+    assert rows["STELIB HD161817"]["scored"] == "out"
+    a_star = rows["MILES m0304 HD072660"]
+    assert a_star["spectral_type"].startswith("A1") and float(a_star["teff_spt"]) == pytest.approx(9300.0)
+    detection = {(r["set"], r["group"]): r for r in csv.DictReader(open(out / "detection.csv"))}
+    assert detection["in", "all"]["n"] == "2" and detection["out", "all"]["n"] == "1"
+    assert int(detection["in", "all"]["n_half0"]) + int(detection["in", "all"]["n_half1"]) == 2
+    # a v sin i below the resolution limit alone never makes a row BAD
+    for r in rows.values():
+        if r["flag_names"] == "v_sini_unresolved":
+            assert not int(r["result_flags"]) & int(BAD_MASK)
     report = (out / "report.md").read_text()
     assert "Real-star benchmark" in report and "wrong and unflagged" in report
+    assert "Out-of-box detection by scored set" in report
     # the report can be written again without fitting
     assert (
         main(["benchmark-real", "--sample", str(SAMPLE), "-o", str(out), "--report-only", "--worst", "1"])
         == 0
     )
+
+
+TRUTH = REPO / "data" / "truth" / "synth-truth-v1"
+
+
+@pytest.mark.skipif(not (TRUTH / "manifest.json").is_file(), reason="no synthesis truth")
+def test_benchmark_synthetic_small(tmp_path):
+    out = tmp_path / "real"
+    args = ["benchmark-real", "--synthetic", str(TRUTH), "--limit", "2", "-o", str(out), "--snr", "50"]
+    assert main(args) == 0
+    folder = out / "synthetic-boss"
+    rows = list(csv.DictReader(open(folder / "results.csv")))
+    assert len(rows) == 2
+    for r in rows:
+        assert abs(float(r["teff"]) - float(r["teff_ref"])) < 0.2 * float(r["teff_ref"])
+    assert "Out-of-box detection on synthesis truth" in (folder / "report.md").read_text()
+    assert (folder / "spectra.npz").is_file()
+    # scored again without fitting
+    assert main([*args, "--report-only"]) == 0

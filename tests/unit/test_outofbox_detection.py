@@ -54,12 +54,13 @@ def test_he_ii_absorption_the_model_lacks_is_flagged():
     centres = LINE_GROUPS["helium_ii"][0]
     observed = _noisy(model - sum(_gauss(c, 6.0, 2.0) for c in centres))
     hot = diagnose(LAM, observed, np.ones(LAM.size), model, used)
-    assert hot.bias["helium_ii"] < OutOfBoxThresholds().bias_helium_ii
+    assert hot.bias["helium_ii"] < -2.0
+    assert hot.ratio["helium_ii"] > OutOfBoxThresholds().ratio["helium_ii"]
     flags = out_of_box_flags(hot, teff=20000.0)
     assert flags & ResultFlags.LINE_MISMATCH and flags & ResultFlags.OUT_OF_BOX
     assert flags & BAD_MASK
     # the test switched off: the same spectrum passes
-    off = dataclasses.replace(OutOfBoxThresholds(), bias_helium_ii=-math.inf, ratio={})
+    off = dataclasses.replace(OutOfBoxThresholds(), ratio={})
     assert out_of_box_flags(hot, off, teff=20000.0) == 0
 
 

@@ -74,8 +74,10 @@ class OutOfBoxThresholds:
     ----------
     ratio : dict
         ``{group: r}``: a line group whose mean squared residual exceeds ``r`` × that outside
-        the windows → ``LINE_MISMATCH``. Groups not named here are measured, not scored
-        (Ca II, Paschen and the H-band groups: no calibration sample yet).
+        the windows → ``LINE_MISMATCH``. ``helium_ii``: He II 4686/5411, which no model of a
+        box up to 25 kK has — a star hotter than the box (O, sdO/sdB) shows them. Groups not
+        named here are measured, not scored (Ca II, Paschen and the H-band groups: no
+        calibration sample yet).
     bias_helium : float
         Mean signed residual in the He I windows over the RMS outside above this → the model
         has He I lines the star does not: the fit went hot to explain other lines (the
@@ -85,10 +87,6 @@ class OutOfBoxThresholds:
         the median excess in the line's wings → ``EMISSION`` (unless the He I test fired:
         then the "excess" is the too-hot model's too-deep Balmer core, a mismatch, not
         emission) and ``OUT_OF_BOX``.
-    bias_helium_ii : float
-        Mean signed residual in the He II windows over the RMS outside below this (the star
-        has He II absorption, which no model in a box up to 25 kK has: hotter than the box, an
-        O or sdO/sdB star) → ``LINE_MISMATCH``.
     cool_helium, cool_teff : float
         He I bias below ``cool_helium`` (the star has He I absorption the model lacks) in a
         fit cooler than ``cool_teff`` [K], where no He I absorption can be: a hot companion
@@ -97,9 +95,10 @@ class OutOfBoxThresholds:
         Pixels a group needs to be scored.
     """
 
-    ratio: dict[str, float] = field(default_factory=lambda: {"balmer": 8.0, "metals": 8.0, "helium": 12.0})
+    ratio: dict[str, float] = field(
+        default_factory=lambda: {"balmer": 8.0, "metals": 8.0, "helium": 12.0, "helium_ii": 4.0}
+    )
     bias_helium: float = 1.0
-    bias_helium_ii: float = -2.0
     cool_helium: float = -1.0
     cool_teff: float = 11000.0
     emission: float = 9.0
@@ -226,8 +225,6 @@ def out_of_box_flags(
             flags |= ResultFlags.LINE_MISMATCH
     too_hot = diag.n_pixels.get("helium", 0) >= t.min_pixels and diag.bias["helium"] > t.bias_helium
     if too_hot:
-        flags |= ResultFlags.LINE_MISMATCH
-    if diag.n_pixels.get("helium_ii", 0) >= t.min_pixels and diag.bias["helium_ii"] < t.bias_helium_ii:
         flags |= ResultFlags.LINE_MISMATCH
     if (
         teff is not None
