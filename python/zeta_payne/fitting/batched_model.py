@@ -322,10 +322,33 @@ class BatchedForward:
             zero in the padding.
         """
         h, dh = self.hidden_and_tangent(labels)
-        rest = self._rest(torch.cat([h[:, :, None], dh], dim=2), bias=True, tangent_columns=True)
-        weights, dweights, first = self._bands(v_rad, rows, derivative=True)
-        out = self._apply(weights, first, rest)
-        dv = self._apply(dweights, first, rest[:, :, :1].contiguous())[:, :, 0]
+        columns = torch.cat([h[:, :, None], dh], dim=2)  # (R, H, 1 + L)
+        r, n_hidden, k = columns.shape
+        rest = (self._w2 @ columns.permute(1, 0, 2).reshape(n_hidden, r * k)).reshape(-1, r, k)
+        rest[:, :, 0] += self._b2[:, None]
+        # the LSF band once per row for all its columns (sparse), then the Doppler cubic
+        conv = torch.zeros((r, int(self.n_window.max()), k), dtype=rest.dtype, device=self.device)
+        bands = self._convolutions(rest.dtype)
+        for i, b in enumerate(rows.tolist()):
+            lo, n_win = int(self.offset[b]), int(self.n_window[b])
+            conv[i, :n_win] = bands[b] @ rest[lo : lo + n_win, i]
+        beta = v_rad / SPEED_OF_LIGHT_KMS
+        ln_d = 0.5 * (torch.log1p(beta) - torch.log1p(-beta))
+        top = (self._n_window_t[rows] - 1.0)[:, None]
+        u = (self.loglam[rows] - ln_d[:, None] - self._loglam0_t[rows, None]) / self.delta
+        u = torch.minimum(u.clamp_min(0.0), top)
+        base = torch.floor(u)
+        w, dw = keys_cubic(u - base)  # (R, N, 4)
+        first, last = base.long(), top.long()
+        out = torch.zeros((r, u.shape[1], k), dtype=rest.dtype, device=self.device)
+        dv = torch.zeros_like(u)
+        for j in range(4):
+            index = torch.minimum((first + (j - 1)).clamp_min(0), last)
+            taps = torch.gather(conv, 1, index[:, :, None].expand(-1, -1, k))
+            out.addcmul_(taps, w[:, :, j, None])
+            dv.addcmul_(taps[:, :, 0], dw[:, :, j])
+        dlnd_dv = 1.0 / (SPEED_OF_LIGHT_KMS * (1.0 - beta**2))
+        dv = dv * (-dlnd_dv / self.delta)[:, None]
         mask = self.mask[rows]
         jac = torch.cat([out[:, :, 1:], dv[:, :, None]], dim=2) * mask[:, :, None]
         return out[:, :, 0] * mask, jac
