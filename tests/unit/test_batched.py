@@ -310,3 +310,16 @@ def test_coarse_presearch_pass_keeps_the_best(toy_apogee):
     # a coarse pass that keeps too few candidates loses them: the test can tell
     _, _, starved = presearch_batch(*args, coarse_stride=64, coarse_keep=1)
     assert np.isinf(starved[:, 1:]).all() and np.isfinite(starved[:, 0]).all()
+
+
+def test_batched_sets_the_out_of_box_bits(toy_boss):
+    from zeta_payne.fitting.flags import ResultFlags
+
+    spectra = _spectra(toy_boss, BOSS_WAVELENGTH)[:2]
+    s = spectra[0]
+    bump = 1.0 + 0.6 * np.exp(-0.5 * ((BOSS_WAVELENGTH - 6564.6) / 2.5) ** 2)  # Hα emission
+    spectra[0] = Spectrum(s.wavelength, s.flux * bump, s.ivar)
+    alone = Fitter(toy_boss, _options(toy_boss)).fit(spectra[0])
+    assert alone.flags & ResultFlags.EMISSION
+    batched = Fitter(toy_boss, _options(toy_boss), batch_size=4).fit_batch(spectra)
+    assert batched[0].flags == alone.flags and not batched[1].flags & ResultFlags.EMISSION

@@ -39,6 +39,7 @@ from zeta_payne.fitting.diagnostics import (
     unresolved_v_sini,
 )
 from zeta_payne.fitting.flags import ResultFlags
+from zeta_payne.fitting.outofbox import diagnose, out_of_box_flags
 from zeta_payne.fitting.preparation import Prepared
 from zeta_payne.fitting.result import FitResult
 from zeta_payne.fitting.uncertainty import chi2_one_sigma, n_degrees
@@ -464,6 +465,12 @@ class BatchedFit:
                     values, chi_points[b, :size], fitter.free, fitter.label_names, level
                 )
                 flags |= nonconvex
+            # the per-spectrum fit's out-of-box diagnosis, on the same best model
+            model_flux = fitter._model_flux(prep, fm, labels, v_rad, coeffs)
+            s = prep.spectrum
+            teff = float(labels[fitter.label_names.index("teff")]) if "teff" in fitter.label_names else None
+            diag = diagnose(s.wavelength, s.flux, s.ivar, model_flux, prep.used, v_rad)
+            flags |= out_of_box_flags(diag, teff=teff)
             e_labels, e_v_rad, calibrated = fitter.reported_errors(
                 labels, v_rad, raw_e, cov.e_labels, cov.e_v_rad
             )
@@ -487,7 +494,7 @@ class BatchedFit:
                     dof=dof,
                     snr=prep.snr,
                     n_pixels=n_pix,
-                    model_flux=fitter._model_flux(prep, fm, labels, v_rad, coeffs),
+                    model_flux=model_flux,
                     flags=int(flags),
                     message="" if final_status[b] > 0 else f"least squares: {EVALUATION_LIMIT_MESSAGE}",
                     n_fev=int(nfev[b]),
