@@ -94,24 +94,16 @@ class BatchedForward:
         self.n_max = max(m.n_pixels for m in models)
         self.n_pixels = torch.tensor([m.n_pixels for m in models], device=self.device)
         self.half = max(m.conv_band.weights.shape[1] // 2 for m in models)
-        taps = 2 * self.half + 1
-        conv = np.zeros((b, self.n_union, taps))
         loglam = np.zeros((b, self.n_max))
         design = np.zeros((b, self.n_max, models[0].design.shape[1]))
         self.offset = np.array([m.j_lo - self.j_lo for m in models])
         self.n_window = np.array([m.n_window for m in models])
         self.window_loglam0 = np.array([m.window_loglam0 for m in models])
         for k, m in enumerate(models):
-            w = m.conv_band.weights
-            h = w.shape[1] // 2  # convolution_band: start = row − half, centred taps
-            conv[k, self.offset[k] : self.offset[k] + m.n_window, self.half - h : self.half + h + 1] = w
             loglam[k, : m.n_pixels] = m.loglam
             loglam[k, m.n_pixels :] = m.loglam[-1]
             design[k, : m.n_pixels] = m.design.cpu().numpy()
-        # rows of every spectrum's LSF band on the union window, flattened (B · P_u, T)
-        self._conv_flat = torch.as_tensor(
-            conv.reshape(b * self.n_union, taps), dtype=dtype, device=self.device
-        )
+        self._conv_flat_t: torch.Tensor | None = None
         self.loglam = torch.as_tensor(loglam, dtype=dtype, device=self.device)
         self.design = torch.as_tensor(design, dtype=dtype, device=self.device)
         self.mask = torch.arange(self.n_max, device=self.device)[None, :] < self.n_pixels[:, None]
@@ -217,10 +209,40 @@ class BatchedForward:
             )
         return (band @ rest.reshape(r * p, -1)).reshape(r, n, -1)
 
+    @property
+    def _conv_flat(self) -> torch.Tensor:
+        """Rows of every spectrum's LSF band on the union window, flattened ``(B · P_u, T)``
+        (built on first use: only :meth:`normalized` composes bands)."""
+        if self._conv_flat_t is None:
+            taps = 2 * self.half + 1
+            conv = np.zeros((len(self._models), self.n_union, taps))
+            for k, m in enumerate(self._models):
+                w = m.conv_band.weights
+                h = w.shape[1] // 2  # convolution_band: start = row − half, centred taps
+                conv[k, self.offset[k] : self.offset[k] + m.n_window, self.half - h : self.half + h + 1] = w
+            self._conv_flat_t = torch.as_tensor(
+                conv.reshape(-1, taps), dtype=torch.float64, device=self.device
+            )
+        return self._conv_flat_t
+
     def _convolutions(self, dtype: torch.dtype) -> list[torch.Tensor]:
-        """Every spectrum's LSF band on its window as a sparse CSR ``(P_w, P_w)`` tensor."""
+        """Every spectrum's LSF band on its window as a sparse CSR ``(P_w, P_w)`` tensor.
+
+        The float64 ones are the forward models' own; other precisions share their indices.
+        """
         if dtype not in self._conv_csr:
-            self._conv_csr[dtype] = [m.conv_band.to_torch(self.device, dtype) for m in self._models]
+            own = [m._conv64 for m in self._models]
+            if dtype == torch.float64:
+                self._conv_csr[dtype] = own
+            else:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
+                    self._conv_csr[dtype] = [
+                        torch.sparse_csr_tensor(
+                            c.crow_indices(), c.col_indices(), c.values().to(dtype), size=c.shape
+                        )
+                        for c in own
+                    ]
         return self._conv_csr[dtype]
 
     # ------------------------------------------------------------------ public
