@@ -323,3 +323,14 @@ def test_batched_sets_the_out_of_box_bits(toy_boss):
     assert alone.flags & ResultFlags.EMISSION
     batched = Fitter(toy_boss, _options(toy_boss), batch_size=4).fit_batch(spectra)
     assert batched[0].flags == alone.flags and not batched[1].flags & ResultFlags.EMISSION
+
+
+def test_memory_batch_size():
+    from zeta_payne.fitting.batched import CPU_BATCH_CAP, memory_batch_size, working_set_bytes
+
+    per = working_set_bytes(7800, 50, 5)
+    assert memory_batch_size(7800, 50, 5, "cpu", available=64 * 2**30) <= CPU_BATCH_CAP
+    assert memory_batch_size(7800, 50, 5, "cpu", available=4 * 10 * per) == 10  # a quarter of it
+    assert memory_batch_size(7800, 50, 5, "cpu", available=1) == 1
+    # a GPU takes half its free memory, far more spectra than a CPU batch
+    assert memory_batch_size(7800, 50, 5, "cuda", available=2 * 1000 * per) == 1000
