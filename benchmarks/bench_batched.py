@@ -56,14 +56,31 @@ def _stages(results) -> str:
     return ", ".join(f"{k} {np.median([r.timing.get(k, np.nan) for r in results]):.3f}" for k in keys)
 
 
-def _agreement(old, new) -> tuple[float, float, float]:
-    dl, dv, same = [], [], 0
+def _load() -> str:
+    """The 1-minute load average (the machine may be shared: absolute times inflate)."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _agreement(old, new) -> str:
+    """Largest |Δlabel|/e and |ΔRV|/e (over all spectra, and over those started alike), the
+    share started alike, and the share whose batched χ² is not above the per-spectrum one."""
+    dl, dv, same, no_worse, dl_same = [], [], [], 0, [0.0]
     for o, n in zip(old, new, strict=True):
         free = np.isfinite(o.raw_e_labels)
         dl.append(np.max(np.abs(n.labels - o.labels)[free] / o.raw_e_labels[free]))
         dv.append(abs(n.v_rad - o.v_rad) / o.e_v_rad)
-        same += bool(np.allclose(n.initial_labels, o.initial_labels))
-    return float(np.max(dl)), float(np.max(dv)), same / len(old)
+        same.append(bool(np.allclose(n.initial_labels, o.initial_labels)))
+        if same[-1]:
+            dl_same.append(max(dl[-1], dv[-1]))
+        no_worse += n.chi2 <= o.chi2 + 0.1
+    return (
+        f"max|Δlabel|/e {max(dl):.3f}, max|ΔRV|/e {max(dv):.3f} (same start: {max(dl_same):.3f}), "
+        f"same start {np.mean(same):.0%}, χ² not above old's + 0.1 in {no_worse / len(old):.0%}"
+    )
 
 
 def _ranking(fitter: Fitter, spectra) -> tuple[float, float]:
@@ -108,7 +125,8 @@ def main() -> int:
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     print(
         f"# old vs batched fit: 1 thread, torch {torch.__version__}, {os.cpu_count()} cores visible; "
-        f"median of {args.repeats} runs; S/N {args.snr:g}; full protocol (4000 points, 15 Chebyshev terms)"
+        f"median of {args.repeats} runs; S/N {args.snr:g}; full protocol (4000 points, 15 Chebyshev terms); "
+        f"{_load()}"
     )
     import tempfile
 
@@ -133,18 +151,22 @@ def main() -> int:
                 f"{fitter._batched.factors.rank} (rms {fitter._batched.factors.rms_residual:.1e}); "
                 f"start-up {startup_old:.2f} s (fitter) + {startup_new:.2f} s (batched, incl. 2 fits)"
             )
-            print(f"old  per-spectrum: {t_old:.3f} s/spectrum   stages [s]: {_stages(old)}")
+            print(
+                f"old  per-spectrum: {t_old:.3f} s/spectrum   stages [s]: {_stages(old)}   "
+                f"peak RSS {_peak_mb():.0f} MB, {_load()}"
+            )
             for size in sizes:
                 fitter.batch_size = size
                 new = fitter.fit_batch(spectra, batched=True)
                 t_new = _median_time(
                     lambda f=fitter, ss=spectra: f.fit_batch(ss, batched=True), args.repeats
                 ) / len(spectra)
-                dl, dv, same = _agreement(old, new)
+                agreement = _agreement(old, new)
+                alone = sum("refit_alone" in r.timing for r in new)
                 print(
                     f"new  batch {size:3d}:   {t_new:.3f} s/spectrum   ratio old/new {t_old / t_new:4.2f}   "
-                    f"stages [s]: {_stages(new)}   max|Δlabel|/e {dl:.3f}, max|ΔRV|/e {dv:.3f}, "
-                    f"same start {same:.0%}"
+                    f"stages [s]: {_stages(new)}   {agreement}, refitted alone {alone}, "
+                    f"peak RSS {_peak_mb():.0f} MB, {_load()}"
                 )
             first, inside = _ranking(fitter, spectra)
             print(
