@@ -108,9 +108,28 @@ def test_epochs_rvs_and_variability(toy_apogee):
     assert jr.rv.peak_to_peak == pytest.approx(76.0, abs=1.0)
 
     steady = [simulate(toy_apogee, APOGEE_WAVELENGTH, TRUTH, 5.0, snr=30, seed=20 + i) for i in range(3)]
-    jr = fit_epochs(fe, steady, JointOptions(sb2=False))
+    jr = fit_epochs(fe, steady, JointOptions(sb2=False, single_fits=True))
     assert not jr.flags & ResultFlags.RV_VARIABLE and jr.rv.p_constant > 1e-3
-    assert np.isfinite(jr.result.labels).all()
+    assert not jr.flags & (ResultFlags.SB2_CANDIDATE | ResultFlags.JOINT_TENSION), jr.result.flag_names
+    assert np.isfinite(jr.result.labels).all() and all(m.single is not None for m in jr.members)
+
+
+def test_epochs_line_profile_flags_a_double_lined_star(toy_apogee):
+    """Visits of a twin binary: the profile changes with the separation, the shared-label fit
+    cannot follow it, the visits' own fits are much better: SB2_CANDIDATE (not JOINT_TENSION)."""
+    fe = _fitter(toy_apogee, (15200.0, 15700.0), rv_range=(-100.0, 100.0))
+    slow = np.array([12000.0, 4.0, 10.0, 2.0, 0.0])
+    visits = []
+    for i, sep in enumerate((0.0, 90.0, -90.0)):
+        a = simulate(toy_apogee, APOGEE_WAVELENGTH, slow, 0.0, seed=40 + i)
+        b = simulate(toy_apogee, APOGEE_WAVELENGTH, slow, sep, seed=40 + i)
+        flux = 0.6 * a.flux + 0.4 * b.flux
+        sigma = flux / 60.0
+        noisy = flux + np.random.default_rng(i).normal(size=flux.size) * sigma
+        visits.append(Spectrum(APOGEE_WAVELENGTH, noisy, 1 / sigma**2))
+    jr = fit_epochs(fe, visits, JointOptions(sb2=False, single_fits=True))
+    assert jr.flags & ResultFlags.SB2_CANDIDATE and not jr.flags & ResultFlags.JOINT_TENSION
+    assert min(m.p_tension for m in jr.members) < JointOptions().sb2_p_threshold
 
 
 def test_rv_statistics():

@@ -7,11 +7,12 @@ Two uses, one least-squares core:
   (:meth:`Fitter.fit <zeta_payne.fitting.fitter.Fitter.fit>`), the joint fit starts from the
   single-spectrum labels that give the lowest joint χ², and each spectrum's **tension**
   measures how much worse it is fitted at the joint labels than at its own;
-* :func:`fit_epochs` — visit spectra of one star from one instrument: the best visit (highest
-  S/N) is fitted alone, every other visit gets its starting RV from a χ² scan at those labels,
-  and the joint fit gives one RV per visit; the RVs' constancy is tested
-  (:func:`rv_statistics`, ``RV_VARIABLE``) and the residuals of every visit are searched for a
-  second, velocity-shifted set of lines (:func:`companion_search`, ``SB2_CANDIDATE``).
+* :func:`fit_epochs` — visit spectra of one star from one instrument: every visit is fitted
+  alone (or only the best, the others starting from an RV scan), and the joint fit gives one RV
+  per visit; the RVs' constancy is tested (:func:`rv_statistics`, ``RV_VARIABLE``), a visit
+  whose own fit is much better than the shared labels (its line profile differs: a second
+  star) and residuals with a second, velocity-shifted set of lines
+  (:func:`companion_search`) set ``SB2_CANDIDATE``.
 
 The joint least squares runs over ``[θ (F shared free labels), v_1 … v_K, c_1 … c_K]`` with the
 exact Jacobians of each spectrum's :class:`~zeta_payne.model.forward.ForwardModel` stacked
@@ -99,9 +100,16 @@ class JointOptions:
     sb2_exclusion : float
         Shifts closer than this many LSF FWHMs (or than the fitted v sin i) are not searched:
         there a shifted copy of the lines is degenerate with line depth and width.
+    sb2_p_threshold : float
+        :func:`fit_epochs` with ``single_fits``: a visit whose own fit is better than the shared
+        labels with ``p_tension`` below this (its line profile differs from the other visits')
+        is ``SB2_CANDIDATE``; the visits of one star share the model's systematics, so here the
+        noise-only probability is meaningful. In multi-epoch fits the tension sets this flag,
+        never ``JOINT_TENSION``.
     single_fits : bool
-        :func:`fit_epochs` only: fit every visit alone too (needed for the per-visit tension;
-        costs one single-spectrum fit per visit).
+        :func:`fit_epochs` only: fit every visit alone too (needed for the per-visit tension, the
+        line-profile SB2 test and the visits' own labels; costs one single-spectrum fit per
+        visit; ``False``: only the best visit, the others start from an RV scan).
     """
 
     max_nfev: int = 50
@@ -112,7 +120,8 @@ class JointOptions:
     sb2_threshold: float = 50.0
     sb2_max_shift: float = 400.0
     sb2_exclusion: float = 1.5
-    single_fits: bool = False
+    sb2_p_threshold: float = 1e-3
+    single_fits: bool = True
 
 
 class LabelSpace:
@@ -428,7 +437,9 @@ def fit_joint(
     starts = [
         space.from_member(m.fitter, m.single.labels) for m in members if np.isfinite(m.single.labels).any()
     ]
-    return _finish(space, members, rejected, starts, options, t0, same_instrument=_same(fitters))
+    return _finish(
+        space, members, rejected, starts, options, t0, same_instrument=_same(fitters), epochs=False
+    )
 
 
 def fit_epochs(
@@ -438,9 +449,9 @@ def fit_epochs(
 ) -> JointResult:
     """Multi-epoch fit: visit spectra of one star with one bundle, shared labels, one RV per visit.
 
-    The visit with the highest S/N is fitted alone (all visits with
-    ``options.single_fits``); every other visit's starting RV is the minimum of a χ² scan over
-    the fitter's ``rv_range`` at those labels (response solved linearly at each RV).
+    Every visit is fitted alone (``options.single_fits``; else only the visit with the highest
+    S/N, and every other visit's starting RV is the minimum of a χ² scan over the fitter's
+    ``rv_range`` at its labels); the joint fit starts from the highest-S/N visit's labels.
 
     Parameters
     ----------
@@ -476,7 +487,7 @@ def fit_epochs(
         starts = [space.from_member(fitter, best.single.labels)] if np.isfinite(reference).any() else []
     else:
         starts = []
-    return _finish(space, members, rejected, starts, options, t0, same_instrument=True)
+    return _finish(space, members, rejected, starts, options, t0, same_instrument=True, epochs=True)
 
 
 # ------------------------------------------------------------------------------ internals
@@ -609,6 +620,7 @@ def _finish(
     options: JointOptions,
     t0: float,
     same_instrument: bool,
+    epochs: bool,
 ) -> JointResult:
     """Joint least squares from the best start, then errors, tension, RVs, companions, flags."""
     metas = [dict(getattr(m.prep.spectrum, "meta", {}) or {}) for m in members]
@@ -625,7 +637,7 @@ def _finish(
         outcome = [*rejected, *[_unfitted(m) for m in members]]
         return JointResult(failed, sorted(outcome, key=lambda r: r.index), rv_statistics([], []))
     try:
-        return _solve(space, members, rejected, starts, options, t0, same_instrument, metas)
+        return _solve(space, members, rejected, starts, options, t0, same_instrument, epochs, metas)
     except Exception as exc:  # a failed joint fit is a flagged result, never a crash
         failed = FitResult.failed(
             space.names,
@@ -656,6 +668,7 @@ def _solve(
     options: JointOptions,
     t0: float,
     same_instrument: bool,
+    epochs: bool,
     metas: list[dict[str, Any]],
 ) -> JointResult:
     timing: dict[str, float] = {}
@@ -719,7 +732,10 @@ def _solve(
             mr.tension = mr.delta_chi2 / max((m.level - 1.0) * mr.chi2_single, 1e-300)
             scale = m.single.rchi2 if np.isfinite(m.single.rchi2) and m.single.rchi2 > 0 else 1.0
             mr.p_tension = float(chi2_distribution.sf(mr.delta_chi2 / scale, max(n_free, 1)))
-            if mr.tension > options.tension_threshold:
+            if epochs:  # visits of one star disagree: the line profile changes (a second star?)
+                if mr.p_tension < options.sb2_p_threshold:
+                    mr.flags |= ResultFlags.SB2_CANDIDATE
+            elif mr.tension > options.tension_threshold:
                 mr.flags |= ResultFlags.JOINT_TENSION
         if options.sb2:
             fwhm = m.fwhm_kms()
