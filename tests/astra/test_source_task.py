@@ -155,3 +155,25 @@ def test_epochs_source_visits(database, toy_apogee, tmp_path):
     visits = list(row.visits.order_by(ZetaPayneVisit.spectrum_index))
     assert [v.spectrum_type for v in visits] == ["ApogeeVisitSpectrum"] * 3
     assert sorted(v.v_rad for v in visits) == [pytest.approx(v, abs=2.0) for v in rvs]
+
+
+def test_db_sources_command(database_url, stars, toy_boss, toy_apogee, tmp_path, capsys):
+    import csv
+
+    from zeta_payne.cli import main
+
+    db = ["--database", database_url]
+    assert main(["db", "init", "--with-inputs", *db]) == 0
+    assert main(["db", "ingest", str(stars["matched"]), "--class", "oba", *db]) == 0
+    out, visits = tmp_path / "sources.csv", tmp_path / "visits.csv"
+    bundles = ["--bundle-boss", str(toy_boss.path), "--bundle-apogee", str(toy_apogee.path)]
+    status = main(["db", "sources", *bundles, *db, "-o", str(out), "--visits", str(visits)])
+    assert status == 0
+    rows, vrows = list(csv.DictReader(open(out))), list(csv.DictReader(open(visits)))
+    assert len(rows) == 1 and rows[0]["sdss_id"] == "301" and rows[0]["mode"] == "joint"
+    assert abs(float(rows[0]["teff"]) - SAME[0]) < 0.05 * SAME[0]
+    assert len(vrows) == 2 and {v["instrument"] for v in vrows} == {"boss", "apogee"}
+    assert all(v["source_task_pk"] == rows[0]["task_pk"] for v in vrows)
+    # nothing pending: no refit, the export is the same
+    assert main(["db", "sources", *db, "-o", str(out), "--overwrite"]) == 0
+    assert "fitted 0 sources" in capsys.readouterr().err

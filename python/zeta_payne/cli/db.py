@@ -17,6 +17,7 @@ DB_MODULES: tuple[str, ...] = (
     "zeta_payne.cli.status",
     "zeta_payne.cli.export",
     "zeta_payne.cli.plot",
+    "zeta_payne.cli.sources",  # sources (issue 17)
 )
 
 
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     db = add_command(
         sub,
         "db",
-        "the database workflow: init, ingest, classify, run, worker, srun, status, export, plot",
+        "the database workflow: init, ingest, classify, run, worker, srun, status, export, plot, sources",
         example="zeta-payne db init --database sqlite:///zp.sqlite\n"
         "zeta-payne db ingest mwmStar-*.fits --class oba --database sqlite:///zp.sqlite\n"
         "zeta-payne db run --database sqlite:///zp.sqlite\n"
