@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="instead of the real stars: fit one realistic observation of every stored synthesis-truth "
         "point (e.g. data/truth/synth-truth-v1, in and out of the box) and score the out-of-box "
         "detection; written to OUTPUT/synthetic-<instrument>/ (with --report-only: score its "
-        "results.csv again)",
+        "results.csv again, the out-of-box bits recomputed from the stored spectra and models)",
     )
     p.add_argument(
         "--snr", type=float, default=50.0, help="S/N of the --synthetic observations (default: 50)"
@@ -53,6 +53,8 @@ def _run_synthetic(args: argparse.Namespace) -> int:
     from zeta_payne.bundles.registry import find_bundle
     from zeta_payne.validation.realstars_synth import (
         read_synthetic,
+        rediagnose,
+        reflag_synthetic,
         run_synthetic,
         synthetic_detection,
         write_synthetic_report,
@@ -60,8 +62,17 @@ def _run_synthetic(args: argparse.Namespace) -> int:
 
     bundle = find_bundle(args.bundle)
     out = os.path.join(args.output, f"synthetic-{bundle.instrument}")
+    note = (
+        f"Made by `zeta-payne benchmark-real --bundle {args.bundle} --synthetic {args.synthetic} "
+        f"--snr {args.snr:g} -o {args.output}`. Sets: `zeta_payne.validation.realstars.scored_set` of the "
+        "true labels (out: beyond the box by more than Teff 2 %, log g 0.25, [M/H] 0.35; edge: within "
+        "that of an edge). Halves: even/odd rows."
+    )
     if args.report_only:
         rows = read_synthetic(out)
+        if os.path.isfile(os.path.join(out, "spectra.npz")):  # the current detector on the stored fits
+            rows = reflag_synthetic(rows, rediagnose(out, rows))
+            note += " Out-of-box bits recomputed by the current detector from the stored spectra and models."
     else:
         rows = run_synthetic(bundle, args.synthetic, out, snr=args.snr, limit=args.limit)
     specs = {s.name: s for s in bundle.manifest.labels}
@@ -72,7 +83,7 @@ def _run_synthetic(args: argparse.Namespace) -> int:
         f"Out-of-box detection on synthesis truth: {bundle.name} {bundle.version}, "
         f"{len(rows)} points of {args.synthetic}, realistic observations at S/N {snr:.0f}"
     )
-    write_synthetic_report(os.path.join(out, "report.md"), rows, table, title)
+    write_synthetic_report(os.path.join(out, "report.md"), rows, table, title, note)
     print(f"{len(rows)} synthetic spectra → {os.path.join(out, 'report.md')}")
     return 0
 

@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["rediagnose", "run_synthetic", "read_synthetic", "synthetic_detection", "write_synthetic_report"]
+__all__ = [
+    "rediagnose",
+    "reflag_synthetic",
+    "run_synthetic",
+    "read_synthetic",
+    "synthetic_detection",
+    "write_synthetic_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +154,9 @@ def synthetic_detection(
     """Flag rates per scored set (:func:`~zeta_payne.validation.realstars.scored_set` of the true
     labels) and per truth group, all cases and per half (even/odd rows).
 
+    The set ``box`` splits the cases plainly by the truth file (``in``: every point it marks
+    in the box; ``out``: every other), margins ignored.
+
     Returns
     -------
     list of dict
@@ -161,35 +171,41 @@ def synthetic_detection(
         r["scored"] = scored_set(r["teff_ref"], r["logg_ref"], r["m_h_ref"], (), box)
         r["oob"] = bool(r["result_flags"] & int(ResultFlags.OUT_OF_BOX))
         r["bad"] = bool(r["result_flags"] & int(BAD_MASK))
-    table = []
+    groups: list[tuple[str, str, list[dict[str, Any]]]] = []
     for name in SCORED_SETS:
         sel = [r for r in rows if r["scored"] == name]
-        if not sel:
-            continue
-        groups = [("all", sel)]
-        groups += [
-            (k, [r for r in sel if r["kind"] == k]) for k in sorted({r["kind"] for r in sel}) if k != "in"
-        ]
-        for group, members in groups:
-            entry: dict[str, Any] = {"set": name, "group": group}
-            halves = [("", members)] + [(f"_half{h}", [r for r in members if r["half"] == h]) for h in (0, 1)]
-            for suffix, part in halves:
-                entry[f"n{suffix}"] = len(part)
-                entry[f"n_oob{suffix}"] = sum(r["oob"] for r in part)
-                entry[f"n_bad{suffix}"] = sum(r["bad"] for r in part)
-            table.append(entry)
+        if sel:
+            groups.append((name, "all", sel))
+            kinds = sorted({r["kind"] for r in sel} - {"in"})
+            groups += [(name, k, [r for r in sel if r["kind"] == k]) for k in kinds]
+    groups.append(("box", "in", [r for r in rows if r["kind"] == "in"]))
+    groups.append(("box", "out", [r for r in rows if r["kind"] != "in"]))
+    table = []
+    for name, group, members in groups:
+        entry: dict[str, Any] = {"set": name, "group": group}
+        halves = [("", members)] + [(f"_half{h}", [r for r in members if r["half"] == h]) for h in (0, 1)]
+        for suffix, part in halves:
+            entry[f"n{suffix}"] = len(part)
+            entry[f"n_oob{suffix}"] = sum(r["oob"] for r in part)
+            entry[f"n_bad{suffix}"] = sum(r["bad"] for r in part)
+        table.append(entry)
     return table
 
 
 def write_synthetic_report(
-    path: str | os.PathLike, rows: list[dict[str, Any]], table: list[dict[str, Any]], title: str
+    path: str | os.PathLike,
+    rows: list[dict[str, Any]],
+    table: list[dict[str, Any]],
+    title: str,
+    note: str = "",
 ) -> None:
-    """A short Markdown page: the detection table and every out-of-box case."""
+    """A short Markdown page: the detection table and every out-of-box case (``note`` under the title)."""
     from zeta_payne.validation.realstars_report import _pct
 
     lines = [
         f"# {title}",
         "",
+        *([note, ""] if note else []),
         "| set | group | OUT_OF_BOX: half 0 | half 1 | any BAD: half 0 | half 1 | "
         "all: OUT_OF_BOX / any BAD |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
@@ -246,4 +262,19 @@ def rediagnose(folder: str | os.PathLike, rows: list[dict[str, Any]]) -> list[An
             model = npz[f"m{i}"]
             used = (npz[f"i{i}"] > 0) & np.isfinite(model)
             out.append(diagnose(npz[f"w{i}"], npz[f"f{i}"], npz[f"i{i}"], model, used, row["v_rad"]))
+    return out
+
+
+def reflag_synthetic(
+    rows: list[dict[str, Any]], diags: list[Any], thresholds: Any = None
+) -> list[dict[str, Any]]:
+    """Copies of ``rows`` with the out-of-box bits set again (current detector, no refit)."""
+    from zeta_payne.fitting.flags import ResultFlags, flag_names
+    from zeta_payne.fitting.outofbox import out_of_box_flags
+
+    bits = int(ResultFlags.OUT_OF_BOX | ResultFlags.LINE_MISMATCH | ResultFlags.EMISSION)
+    out = []
+    for r, d in zip(rows, diags, strict=True):
+        flags = (int(r["result_flags"]) & ~bits) | out_of_box_flags(d, thresholds, teff=r["teff"])
+        out.append({**r, "result_flags": flags, "flag_names": ",".join(flag_names(flags))})
     return out
