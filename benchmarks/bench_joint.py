@@ -160,6 +160,8 @@ def run(args) -> dict:
         results = previous
     save = lambda: (out / "results.json").write_text(json.dumps(results, indent=1, default=float))  # noqa: E731
     fb, fa = Fitter(boss_b), Fitter(apogee_b)
+    weightings = [w.strip() for w in args.weightings.split(",") if w.strip()]
+    results["weightings"] = weightings
     vs_range = [s for s in boss_b.labels if s.name == "v_sini"][0]
 
     def case_labels(row, vsini):
@@ -175,7 +177,7 @@ def run(args) -> dict:
         sa = _observe(apogee_gen, lab, "apogee", rv, args.snr, rng)
         t0 = time.perf_counter()
         rb, ra = fb.fit(sb), fa.fit(sa)
-        jr = fit_joint([fb, fa], [sb, sa], singles=[rb, ra])
+        jr = fit_joint([fb, fa], [sb, sa], JointOptions(weighting=weightings[0]), singles=[rb, ra])
         pairs.append(
             {
                 "truth": lab.tolist(),
@@ -185,6 +187,12 @@ def run(args) -> dict:
                 "joint": _joint_row(jr),
                 "seconds": time.perf_counter() - t0,
                 "_spectra": (sb, sa, rb, ra),
+                **{
+                    f"joint_{w}": _joint_row(
+                        fit_joint([fb, fa], [sb, sa], JointOptions(weighting=w), singles=[rb, ra])
+                    )
+                    for w in weightings[1:]
+                },
             }
         )
         print(
@@ -210,8 +218,20 @@ def run(args) -> dict:
         j = int(far[0])
         sb, _, rb, _ = pairs[i]["_spectra"]
         _, sa, _, ra = pairs[j]["_spectra"]
-        jr = fit_joint([fb, fa], [sb, sa], singles=[rb, ra])
-        mism.append({"boss_pair": int(i), "apogee_pair": int(j), "joint": _joint_row(jr)})
+        jr = fit_joint([fb, fa], [sb, sa], JointOptions(weighting=weightings[0]), singles=[rb, ra])
+        mism.append(
+            {
+                "boss_pair": int(i),
+                "apogee_pair": int(j),
+                "joint": _joint_row(jr),
+                **{
+                    f"joint_{w}": _joint_row(
+                        fit_joint([fb, fa], [sb, sa], JointOptions(weighting=w), singles=[rb, ra])
+                    )
+                    for w in weightings[1:]
+                },
+            }
+        )
         print(
             f"mismatch {i}/{j}: dteff {pairs[j]['truth'][0] - pairs[i]['truth'][0]:.0f} "
             f"tension {[round(m.tension, 2) for m in jr.members]}",
@@ -570,6 +590,34 @@ def report(
             f"median max Δχ² {np.median(sb2):.1f} (max {np.max(sb2):.1f}); `RV_VARIABLE` {var}/{len(comps)}.",
             "",
         ]
+    weightings = results.get("weightings", ["none"])
+    if pairs and len(weightings) > 1:
+        lines += [
+            "## Joint χ² weighting (`JointOptions.weighting`), same spectra and single fits",
+            "",
+            "`none`: each spectrum's ivar as given; `rchi2`: variances × its own fit's reduced χ²; "
+            "`calibrated`: variances × the median over labels of (reported / covariance error)² of its own "
+            "fit (the bundles' error calibrations: a spectrum whose errors are mostly systematic weighs "
+            "less).",
+            "",
+            "| weighting | teff RMS [K] | logg | v sin i [km/s] | [M/H] | matched flagged "
+            "| mismatched flagged |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for k in ("boss", "apogee"):
+            r = [_rms([p[k]["labels"][i] - p["truth"][i] for p in pairs]) for i in range(len(LABELS))]
+            lines.append(f"| {k.upper()} alone | {r[0]:.0f} | {r[1]:.3f} | {r[2]:.1f} | {r[3]:.3f} | | |")
+        for n, w in enumerate(weightings):
+            key = "joint" if n == 0 else f"joint_{w}"
+            r = [_rms([p[key]["labels"][i] - p["truth"][i] for p in pairs]) for i in range(len(LABELS))]
+            a = sum(max_tension(p[key]) > tension_threshold for p in pairs)
+            b = sum(max_tension(m[key]) > tension_threshold for m in mism if key in m)
+            lines.append(
+                f"| joint, `{w}` | {r[0]:.0f} | {r[1]:.3f} | {r[2]:.1f} | {r[3]:.3f} | {a}/{len(pairs)} | "
+                f"{b}/{len(mism)} |"
+            )
+        lines.append("")
+
     pc, ps = results.get("profile_composites", []), results.get("profile_singles", [])
     if pc or ps:
         p_thr = JointOptions().sb2_p_threshold
@@ -653,6 +701,12 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=20)
     parser.add_argument("--composites", type=int, default=10)
     parser.add_argument("--visits", type=int, default=3)
+    parser.add_argument(
+        "--weightings",
+        default="none",
+        help="joint χ² weightings of the pairs, comma-separated "
+        "(JointOptions.weighting; the first is the pairs' 'joint', the others 'joint_<w>')",
+    )
     parser.add_argument(
         "--profile",
         type=int,

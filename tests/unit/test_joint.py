@@ -166,3 +166,23 @@ def test_companion_search_finds_a_twin(toy_apogee):
     gain, shifts = out["binary"]
     assert gain.max() > 10 * max(out["single"][0].max(), 10.0)
     assert abs(abs(shifts[np.argmax(gain)]) - 120.0) < 20.0
+
+
+def test_weighting_scales_each_spectrum(pair, fitters):
+    from zeta_payne.fitting.joint import noise_scale
+
+    sb, sa, plain = pair
+    singles = [m.single for m in plain.members]
+    assert noise_scale(singles[0], fitters[0], "none") == 1.0
+    assert noise_scale(singles[0], fitters[0], "rchi2") == pytest.approx(singles[0].rchi2)
+    ratio = (singles[1].e_labels / singles[1].cov_e_labels)[fitters[1].free]
+    assert noise_scale(singles[1], fitters[1], "calibrated") == pytest.approx(np.median(ratio**2))
+    with pytest.raises(ValueError):
+        noise_scale(singles[0], fitters[0], "bogus")
+    jr = fit_joint(list(fitters), [sb, sa], JointOptions(weighting="calibrated", sb2=False), singles=singles)
+    free = LabelSpace(fitters).free
+    assert np.all(np.abs(jr.result.labels - TRUTH)[free] < 5 * jr.result.cov_e_labels[free])
+    # χ² and tension stay in each spectrum's own units
+    assert jr.result.chi2 == pytest.approx(sum(m.chi2 for m in jr.members))
+    for m, p in zip(jr.members, plain.members, strict=True):
+        assert m.rchi2 == pytest.approx(p.rchi2, rel=0.05) and m.delta_chi2 >= 0

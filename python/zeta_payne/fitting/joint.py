@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,7 @@ __all__ = [
     "companion_search",
     "fit_epochs",
     "fit_joint",
+    "noise_scale",
     "rv_statistics",
 ]
 
@@ -106,6 +107,11 @@ class JointOptions:
         is ``SB2_CANDIDATE``; the visits of one star share the model's systematics, so here the
         noise-only probability is meaningful. In multi-epoch fits the tension sets this flag,
         never ``JOINT_TENSION``.
+    weighting : {"none", "rchi2", "calibrated"}
+        :func:`fit_joint` only: how each spectrum's χ² enters the joint χ² (:func:`noise_scale`):
+        as measured (``none``), its variances scaled by its own fit's reduced χ² (``rchi2``), or
+        by the median over labels of (reported error / covariance error)² of its own fit
+        (``calibrated``: a spectrum whose bundle's errors are mostly systematic weighs less).
     single_fits : bool
         :func:`fit_epochs` only: fit every visit alone too (needed for the per-visit tension, the
         line-profile SB2 test and the visits' own labels; costs one single-spectrum fit per
@@ -122,6 +128,7 @@ class JointOptions:
     sb2_exclusion: float = 1.5
     sb2_p_threshold: float = 1e-3
     single_fits: bool = True
+    weighting: str = "none"
 
 
 class LabelSpace:
@@ -366,6 +373,7 @@ class _Member:
     columns: np.ndarray  # (F,) fitter label index per joint free label, −1: not fitted by it
     single: FitResult | None = None
     v_start: float = 0.0
+    noise: float = 1.0  # the spectrum's variances are multiplied by this in the joint χ²
 
     @property
     def sw(self) -> np.ndarray:
@@ -434,6 +442,9 @@ def fit_joint(
             singles[m.index] = m.fitter.fit(m.prep.spectrum)
         m.single = singles[m.index]
         m.v_start = m.single.v_rad if np.isfinite(m.single.v_rad) else 0.0
+        m.noise = noise_scale(m.single, m.fitter, options.weighting)
+        if m.noise != 1.0:
+            m.prep = replace(m.prep, weight=m.prep.weight / m.noise)
     starts = [
         space.from_member(m.fitter, m.single.labels) for m in members if np.isfinite(m.single.labels).any()
     ]
@@ -488,6 +499,35 @@ def fit_epochs(
     else:
         starts = []
     return _finish(space, members, rejected, starts, options, t0, same_instrument=True, epochs=True)
+
+
+def noise_scale(single: FitResult | None, fitter: Fitter, weighting: str) -> float:
+    """Factor on a spectrum's variances in the joint χ² (see :attr:`JointOptions.weighting`).
+
+    Parameters
+    ----------
+    single : FitResult or None
+        The spectrum's own fit (``None`` or failed: 1).
+    fitter : Fitter
+        Its fitter (which labels are free).
+    weighting : {"none", "rchi2", "calibrated"}
+
+    Returns
+    -------
+    float
+        ≥ 1e-6; 1 where the needed values are not finite.
+    """
+    if weighting == "none" or single is None:
+        return 1.0
+    if weighting == "rchi2":
+        value = float(single.rchi2)
+    elif weighting == "calibrated":
+        ratio = (np.asarray(single.e_labels) / np.asarray(single.cov_e_labels))[fitter.free]
+        ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+        value = float(np.median(ratio**2)) if ratio.size else float("nan")
+    else:
+        raise ValueError(f"unknown weighting {weighting!r} (none, rchi2, calibrated)")
+    return max(value, 1e-6) if np.isfinite(value) else 1.0
 
 
 # ------------------------------------------------------------------------------ internals
@@ -704,11 +744,12 @@ def _solve(
     v_sini = float(labels[space.names.index("v_sini")]) if "v_sini" in space.names else 0.0
     for k, m in enumerate(members):
         r = res.fun[rows[k] : rows[k + 1]]
-        chi2_k = float(r @ r)
         n_k = int(r.size)
         c_k = res.x[slices[k]]
-        rchi2_k = chi2_k / max(n_k - 1 - c_k.size, 1)
+        rchi2_k = float(r @ r) / max(n_k - 1 - c_k.size, 1)  # in the joint's (weighted) units
         var_v = unit_cov[n_free + k, n_free + k] * rchi2_k
+        chi2_k = float(r @ r) * m.noise  # with the spectrum's own ivar
+        rchi2_k *= m.noise
         lab = space.member_labels(m.fitter, theta)
         mr = MemberResult(
             index=m.index,
@@ -746,7 +787,7 @@ def _solve(
             if grid.size:
                 gain, _ = companion_search(m.prep, m.fm, lab, float(velocities[k]), c_k, grid)
                 best = int(np.argmax(gain))
-                mr.sb2_delta_chi2 = float(gain[best] / max(rchi2_k, 1e-300))
+                mr.sb2_delta_chi2 = float(gain[best] / max(rchi2_k / m.noise, 1e-300))
                 mr.sb2_shift = float(grid[best])
                 if mr.sb2_delta_chi2 > options.sb2_threshold:
                     mr.flags |= ResultFlags.SB2_CANDIDATE
@@ -792,6 +833,7 @@ def _solve(
         flags |= ResultFlags.RV_VARIABLE
 
     correlations = {key: value for key, value in cov.correlations.items() if "v_rad" not in key}
+    chi2_own = float(sum(mr.chi2 for mr in outcome))  # each spectrum with its own ivar
     initial = space.full(theta0)
     snr = float(np.sqrt(np.nansum([m.prep.snr**2 for m in members])))
     timing["total"] = time.perf_counter() - t0
@@ -807,8 +849,8 @@ def _solve(
         initial_v_rad=float("nan"),
         correlations=correlations,
         coeffs=np.zeros(0),
-        chi2=chi2,
-        rchi2=rchi2,
+        chi2=chi2_own,
+        rchi2=chi2_own / dof,
         dof=dof,
         snr=snr,
         n_pixels=int(res.fun.size),
