@@ -85,4 +85,3 @@ def test_fit_epochs_visits(toy_apogee, tmp_path):
     assert [r["row_kind"] for r in rows] == ["joint", "visit", "visit"]
     assert [float(r["v_rad"]) for r in rows[1:]] == [pytest.approx(v, abs=1.5) for v in rvs]
     assert "rv_variable" in rows[0]["flag_names"] and float(rows[0]["rv_peak_to_peak"]) > 50
-

@@ -215,6 +215,9 @@ class ZetaPayneVisit(BaseModel):
 # The flag columns, one per ResultFlags bit, so the ORM never drifts from the fitter's flags.
 for _model in (ZetaPayneSource, ZetaPayneVisit):
     for _flag in ResultFlags:
-        setattr(_model, f"flag_{_flag.name.lower()}",
-                _model.result_flags.flag(int(_flag), help_text=flag_help(_flag.name.lower())))
+        setattr(
+            _model,
+            f"flag_{_flag.name.lower()}",
+            _model.result_flags.flag(int(_flag), help_text=flag_help(_flag.name.lower())),
+        )
 del _model, _flag
