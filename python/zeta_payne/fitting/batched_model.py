@@ -279,7 +279,7 @@ class BatchedForward:
         conv = torch.zeros((b, k, n_win_max), dtype=dtype, device=self.device)
         for i, band in enumerate(self._convolutions(dtype)):
             lo, n_win = int(self.offset[i]), int(self.n_window[i])
-            conv[i, :, :n_win] = (band @ rest[lo : lo + n_win, i]).T
+            conv[i, :, :n_win] = (band @ rest[lo : lo + n_win, i].contiguous()).T
         # Doppler resampling: Keys cubic at u = (lnλ − ln D(v) − lnλ0) / Δ on the window
         beta = v_rad.to(torch.float64) / SPEED_OF_LIGHT_KMS
         ln_d = 0.5 * (torch.log1p(beta) - torch.log1p(-beta))  # (B, K)
@@ -353,7 +353,7 @@ class BatchedForward:
         bands = self._convolutions(rest.dtype)
         for i, b in enumerate(rows.tolist()):
             lo, n_win = int(self.offset[b]), int(self.n_window[b])
-            conv[i, :n_win] = bands[b] @ rest[lo : lo + n_win, i]
+            conv[i, :n_win] = bands[b] @ rest[lo : lo + n_win, i].contiguous()
         beta = v_rad / SPEED_OF_LIGHT_KMS
         ln_d = 0.5 * (torch.log1p(beta) - torch.log1p(-beta))
         top = (self._n_window_t[rows] - 1.0)[:, None]
