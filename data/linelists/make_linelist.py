@@ -123,7 +123,11 @@ def read_linemake(raw: bytes) -> pd.DataFrame:
             vdw = 0.0
         rows.append((f"{ELEMENTS[z - 1]} {ion}", float(p[0]), float(p[2]), float(p[3]),
                      0.0, 0.0, _sme_vdw(vdw), "linemake"))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    # moogatom lists some transitions twice (same species, λ, EP and log gf; 1,213 of the
+    # kept lines, 931 of them at 3950-4050 Å): SME would add their opacities, doubling them.
+    return pd.DataFrame(rows, columns=COLUMNS).drop_duplicates(
+        subset=["species", "wlcent", "excit", "gflog"], keep="first"
+    ).reset_index(drop=True)
 
 
 def _sme_vdw(value: float) -> float:

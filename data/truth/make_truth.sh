@@ -15,5 +15,6 @@ exec nice -n 19 "$PY" -m zeta_payne.grids.campaign synthesize \
     --root data/truth --grid synth-truth-v1 \
     --nodes-file data/truth/truth-points-v1.txt \
     --model-resolution boss 20000 --model-resolution apogee 80000 \
+    --linelist data/linelists/obaf_merged-v1.csv.gz \
     --chunk-size 2 --processes "${PROCESSES:-2}" "$@" \
     >> data/truth/synth-truth-v1/campaign.log 2>&1
