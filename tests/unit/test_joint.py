@@ -186,3 +186,32 @@ def test_weighting_scales_each_spectrum(pair, fitters):
     assert jr.result.chi2 == pytest.approx(sum(m.chi2 for m in jr.members))
     for m, p in zip(jr.members, plain.members, strict=True):
         assert m.rchi2 == pytest.approx(p.rchi2, rel=0.05) and m.delta_chi2 >= 0
+
+
+def test_joint_errors_combine_calibrations(fitters):
+    """Statistical parts from the joint covariance (largest scale), floors in inverse variance."""
+    from types import SimpleNamespace
+
+    from zeta_payne.fitting.joint import joint_errors
+
+    class Model:
+        def __init__(self, scale, floor):
+            self.scale, self.floor = scale, floor
+
+        def apply(self, names, labels, cov_e, v_rad, cov_e_v_rad):
+            return np.sqrt((self.scale * np.asarray(cov_e)) ** 2 + self.floor**2), float("nan")
+
+    space = LabelSpace(fitters)
+    cov_e = np.array([100.0, 0.01, 5.0, np.nan, 0.02])
+    raw = 3 * cov_e
+    a = SimpleNamespace(bundle=SimpleNamespace(), error_calibration=Model(2.0, 30.0))
+    b = SimpleNamespace(bundle=SimpleNamespace(), error_calibration=Model(1.0, 40.0))
+    e, calibrated = joint_errors(space, [a, b], np.zeros(5), cov_e, raw)
+    floor2 = 1 / (1 / 30.0**2 + 1 / 40.0**2)
+    assert calibrated and e[0] == pytest.approx(np.sqrt((2 * 100.0) ** 2 + floor2))
+    assert np.isnan(e[3])
+    one, _ = joint_errors(space, [a, a], np.zeros(5), cov_e, raw)  # one bundle: its own model
+    assert one[0] == pytest.approx(np.sqrt(200.0**2 + 30.0**2))
+    c = SimpleNamespace(bundle=SimpleNamespace(), error_calibration=None)
+    e, calibrated = joint_errors(space, [a, c], np.zeros(5), cov_e, raw)
+    assert not calibrated and np.array_equal(e, raw, equal_nan=True)

@@ -20,7 +20,8 @@ exact Jacobians of each spectrum's :class:`~zeta_payne.model.forward.ForwardMode
 :func:`~zeta_payne.fitting.least_squares.trf`. Uncertainties come from the joint χ²: the
 covariance of the stacked Jacobian and the paper's χ² parabolas of the summed χ²
 (:mod:`~zeta_payne.fitting.diagnostics`), the χ²_1σ level from the summed N_deg of the
-spectra. The reported ``e_`` errors are the raw parabola errors (no joint calibration yet).
+spectra. The reported ``e_`` errors are calibrated as for single spectra when every bundle has
+an error calibration (:func:`joint_errors`), else the raw parabola errors.
 
 Numerical code only: no I/O, no configuration.
 """
@@ -65,6 +66,7 @@ __all__ = [
     "companion_search",
     "fit_epochs",
     "fit_joint",
+    "joint_errors",
     "noise_scale",
     "rv_statistics",
 ]
@@ -322,8 +324,9 @@ class JointResult:
     Attributes
     ----------
     result : FitResult
-        The shared labels, their errors (``e_`` = ``raw_e_``: parabolas of the summed χ²;
-        ``cov_e_``: covariance of the stacked Jacobian), χ² over all spectra; ``v_rad`` is
+        The shared labels, their errors (``e_``: :func:`joint_errors`; ``raw_e_``: parabolas
+        of the summed χ²; ``cov_e_``: covariance of the stacked Jacobian), χ² over all
+        spectra (each with its own ivar); ``v_rad`` is
         the weighted mean of the spectra's RVs and ``e_v_rad`` its error; flags
         (``JOINT_TENSION``, ``RV_VARIABLE``, ``SB2_CANDIDATE`` and the usual ones).
     members : list of MemberResult
@@ -499,6 +502,59 @@ def fit_epochs(
     else:
         starts = []
     return _finish(space, members, rejected, starts, options, t0, same_instrument=True, epochs=True)
+
+
+def joint_errors(
+    space: LabelSpace,
+    fitters: Sequence[Fitter],
+    labels: np.ndarray,
+    cov_e: np.ndarray,
+    raw_e: np.ndarray,
+) -> tuple[np.ndarray, bool]:
+    """The reported errors of a joint fit: calibrated as for single spectra where every bundle has
+    an error calibration, else the raw χ²-parabola errors.
+
+    Each bundle's calibration ``e_k = sqrt((s_k σ)² + F_k²)`` (σ the covariance error, ``F_k``
+    its floors, read back as ``e_k`` at σ = 0) is applied to the **joint** covariance error;
+    the statistical parts are one measurement (the largest ``s_k σ`` is kept), the floors are
+    the instruments' own systematics, taken as independent and combined in inverse variance
+    (``F⁻² = Σ F_k⁻²``; one bundle — a multi-epoch fit — keeps its own floor). So
+    ``e = sqrt(max_k (s_k σ)² + F²)``.
+
+    Parameters
+    ----------
+    space : LabelSpace
+    fitters : sequence of Fitter
+        The members' fitters (their ``error_calibration``, if any).
+    labels : numpy.ndarray, shape (L,)
+        Joint labels.
+    cov_e, raw_e : numpy.ndarray, shape (L,)
+        Joint covariance and χ²-parabola errors.
+
+    Returns
+    -------
+    e_labels : numpy.ndarray, shape (L,)
+    calibrated : bool
+    """
+    bundles = list({id(f.bundle): f for f in fitters}.values())
+    calibrations = [getattr(f, "error_calibration", None) for f in bundles]
+    if not bundles or any(c is None for c in calibrations):
+        return np.array(raw_e, dtype=float, copy=True), False
+    names = list(space.names)
+    stat2 = np.zeros(len(names))
+    inv_floor2 = np.zeros(len(names))
+    zero_floor = np.zeros(len(names), bool)
+    for calibration in calibrations:
+        e_k, _ = calibration.apply(names, labels, cov_e, float("nan"), float("nan"))
+        f_k, _ = calibration.apply(names, labels, np.zeros(len(names)), float("nan"), float("nan"))
+        e_k, f_k = np.asarray(e_k, dtype=float), np.asarray(f_k, dtype=float)
+        stat2 = np.fmax(stat2, np.clip(e_k**2 - f_k**2, 0.0, None))
+        zero_floor |= ~(f_k > 0)
+        inv_floor2 += np.where(f_k > 0, 1.0 / np.where(f_k > 0, f_k, 1.0) ** 2, 0.0)
+    floor2 = np.where(zero_floor | (inv_floor2 <= 0), 0.0, 1.0 / np.where(inv_floor2 > 0, inv_floor2, 1.0))
+    e = np.sqrt(stat2 + floor2)
+    e[~np.isfinite(np.asarray(cov_e, dtype=float))] = np.nan
+    return e, True
 
 
 def noise_scale(single: FitResult | None, fitter: Fitter, weighting: str) -> float:
@@ -835,12 +891,13 @@ def _solve(
     correlations = {key: value for key, value in cov.correlations.items() if "v_rad" not in key}
     chi2_own = float(sum(mr.chi2 for mr in outcome))  # each spectrum with its own ivar
     initial = space.full(theta0)
+    e_labels, calibrated = joint_errors(space, [m.fitter for m in members], labels, cov.e_labels, raw_e)
     snr = float(np.sqrt(np.nansum([m.prep.snr**2 for m in members])))
     timing["total"] = time.perf_counter() - t0
     result = FitResult(
         label_names=space.names,
         labels=labels,
-        e_labels=raw_e.copy(),  # no joint calibration: the reported errors are the raw ones
+        e_labels=e_labels,
         raw_e_labels=raw_e,
         cov_e_labels=cov.e_labels,
         initial_labels=initial,
@@ -862,6 +919,8 @@ def _solve(
         meta=_common_meta(metas),
         lsf_source=",".join(sorted({m.prep.lsf_source for m in members})),
     )
+    if calibrated and hasattr(result, "calibrated"):
+        result.calibrated = True
     outcome.extend(rejected)
     outcome.sort(key=lambda r: r.index)
     return JointResult(result, outcome, rv)
