@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "select_points",
     "rediagnose",
     "reflag_synthetic",
     "run_synthetic",
@@ -56,7 +57,7 @@ def run_synthetic(
     seed : int
         Seed of the v sin i / RV draws and of the noise.
     limit : int, optional
-        Fit only the first ``limit`` points (tests).
+        Fit about ``limit`` points (:func:`select_points`: every out-of-box point first).
 
     Returns
     -------
@@ -87,8 +88,10 @@ def run_synthetic(
     specs = {s.name: s for s in bundle.manifest.labels}
     box = [(specs[n].lower, specs[n].upper) for n in ("teff", "logg", "m_h")]
     kinds = point_kinds(grid.labels, points, box)
-    n = len(kinds) if limit is None else min(limit, len(kinds))
-    labels, rv, point = synthesis_cases(grid.labels[:n], bundle, n, seed)
+    chosen = select_points(kinds, limit)
+    n = len(chosen)
+    labels, rv, point = synthesis_cases(grid.labels[chosen], bundle, n, seed)
+    point = chosen[point]
     r_model = grid.manifest["instruments"][instrument].get("R_model")
     generator = SynthesisGenerator(grid, names, resolution=r_model)
     observation = ObservationModel()
@@ -233,6 +236,26 @@ def write_synthetic_report(
             f"{r['flag_names'] or '—'} |"
         )
     Path(path).write_text("\n".join(lines) + "\n")
+
+
+def select_points(kinds: list[str], limit: int | None = None) -> np.ndarray:
+    """Rows of the truth points to fit: all, or about ``limit`` with every out-of-box one.
+
+    With ``limit``: every point not marked ``in`` (the first ``limit`` of them where there are
+    more), then in-box points evenly spaced through the list up to ``limit`` in all; returned
+    in the list's order.
+    """
+    every = np.arange(len(kinds))
+    if limit is None or limit >= len(kinds):
+        return every
+    out = every[[k != "in" for k in kinds]][:limit]
+    inside = every[[k == "in" for k in kinds]]
+    room = limit - out.size
+    if room > 0 and inside.size:
+        inside = inside[np.unique(np.linspace(0, inside.size - 1, room).round().astype(int))]
+    else:
+        inside = inside[:0]
+    return np.sort(np.concatenate([out, inside]))
 
 
 def read_synthetic(folder: str | os.PathLike) -> list[dict[str, Any]]:
