@@ -183,3 +183,24 @@ def test_detection_statistics_counts_per_set_and_half():
     assert out["n_off15_silent"] == 1 and out["n_off15_silent_disputed"] == 0
     assert stats["out", "emission"]["n"] == 2
     assert stats["in", "all"]["n_oob"] == 0 and stats["edge", "all"]["n"] == 1
+
+
+def test_tuning_from_a_start_over_the_limit_never_flags_more_in_box_stars():
+    rows, diags = _sample(400, seed=4)
+    start = OutOfBoxThresholds(emission=2.0)  # flags half the in-box stars
+    flagged_before = sum(r["oob"] for r in reflag(rows, diags, start)[0::2] if r["scored"] == "in")
+    tuned, score = tune_out_of_box(rows, diags, half=0, grid={"emission": (2.0, 6.0, 8.0)}, start=start)
+    flagged_after = sum(r["oob"] for r in reflag(rows, diags, tuned)[0::2] if r["scored"] == "in")
+    assert flagged_after <= flagged_before
+    assert tuned.emission in (6.0, 8.0) and score["in_oob"] <= 0.05
+
+
+def test_select_points_keeps_every_out_of_box_point():
+    from zeta_payne.validation.realstars_synth import select_points
+
+    kinds = ["in"] * 10 + ["out:metal-poor"] + ["in"] * 5 + ["out:too-hot"]
+    assert select_points(kinds).tolist() == list(range(17))
+    chosen = select_points(kinds, 6)
+    assert {10, 16} <= set(chosen.tolist()) and len(chosen) == 6
+    assert chosen.tolist() == sorted(chosen.tolist())
+    assert select_points(kinds, 1).tolist() == [10]
