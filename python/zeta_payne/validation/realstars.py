@@ -45,6 +45,7 @@ __all__ = [
     "tune_out_of_box",
     "flag_statistics",
     "fit_sample",
+    "load_models",
     "load_sample",
     "read_results",
     "rediagnose",
@@ -942,7 +943,8 @@ def _save_models(path: str, models: dict) -> None:
     np.savez_compressed(path, name=np.array(list(models), dtype=str), **arrays)
 
 
-def _load_models(path: str) -> dict:
+def load_models(path: str | os.PathLike) -> dict:
+    """``{name: model flux}`` from a run's ``models.npz`` (empty when there is none)."""
     if not os.path.isfile(path):
         return {}
     with np.load(path, allow_pickle=False) as npz:
@@ -1045,7 +1047,7 @@ def run_benchmark(
     run_file = os.path.join(output, "run.json")
     if report_only:
         rows = read_results(os.path.join(output, "results.csv"))
-        models = _load_models(os.path.join(output, "models.npz"))
+        models = load_models(os.path.join(output, "models.npz"))
         run = {"seconds": float("nan"), "processes": 1}
         if os.path.isfile(run_file):
             with open(run_file) as fh:
