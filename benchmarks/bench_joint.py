@@ -373,6 +373,7 @@ def report(
     sb2_threshold: float | None = None,
     rv_p: float | None = None,
     rv_floor: float | None = None,
+    folder: str = "docs/validation/joint",
 ) -> str:
     """The markdown report of ``results`` (thresholds default to the run's JointOptions)."""
     from zeta_payne.fitting.flags import BAD_MASK, ResultFlags
@@ -387,7 +388,7 @@ def report(
     lines += [
         f"Made by `{results.get('command', '')}` (started {results.get('started')}, finished "
         f"{results.get('finished', 'not finished: partial results')}); the report alone is remade with "
-        "`python benchmarks/bench_joint.py --report-only -o docs/validation/joint`.",
+        f"`python benchmarks/bench_joint.py --report-only -o {folder}`.",
         *[
             f"Appended: `{x['command']}` (started {x['started']}, finished {x.get('finished', '?')})."
             for x in results.get("appended", [])
@@ -400,14 +401,19 @@ def report(
         "(`zeta_payne.validation.observe.realistic_spectrum`: "
         "LSF scatter, reddening, sky, tellurics, flux-calibration error, rejected pixels, noise). Shipped "
         "bundles `zeta-payne-boss` and `zeta-payne-apogee`, default fit options (APOGEE visits: RV range "
-        "±150 km/s). Errors are the raw χ²-parabola errors. The flag bits stored in `results.json` "
+        "±150 km/s). The flag bits stored in `results.json` "
         "were set at the run's thresholds (`joint_options`); the tables below recompute the flags from "
         "the stored statistics at the current defaults of `JointOptions`.",
         "",
     ]
     pairs = results.get("pairs", [])
     if pairs:
-        lines += [f"## Matched pairs: label RMS (fit − truth), S/N 50 each, {len(pairs)} pairs", ""]
+        weighting = results.get("weightings", [opts.get("weighting", "none")])[0]
+        lines += [
+            f"## Matched pairs: label RMS (fit − truth), S/N 50 each, {len(pairs)} pairs (joint weighting "
+            f"`{weighting}`)",
+            "",
+        ]
         lines += [
             "| Teff range [K] | n | label | BOSS alone | APOGEE alone | joint "
             "| joint / APOGEE | joint / BOSS |",
@@ -731,7 +737,8 @@ def main() -> None:
     else:
         results = run(args)
     results.setdefault("visit_snr", args.visit_snr)
-    (out / "report.md").write_text(report(results))
+    folder = os.path.relpath(out, ROOT) if out.resolve().is_relative_to(ROOT) else str(out)
+    (out / "report.md").write_text(report(results, folder=folder))
     print(f"wrote {out / 'report.md'}")
 
 
