@@ -60,6 +60,26 @@ def test_fit_without_a_floor_finds_none_and_with_pure_noise_keeps_the_scale():
     assert model.floor < 0.3 * np.median(sigma[snr == 200.0])
 
 
+def test_fit_finds_how_much_the_error_follows_the_misfit():
+    """True errors follow the formal error × rchi2^(γ/2) with γ = 0.5 (the RV's behaviour)."""
+    rng = np.random.default_rng(4)
+    snr = np.repeat(SNRS, 500)
+    formal = rng.uniform(0.5, 2.0, snr.size) * 20.0 / snr
+    rchi2 = 1.0 + (snr / 60.0) ** 2 * rng.uniform(0.5, 1.5, snr.size)  # model misfit grows with S/N
+    cov = formal * np.sqrt(rchi2)
+    delta = rng.normal(size=snr.size) * 1.2 * formal * rchi2**0.25
+    model = fit_error_model(delta, cov, np.zeros_like(cov), snr, rchi2=rchi2)
+    assert model.rchi2_power < 1.0  # (γ trades a little against the floor: 0.25 or 0.5 here)
+    e = model.apply(cov, np.zeros_like(cov), rchi2)
+    assert all(0.87 < robust_width(delta[snr == s] / e[snr == s]) < 1.13 for s in SNRS)
+    plain = fit_error_model(delta, cov, np.zeros_like(cov), snr)  # γ = 1 only: worse at the ends
+    e1 = plain.apply(cov, np.zeros_like(cov))
+    widths = [robust_width(delta[snr == s] / e1[snr == s]) for s in SNRS]
+    assert max(widths) / min(widths) > 1.3
+    with pytest.raises(ValueError, match="reduced"):
+        model.apply(cov, np.zeros_like(cov))
+
+
 def test_fit_refuses_too_few_cases():
     with pytest.raises(ValueError, match="too few"):
         fit_error_model([0.1] * 5, [0.1] * 5, [1.0] * 5, [10.0] * 5)
@@ -179,6 +199,7 @@ def test_calibrate_command_stores_a_new_version_that_the_fitter_uses(toy_boss, t
         calibrated.cov_e_labels,
         calibrated.v_rad,
         calibrated.cov_e_v_rad,
+        calibrated.rchi2,
     )
     np.testing.assert_allclose(calibrated.e_labels, expected)
     assert calibrated.e_v_rad == pytest.approx(expected_rv)

@@ -134,7 +134,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     for name, model in report.calibration.models.items():
         print(
             f"{name:7s} scale {model.scale:.3f}  floor {model.floor:.4g}  "
-            f"relative floor {model.relative_floor:.4g}"
+            f"relative floor {model.relative_floor:.4g}  rchi2 power {model.rchi2_power:g}"
         )
     if args.in_place or args.bundle_out:
         new = write_calibrated_bundle(bundle, report.calibration, args.bundle_out, args.version)

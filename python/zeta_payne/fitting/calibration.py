@@ -5,11 +5,15 @@ of the diagonal of ``rchi2 · (JᵀJ)⁻¹``). It knows the noise but not the mo
 the emulator's and the physics' (what a direct synthesis differs from the network by), which
 dominate at high S/N. The reported error is
 
-    e = sqrt((a · σ)² + b² + (c · θ)²)
+    e = sqrt((a · σ · rchi2^((γ − 1)/2))² + b² + (c · θ)²)
 
 per label (and RV): a scale ``a`` on the statistical error and a floor, absolute ``b`` (in
 the label's unit) or relative ``c`` (a fraction of the value; used for teff, whose model
-errors scale with it). ``a`` and the floor are fitted so that the robust width of the pulls
+errors scale with it). ``γ`` says how much of the misfit a label's error follows: the
+covariance error is the formal error (unit reduced χ²) times ``sqrt(rchi2)``, which assumes
+the misfit is noise; at high S/N the misfit is the model's error, and a label such as the RV
+(set by line positions, not depths) does not grow with it. ``γ = 1`` is the covariance error
+as it stands, ``γ = 0`` the formal error. ``a`` and the floor are fitted so that the robust width of the pulls
 ``(θ_fit − θ_true) / e`` is 1 at every S/N of a calibration set (:func:`fit_error_model`).
 
 The robust width is ``1.4826 × median |pull|`` — about zero, not about the median, so a
@@ -60,7 +64,9 @@ def robust_width(pulls: npt.ArrayLike) -> float:
 
 @dataclass(frozen=True)
 class ErrorModel:
-    """The error model of one label: ``e = sqrt((scale·σ)² + floor² + (relative_floor·θ)²)``.
+    """The error model of one label.
+
+    ``e = sqrt((scale · σ · rchi2^((rchi2_power − 1)/2))² + floor² + (relative_floor · θ)²)``
 
     Attributes
     ----------
@@ -70,13 +76,19 @@ class ErrorModel:
         Absolute floor, in the label's unit.
     relative_floor : float
         Floor as a fraction of the label's value (dimensionless).
+    rchi2_power : float
+        γ: 1 scales the formal error by ``sqrt(rchi2)`` (the covariance error as it stands),
+        0 not at all.
     """
 
     scale: float = 1.0
     floor: float = 0.0
     relative_floor: float = 0.0
+    rchi2_power: float = 1.0
 
-    def apply(self, sigma: npt.ArrayLike, value: npt.ArrayLike) -> np.ndarray:
+    def apply(
+        self, sigma: npt.ArrayLike, value: npt.ArrayLike, rchi2: npt.ArrayLike | None = None
+    ) -> np.ndarray:
         """Calibrated errors.
 
         Parameters
@@ -85,6 +97,8 @@ class ErrorModel:
             Covariance errors, in the label's unit.
         value : array_like, shape (N,)
             Fitted values (used by the relative floor).
+        rchi2 : array_like, shape (N,), optional
+            Reduced χ² of the fits (needed unless ``rchi2_power`` is 1).
 
         Returns
         -------
@@ -93,6 +107,10 @@ class ErrorModel:
         """
         s = np.asarray(sigma, dtype=float)
         v = np.asarray(value, dtype=float)
+        if self.rchi2_power != 1.0:
+            if rchi2 is None:
+                raise ValueError("this error model needs the fits' reduced χ²")
+            s = s * np.clip(np.asarray(rchi2, dtype=float), 1e-6, None) ** (0.5 * (self.rchi2_power - 1.0))
         return np.sqrt((self.scale * s) ** 2 + self.floor**2 + (self.relative_floor * v) ** 2)
 
 
@@ -120,6 +138,7 @@ class ErrorCalibration:
         cov_e_labels: npt.ArrayLike,
         v_rad: float,
         cov_e_v_rad: float,
+        rchi2: float = 1.0,
     ) -> tuple[np.ndarray, float]:
         """Calibrated errors of one fit.
 
@@ -134,6 +153,8 @@ class ErrorCalibration:
             Fitted RV [km/s].
         cov_e_v_rad : float
             Its covariance error [km/s].
+        rchi2 : float
+            Reduced χ² of the fit.
 
         Returns
         -------
@@ -146,18 +167,26 @@ class ErrorCalibration:
         for i, name in enumerate(label_names):
             model = self.models.get(name)
             if model is not None:
-                out[i] = model.apply(sigma[i : i + 1], labels[i : i + 1])[0]
+                out[i] = model.apply(sigma[i : i + 1], labels[i : i + 1], [rchi2])[0]
         rv_model = self.models.get("v_rad")
-        e_rv = float(rv_model.apply([cov_e_v_rad], [v_rad])[0]) if rv_model else float(cov_e_v_rad)
+        e_rv = float(rv_model.apply([cov_e_v_rad], [v_rad], [rchi2])[0]) if rv_model else float(cov_e_v_rad)
         return out, e_rv
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return {
             "schema": "zeta-payne/error-calibration/1",
-            "formula": "e = sqrt((scale * cov_e)^2 + floor^2 + (relative_floor * value)^2)",
+            "formula": (
+                "e = sqrt((scale * cov_e * rchi2^((rchi2_power - 1)/2))^2 + floor^2 "
+                "+ (relative_floor * value)^2)"
+            ),
             "models": {
-                name: {"scale": m.scale, "floor": m.floor, "relative_floor": m.relative_floor}
+                name: {
+                    "scale": m.scale,
+                    "floor": m.floor,
+                    "relative_floor": m.relative_floor,
+                    "rchi2_power": m.rchi2_power,
+                }
                 for name, m in self.models.items()
             },
             "provenance": self.provenance,
@@ -170,7 +199,12 @@ class ErrorCalibration:
             raise ValueError(f"not an error calibration (schema {data.get('schema')!r})")
         models = {}
         for name, m in dict(data.get("models", {})).items():
-            model = ErrorModel(float(m["scale"]), float(m["floor"]), float(m.get("relative_floor", 0.0)))
+            model = ErrorModel(
+                float(m["scale"]),
+                float(m["floor"]),
+                float(m.get("relative_floor", 0.0)),
+                float(m.get("rchi2_power", 1.0)),
+            )
             if not (model.scale > 0 and model.floor >= 0 and model.relative_floor >= 0):
                 raise ValueError(f"error model of {name!r} has a non-positive scale or a negative floor")
             models[str(name)] = model
@@ -207,21 +241,27 @@ def pull_widths(
     return out
 
 
+#: The γ values :func:`fit_error_model` tries when the fits' reduced χ² are given.
+RCHI2_POWERS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 def fit_error_model(
     delta: npt.ArrayLike,
     sigma: npt.ArrayLike,
     value: npt.ArrayLike,
     groups: npt.ArrayLike,
     relative: bool = False,
-    n_grid: int = 61,
+    rchi2: npt.ArrayLike | None = None,
+    powers: Sequence[float] = RCHI2_POWERS,
+    n_grid: int = 41,
 ) -> ErrorModel:
-    """Fit ``scale`` and a floor so that the pull width is 1 in every group.
+    """Fit the scale, the floor (and γ) so that the pull width is 1 in every group.
 
     Minimises ``Σ_g (ln w_g)²`` over the groups ``g`` (the S/N values of the calibration
-    set), ``w_g`` the robust pull width of group ``g``: a grid over ``ln scale`` and the
-    floor, then refined on a finer grid around the best cell. Both parameters are
-    identified when the groups span S/N where the noise dominates and where the model's
-    error does.
+    set), ``w_g`` the robust pull width of group ``g``: for each γ in ``powers`` (only γ = 1
+    without ``rchi2``) a grid over ``ln scale`` and the floor, refined twice on a finer grid
+    around the best cell; the best γ wins. The parameters are identified when the groups
+    span S/N where the noise dominates and where the model's error does.
 
     Parameters
     ----------
@@ -235,6 +275,10 @@ def fit_error_model(
         Group of each case (S/N).
     relative : bool
         Fit a floor relative to the value (``relative_floor``) instead of an absolute one.
+    rchi2 : array_like, shape (N,), optional
+        Reduced χ² of the fits; given, γ is fitted too.
+    powers : sequence of float
+        The γ values tried.
     n_grid : int
         Grid points per parameter and pass.
 
@@ -246,42 +290,47 @@ def fit_error_model(
     sigma = np.asarray(sigma, dtype=float)
     value = np.abs(np.asarray(value, dtype=float))
     groups = np.asarray(groups)
-    ok = np.isfinite(delta) & np.isfinite(sigma) & (sigma > 0) & np.isfinite(value)
-    delta, sigma, value, groups = delta[ok], sigma[ok], value[ok], groups[ok]
+    chi = np.ones_like(sigma) if rchi2 is None else np.asarray(rchi2, dtype=float)
+    ok = np.isfinite(delta) & np.isfinite(sigma) & (sigma > 0) & np.isfinite(value) & np.isfinite(chi)
+    delta, sigma, value, groups, chi = delta[ok], sigma[ok], value[ok], groups[ok], chi[ok]
     if delta.size < 10:
         raise ValueError(f"too few finite cases to calibrate ({delta.size})")
-    keys = np.unique(groups)
-    members = [groups == k for k in keys]
+    members = [groups == k for k in np.unique(groups)]
     unit = value if relative else np.ones_like(value)
     # The floor cannot exceed the largest robust |Δ| of a group in the floor's unit.
     ratio = np.abs(delta) / unit
     top = max(float(np.max([_MAD_TO_SIGMA * np.median(ratio[m]) for m in members])) * 2.0, 1e-12)
+    chi = np.clip(chi, 1e-6, None)
 
-    def objective(log_scale: np.ndarray, floor: np.ndarray) -> np.ndarray:
-        # (S, F) grids → objective per cell
+    def objective(base: np.ndarray, log_scale: np.ndarray, floor: np.ndarray) -> np.ndarray:
         err = np.sqrt(
-            (np.exp(log_scale)[:, None, None] * sigma[None, None, :]) ** 2
+            (np.exp(log_scale)[:, None, None] * base[None, None, :]) ** 2
             + (floor[None, :, None] * unit[None, None, :]) ** 2
         )
         z = np.abs(delta)[None, None, :] / err
         total = np.zeros((log_scale.size, floor.size))
         for m in members:
-            w = _MAD_TO_SIGMA * np.median(z[:, :, m], axis=2)
-            total += np.log(w) ** 2
+            total += np.log(_MAD_TO_SIGMA * np.median(z[:, :, m], axis=2)) ** 2
         return total
 
-    log_scale = np.linspace(np.log(0.05), np.log(50.0), n_grid)
-    floor = np.concatenate([[0.0], np.geomspace(top * 1e-4, top, n_grid - 1)])
-    for _ in range(3):
-        obj = objective(log_scale, floor)
-        i, j = np.unravel_index(np.nanargmin(obj), obj.shape)
-        best_scale, best_floor = log_scale[i], floor[j]
-        ds = (log_scale[1] - log_scale[0]) * 2
-        log_scale = np.linspace(best_scale - ds, best_scale + ds, n_grid)
-        lo = floor[max(j - 2, 0)]
-        hi = floor[min(j + 2, floor.size - 1)]
-        floor = np.unique(np.concatenate([[0.0], np.linspace(lo, hi, n_grid - 1)]))
-    scale = float(np.exp(best_scale))
+    best: tuple[float, float, float, float] | None = None  # (objective, γ, ln scale, floor)
+    for power in powers if rchi2 is not None else (1.0,):
+        base = sigma * chi ** (0.5 * (power - 1.0))
+        log_scale = np.linspace(np.log(0.05), np.log(50.0), n_grid)
+        floor = np.concatenate([[0.0], np.geomspace(top * 1e-4, top, n_grid - 1)])
+        for _ in range(3):
+            obj = objective(base, log_scale, floor)
+            i, j = np.unravel_index(np.nanargmin(obj), obj.shape)
+            value_ij, best_scale, best_floor = float(obj[i, j]), log_scale[i], floor[j]
+            ds = (log_scale[1] - log_scale[0]) * 2
+            log_scale = np.linspace(best_scale - ds, best_scale + ds, n_grid)
+            lo = floor[max(j - 2, 0)]
+            hi = floor[min(j + 2, floor.size - 1)]
+            floor = np.unique(np.concatenate([[0.0], np.linspace(lo, hi, n_grid - 1)]))
+        if best is None or value_ij < best[0] - 1e-9:
+            best = (value_ij, float(power), float(best_scale), float(best_floor))
+    _, power, log_scale_best, floor_best = best
+    scale = float(np.exp(log_scale_best))
     if relative:
-        return ErrorModel(scale=scale, floor=0.0, relative_floor=float(best_floor))
-    return ErrorModel(scale=scale, floor=float(best_floor), relative_floor=0.0)
+        return ErrorModel(scale=scale, floor=0.0, relative_floor=floor_best, rchi2_power=power)
+    return ErrorModel(scale=scale, floor=floor_best, relative_floor=0.0, rchi2_power=power)

@@ -494,7 +494,9 @@ class Fitter:
         diag = diagnose(s.wavelength, s.flux, s.ivar, model_flux, prep.used, v_rad)
         flags |= out_of_box_flags(diag, teff=teff)
 
-        e_labels, e_v_rad, calibrated = self.reported_errors(labels, v_rad, raw_e, cov.e_labels, cov.e_v_rad)
+        e_labels, e_v_rad, calibrated = self.reported_errors(
+            labels, v_rad, raw_e, cov.e_labels, cov.e_v_rad, rchi2
+        )
         return FitResult(
             label_names=self.label_names,
             labels=labels,
@@ -530,6 +532,7 @@ class Fitter:
         raw_e: np.ndarray,
         cov_e: np.ndarray,
         cov_e_v_rad: float,
+        rchi2: float = 1.0,
     ) -> tuple[np.ndarray, float, bool]:
         """The errors a result reports: calibrated from the covariance errors when the
         bundle has an error calibration, else the raw χ²-parabola errors (labels) and the
@@ -547,6 +550,8 @@ class Fitter:
             Covariance errors.
         cov_e_v_rad : float
             Covariance error of the RV [km/s].
+        rchi2 : float
+            Reduced χ² of the fit (the error models may scale with it).
 
         Returns
         -------
@@ -557,7 +562,7 @@ class Fitter:
         calibration = self.error_calibration
         if calibration is None:
             return np.array(raw_e, dtype=float, copy=True), float(cov_e_v_rad), False
-        e_labels, e_v_rad = calibration.apply(self.label_names, labels, cov_e, v_rad, cov_e_v_rad)
+        e_labels, e_v_rad = calibration.apply(self.label_names, labels, cov_e, v_rad, cov_e_v_rad, rchi2)
         return e_labels, e_v_rad, True
 
     def _parabolas(

@@ -47,6 +47,8 @@ class CalibrationCases:
         Fitted values.
     snr : numpy.ndarray, shape (N,)
         Nominal S/N of each case (``inf`` for noiseless).
+    rchi2 : numpy.ndarray, shape (N,)
+        Reduced χ² of each fit.
     point : numpy.ndarray, shape (N,)
         Truth point of each case (the cross-validation folds); the case index when the
         study does not record one.
@@ -60,6 +62,7 @@ class CalibrationCases:
     value: np.ndarray
     snr: np.ndarray
     point: np.ndarray
+    rchi2: np.ndarray
 
 
 def gather_cases(studies: Sequence[StudyResult], names: Sequence[str]) -> dict[str, CalibrationCases]:
@@ -70,7 +73,7 @@ def gather_cases(studies: Sequence[StudyResult], names: Sequence[str]) -> dict[s
     """
     out = {}
     for name in names:
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("d", "c", "r", "e", "v", "s", "p")}
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in "dcrevspx"}
         for st in studies:
             good = (st.flags & int(BAD_MASK)) == 0
             if name == "v_rad":
@@ -89,13 +92,12 @@ def gather_cases(studies: Sequence[StudyResult], names: Sequence[str]) -> dict[s
             point = st.cases.get("truth_point")
             point = np.arange(len(d)) if point is None else np.asarray(point, dtype=float)
             keep = good & np.isfinite(d) & np.isfinite(cov) & (cov > 0)
-            for key, arr in zip(
-                "dcrevsp", (d, cov, raw, rep, val, np.full(len(d), st.snr), point), strict=True
-            ):
+            snr = np.full(len(d), st.snr)
+            for key, arr in zip("dcrevspx", (d, cov, raw, rep, val, snr, point, st.rchi2), strict=True):
                 parts[key].append(np.asarray(arr, dtype=float)[keep])
         cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
         out[name] = CalibrationCases(
-            name, cat["d"], cat["c"], cat["r"], cat["e"], cat["v"], cat["s"], cat["p"]
+            name, cat["d"], cat["c"], cat["r"], cat["e"], cat["v"], cat["s"], cat["p"], cat["x"]
         )
     return out
 
@@ -125,6 +127,7 @@ def _fit(cases: CalibrationCases, sel: np.ndarray) -> ErrorModel:
         cases.value[sel],
         cases.snr[sel],
         relative=cases.name in RELATIVE_FLOOR,
+        rchi2=cases.rchi2[sel],
     )
 
 
@@ -167,8 +170,8 @@ def calibrate(
         for fold in (even, ~even):
             train = in_range & ~fold
             if train.sum() >= 10 and fold.any():
-                held[fold] = _fit(cases, train).apply(cases.cov_e[fold], cases.value[fold])
-        calibrated = model.apply(cases.cov_e, cases.value)
+                held[fold] = _fit(cases, train).apply(cases.cov_e[fold], cases.value[fold], cases.rchi2[fold])
+        calibrated = model.apply(cases.cov_e, cases.value, cases.rchi2)
         for snr in np.unique(cases.snr):
             sel = cases.snr == snr
             rows.append(
