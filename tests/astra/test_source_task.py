@@ -3,6 +3,8 @@ row per source, its visit rows exactly once, reprocessing, the tension flag."""
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pytest
 
@@ -103,9 +105,14 @@ def test_joint_sources_with_visit_rows_exactly_once(database, stars, toy_boss, t
     # bad = an SQL expression too
     assert ZetaPayneSource.select().where(ZetaPayneSource.flag_bad).count() == 1
 
-    # done: nothing pending; reprocessing one source keeps its task_pk and replaces its visits
+    # done: nothing pending; a spectrum modified since makes its source pending again, and
+    # refitting a source keeps its task_pk and replaces its visits
     assert _run(toy_boss, toy_apogee) == []
-    again = _run(toy_boss, toy_apogee, sources=[matched.source_pk], route=False)
+    spectrum = by_sdss[301][0]
+    model = type(spectrum)
+    later = datetime.datetime.now() + datetime.timedelta(days=1)
+    model.update(modified=later).where(model.spectrum_pk == spectrum.spectrum_pk).execute()
+    again = _run(toy_boss, toy_apogee)
     assert len(again) == 1 and again[0].task_pk == matched.task_pk
     assert ZetaPayneSource.select().count() == 2 and ZetaPayneVisit.select().count() == 4
     assert len(_run(toy_boss, toy_apogee, reprocess=True, limit=1)) == 1

@@ -80,20 +80,24 @@ def source_spectra(source_pk: int, models: Iterable[type], routing: Routing) -> 
 
 
 def _pending(models: Iterable[type], routing: Routing, reprocess: bool, limit: int | None) -> list[int]:
-    """Source pks with routed spectra of ``models`` and (unless ``reprocess``) no result yet."""
+    """Source pks with routed spectra of ``models`` that have no result for this ASTRA version or
+    a spectrum modified since it (every such source with ``reprocess``), as the spectrum tasks'
+    pending query (:func:`zeta_payne.astra.routing.pending_query`) does per spectrum."""
+    from peewee import JOIN
+
+    output = ZetaPayneSource
+    version = compat.current_v_astra() // 1000
     pks: set[int] = set()
     for model in present_models(models):
-        query = model.select(model.source)
+        on = (output.source_pk == model.source) & (output.v_astra_major_minor == version)
+        query = model.select(model.source).join(output, JOIN.LEFT_OUTER, on=on)
+        query = query.where(model.source.is_null(False))
         condition = routed_expression(model, routing)
         if condition is not None:
             query = query.where(condition)
+        if not reprocess:
+            query = query.where(output.task_pk.is_null() | (model.modified > output.modified))
         pks.update(int(pk) for (pk,) in query.tuples())
-    if not reprocess:
-        version = compat.current_v_astra() // 1000
-        done = ZetaPayneSource.select(ZetaPayneSource.source_pk).where(
-            ZetaPayneSource.v_astra_major_minor == version
-        )
-        pks -= {int(pk) for (pk,) in done.tuples()}
     ordered = sorted(pks)
     return ordered if limit is None else ordered[: int(limit)]
 
