@@ -63,6 +63,8 @@ def test_interrupted_fit_keeps_its_rows(spectra_folder, tmp_path, toy_boss, suff
         str(toy_boss.path),
         "--presearch-points",
         "256",
+        "--batch-size",  # rows come in batches: small ones leave the interrupt a wide window
+        "4",
         "-o",
         str(output),
     ]
