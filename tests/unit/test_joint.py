@@ -199,7 +199,7 @@ def test_joint_errors_combine_calibrations(fitters):
         def __init__(self, scale, floor):
             self.scale, self.floor = scale, floor
 
-        def apply(self, names, labels, cov_e, v_rad, cov_e_v_rad):
+        def apply(self, names, labels, cov_e, v_rad, cov_e_v_rad, rchi2=1.0):
             return np.sqrt((self.scale * np.asarray(cov_e)) ** 2 + self.floor**2), float("nan")
 
     space = LabelSpace(fitters)

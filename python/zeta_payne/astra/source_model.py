@@ -176,7 +176,8 @@ class ZetaPayneVisit(BaseModel):
 
     #> Radial Velocity
     v_rad = _float("Radial velocity of this spectrum at the joint labels [km/s]")
-    e_v_rad = _float("Covariance error on v_rad at this spectrum's reduced chi2 [km/s]")
+    e_v_rad = _float("Error on v_rad (covariance error through the bundle's RV error calibration) [km/s]")
+    cov_e_v_rad = _float("Covariance error on v_rad at this spectrum's reduced chi2 [km/s]")
     initial_v_rad = _float("Start of the joint fit for v_rad [km/s]")
 
     #> Fit of This Spectrum

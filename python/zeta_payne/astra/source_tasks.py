@@ -163,6 +163,7 @@ def _visit_values(member: MemberResult, spectrum: Any, source_pk: int) -> dict[s
         "bundle_name": member.bundle_name or None,
         "v_rad": _finite(member.v_rad),
         "e_v_rad": _finite(member.e_v_rad),
+        "cov_e_v_rad": _finite(member.cov_e_v_rad),
         "initial_v_rad": _finite(member.initial_v_rad),
         "chi2": _finite(member.chi2),
         "rchi2": _finite(member.rchi2),

@@ -223,8 +223,11 @@ class MemberResult:
     bundle_name : str
         The bundle that modelled it.
     v_rad, e_v_rad, initial_v_rad : float
-        Its RV at the joint solution [km/s], the covariance error (scaled by this spectrum's
-        own reduced χ²) and the start of the joint fit.
+        Its RV at the joint solution [km/s], its reported error (the covariance error through
+        its bundle's RV error calibration, as for single spectra; the covariance error without
+        one) and the start of the joint fit.
+    cov_e_v_rad : float
+        The covariance error of the RV, scaled by this spectrum's own reduced χ² [km/s].
     coeffs : numpy.ndarray, shape (C,)
         Its response coefficients (data units).
     chi2, rchi2 : float
@@ -262,6 +265,7 @@ class MemberResult:
     bundle_name: str
     v_rad: float = float("nan")
     e_v_rad: float = float("nan")
+    cov_e_v_rad: float = float("nan")
     initial_v_rad: float = float("nan")
     coeffs: np.ndarray = field(default_factory=lambda: np.zeros(0))
     chi2: float = float("nan")
@@ -293,6 +297,7 @@ class MemberResult:
             "bundle_name": self.bundle_name,
             "v_rad": self.v_rad,
             "e_v_rad": self.e_v_rad,
+            "cov_e_v_rad": self.cov_e_v_rad,
             "initial_v_rad": self.initial_v_rad,
             "chi2": self.chi2,
             "rchi2": self.rchi2,
@@ -514,6 +519,7 @@ def joint_errors(
     labels: np.ndarray,
     cov_e: np.ndarray,
     raw_e: np.ndarray,
+    rchi2: float = 1.0,
 ) -> tuple[np.ndarray, bool]:
     """The reported errors of a joint fit: calibrated as for single spectra where every bundle has
     an error calibration, else the raw χ²-parabola errors.
@@ -534,6 +540,8 @@ def joint_errors(
         Joint labels.
     cov_e, raw_e : numpy.ndarray, shape (L,)
         Joint covariance and χ²-parabola errors.
+    rchi2 : float
+        Reduced χ² of the joint fit (the calibrations' error models may depend on it).
 
     Returns
     -------
@@ -549,8 +557,8 @@ def joint_errors(
     inv_floor2 = np.zeros(len(names))
     zero_floor = np.zeros(len(names), bool)
     for calibration in calibrations:
-        e_k, _ = calibration.apply(names, labels, cov_e, float("nan"), float("nan"))
-        f_k, _ = calibration.apply(names, labels, np.zeros(len(names)), float("nan"), float("nan"))
+        e_k, _ = calibration.apply(names, labels, cov_e, float("nan"), float("nan"), rchi2)
+        f_k, _ = calibration.apply(names, labels, np.zeros(len(names)), float("nan"), float("nan"), rchi2)
         e_k, f_k = np.asarray(e_k, dtype=float), np.asarray(f_k, dtype=float)
         stat2 = np.fmax(stat2, np.clip(e_k**2 - f_k**2, 0.0, None))
         zero_floor |= ~(f_k > 0)
@@ -559,6 +567,16 @@ def joint_errors(
     e = np.sqrt(stat2 + floor2)
     e[~np.isfinite(np.asarray(cov_e, dtype=float))] = np.nan
     return e, True
+
+
+def _rv_error(fitter: Fitter, labels: np.ndarray, v_rad: float, cov_e_v_rad: float, rchi2: float) -> float:
+    """An RV's reported error: its covariance error through the bundle's error calibration."""
+    calibration = getattr(fitter, "error_calibration", None)
+    if calibration is None or not np.isfinite(cov_e_v_rad):
+        return float(cov_e_v_rad)
+    nan = np.full(len(fitter.label_names), np.nan)
+    _, e_v_rad = calibration.apply(fitter.label_names, labels, nan, v_rad, cov_e_v_rad, rchi2)
+    return float(e_v_rad)
 
 
 def noise_scale(single: FitResult | None, fitter: Fitter, weighting: str) -> float:
@@ -815,7 +833,10 @@ def _solve(
             index=m.index,
             bundle_name=m.fitter.bundle.name,
             v_rad=float(velocities[k]),
-            e_v_rad=float(np.sqrt(var_v)) if var_v > 0 else float("nan"),
+            e_v_rad=_rv_error(
+                m.fitter, lab, float(velocities[k]), float(np.sqrt(var_v)) if var_v > 0 else np.nan, rchi2_k
+            ),
+            cov_e_v_rad=float(np.sqrt(var_v)) if var_v > 0 else float("nan"),
             initial_v_rad=float(m.v_start),
             coeffs=c_k * m.prep.scale,
             chi2=chi2_k,
@@ -895,7 +916,9 @@ def _solve(
     correlations = {key: value for key, value in cov.correlations.items() if "v_rad" not in key}
     chi2_own = float(sum(mr.chi2 for mr in outcome))  # each spectrum with its own ivar
     initial = space.full(theta0)
-    e_labels, calibrated = joint_errors(space, [m.fitter for m in members], labels, cov.e_labels, raw_e)
+    e_labels, calibrated = joint_errors(
+        space, [m.fitter for m in members], labels, cov.e_labels, raw_e, chi2_own / dof
+    )
     snr = float(np.sqrt(np.nansum([m.prep.snr**2 for m in members])))
     timing["total"] = time.perf_counter() - t0
     result = FitResult(
