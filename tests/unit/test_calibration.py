@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -206,6 +207,53 @@ def test_calibrate_command_stores_a_new_version_that_the_fitter_uses(toy_boss, t
     np.testing.assert_allclose(calibrated.raw_e_labels, plain.raw_e_labels, rtol=1e-6)
     row = calibrated.as_row()
     assert row["errors_calibrated"] is True and row["cov_e_v_rad"] == calibrated.cov_e_v_rad
+
+
+def test_check_reports_the_stored_calibration_and_refuses_other_bundles(toy_boss, tmp_path):
+    from zeta_payne.bundles.calibration import write_calibrated_bundle
+    from zeta_payne.validation.report import write_report
+
+    truth_models = {"logg": ErrorModel(1.5, 0.0, 0.0), "teff": ErrorModel(1.5)}
+    new = write_calibrated_bundle(toy_boss, ErrorCalibration(truth_models), tmp_path / "b")
+    studies = []
+    for i, snr in enumerate(SNRS):
+        st = _study(toy_boss, snr, 10 + i, scale=1.5, floor=0.0)
+        st.meta["bundle"] = {"sha256": new.sha256}
+        st.e_labels = st.cov_e_labels * 1.5  # what the stored calibration reports
+        studies.append(st)
+    write_report(studies, tmp_path / "study")
+
+    def check(bundle):
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "zeta_payne.cli",
+                "bundle",
+                "calibrate",
+                str(bundle),
+                "--study",
+                str(tmp_path / "study"),
+                "--check",
+                "-o",
+                str(tmp_path / "check"),
+            ],
+            capture_output=True,
+            text=True,
+        )
+
+    run = check(new.path)
+    assert run.returncode == 0, run.stderr
+    widths = list(csv.DictReader(open(tmp_path / "check" / "widths.csv")))
+    logg = [float(r["reported"]) for r in widths if r["name"] == "logg"]
+    assert all(0.8 < w < 1.25 for w in logg), logg
+    assert not (tmp_path / "check" / "calibration.json").exists()
+    assert "Check of the stored error calibration" in (tmp_path / "check" / "report.md").read_text()
+    refused = check(toy_boss.path)  # no calibration at all
+    assert refused.returncode == 1 and "no error calibration" in refused.stderr
+    other = write_calibrated_bundle(toy_boss, ErrorCalibration({"logg": ErrorModel(2.0)}), tmp_path / "c")
+    refused = check(other.path)
+    assert refused.returncode == 1 and "another bundle" in refused.stderr
 
 
 def test_a_corrupt_calibration_file_is_a_bundle_error(toy_boss, tmp_path):

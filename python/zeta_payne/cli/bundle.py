@@ -60,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--in-place", action="store_true", help="replace the bundle's folder with the new version"
     )
     where.add_argument("--bundle-out", default=None, metavar="DIR", help="write the calibrated bundle here")
+    where.add_argument(
+        "--check",
+        action="store_true",
+        help="check the bundle's stored calibration on new studies: report the widths of the errors "
+        "the studies reported (their 'reported' column); no models written",
+    )
     cal.add_argument("--version", default=None, help="version of the calibrated bundle (default: next patch)")
     cal.add_argument(
         "-o", "--output", default=None, metavar="DIR", help="write report.md and widths.csv here"
@@ -96,6 +102,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    import numpy as np
+
     from zeta_payne.bundles.bundle import load_bundle
     from zeta_payne.bundles.calibration import write_calibrated_bundle
     from zeta_payne.bundles.registry import resolve_bundle_path
@@ -129,8 +137,25 @@ def _calibrate(args: argparse.Namespace) -> int:
         "command": "zeta-payne " + shlex.join(sys.argv[1:]),
     }
     report = calibrate(studies, free + ["v_rad"], (lo, hi), provenance)
+    if args.check and bundle.error_calibration is None:
+        raise ZetaPayneError(f"{bundle.name}@{bundle.version} has no error calibration to check")
+    if args.check:
+        other = {st.meta.get("bundle", {}).get("sha256") for st in studies} - {bundle.sha256}
+        if other:
+            raise ZetaPayneError(
+                f"--check: the studies were fitted with another bundle (sha256 {sorted(other)[0][:12]}), "
+                f"not {bundle.name}@{bundle.version} ({bundle.sha256[:12]}): their errors are not its"
+            )
     if args.output:
-        write_calibration_report(report, args.output, bundle)
+        write_calibration_report(report, args.output, bundle, check=args.check)
+    if args.check:
+        worst = max(report.widths, key=lambda r: abs(np.log(r["reported"])) if r["reported"] > 0 else np.inf)
+        widths = [r["reported"] for r in report.widths]
+        print(
+            f"stored calibration of {bundle.name}@{bundle.version}: reported-error pull widths "
+            f"{min(widths):.2f}-{max(widths):.2f} (worst: {worst['name']} at S/N {worst['snr']:g})"
+        )
+        return 0
     for name, model in report.calibration.models.items():
         print(
             f"{name:7s} scale {model.scale:.3f}  floor {model.floor:.4g}  "
