@@ -22,7 +22,7 @@ from zeta_payne.astra.compat import BitField, PipelineOutputModel
 from zeta_payne.astra.standin.fields import FloatArrayField
 from zeta_payne.fitting.flags import BAD_MASK, CANONICAL_LABELS, WARN_MASK, ResultFlags
 
-__all__ = ["FLAG_HELP", "LABEL_COLUMNS", "RHO_COLUMNS", "ZetaPayne", "flag_help"]
+__all__ = ["FLAG_HELP", "LABEL_COLUMNS", "RHO_COLUMNS", "FlagSummary", "ZetaPayne", "flag_help"]
 
 #: Labels with value, error and initial-value columns (``v_rad`` last).
 LABEL_COLUMNS: tuple[str, ...] = ("teff", "logg", "v_sini", "m_h", "v_micro", "v_rad")
@@ -88,8 +88,31 @@ def flag_help(name: str) -> str:
 # ASTRA reads the `#>` comments (FITS header groups): keep them unformatted.
 
 
+class FlagSummary:
+    """``flag_bad`` and ``flag_warn`` of a model with a ``result_flags`` column: values on a
+    row, SQL expressions on the class (``Model.select().where(Model.flag_bad)``)."""
+
+    @hybrid_property
+    def flag_bad(self) -> bool:
+        """Labels unusable (any bad bit set); an SQL expression on the class."""
+        return bool(int(self.result_flags or 0) & int(BAD_MASK))
+
+    @flag_bad.expression
+    def flag_bad(cls):  # noqa: N805
+        return cls.result_flags.bin_and(int(BAD_MASK)) != 0
+
+    @hybrid_property
+    def flag_warn(self) -> bool:
+        """Labels need care (any warning bit set); an SQL expression on the class."""
+        return bool(int(self.result_flags or 0) & int(WARN_MASK))
+
+    @flag_warn.expression
+    def flag_warn(cls):  # noqa: N805
+        return cls.result_flags.bin_and(int(WARN_MASK)) != 0
+
+
 # fmt: off
-class ZetaPayne(PipelineOutputModel):
+class ZetaPayne(FlagSummary, PipelineOutputModel):
     """ZETA-PAYNE labels of a hot (OBAF) star from a BOSS or APOGEE spectrum."""
 
     #> Stellar Labels
@@ -217,24 +240,6 @@ class ZetaPayne(PipelineOutputModel):
             if field.name not in row.__data__ and field.name not in _NOT_INSERTED:
                 row.__data__[field.name] = None
         return row
-
-    @hybrid_property
-    def flag_bad(self) -> bool:
-        """Labels unusable (any bad bit set); an SQL expression on the class."""
-        return bool(int(self.result_flags or 0) & int(BAD_MASK))
-
-    @flag_bad.expression
-    def flag_bad(cls):  # noqa: N805
-        return cls.result_flags.bin_and(int(BAD_MASK)) != 0
-
-    @hybrid_property
-    def flag_warn(self) -> bool:
-        """Labels need care (any warning bit set); an SQL expression on the class."""
-        return bool(int(self.result_flags or 0) & int(WARN_MASK))
-
-    @flag_warn.expression
-    def flag_warn(cls):  # noqa: N805
-        return cls.result_flags.bin_and(int(WARN_MASK)) != 0
 # fmt: on
 
 

@@ -25,12 +25,11 @@ from peewee import (
     IntegerField,
     TextField,
 )
-from playhouse.hybrid import hybrid_property
 
 from zeta_payne.astra import compat
 from zeta_payne.astra.compat import BaseModel, BitField
-from zeta_payne.astra.model import flag_help
-from zeta_payne.fitting.flags import BAD_MASK, WARN_MASK, ResultFlags
+from zeta_payne.astra.model import FlagSummary, flag_help
+from zeta_payne.fitting.flags import ResultFlags
 
 __all__ = ["SOURCE_LABELS", "ZetaPayneSource", "ZetaPayneVisit"]
 
@@ -52,7 +51,7 @@ def _float(help_text: str) -> FloatField:
 
 
 # fmt: off
-class ZetaPayneSource(BaseModel):
+class ZetaPayneSource(FlagSummary, BaseModel):
     """ZETA-PAYNE labels of one source from all its spectra (joint or multi-epoch fit)."""
 
     source_pk = ForeignKeyField(compat.Source, index=True, lazy_load=False, column_name="source_pk",
@@ -136,24 +135,6 @@ class ZetaPayneSource(BaseModel):
             if field.name not in row.__data__ and field.name not in ("task_pk", "v_astra_major_minor"):
                 row.__data__[field.name] = None
         return row
-
-    @hybrid_property
-    def flag_bad(self) -> bool:
-        """Labels unusable (any bad bit set); an SQL expression on the class."""
-        return bool(int(self.result_flags or 0) & int(BAD_MASK))
-
-    @flag_bad.expression
-    def flag_bad(cls):  # noqa: N805
-        return cls.result_flags.bin_and(int(BAD_MASK)) != 0
-
-    @hybrid_property
-    def flag_warn(self) -> bool:
-        """Labels need care (any warning bit set); an SQL expression on the class."""
-        return bool(int(self.result_flags or 0) & int(WARN_MASK))
-
-    @flag_warn.expression
-    def flag_warn(cls):  # noqa: N805
-        return cls.result_flags.bin_and(int(WARN_MASK)) != 0
 
 
 class ZetaPayneVisit(BaseModel):
