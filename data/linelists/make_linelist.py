@@ -19,7 +19,8 @@ Sources (see README.md for versions and hashes):
   Kramers × Johnson (1972) Gaunt factor).
 
 Merge rule: GES for its wavelength range (4200–9200 Å); linemake outside it, and inside it
-for every line that has no GES line of the same species within 0.01 Å; plus He I, the TLUSTY
+for every line that is not a GES transition — no GES line of the same species within 0.01 Å,
+nor within 0.1 Å from the same lower level (EP within 0.01 eV); plus He I, the TLUSTY
 ion multiplets for the species GES + linemake (nearly) lack — C II, N II, O II, Si III, each
 line kept where no base line of the species lies within 1.5 Å; Si II and Mg II come from
 GES — and hydrogen. The Si III 4552/4568/4575 multiplet is split into its J components
@@ -272,17 +273,31 @@ def hydrogen_lines(n_upper_max: int = 40) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _dedupe_against(add: pd.DataFrame, base: pd.DataFrame, tol: float) -> pd.DataFrame:
-    """Rows of ``add`` without a ``base`` line of the same species within ``tol`` Å."""
+def _dedupe_against(add: pd.DataFrame, base: pd.DataFrame, tol: float,
+                    same_level_tol: float = 0.0, ep_tol: float = 0.01) -> pd.DataFrame:
+    """Rows of ``add`` that are not a transition ``base`` already lists.
+
+    A row is a duplicate when a ``base`` line of the same species lies within ``tol`` Å, or
+    within ``same_level_tol`` Å with a lower-level energy within ``ep_tol`` eV: the same
+    transition with a wavelength from another source (GES and linemake differ by 0.01–0.05 Å
+    for the same line) or one hyperfine component of a line the base lists.
+    """
     keep = np.ones(len(add), bool)
+    reach = max(tol, same_level_tol)
     for sp, idx in add.groupby("species").indices.items():
-        ref = np.sort(base.loc[base["species"] == sp, "wlcent"].to_numpy())
-        if ref.size == 0:
+        ref = base.loc[base["species"] == sp, ["wlcent", "excit"]].to_numpy()
+        if ref.shape[0] == 0:
             continue
+        ref = ref[np.argsort(ref[:, 0])]
         w = add["wlcent"].to_numpy()[idx]
-        j = np.clip(np.searchsorted(ref, w), 1, ref.size - 1)
-        d = np.minimum(np.abs(ref[j] - w), np.abs(ref[j - 1] - w))
-        keep[idx] = d > tol
+        ep = add["excit"].to_numpy()[idx]
+        lo = np.searchsorted(ref[:, 0], w - reach)
+        hi = np.searchsorted(ref[:, 0], w + reach, side="right")
+        for k in range(idx.size):
+            near = ref[lo[k]:hi[k]]
+            dw = np.abs(near[:, 0] - w[k])
+            dup = (dw <= tol) | ((dw <= same_level_tol) & (np.abs(near[:, 1] - ep[k]) <= ep_tol))
+            keep[idx[k]] = not dup.any()
     return add[keep]
 
 
@@ -293,6 +308,12 @@ def _dedupe_against(add: pd.DataFrame, base: pd.DataFrame, tol: float) -> pd.Dat
 MULTIPLET_SPLITS = [
     ("Si 3", (4555.0, 4566.0), [(4552.622, 5 / 9), (4567.840, 3 / 9), (4574.757, 1 / 9)]),
 ]
+#: A linemake line within this many Å of a GES line of the same species and lower level
+#: (EP within 0.01 eV) is the same transition (or a hyperfine component of it): measured, the
+#: two lists give the same line 0.010–0.10 Å apart (median 0.018 Å). With only the 0.01 Å rule
+#: of v1/v2, 2,090 such lines were kept twice (Fe II 248, Mn I 420, Co I 444, Cr I 4254/4274/
+#: 4290 and 5204–5208, K I 7665/7699 among them), i.e. synthesized at twice their gf.
+SAME_TRANSITION_TOL = 0.1
 #: A TLUSTY ion species is added only where GES + linemake have fewer lines of it than this.
 TLUSTY_MIN_BASE_LINES = 20
 
@@ -319,7 +340,7 @@ def merge(ges: pd.DataFrame, lm: pd.DataFrame, tlusty: pd.DataFrame, hyd: pd.Dat
     """Apply the merge rule; return the merged list (air, in range) and counts."""
     in_ges = (lm["wlcent"] >= GES_RANGE[0]) & (lm["wlcent"] <= GES_RANGE[1])
     lm_out = lm[~in_ges]
-    lm_in = _dedupe_against(lm[in_ges], ges, 0.01)
+    lm_in = _dedupe_against(lm[in_ges], ges, 0.01, SAME_TRANSITION_TOL)
     base = pd.concat([ges, lm_out, lm_in], ignore_index=True)
     he = tlusty[tlusty["species"] == "He 1"]
     in_base = base[_in_ranges(base["wlcent"].to_numpy())]["species"].value_counts()
@@ -430,6 +451,27 @@ def line_strengths(lines: pd.DataFrame, cache_dir: Path, processes: int = 2) -> 
     return depth
 
 
+def _rounded_keys(lines: pd.DataFrame) -> pd.Series:
+    """Line identity at the precision the CSV is written with."""
+    return (lines["species"] + "|" + lines["wlcent"].map("{:.4f}".format) + "|"
+            + lines["excit"].map("{:.3f}".format) + "|" + lines["gflog"].map("{:.3f}".format))
+
+
+def _keep_from_culled(merged: pd.DataFrame, culled_path: Path, provenance: dict) -> np.ndarray:
+    """Mask of ``merged`` lines present in an earlier culled list (see ``--from-culled``)."""
+    culled = pd.read_csv(culled_path)
+    keys = _rounded_keys(merged)
+    known = set(_rounded_keys(culled))
+    keep = keys.isin(known).to_numpy()
+    provenance["from_culled"] = {
+        "file": culled_path.name,
+        "sha256": hashlib.sha256(culled_path.read_bytes()).hexdigest(),
+        "lines": len(culled), "kept": int(keep.sum()),
+        "dropped": len(culled) - int(pd.Series(list(known)).isin(set(keys[keep])).sum()),
+    }
+    return keep
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sdists", type=Path, required=True, help="folder with the sdists")
@@ -437,6 +479,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-almax", type=float, default=0.01)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "zeta-payne")
+    parser.add_argument(
+        "--from-culled", type=Path, default=None,
+        help="instead of computing ALMAX, keep the lines of this already culled list that the "
+             "merge rule still makes: exact when the rule changed only by removing lines (the "
+             "cull is per line); lines new to the merge would need ALMAX and are not kept")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -468,9 +515,12 @@ def main(argv: list[str] | None = None) -> None:
     merged, counts = merge(ges, lm, tlusty, hyd)
     log.info("merged counts: %s", counts)
 
-    depth = line_strengths(merged, args.cache_dir.resolve(), args.processes)
-    always = merged["species"].isin(["H 1", "He 1"]).to_numpy()
-    keep = (depth >= args.min_almax) | always
+    if args.from_culled is not None:
+        keep = _keep_from_culled(merged, args.from_culled, provenance)
+    else:
+        depth = line_strengths(merged, args.cache_dir.resolve(), args.processes)
+        always = merged["species"].isin(["H 1", "He 1"]).to_numpy()
+        keep = (depth >= args.min_almax) | always
     culled = merged[keep].reset_index(drop=True)
     counts["after_almax_cull"] = int(keep.sum())
     counts["by_source_after_cull"] = culled["source"].value_counts().to_dict()
