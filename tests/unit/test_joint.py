@@ -216,3 +216,55 @@ def test_joint_errors_combine_calibrations(fitters):
     c = SimpleNamespace(bundle=SimpleNamespace(), error_calibration=None)
     e, calibrated = joint_errors(space, [a, c], np.zeros(5), cov_e, raw)
     assert not calibrated and np.array_equal(e, raw, equal_nan=True)
+
+
+def test_relative_rv_error_drops_the_zero_point_floor():
+    """The visit-to-visit RV error: the calibration's scaled part only (its floors are the RV
+    zero-point, shared by visits fitted with shared labels)."""
+    from types import SimpleNamespace
+
+    from zeta_payne.fitting.calibration import ErrorCalibration, ErrorModel
+    from zeta_payne.fitting.joint import _rv_error, relative_rv_error
+
+    model = ErrorModel(scale=1.38, floor=2.4, relative_floor=0.01, rchi2_power=0.0)
+    fitter = SimpleNamespace(error_calibration=ErrorCalibration({"v_rad": model}), label_names=("teff",))
+    # rchi2_power 0: the covariance error at the fit's rchi2 is brought back to the formal one
+    assert relative_rv_error(fitter, 50.0, 5.0, 1.7) == pytest.approx(1.38 * 5.0 / 1.7**0.5)
+    assert _rv_error(fitter, np.array([1e4]), 50.0, 5.0, 1.7) == pytest.approx(
+        math.sqrt((1.38 * 5.0 / 1.7**0.5) ** 2 + 2.4**2 + 0.5**2)
+    )
+    scaled = ErrorModel(scale=2.0, floor=1.0, rchi2_power=2.0)  # the rchi2 dependence is kept
+    fitter2 = SimpleNamespace(error_calibration=ErrorCalibration({"v_rad": scaled}))
+    assert relative_rv_error(fitter2, 0.0, 3.0, 4.0) == pytest.approx(2.0 * 3.0 * 4.0**0.5)
+    bare = SimpleNamespace(error_calibration=None)
+    assert relative_rv_error(bare, 0.0, 3.0, 1.0) == 3.0
+    assert math.isnan(relative_rv_error(fitter, 0.0, float("nan"), 1.0))
+
+
+def test_epochs_variability_uses_relative_errors(toy_apogee):
+    """fit_epochs tests the RVs' constancy with the visit-to-visit errors by default
+    (JointOptions.rv_errors), the absolute ones on request; p(constant) threshold 3e-3."""
+    from dataclasses import replace
+
+    from zeta_payne.fitting.calibration import ErrorCalibration, ErrorModel
+
+    assert JointOptions().rv_errors == "relative" and JointOptions().rv_p_threshold == 3e-3
+    fe = _fitter(toy_apogee, (15200.0, 15700.0), rv_range=(-100.0, 100.0))
+    fe.error_calibration = ErrorCalibration(
+        {"v_rad": ErrorModel(scale=1.5, floor=20.0, rchi2_power=1.0)}, provenance={}
+    )
+    visits = [
+        simulate(toy_apogee, APOGEE_WAVELENGTH, TRUTH, v, snr=30, seed=60 + i)
+        for i, v in enumerate((-6, 0, 6))
+    ]
+    options = JointOptions(sb2=False, single_fits=False)
+    rel = fit_epochs(fe, visits, options)
+    ab = fit_epochs(fe, visits, replace(options, rv_errors="absolute"))
+    for m in rel.members:
+        assert m.rel_e_v_rad == pytest.approx(1.5 * m.cov_e_v_rad)
+        assert m.e_v_rad == pytest.approx(math.hypot(1.5 * m.cov_e_v_rad, 20.0))
+    assert rel.rv.e_mean < ab.rv.e_mean and rel.rv.chi2 > ab.rv.chi2
+    assert rel.flags & ResultFlags.RV_VARIABLE and not ab.flags & ResultFlags.RV_VARIABLE
+    assert "rel_e_v_rad" in rel.members[0].as_row()
+    bogus = fit_epochs(fe, visits, replace(options, rv_errors="bogus"))  # flagged, never raised
+    assert bogus.flags & ResultFlags.RUNTIME_EXCEPTION and "rv_errors" in bogus.result.message

@@ -68,6 +68,7 @@ __all__ = [
     "fit_joint",
     "joint_errors",
     "noise_scale",
+    "relative_rv_error",
     "rv_statistics",
 ]
 
@@ -89,7 +90,19 @@ class JointOptions:
         0/30 matched and 28/30 mismatched (ΔTeff ≥ 2,000 K) pairs are flagged
         (``docs/validation/joint/report.md``).
     rv_p_threshold : float
-        Probability of constancy below which a multi-epoch source is ``RV_VARIABLE``.
+        Probability of constancy below which a multi-epoch source is ``RV_VARIABLE``. 3e-3 was
+        chosen on the single stars of two synthesis-truth draws (``benchmarks/bench_joint.py``
+        seeds 17 and 19: 70 stars × 3 APOGEE visits at S/N 30, relative RV errors): the largest
+        threshold of (1e-4, 1e-3, 3e-3, 0.01, 0.02, 0.05) with at most 2 % of them flagged
+        (1/70; 0.01 flags 3/70); the rates on fresh draws are in
+        ``docs/validation/joint/sb1/report.md``.
+    rv_errors : {"relative", "absolute"}
+        Which RV errors the variability test uses when all spectra share one bundle:
+        ``relative`` (:attr:`MemberResult.rel_e_v_rad`: the bundle's RV error calibration
+        without its floor — the floor is the zero-point of the RV scale, template mismatch
+        included, which visits fitted with shared labels share, so it cancels between visits)
+        or ``absolute`` (:attr:`MemberResult.e_v_rad`). Spectra of different bundles always use
+        ``absolute``.
     rv_floor : float
         RV error floor [km/s] added in quadrature to every visit's RV error in the
         variability test (zero-point and template systematics).
@@ -126,7 +139,8 @@ class JointOptions:
 
     max_nfev: int = 50
     tension_threshold: float = 0.4
-    rv_p_threshold: float = 1e-3
+    rv_p_threshold: float = 3e-3
+    rv_errors: str = "relative"
     rv_floor: float = 0.0
     sb2: bool = True
     sb2_threshold: float = 50.0
@@ -228,6 +242,10 @@ class MemberResult:
         one) and the start of the joint fit.
     cov_e_v_rad : float
         The covariance error of the RV, scaled by this spectrum's own reduced χ² [km/s].
+    rel_e_v_rad : float
+        The visit-to-visit error of the RV [km/s]: the covariance error through the bundle's RV
+        error calibration without its floors (:func:`relative_rv_error`); what the RV
+        variability test of one bundle's spectra uses.
     coeffs : numpy.ndarray, shape (C,)
         Its response coefficients (data units).
     chi2, rchi2 : float
@@ -266,6 +284,7 @@ class MemberResult:
     v_rad: float = float("nan")
     e_v_rad: float = float("nan")
     cov_e_v_rad: float = float("nan")
+    rel_e_v_rad: float = float("nan")
     initial_v_rad: float = float("nan")
     coeffs: np.ndarray = field(default_factory=lambda: np.zeros(0))
     chi2: float = float("nan")
@@ -298,6 +317,7 @@ class MemberResult:
             "v_rad": self.v_rad,
             "e_v_rad": self.e_v_rad,
             "cov_e_v_rad": self.cov_e_v_rad,
+            "rel_e_v_rad": self.rel_e_v_rad,
             "initial_v_rad": self.initial_v_rad,
             "chi2": self.chi2,
             "rchi2": self.rchi2,
@@ -579,6 +599,43 @@ def _rv_error(fitter: Fitter, labels: np.ndarray, v_rad: float, cov_e_v_rad: flo
     return float(e_v_rad)
 
 
+def relative_rv_error(fitter: Fitter, v_rad: float, cov_e_v_rad: float, rchi2: float) -> float:
+    """The visit-to-visit error of an RV: its covariance error through the bundle's RV error
+    calibration without the calibration's floors.
+
+    The calibration (``e = sqrt((s σ)² + F²)``, measured on single spectra against the true
+    RV) holds in ``F`` the error of the RV's zero-point — template mismatch (labels off
+    the truth), the model's line positions — which spectra of one star fitted with the same
+    bundle and shared labels have in common: it cancels in their differences, so only the
+    scaled statistical part ``s σ`` enters an RV-variability test.
+
+    Parameters
+    ----------
+    fitter : Fitter
+        The spectrum's fitter (its ``error_calibration``, if any).
+    v_rad : float
+        The RV [km/s] (only a relative floor would use it; it is removed too).
+    cov_e_v_rad : float
+        Its covariance error at the spectrum's reduced χ² [km/s].
+    rchi2 : float
+        The spectrum's reduced χ² (the error model may depend on it).
+
+    Returns
+    -------
+    float
+        ``s σ`` [km/s] (with the model's rchi2 dependence); ``cov_e_v_rad`` without a
+        calibration; NaN where ``cov_e_v_rad`` is not finite.
+    """
+    if not np.isfinite(cov_e_v_rad):
+        return float("nan")
+    calibration = getattr(fitter, "error_calibration", None)
+    model = calibration.models.get("v_rad") if calibration is not None else None
+    if model is None:
+        return float(cov_e_v_rad)
+    statistical = replace(model, floor=0.0, relative_floor=0.0)
+    return float(statistical.apply([cov_e_v_rad], [v_rad], [rchi2])[0])
+
+
 def noise_scale(single: FitResult | None, fitter: Fitter, weighting: str) -> float:
     """Factor on a spectrum's variances in the joint χ² (see :attr:`JointOptions.weighting`).
 
@@ -829,14 +886,14 @@ def _solve(
         chi2_k = float(r @ r) * m.noise  # with the spectrum's own ivar
         rchi2_k *= m.noise
         lab = space.member_labels(m.fitter, theta)
+        cov_e_v = float(np.sqrt(var_v)) if var_v > 0 else float("nan")
         mr = MemberResult(
             index=m.index,
             bundle_name=m.fitter.bundle.name,
             v_rad=float(velocities[k]),
-            e_v_rad=_rv_error(
-                m.fitter, lab, float(velocities[k]), float(np.sqrt(var_v)) if var_v > 0 else np.nan, rchi2_k
-            ),
-            cov_e_v_rad=float(np.sqrt(var_v)) if var_v > 0 else float("nan"),
+            e_v_rad=_rv_error(m.fitter, lab, float(velocities[k]), cov_e_v, rchi2_k),
+            cov_e_v_rad=cov_e_v,
+            rel_e_v_rad=relative_rv_error(m.fitter, float(velocities[k]), cov_e_v, rchi2_k),
             initial_v_rad=float(m.v_start),
             coeffs=c_k * m.prep.scale,
             chi2=chi2_k,
@@ -909,7 +966,14 @@ def _solve(
     flags |= nonconvex
     for mr in outcome:
         flags |= mr.flags & (ResultFlags.JOINT_TENSION | ResultFlags.SB2_CANDIDATE)
-    rv = rv_statistics([mr.v_rad for mr in outcome], [mr.e_v_rad for mr in outcome], options.rv_floor)
+    if options.rv_errors not in ("relative", "absolute"):
+        raise ValueError(f"unknown rv_errors {options.rv_errors!r} (relative, absolute)")
+    relative = same_instrument and options.rv_errors == "relative"
+    rv = rv_statistics(
+        [mr.v_rad for mr in outcome],
+        [mr.rel_e_v_rad if relative else mr.e_v_rad for mr in outcome],
+        options.rv_floor,
+    )
     if same_instrument and rv.n >= 2 and rv.p_constant < options.rv_p_threshold:
         flags |= ResultFlags.RV_VARIABLE
 
