@@ -230,7 +230,7 @@ class BatchedFit:
         fitter, opt = self.fitter, self.fitter.options
         dev, f64 = self.device, torch.float64
         n = len(preps)
-        batch = BatchedForward(models, fitter._emulator64, dev)
+        batch = BatchedForward(models, fitter._emulator64, dev, emulator32=fitter.emulator)
         flux = torch.zeros((n, batch.n_max), dtype=f64, device=dev)
         weight = torch.zeros_like(flux)
         for b, prep in enumerate(preps):

@@ -14,6 +14,8 @@ change of the kernel width with ``1 + v/c`` (≲ 1e-3 for ``|v| < 300`` km/s).
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +24,40 @@ import torch
 
 from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS, log_doppler_factor
 from zeta_payne.model.emulator import NEGATIVE_SLOPE, Emulator
-from zeta_payne.model.lsf import convolution_band, resampling_band, residual_sigma
+from zeta_payne.model.lsf import BandOperator, convolution_band, resampling_band, residual_sigma
 
-__all__ = ["ModelGrid", "ForwardModel"]
+__all__ = ["ModelGrid", "ForwardModel", "CONV_CACHE_SIZE"]
+
+#: LSF bands kept for reuse (spectra on one pixel grid with one LSF share the band).
+CONV_CACHE_SIZE = 4
+_CONV_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
+
+
+def _cached_convolution(sigma: np.ndarray, delta: float, device: torch.device) -> list:
+    """:func:`convolution_band` of ``sigma`` [ln λ, shape (P,)], shared between spectra.
+
+    The band of a 57,800-pixel window costs ~0.1–0.4 s to build, as much as a fit; spectra
+    with the same residual LSF on the same window (one survey pixel grid with a nominal or
+    shared LSF) reuse the last :data:`CONV_CACHE_SIZE` bands. Keyed on the bytes of
+    ``sigma`` (exact equality), ``delta`` and the device.
+
+    Returns
+    -------
+    list
+        ``[band, csr]``: the :class:`BandOperator` and a slot for its float64 CSR tensor,
+        filled on first use (:attr:`ForwardModel._conv64`) and then shared; read-only.
+    """
+    digest = hashlib.sha1(np.ascontiguousarray(sigma).tobytes()).hexdigest()
+    key = (digest, sigma.size, float(delta), str(device))
+    hit = _CONV_CACHE.get(key)
+    if hit is not None:
+        _CONV_CACHE.move_to_end(key)
+        return hit
+    value = [convolution_band(sigma, delta), None]
+    _CONV_CACHE[key] = value
+    while len(_CONV_CACHE) > CONV_CACHE_SIZE:
+        _CONV_CACHE.popitem(last=False)
+    return value
 
 
 @dataclass(frozen=True)
@@ -130,8 +163,8 @@ class ForwardModel:
         # Residual LSF on the window (interpolated from the observed pixels, v = 0).
         win_loglam = self.window_loglam0 + grid.delta * np.arange(n_win)
         sigma_win = np.interp(win_loglam, self.loglam, sigma_obs)
-        self.conv_band = convolution_band(sigma_win, grid.delta)
-        self._conv64 = self.conv_band.to_torch(self.device, torch.float64)
+        self._conv_shared = _cached_convolution(sigma_win, grid.delta, self.device)
+        self.conv_band = self._conv_shared[0]
         self._conv_w: torch.Tensor | None = None
         self.design = torch.as_tensor(np.asarray(design, dtype=float), device=self.device)
         # Network pieces restricted to the window, in float64 for the least-squares stages.
@@ -142,6 +175,14 @@ class ForwardModel:
         self._b2 = last.bias.detach()[self.j_lo : self.j_hi]
 
     # ------------------------------------------------------------------ pieces
+    @property
+    def _conv64(self) -> torch.Tensor:
+        """The LSF band as a float64 sparse CSR tensor ``(P_w, P_w)`` (built on first use,
+        shared with the other spectra of the same band; the batched fitter never needs it)."""
+        if self._conv_shared[1] is None:
+            self._conv_shared[1] = self.conv_band.to_torch(self.device, torch.float64)
+        return self._conv_shared[1]
+
     @property
     def n_window(self) -> int:
         """Number of model pixels in the window."""
@@ -233,7 +274,14 @@ class ForwardModel:
         """
         target = np.log(np.asarray(wavelength, dtype=float)) - float(log_doppler_factor(v_rad))
         band, _ = resampling_band(self.window_loglam0, self.grid.delta, self.n_window, target)
-        norm = (band.to_torch(self.device, torch.float64) @ self.rest_flux(labels)).cpu().numpy()
+        # the LSF band only at the model pixels the cubic reads (a model grid much finer
+        # than the pixels reads a quarter of them or less)
+        cols = band.columns()
+        needed = np.unique(cols)
+        rows = BandOperator(self.conv_band.start[needed], self.conv_band.weights[needed], self.n_window)
+        h = self.hidden(labels)
+        conv = (rows.to_torch(self.device, torch.float64) @ (self._w2 @ h + self._b2)).cpu().numpy()
+        norm = (band.weights * conv[np.searchsorted(needed, cols)]).sum(axis=1)
         return norm * (np.asarray(design, dtype=float) @ np.asarray(coeffs, dtype=float))
 
     def _hidden_and_tangent(self, labels: npt.ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
