@@ -53,11 +53,12 @@ class FitOptions:
         low-rank factorisation whose rms residual per model pixel stays below this
         (normalised flux; 0: full rank). See :mod:`zeta_payne.fitting.batched_presearch`.
     presearch_recheck : int
-        Batched fitter only: the best candidates of its approximate pre-search that are
-        re-evaluated exactly (float64, full network) by the per-spectrum pre-search's own
-        criterion (every ``presearch_stride``-th pixel); the best of them starts the least
-        squares. 8 keeps the per-spectrum pre-search's best among them in every one of 25
-        simulated APOGEE and BOSS spectra (4 in 96 %).
+        The best candidates of the pre-search that are re-evaluated with the χ² in float64
+        (full network, every ``presearch_stride``-th pixel); the best of them starts the
+        least squares. Batched fitter: the best of its approximate (low-rank) pre-search; 8
+        keeps the exact best among them in every one of 25 simulated APOGEE and BOSS
+        spectra (4 in 96 %). Per-spectrum fitter: the best by its float32 χ², whose
+        rounding (~2, up to 8, at S/N 50) otherwise orders near-equal candidates at random.
     presearch_coarse_stride, presearch_coarse_keep : int
         Batched fitter only: its pre-search first ranks every candidate on every
         ``presearch_coarse_stride``-th fitted pixel and ranks only the
