@@ -99,6 +99,14 @@ def test_level_bases_compose_or_fold_alike(fine_boss, stride):
     np.testing.assert_allclose(composed.numpy(), folded.numpy(), atol=2e-5 * float(folded.abs().max()))
     # the automatic choice composes here (fewer multiply-adds on a fine grid)
     np.testing.assert_array_equal(_level_bases(fm, basis, levels, pixels).numpy(), composed.numpy())
+    # a band met again is folded once and kept (spectra sharing one LSF)
+    cache: dict = {}
+    first = _level_bases(fm, basis, levels, pixels, folded_cache=cache)
+    np.testing.assert_array_equal(first.numpy(), composed.numpy())
+    assert len(cache) == 1 and next(iter(cache.values()))[2] is None
+    again = _level_bases(fm, basis, levels, pixels, folded_cache=cache)
+    assert next(iter(cache.values()))[2] is not None
+    np.testing.assert_allclose(again.numpy(), composed.numpy(), atol=2e-5 * float(folded.abs().max()))
 
 
 def test_candidate_factors_reconstruct_outputs():

@@ -158,6 +158,8 @@ class BatchedFit:
         self.fitter = fitter
         self.device = fitter.device
         self._factors: CandidateFactors | None = None
+        #: folded pre-search bases of LSF bands met more than once (``_level_bases``)
+        self._folded: dict = {}
 
     @property
     def factors(self) -> CandidateFactors:
@@ -372,6 +374,7 @@ class BatchedFit:
             group_size=1 if dev.type == "cpu" else 64,
             coarse_stride=opt.presearch_coarse_stride,
             coarse_keep=opt.presearch_coarse_keep,
+            folded_cache=self._folded,
         )
         n, k = index.shape
         labels = torch.as_tensor(fitter._cand_labels[index], dtype=torch.float64, device=dev)  # (B, K, L)

@@ -312,18 +312,17 @@ class BatchedForward:
                 comp[n:].scatter_add_(1, cols, rows * dw[:, j, None])
         # the LSF band is centred (row j starts at j − T//2): pad instead of clipping columns
         padded = torch.nn.functional.pad(rest, (0, 0, half, t - half + 3))
-        cols = first[:, None] + torch.arange(t + 3, device=self.device)
+        cols = (first[:, None] + torch.arange(t + 3, device=self.device)).reshape(-1)
+        crow = torch.arange(0, n * (t + 3) + 1, t + 3, device=self.device)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-            band = torch.sparse_csr_tensor(
-                torch.arange(0, 2 * n * (t + 3) + 1, t + 3, device=self.device),
-                torch.cat([cols, cols]).reshape(-1),
-                comp.reshape(-1),
-                size=(2 * n, padded.shape[0]),
-                check_invariants=False,
+            value, derivative = (
+                torch.sparse_csr_tensor(
+                    crow, cols, part.reshape(-1), size=(n, padded.shape[0]), check_invariants=False
+                )
+                for part in (comp[:n], comp[n:])
             )
-        both = band @ padded
-        return both[:n], both[n:, 0]
+            return value @ padded, (derivative @ padded[:, :1]).squeeze(1)
 
     def _convolved_rows(
         self, b: int, taps: torch.Tensor, rest: torch.Tensor

@@ -43,6 +43,11 @@ __all__ = [
 ]
 
 
+#: Folded bases kept by :func:`_level_bases` (each ``P_w × r`` float32: 63 MB for a
+#: 57,800-pixel window at rank 272).
+FOLDED_CACHE_SIZE = 2
+
+
 @dataclass(frozen=True)
 class CandidateFactors:
     """``Y ≈ A Bᵀ``: the network outputs of the pre-search candidates at rank ``r``.
@@ -229,6 +234,7 @@ def _level_bases(
     levels: np.ndarray,
     pixels: np.ndarray,
     order: str | None = None,
+    folded_cache: dict | None = None,
 ) -> torch.Tensor:
     """``S_{v_k} C B`` of one spectrum at every RV level, ``(K, N_s, r)`` (float32).
 
@@ -252,6 +258,11 @@ def _level_bases(
         The observed pixels (of ``fm``) to evaluate.
     order : {"fold", "compose"}, optional
         Force one order (tests); ``None`` takes the cheaper.
+    folded_cache : dict, optional
+        Folded bases ``C B`` kept between calls (the caller's, one per fitter): a band met
+        a second time (spectra sharing one LSF on one window: a nominal LSF, one survey
+        pixel grid) is folded once and then only resampled, 4 taps per pixel. Holds at
+        most :data:`FOLDED_CACHE_SIZE` bands.
 
     Returns
     -------
@@ -268,6 +279,18 @@ def _level_bases(
     taps = conv.weights.shape[1]
     half = taps // 2
     centred = conv.start.size == n_win and int(conv.start[0]) == -half and taps == 2 * half + 1
+    folded = None
+    if folded_cache is not None and order is None:
+        key = (id(conv), fm.j_lo, fm.j_hi, id(basis))
+        entry = folded_cache.get(key)
+        if entry is None:
+            folded_cache[key] = [conv, basis, None]  # the objects, so that their ids stay theirs
+            while len(folded_cache) > FOLDED_CACHE_SIZE:
+                folded_cache.pop(next(iter(folded_cache)))
+        else:
+            if entry[2] is None:
+                entry[2] = conv.to_torch(basis.device, dtype) @ basis[fm.j_lo : fm.j_hi]
+            folded, order = entry[2], "fold"
     if order is None:
         order = "compose" if len(levels) * len(pixels) * (taps + 3) < n_win * taps else "fold"
     if centred and order == "compose":
@@ -283,7 +306,8 @@ def _level_bases(
         composed = BandOperator(start - half, weights, n_win)
         out = composed.to_torch(basis.device, dtype) @ basis[fm.j_lo : fm.j_hi]
     else:
-        folded = conv.to_torch(basis.device, dtype) @ basis[fm.j_lo : fm.j_hi]
+        if folded is None:
+            folded = conv.to_torch(basis.device, dtype) @ basis[fm.j_lo : fm.j_hi]
         stacked = BandOperator(
             np.concatenate([b.start for b in bands]), np.concatenate([b.weights for b in bands]), n_win
         )
@@ -334,6 +358,7 @@ def presearch_batch(
     group_size: int = 1,
     coarse_stride: int = 0,
     coarse_keep: int = 0,
+    folded_cache: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Approximate pre-search χ² of every candidate; the ``recheck`` best of each spectrum.
 
@@ -364,6 +389,8 @@ def presearch_batch(
         ``stride``-th pixel (0: no coarse pass).
     coarse_keep : int
         Candidates per spectrum that survive the coarse pass.
+    folded_cache : dict, optional
+        Kept between calls by the caller: see :func:`_level_bases`.
 
     Returns
     -------
@@ -400,7 +427,9 @@ def presearch_batch(
                 f[i, : p.size] = torch.as_tensor(flux[b][p], dtype=dtype, device=device)
                 w[i, : p.size] = torch.as_tensor(weight[b][p], dtype=dtype, device=device)
                 design[i, : p.size] = models[b].design[p].to(dtype)
-                bases[i, :, : p.size] = _level_bases(models[b], factors.basis, levels[b], p)
+                bases[i, :, : p.size] = _level_bases(
+                    models[b], factors.basis, levels[b], p, folded_cache=folded_cache
+                )
             moments, maps = product_moments(design, n_terms)
             level_index = np.clip(np.rint(level_unit * (n_lev - 1)).astype(int), 0, n_lev - 1)
             arrays = (f, w, design, moments)
