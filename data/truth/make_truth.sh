@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
 mkdir -p data/truth/synth-truth-v1
-exec nice -n 19 "$PY" -m zeta_payne.grids.campaign synthesize \
+exec nice -n "${NICE:-19}" "$PY" -m zeta_payne.grids.campaign synthesize \
     --root data/truth --grid synth-truth-v1 \
     --nodes-file data/truth/truth-points-v1.txt \
     --model-resolution boss 20000 --model-resolution apogee 80000 \
