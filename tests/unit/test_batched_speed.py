@@ -169,3 +169,25 @@ def test_per_spectrum_presearch_picks_the_float64_best(toy_apogee):
     assert chi2 <= values.min() + 0.01
     j = int(np.flatnonzero(np.all(fitter._cand_labels == labels, axis=1))[0])
     assert abs(values[j] - chi2) <= 0.01 and v_rad == levels[level[j]]
+
+
+@pytest.mark.parametrize("v_rad", [-60.0, 0.0, 37.5])
+def test_flux_at_composed_matches_the_convolved_window(fine_boss, v_rad):
+    """``flux_at`` reads the LSF rows through composed bands: equal to ``S_v (C NN)``,
+    window edges included (pixels past the window's ends clip the cubic's taps)."""
+    fitter = Fitter(fine_boss, Fitter.default_options(fine_boss).updated(presearch_points=64))
+    spectrum = simulate(fine_boss, BOSS_WAVELENGTH, np.array([9000.0, 4.0, 50.0, 2.0, 0.0]), 5.0, snr=50)
+    (fm,) = _models(fitter, [spectrum])
+    labels = np.array([15000.0, 4.1, 120.0, 2.0, 0.2])
+    lam = spectrum.wavelength[(spectrum.wavelength > 4400.0) & (spectrum.wavelength < 10300.0)]
+    coeffs = np.array([1.0, 0.1])
+    design = np.stack([np.ones(lam.size), np.linspace(-1, 1, lam.size)], axis=1)
+    got = fm.flux_at(lam, design, labels, v_rad, coeffs)
+    from zeta_payne.model.doppler import log_doppler_factor
+    from zeta_payne.model.lsf import resampling_band
+
+    band, _ = resampling_band(
+        fm.window_loglam0, fm.grid.delta, fm.n_window, np.log(lam) - log_doppler_factor(v_rad)
+    )
+    ref = band.to_scipy() @ fm.rest_flux(labels).numpy() * (design @ coeffs)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)

@@ -19,6 +19,7 @@ import torch
 from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS
 from zeta_payne.model.emulator import NEGATIVE_SLOPE, Emulator
 from zeta_payne.model.forward import ForwardModel
+from zeta_payne.model.lsf import apply_composed, band_padded
 
 __all__ = ["BatchedForward", "keys_cubic"]
 
@@ -295,34 +296,8 @@ class BatchedForward:
         if weights is None:
             weights = torch.as_tensor(model.conv_band.weights, dtype=rest.dtype, device=self.device)
             self._band_weights[key] = weights
-        n, t = index.shape[0], weights.shape[1]
-        half = t // 2
-        comp = torch.zeros((2 * n, t + 3), dtype=rest.dtype, device=self.device)
-        # taps relative to the first one: 0..3, or fewer where clipped at a window edge
-        first = index[:, 0]
-        for j in range(4):
-            rows = weights[index[:, j]]  # (N, T)
-            shift = (index[:, j] - first).clamp(0, 3)
-            if bool((shift == j).all()):
-                comp[:n, j : j + t].addcmul_(rows, w[:, j, None])
-                comp[n:, j : j + t].addcmul_(rows, dw[:, j, None])
-            else:  # at a window edge the clipped taps repeat a row (their weights are folded)
-                cols = shift[:, None] + torch.arange(t, device=self.device)
-                comp[:n].scatter_add_(1, cols, rows * w[:, j, None])
-                comp[n:].scatter_add_(1, cols, rows * dw[:, j, None])
-        # the LSF band is centred (row j starts at j − T//2): pad instead of clipping columns
-        padded = torch.nn.functional.pad(rest, (0, 0, half, t - half + 3))
-        cols = (first[:, None] + torch.arange(t + 3, device=self.device)).reshape(-1)
-        crow = torch.arange(0, n * (t + 3) + 1, t + 3, device=self.device)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-            value, derivative = (
-                torch.sparse_csr_tensor(
-                    crow, cols, part.reshape(-1), size=(n, padded.shape[0]), check_invariants=False
-                )
-                for part in (comp[:n], comp[n:])
-            )
-            return value @ padded, (derivative @ padded[:, :1]).squeeze(1)
+        value, derivative = apply_composed(weights, index, (w, dw), rest, columns=(None, 0))
+        return value, derivative
 
     def _convolved_rows(
         self, b: int, taps: torch.Tensor, rest: torch.Tensor
@@ -363,10 +338,10 @@ class BatchedForward:
         needed = torch.nonzero(marked).squeeze(1)
         slot = torch.cumsum(marked, 0) - 1
         m, t = needed.numel(), weights.shape[1]
-        # the band is centred (row j starts at j − T//2); pad ``rest`` instead of clipping
-        # columns (taps outside the window carry zero weight)
+        # the band is centred (row j starts at j − T//2): extend ``rest`` by its edge rows
+        # instead of clipping columns (as ``BandOperator`` does)
         half = t // 2
-        padded = torch.nn.functional.pad(rest, (0, 0, half, t - half))
+        padded = band_padded(rest, half, t - half)
         cols = needed[:, None] + torch.arange(t, device=self.device)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ss]parse.*")

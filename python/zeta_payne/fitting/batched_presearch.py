@@ -301,8 +301,8 @@ def _level_bases(
         for t in range(4):
             rows = np.clip(start + t, 0, n_win - 1)  # a clipped tap carries zero weight
             weights[:, t : t + taps] += cubic[:, t, None] * conv.weights[rows]
-        # taps outside the window carry zero weight (the LSF band's and the cubic's own), so
-        # the clipped columns of ``BandOperator`` need no padding of the basis
+        # columns past the window's ends are clipped onto its edge pixels by
+        # ``BandOperator``, as in the folded order; a clipped cubic tap carries zero weight
         composed = BandOperator(start - half, weights, n_win)
         out = composed.to_torch(basis.device, dtype) @ basis[fm.j_lo : fm.j_hi]
     else:

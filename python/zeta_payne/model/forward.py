@@ -24,7 +24,7 @@ import torch
 
 from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS, log_doppler_factor
 from zeta_payne.model.emulator import NEGATIVE_SLOPE, Emulator
-from zeta_payne.model.lsf import BandOperator, convolution_band, resampling_band, residual_sigma
+from zeta_payne.model.lsf import apply_composed, convolution_band, resampling_band, residual_sigma
 
 __all__ = ["ModelGrid", "ForwardModel", "CONV_CACHE_SIZE"]
 
@@ -274,15 +274,15 @@ class ForwardModel:
         """
         target = np.log(np.asarray(wavelength, dtype=float)) - float(log_doppler_factor(v_rad))
         band, _ = resampling_band(self.window_loglam0, self.grid.delta, self.n_window, target)
-        # the LSF band only at the model pixels the cubic reads (a model grid much finer
-        # than the pixels reads a quarter of them or less)
-        cols = band.columns()
-        needed = np.unique(cols)
-        rows = BandOperator(self.conv_band.start[needed], self.conv_band.weights[needed], self.n_window)
-        h = self.hidden(labels)
-        conv = (rows.to_torch(self.device, torch.float64) @ (self._w2 @ h + self._b2)).cpu().numpy()
-        norm = (band.weights * conv[np.searchsorted(needed, cols)]).sum(axis=1)
-        return norm * (np.asarray(design, dtype=float) @ np.asarray(coeffs, dtype=float))
+        # the cubic composed with the LSF rows it reads (a model grid much finer than the
+        # pixels reads a quarter of them or less): :func:`~zeta_payne.model.lsf.apply_composed`
+        dev = self.device
+        index = torch.as_tensor(band.columns(), device=dev)
+        cubic = torch.as_tensor(band.weights, dtype=torch.float64, device=dev)
+        weights = torch.as_tensor(self.conv_band.weights, dtype=torch.float64, device=dev)
+        rest = torch.addmm(self._b2[:, None], self._w2, self.hidden(labels)[:, None])
+        (norm,) = apply_composed(weights, index, (cubic,), rest, columns=(0,))
+        return norm.cpu().numpy() * (np.asarray(design, dtype=float) @ np.asarray(coeffs, dtype=float))
 
     def _hidden_and_tangent(self, labels: npt.ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
         """Last hidden activations ``(H,)`` and their derivatives ``(H, L)`` (forward mode)."""

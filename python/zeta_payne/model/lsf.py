@@ -8,6 +8,7 @@ input index and a fixed number of weights — and applied as sparse matrices.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,8 @@ import torch
 __all__ = [
     "FWHM_TO_SIGMA",
     "BandOperator",
+    "apply_composed",
+    "band_padded",
     "convolution_band",
     "residual_sigma",
     "resampling_band",
@@ -228,3 +231,85 @@ def resampling_band(
         w, dw = w_new, dw_new
     dw = dw / delta
     return BandOperator(start, w, n_in), BandOperator(start, dw, n_in)
+
+
+def apply_composed(
+    weights: torch.Tensor,
+    index: torch.Tensor,
+    cubic: Sequence[torch.Tensor],
+    rest: torch.Tensor,
+    columns: Sequence[int | None] | None = None,
+) -> list[torch.Tensor]:
+    """Resampling composed with a centred LSF band, applied: ``Σ_j c_j · (C rest)[index_j]``.
+
+    Every output pixel reads four rows of ``C · rest`` (the Doppler cubic's taps); instead of
+    convolving every model pixel (``P_w × T`` per column), the four LSF rows of each pixel
+    are gathered, shifted and weighted into one composed band of ``T + 3`` taps, which is
+    applied to ``rest`` in one sparse product (``N (T + 3)`` per column). On a model grid
+    much finer than the pixels (an authors'-format 57,800-pixel network under BOSS pixels:
+    16 model pixels per pixel) this is 3× faster than convolving the window first.
+
+    Parameters
+    ----------
+    weights : torch.Tensor, shape (P_w, T)
+        The LSF band's weights (:func:`convolution_band`: centred, row ``j`` starts at
+        ``j − T // 2``), dtype of ``rest``. Taps past the window's ends read its edge
+        pixels, as :meth:`BandOperator.to_torch` (clipped columns) does.
+    index : torch.Tensor of int, shape (N, 4)
+        Window rows of the four taps of every pixel, non-decreasing, at most 3 apart
+        (clipped into the window at its edges).
+    cubic : sequence of torch.Tensor, shape (N, 4)
+        One or more sets of tap weights (the cubic's weights, its derivatives, ...).
+    rest : torch.Tensor, shape (P_w, K)
+        Columns on the model window.
+    columns : sequence of int or None, optional
+        For each set in ``cubic``, the one column of ``rest`` to apply it to (``None``: all
+        columns; default: all columns for every set).
+
+    Returns
+    -------
+    list of torch.Tensor
+        One per set: shape (N, K), or (N,) where a single column was asked for.
+    """
+    n, t = index.shape[0], weights.shape[1]
+    half = t // 2
+    device, dtype = rest.device, rest.dtype
+    first = index[:, 0]
+    gathered = weights.index_select(0, index.reshape(-1)).view(n, 4, t)  # one gather: (N, 4, T)
+    comps = [torch.zeros((n, t + 3), dtype=dtype, device=device) for _ in cubic]
+    taps = torch.arange(t, device=device)
+    for j in range(4):
+        rows = gathered[:, j]
+        shift = index[:, j] - first
+        regular = bool((shift == j).all())
+        for comp, c in zip(comps, cubic, strict=True):
+            if regular:
+                comp[:, j : j + t].addcmul_(rows, c[:, j, None])
+            else:  # at a window edge the clipped taps repeat a row (their weights are folded)
+                comp.scatter_add_(1, shift[:, None] + taps, rows * c[:, j, None])
+    padded = band_padded(rest, half, t - half + 3)
+    cols = (first[:, None] + torch.arange(t + 3, device=device)).reshape(-1)
+    crow = torch.arange(0, n * (t + 3) + 1, t + 3, device=device)
+    out = []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
+        for k, comp in enumerate(comps):
+            band = torch.sparse_csr_tensor(
+                crow, cols, comp.reshape(-1), size=(n, padded.shape[0]), check_invariants=False
+            )
+            column = None if columns is None else columns[k]
+            if column is None:
+                out.append(band @ padded)
+            else:
+                out.append((band @ padded[:, column : column + 1]).squeeze(1))
+    return out
+
+
+def band_padded(rest: torch.Tensor, before: int, after: int) -> torch.Tensor:
+    """``rest`` ``(P, K)`` extended by its edge rows, ``(before + P + after, K)``.
+
+    A band's columns past the ends of its input read the edge pixels
+    (:meth:`BandOperator.columns` clips them); with the input extended this way, shifted
+    index arithmetic needs no clipping and gives the same products.
+    """
+    return torch.cat([rest[:1].expand(before, -1), rest, rest[-1:].expand(after, -1)])
