@@ -12,8 +12,8 @@ Sections (each written to ``results.json`` as soon as it is done):
 2. **mismatched** — the BOSS spectrum of one pair with the APOGEE spectrum of another whose
    truth Teff differs by ≥ 2,000 K (the single fits of section 1 reused; one joint fit each);
 3. **sb1** — APOGEE visits (``--visits``, S/N 30) of binaries on circular orbits (K uniform
-   in 5–100 km/s, random phases, systemic RV ±20 km/s) and of single stars, fitted with
-   :func:`zeta_payne.fitting.joint.fit_epochs`;
+   in ``--k-min``–100 km/s, default 5, random phases, systemic RV ±20 km/s) and of single
+   stars, fitted with :func:`zeta_payne.fitting.joint.fit_epochs`;
 4. **sb2** — APOGEE visits of composites: a primary plus a cooler companion (truth point
    ≥ 2,000 K cooler, light fraction 0.3 in the normalised spectrum) moving in antiphase with
    velocity separations drawn in 60–200 km/s.
