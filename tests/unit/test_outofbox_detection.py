@@ -204,3 +204,52 @@ def test_select_points_keeps_every_out_of_box_point():
     assert {10, 16} <= set(chosen.tolist()) and len(chosen) == 6
     assert chosen.tolist() == sorted(chosen.tolist())
     assert select_points(kinds, 1).tolist() == [10]
+
+
+def test_metal_weak_test_is_off_by_default():
+    clean = OutOfBoxDiagnostics(rchi2_rest=1.0)
+    assert OutOfBoxThresholds().metal_weak_m_h == -math.inf
+    assert out_of_box_flags(clean, teff=9000.0, m_h=-0.79) == 0
+    assert out_of_box_flags(None, teff=9000.0, m_h=-0.79) == 0
+
+
+@pytest.mark.parametrize(
+    ("teff", "m_h", "flagged"),
+    [
+        (9000.0, -0.70, True),  # a hot fit just short of the metal-poor edge
+        (9000.0, -0.60, False),  # above the threshold
+        (6500.0, -0.70, False),  # an F-star fit: its metal lines reach the edge themselves
+        (math.nan, -0.70, False),
+        (9000.0, math.nan, False),
+        (None, -0.70, False),
+    ],
+)
+def test_metal_weak_hot_fit(teff, m_h, flagged):
+    on = OutOfBoxThresholds(metal_weak_m_h=-0.65)
+    for diag in (OutOfBoxDiagnostics(rchi2_rest=1.0), None):
+        flags = out_of_box_flags(diag, on, teff=teff, m_h=m_h)
+        if flagged:
+            assert flags == int(ResultFlags.OUT_OF_BOX | ResultFlags.M_H_NEAR_EDGE)
+            assert flags & BAD_MASK
+        else:
+            assert flags == 0
+
+
+def test_reflag_and_tuning_see_the_fitted_metallicity():
+    rows, diags = [], []
+    for i in range(40):
+        out = i % 4 == 0
+        row = _row(i, "out" if out else "in", 0.0)
+        row["m_h"] = -0.72 if out else -0.2 - 0.01 * i  # in-box fits down to −0.59
+        rows.append(row)
+        diags.append(OutOfBoxDiagnostics(rchi2_rest=1.0, emission=0.0))
+    off = reflag(rows, diags, OutOfBoxThresholds())
+    assert not any(r["oob"] for r in off)
+    grid = {"metal_weak_m_h": (-math.inf, -0.8, -0.7, -0.65, -0.5)}
+    tuned, score = tune_out_of_box(rows, diags, half=0, grid=grid)
+    # every out star caught with no in-box star: the most conservative such value
+    assert tuned.metal_weak_m_h == -0.7
+    assert score["out_oob"] == 1.0 and score["in_oob"] == 0.0
+    flagged = reflag(rows, diags, tuned)
+    assert all(r["oob"] == (r["scored"] == "out") for r in flagged)
+    assert all("m_h_near_edge" in r["flag_names"] for r in flagged if r["oob"])

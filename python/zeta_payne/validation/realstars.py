@@ -769,6 +769,7 @@ TUNING_GRID: dict[str, tuple[float, ...]] = {
     "bias_helium": (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, math.inf),
     "cool_helium": (-0.5, -0.75, -1.0, -1.5, -2.0, -math.inf),
     "emission": (5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, math.inf),
+    "metal_weak_m_h": (-math.inf, -0.8, -0.75, -0.7, -0.65, -0.6, -0.55, -0.5, -0.45),
 }
 
 
@@ -825,7 +826,9 @@ def reflag(rows: list[dict[str, Any]], diags: Sequence[Any], thresholds: Any) ->
     for r, d in zip(rows, diags, strict=True):
         row = dict(r)
         if d is not None:
-            flags = (int(r["result_flags"]) & ~bits) | out_of_box_flags(d, thresholds, teff=r["teff"])
+            flags = (int(r["result_flags"]) & ~bits) | out_of_box_flags(
+                d, thresholds, teff=r["teff"], m_h=r.get("m_h")
+            )
             row.update(result_flags=flags, flag_names=",".join(flag_names(flags)))
             _flag_columns(row)
         out.append(row)
@@ -844,7 +847,7 @@ def _thresholds_with(base: Any, key: str, value: float) -> Any:
 
 def _conservative(key: str, value: float) -> float:
     """Order of a threshold's values from flagging most to flagging least."""
-    return -value if key == "cool_helium" else value
+    return -value if key in ("cool_helium", "metal_weak_m_h") else value
 
 
 def tune_out_of_box(

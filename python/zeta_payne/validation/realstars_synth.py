@@ -298,6 +298,8 @@ def reflag_synthetic(
     bits = int(ResultFlags.OUT_OF_BOX | ResultFlags.LINE_MISMATCH | ResultFlags.EMISSION)
     out = []
     for r, d in zip(rows, diags, strict=True):
-        flags = (int(r["result_flags"]) & ~bits) | out_of_box_flags(d, thresholds, teff=r["teff"])
+        flags = (int(r["result_flags"]) & ~bits) | out_of_box_flags(
+            d, thresholds, teff=r["teff"], m_h=r.get("m_h")
+        )
         out.append({**r, "result_flags": flags, "flag_names": ",".join(flag_names(flags))})
     return out
