@@ -165,6 +165,28 @@ def _off15_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _missed_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Every *out* star (:func:`~zeta_payne.validation.realstars.scored_set`) with no BAD bit."""
+    sel = [r for r in rows if r["scored"] == "out" and not r["bad"]]
+    if not sel:
+        return ["None."]
+    lines = [
+        "| star | type | half | reasons | ref Teff / log g / [Fe/H] | type's Teff | "
+        "fit Teff / log g / [M/H] | rχ² | flags |",
+        "| --- | --- | ---: | --- | --- | ---: | --- | ---: | --- |",
+    ]
+    for r in sel:
+        spt = r.get("teff_spt", math.nan)
+        lines.append(
+            f"| {r['name']} | {r['spectral_type']} | {r['half']} | {r['out_of_box'].replace(';', ', ')} | "
+            f"{r['teff_ref']:.0f} / {r['logg_ref']:.2f} / {r['m_h_ref']:.2f} | "
+            f"{'—' if not np.isfinite(spt) else f'{spt:.0f}'} | "
+            f"{r['teff']:.0f} / {r['logg']:.2f} / {r['m_h']:.2f} | {r['rchi2']:.2f} | "
+            f"{r['flag_names'] or '—'} |"
+        )
+    return lines
+
+
 def _med(values: list[float]) -> float:
     a = np.asarray(values, dtype=float)
     a = a[np.isfinite(a)]
@@ -360,6 +382,11 @@ def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = 
         "Pecaut & Mamajek 2013, while the fit is within 15 % of it):",
         "",
         *_off15_table(rows),
+        "",
+        "*Out* stars without any BAD bit (the misses of the ≥ 95 % target; what each one is: "
+        "`README.md` here, 'The misses, one by one'):",
+        "",
+        *_missed_table(rows),
         "",
     ]
     if plots:
