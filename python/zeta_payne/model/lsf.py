@@ -306,10 +306,21 @@ def apply_composed(
 
 
 def band_padded(rest: torch.Tensor, before: int, after: int) -> torch.Tensor:
-    """``rest`` ``(P, K)`` extended by its edge rows, ``(before + P + after, K)``.
+    """``rest`` extended by copies of its first and last rows.
 
     A band's columns past the ends of its input read the edge pixels
     (:meth:`BandOperator.columns` clips them); with the input extended this way, shifted
     index arithmetic needs no clipping and gives the same products.
+
+    Parameters
+    ----------
+    rest : torch.Tensor, shape (P, K)
+        Columns on the model window.
+    before, after : int
+        Rows added before (copies of row 0) and after (copies of row P − 1).
+
+    Returns
+    -------
+    torch.Tensor, shape (before + P + after, K)
     """
     return torch.cat([rest[:1].expand(before, -1), rest, rest[-1:].expand(after, -1)])
