@@ -12,7 +12,7 @@ import torch
 from zeta_payne.fitting import Fitter, Spectrum
 from zeta_payne.fitting.batched_model import BatchedForward
 from zeta_payne.fitting.batched_presearch import _level_bases, candidate_factors
-from zeta_payne.fitting.presearch import solve_response
+from zeta_payne.fitting.presearch import varpro_chi2
 from zeta_payne.model.forward import ForwardModel
 
 from ..conftest import APOGEE_WAVELENGTH, BOSS_WAVELENGTH, simulate
@@ -161,12 +161,21 @@ def test_per_spectrum_presearch_picks_the_float64_best(toy_apogee):
     pixels = np.arange(0, prep.flux.size, opts.presearch_stride)
     design = fm.design.numpy()[pixels]
 
-    def exact(j):
-        model = fm.normalized(fitter._cand_labels[j], float(levels[level[j]]))[pixels]
-        return solve_response(model, prep.flux[pixels], prep.weight[pixels], design)[1]
-
-    values = np.array([exact(j) for j in range(len(fitter._cand_labels))])
+    # every candidate's χ² in float64 (the model in float32, as the re-check; ~1e-3 in χ²)
+    f64 = torch.float64
+    args = [torch.as_tensor(a, dtype=f64) for a in (prep.flux[pixels], prep.weight[pixels], design)]
+    values = np.full(len(fitter._cand_labels), np.inf)
+    for k in np.unique(level):
+        members = np.flatnonzero(level == k)
+        model = fm.normalized_batch(fitter._cand_labels[members], float(levels[k]))[:, pixels]
+        values[members] = varpro_chi2(torch.as_tensor(model, dtype=f64), *args)[0].numpy()
     assert chi2 <= values.min() + 0.01
+    # the re-check orders by the float64 χ², whatever the float32 order (reversed here)
+    top = np.argsort(values)[:8]
+    shortlist = [(float(-r), int(c), int(level[c])) for r, c in enumerate(top)][::-1]
+    picked_chi2, picked, picked_v = fitter._recheck(prep, fm, pixels, shortlist, levels)
+    assert picked == top[0] and picked_v == levels[level[top[0]]]
+    assert abs(picked_chi2 - values[top[0]]) <= 1e-6 * values[top[0]]
     j = int(np.flatnonzero(np.all(fitter._cand_labels == labels, axis=1))[0])
     assert abs(values[j] - chi2) <= 0.01 and v_rad == levels[level[j]]
 
