@@ -373,8 +373,15 @@ def test_memory_batch_size():
     from zeta_payne.fitting.batched import CPU_BATCH_CAP, memory_batch_size, working_set_bytes
 
     per = working_set_bytes(7800, 50, 5)
-    assert memory_batch_size(7800, 50, 5, "cpu", available=64 * 2**30) <= CPU_BATCH_CAP
-    assert memory_batch_size(7800, 50, 5, "cpu", available=4 * 10 * per) == 10  # a quarter of it
-    assert memory_batch_size(7800, 50, 5, "cpu", available=1) == 1
+    assert memory_batch_size(7800, 50, 5, "cpu", available=64 * 2**30, resident=0) <= CPU_BATCH_CAP
+    assert memory_batch_size(7800, 50, 5, "cpu", available=4 * 10 * per, resident=0) == 10  # a quarter
+    assert memory_batch_size(7800, 50, 5, "cpu", available=1, resident=0) == 1
+    # a worker that already holds much (a large network) keeps the rest under the limit
+    from zeta_payne.fitting.batched import CPU_MIN_BUDGET, CPU_WORKER_LIMIT
+
+    held = CPU_WORKER_LIMIT - 5 * per
+    assert memory_batch_size(7800, 50, 5, "cpu", available=64 * 2**30, resident=held) == 5
+    full = memory_batch_size(7800, 50, 5, "cpu", available=64 * 2**30, resident=2**40)
+    assert full == max(1, CPU_MIN_BUDGET // per)
     # a GPU takes half its free memory, far more spectra than a CPU batch
     assert memory_batch_size(7800, 50, 5, "cuda", available=2 * 1000 * per) == 1000

@@ -65,6 +65,12 @@ GPU_BATCH_CAP = 4096
 #: Memory a CPU batch may take [bytes]: with the ~0.6 GB a worker holds anyway, a worker
 #: stays within the issue's 1.5 GB.
 CPU_MEMORY_BUDGET = 768 * 2**20
+#: Resident memory a CPU worker should stay within [bytes]: the issue's 1.5 GB less room
+#: for the transients of a batch's first fit (LSF bands, pre-search factors). Measured
+#: peaks with it: 1.0–1.3 GB (``benchmarks/bench_workers.py``).
+CPU_WORKER_LIMIT = 1400 * 2**20
+#: The least a CPU batch may take whatever the process already holds [bytes].
+CPU_MIN_BUDGET = 128 * 2**20
 
 
 def working_set_bytes(n_pixels: int, n_params: int, n_labels: int) -> int:
@@ -100,12 +106,16 @@ def memory_batch_size(
     n_labels: int,
     device: torch.device | str = "cpu",
     available: int | None = None,
+    resident: int | None = None,
 ) -> int:
     """The batch size that fits the memory of ``device``.
 
     On a CPU: at most :data:`CPU_BATCH_CAP` spectra, and a working set within
-    :data:`CPU_MEMORY_BUDGET` or a quarter of the available memory, whichever is less. On
-    CUDA: half of the device's free memory, at most :data:`GPU_BATCH_CAP`.
+    :data:`CPU_MEMORY_BUDGET`, a quarter of the available memory and what the process may
+    still take under :data:`CPU_WORKER_LIMIT` (at least :data:`CPU_MIN_BUDGET`), whichever
+    is least — a large network (an authors'-format 57,800-pixel one: ~0.8 GB held before
+    the first batch) leaves less room for the batch. On CUDA: half of the device's free
+    memory, at most :data:`GPU_BATCH_CAP`.
 
     Parameters
     ----------
@@ -114,6 +124,8 @@ def memory_batch_size(
     device : torch.device or str
     available : int, optional
         Bytes available (default: asked of the device / the operating system).
+    resident : int, optional
+        Bytes the process holds now (CPU; default: its ``VmRSS``).
 
     Returns
     -------
@@ -129,8 +141,23 @@ def memory_batch_size(
     else:
         if available is None:
             available = _available_memory()
-        budget, cap = min(CPU_MEMORY_BUDGET, available // 4), CPU_BATCH_CAP
+        if resident is None:
+            resident = _resident_memory()
+        room = max(CPU_MIN_BUDGET, CPU_WORKER_LIMIT - int(resident))
+        budget, cap = min(CPU_MEMORY_BUDGET, available // 4, room), CPU_BATCH_CAP
     return int(max(1, min(cap, budget // per_spectrum)))
+
+
+def _resident_memory() -> int:
+    """Bytes this process holds now (``VmRSS``; 0 if unknown)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _available_memory() -> int:

@@ -169,6 +169,8 @@ class Fitter:
 
         if self._batched is None:
             self._batched = BatchedFit(self)
+        if self.batch_size is None:
+            self._batched.factors  # noqa: B018 — held before the batch is sized from memory
         largest = max((s.n_pixels for s in spectra if isinstance(s, Spectrum)), default=0)
         size = self.resolved_batch_size(largest)
         results: list[FitResult] = []
