@@ -83,7 +83,18 @@ def worker(path: str, bundle_dir: str, spectra_file: str, out: str) -> int:
     t_fitter = time.perf_counter() - t
     rss["fitter"] = _rss_mb()
     t = time.perf_counter()
+    batch = 1
+    if path == "new":  # as ``Fitter.fit_batch``: the pre-search factors, then the batch from memory
+        from zeta_payne.fitting.batched import BatchedFit
+
+        fitter._batched = BatchedFit(fitter)
+        fitter._batched.factors  # noqa: B018
+    t_factors = time.perf_counter() - t
+    rss["factors"] = _rss_mb()
+    t = time.perf_counter()
     data = np.load(spectra_file)
+    if path == "new":
+        batch = fitter.resolved_batch_size(int(data["wavelength"].size))
     lsf = data["lsf_fwhm"] if "lsf_fwhm" in data.files else None
     spectra = [
         Spectrum(data["wavelength"], f, iv, lsf_fwhm=lsf)
@@ -116,7 +127,8 @@ def worker(path: str, bundle_dir: str, spectra_file: str, out: str) -> int:
         "read": t_read,
         "fit": t_fit,
         "stages": stages,
-        "batch": fitter.resolved_batch_size(int(data["wavelength"].size)) if path == "new" else 1,
+        "factors": t_factors,
+        "batch": batch,
         "peak_mb": _rss_mb("VmHWM"),
         # CPU seconds of the whole process (interpreter and imports included): less
         # sensitive than wall time to other processes on a shared core
@@ -194,14 +206,17 @@ def _row(name: str, r: dict, n: int) -> str:
     startup = r["total"] - r["fit"]
     st = r["stages"]
     return (
-        f"{name:3s}: {r['total']:7.2f} s for {n} spectra incl. start-up = {r['total'] / n:.3f} s/spectrum "
+        f"{name:3s}: {r['total']:7.2f} s for {n} spectra incl. start-up = "
+        f"{r['total'] / n:.3f} s/spectrum "
         f"({r['cpu'] / n:.3f} CPU s) | "
         f"start-up {startup:.2f} s (imports {r['import']:.2f}, bundle+fitter {r['fitter']:.2f}, "
-        f"read {r['read']:.2f}) | fits {r['fit'] / n:.3f} s/spectrum [pre-search "
+        f"pre-search factors {r['factors']:.2f}, read {r['read']:.2f}) | "
+        f"fits {r['fit'] / n:.3f} s/spectrum [pre-search "
         f"{st['presearch'] / n:.3f}, least squares {st['least_squares'] / n:.3f}, uncertainties "
         f"{st['uncertainties'] / n:.3f}] | batch {r['batch']} | peak RSS {r['peak_mb']:.0f} MB | "
-        f"refit alone {r['refit_alone']} | RSS after imports / fitter / fits "
-        f"{r['rss_mb']['imports']:.0f} / {r['rss_mb']['fitter']:.0f} / {r['rss_mb']['fits']:.0f} MB"
+        f"refit alone {r['refit_alone']} | RSS after imports / fitter / factors / fits "
+        f"{r['rss_mb']['imports']:.0f} / {r['rss_mb']['fitter']:.0f} / {r['rss_mb']['factors']:.0f} / "
+        f"{r['rss_mb']['fits']:.0f} MB"
     )
 
 
