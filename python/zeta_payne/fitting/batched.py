@@ -65,10 +65,11 @@ GPU_BATCH_CAP = 4096
 #: Memory a CPU batch may take [bytes]: with the ~0.6 GB a worker holds anyway, a worker
 #: stays within the issue's 1.5 GB.
 CPU_MEMORY_BUDGET = 768 * 2**20
-#: Resident memory [bytes] a CPU worker may hold once its batch is sized: the issue's 1.5 GB
-#: less room for what a batch's fit adds beyond the estimate (LSF bands, the network's
-#: outputs on the window, allocator slack). An authors'-format 57,800-pixel network's worker
-#: holds 0.67 GB before its first batch and peaked at 1.37–1.43 GB with batches of 30–31.
+#: What a CPU worker already holds plus its batch's estimated working set stays within
+#: this [bytes]: the issue's 1.5 GB less room for what a fit adds beyond the estimate (LSF
+#: bands, the network's outputs on the window, allocator slack). An authors'-format
+#: 57,800-pixel network's worker holds 0.67 GB before its first batch; it peaked at
+#: 1.37–1.43 GB with batches of 30–31 under the 768 MB budget alone, at 1.30 GB with this.
 CPU_WORKER_LIMIT = 1200 * 2**20
 #: The least a CPU batch may take whatever the process already holds [bytes].
 CPU_MIN_BUDGET = 128 * 2**20
