@@ -89,6 +89,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(a coarser node spacing than the bundle was trained on)",
     )
     p.add_argument("--processes", type=int, default=2)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        help="cases fitted together by the batched fitter, the path of `fit` and the tasks "
+        "(default 16; 1 = each case alone by the per-spectrum fitter, the reference path)",
+    )
     p.add_argument("--presearch-points", type=int, default=None)
     p.add_argument("-o", "--output", default=None, help="output folder (default validation)")
     p.add_argument("--title", default=None)
@@ -171,6 +178,7 @@ def _run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 progress=_progress(bundle.instrument, snr),
                 observation=observation,
+                batch_size=args.batch_size,
             )
             print(file=sys.stderr)
             if overlap:
@@ -264,6 +272,7 @@ def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
                 progress=_progress(bundle.instrument, snr),
                 observation=observation,
                 cases=cases,
+                batch_size=args.batch_size,
             )
             print(file=sys.stderr)
             st.meta["truth_folder"] = {
