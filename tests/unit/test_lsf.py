@@ -70,3 +70,20 @@ def test_band_compose_matches_dense():
     value, _ = resampling_band(0.0, delta, 300, np.linspace(20 * delta, 280 * delta, 77))
     composed = value.compose(conv)
     assert np.allclose(composed.to_dense(), value.to_dense() @ conv.to_dense(), atol=1e-12)
+
+
+def test_convolution_band_edges_are_truncated_gaussians():
+    """Edge rows keep the taps that fall inside the grid, centred on their own pixel."""
+    import numpy as np
+
+    from zeta_payne.model.lsf import convolution_band
+
+    delta = 1e-5
+    band = convolution_band(np.full(50, 2.0 * delta), delta)
+    dense = band.to_scipy().toarray()
+    for row in (0, 1, 5, 25, 44, 49):
+        cols = np.arange(50)
+        expected = np.exp(-0.5 * ((cols - row) / 2.0) ** 2)
+        expected[np.abs(cols - row) > 8] = 0.0
+        expected /= expected.sum()
+        np.testing.assert_allclose(dense[row], expected, atol=1e-12)

@@ -164,7 +164,7 @@ def convolution_band(sigma: npt.ArrayLike, delta: float, n_sigma: float = 4.0) -
         w = np.exp(-0.5 * z**2)
     narrow = s < 0.2
     w[narrow] = (offsets == 0)[None, :]
-    cols = start[:, None] + offsets[None, :]
+    cols = np.arange(p)[:, None] + offsets[None, :]  # the input pixel each tap reads
     w[(cols < 0) | (cols >= p)] = 0.0
     w /= w.sum(axis=1, keepdims=True)
     return BandOperator(start=start, weights=w, n_in=p)
