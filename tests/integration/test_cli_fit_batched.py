@@ -65,7 +65,13 @@ def test_fit_batch_size_and_parity(spectra_file, toy_boss, tmp_path, batches):
             assert abs(float(n[label]) - float(o[label])) <= 0.15 * float(o[f"raw_e_{label}"])
 
 
-def test_fit_default_batch_is_chosen_from_memory(spectra_file, toy_boss, tmp_path, batches):
+def test_fit_default_batch_is_chosen_from_memory(spectra_file, toy_boss, tmp_path, batches, monkeypatch):
+    import zeta_payne.fitting.batched as batched_module
+
+    # a fresh worker's footprint: the batch then depends on the budget, not on what this test
+    # process happens to hold after the tests before it (that rule: tests/unit/test_batched.py)
+    monkeypatch.setattr(batched_module, "_resident_memory", lambda: 600 * 2**20)
+    monkeypatch.setattr(batched_module, "_available_memory", lambda: 16 * 2**30)
     assert _fit(spectra_file, toy_boss, tmp_path / "auto.csv") == 0
     assert batches == [N] and len(_rows(tmp_path / "auto.csv")) == N
 

@@ -126,5 +126,6 @@ def test_cli_fit_uses_the_npz_wresl(bundle, observed, fits, tmp_path):
                  "-o", str(out), "--overwrite"]) == 0
     rows = list(csv.DictReader(open(out)))
     assert {row["lsf_source"] for row in rows} == {"option"}
-    # the same fit twice (one batch: equal to rounding, not bit for bit)
-    assert float(rows[0]["v_sini"]) == pytest.approx(float(rows[1]["v_sini"]), rel=1e-9)
+    # the same fit twice (one batch: equal to far below the error, not bit for bit — the
+    # batched Jacobian's float32 tangents and the batch position change the last digits)
+    assert float(rows[0]["v_sini"]) == pytest.approx(float(rows[1]["v_sini"]), rel=1e-6)
