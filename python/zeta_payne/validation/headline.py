@@ -116,6 +116,12 @@ def _fmt(name: str, x: float) -> str:
     return "–" if x is None or x != x else _FORMAT[name].format(x)
 
 
+def _table_head(caption: str, heads: Sequence[str]) -> list[str]:
+    """A caption and the header rows of a label × S/N table."""
+    return [caption, "", "| label | " + " | ".join(f"S/N {h}" for h in heads) + " |",
+            "|---|" + "---|" * len(heads)]
+
+
 def render_headline(
     cells: dict[str, dict[str, dict[str, dict[str, float]]]],
     interpolant: dict[str, dict[tuple[str, str], float]],
@@ -143,13 +149,11 @@ def render_headline(
         )
         heads = ["∞" if k == "inf" else k for k in keys]
         lines += [f"### {instrument.upper()}", "", meta.get(instrument, ""), ""]
-        lines += [
+        lines += _table_head(
             "RMS over converged fits (band centred on the median) — **ours** / paper / interpolant "
             "study; below it the RMS of all fits and the median offset (bias):",
-            "",
-            "| label | " + " | ".join(f"S/N {h}" for h in heads) + " |",
-            "|---|" + "---|" * len(keys),
-        ]
+            heads,
+        )
         for name in LABELS:
             if name not in per_snr[keys[0]]:
                 continue
@@ -179,14 +183,11 @@ def render_headline(
             + " | ".join(f"{100 * a['bad_fraction']:.1f} % of {a['n']}" for a in bad)
             + " |"
         )
-        lines += [
-            "",
+        lines += [""] + _table_head(
             "Pull widths `1.4826 · median |Δθ/e|` over fits not flagged bad (1 = calibrated; 0.8–1.25 "
             "the issue's band) — reported `e_` (calibrated) / the paper's χ²-parabola `raw_e_`:",
-            "",
-            "| label | " + " | ".join(f"S/N {h}" for h in heads) + " |",
-            "|---|" + "---|" * len(keys),
-        ]
+            heads,
+        )
         for name in LABELS:
             if name not in per_snr[keys[0]]:
                 continue
