@@ -298,11 +298,6 @@ def _failed_row(labels: np.ndarray) -> dict:
     }
 
 
-def _work(task: tuple[int, np.ndarray, float, float, int, str]) -> dict:
-    """Simulate and fit one case alone (the per-spectrum fitter)."""
-    return _work_batch([task], batched=False)[0]
-
-
 Task = tuple[int, np.ndarray, float, float, int, str]
 
 
