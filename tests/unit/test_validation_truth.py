@@ -47,6 +47,14 @@ def test_cases_cycle_points_with_own_draws():
     assert np.all(np.abs(rv) <= 50) and len(set(rv)) == 5
 
 
+def test_cases_v_sini_range_restricts_the_draws():
+    stored = np.array([[6500.0, 4.2, 0.0]])
+    labels, _, _ = synthesis_cases(stored, _bundle(), 64, seed=3, v_sini_range=(0.0, 20.0))
+    assert np.all((labels[:, 2] >= 0) & (labels[:, 2] <= 20)) and labels[:, 2].max() > 15
+    with pytest.raises(ValueError, match="not inside"):
+        synthesis_cases(stored, _bundle(), 4, seed=3, v_sini_range=(100.0, 500.0))
+
+
 def test_generator_looks_up_and_rotates():
     lam = np.exp(np.linspace(np.log(5000.0), np.log(5100.0), 3000))
     flux = np.ones((2, lam.size), np.float32)

@@ -88,6 +88,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="model mismatch: true spectra from the grid's refinement levels 0..K only "
         "(a coarser node spacing than the bundle was trained on)",
     )
+    p.add_argument(
+        "--v-sini-range",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=None,
+        help="synthesis truth: draw the cases' v sin i uniformly in [LO, HI] km/s instead of "
+        "over the bundle's whole range (e.g. 0 20 for the slow rotators most F stars are)",
+    )
     p.add_argument("--processes", type=int, default=2)
     p.add_argument(
         "--batch-size",
@@ -255,7 +264,9 @@ def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
         if rows.size == 0:
             log.warning("no %s-box truth points stored in %s yet", subset, truth)
             continue
-        labels, rv, point = synthesis_cases(grid.labels[rows], bundle, n, args.seed)
+        labels, rv, point = synthesis_cases(
+            grid.labels[rows], bundle, n, args.seed, v_sini_range=args.v_sini_range
+        )
         cases = {"truth_point": rows[point].astype(float), "truth_kind": kinds[rows][point]}
         overlap = training_overlap(bundle, labels)
         for snr in snrs:

@@ -1,7 +1,8 @@
 """Controlled tests of the real-star systematics: refit stars with one change at a time.
 
 Each *variant* changes one thing of the fit — the fitted wavelength range, the response's
-number of Chebyshev terms, the LSF, a label held at its reference value — and the same stars
+number of Chebyshev terms, the LSF, a label held at its reference value, the pixels used
+(by the line depth of an F-star template) — and the same stars
 are refitted. The paired shift of a label (variant minus the default fit, star by star) says
 how much that thing moves the label; a cause of a systematic offset is a change that removes
 it, and a change that leaves it is ruled out.
@@ -42,7 +43,53 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "teff fixed at reference": {"fix_reference": ("teff",)},
     "logg fixed at reference": {"fix_reference": ("logg",)},
     "teff+logg fixed at reference": {"fix_reference": ("teff", "logg")},
+    # Pixels chosen by the line depth of an F-star template (R 2,000): the strong lines, whose
+    # cores form in the outer layers where 1D LTE is least reliable, against the weak ones.
+    "strong-line pixels masked (depth > 0.10)": {"mask_depth": (0.0, 0.10)},
+    "weak-line pixels only (depth < 0.04)": {"mask_depth": (0.0, 0.04)},
+    "strong-line pixels only (depth > 0.10)": {"mask_depth": (0.10, 1.0)},
 }
+
+#: Labels of the template whose line depths select pixels (``mask_depth`` variants): a
+#: mid-F dwarf, v sin i 0, seen at R 2,000.
+TEMPLATE = {"teff": 6500.0, "logg": 4.2, "v_sini": 0.0, "m_h": 0.0, "v_micro": 2.0}
+TEMPLATE_RESOLUTION = 2000.0
+
+
+def template_depth(bundle: Any, resolution: float = TEMPLATE_RESOLUTION) -> tuple[np.ndarray, np.ndarray]:
+    """Line depth of the :data:`TEMPLATE` star, emulated by ``bundle`` and seen at ``resolution``.
+
+    Returns
+    -------
+    wavelength : numpy.ndarray, shape (P,)
+        The bundle's model wavelengths [Å, vacuum].
+    depth : numpy.ndarray, shape (P,)
+        1 − normalised flux after a Gaussian LSF that takes the model from its own
+        resolution to ``resolution``.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    from zeta_payne.grids.generator import EmulatorGenerator
+
+    gen = EmulatorGenerator(bundle)
+    labels = np.array([[TEMPLATE[n] for n in gen.label_names]])
+    flux = gen(labels)[0]
+    wave = np.asarray(gen.wavelength, dtype=float)
+    step = float(np.median(np.diff(np.log(wave))))
+    own = 1.0 / gen.resolution if gen.resolution else 0.0
+    sigma_ln = np.sqrt(max((1.0 / resolution) ** 2 - own**2, 0.0)) / 2.3548
+    return wave, 1.0 - gaussian_filter1d(flux, sigma_ln / step, mode="nearest")
+
+
+def _masked(spectrum: Any, template: tuple[np.ndarray, np.ndarray], keep: tuple[float, float]) -> Any:
+    """A copy of ``spectrum`` with pixels whose template depth is outside ``keep`` masked."""
+    import dataclasses
+
+    wave, depth = template
+    d = np.interp(spectrum.wavelength, wave, depth, left=np.nan, right=np.nan)
+    drop = ~((d >= keep[0]) & (d <= keep[1]))
+    old = np.zeros(d.size, bool) if spectrum.pixel_mask is None else np.asarray(spectrum.pixel_mask)
+    return dataclasses.replace(spectrum, pixel_mask=old | drop)
 
 LABELS = ("teff", "logg", "v_sini", "m_h", "v_rad")
 REFERENCE = {"teff": "teff_ref", "logg": "logg_ref", "m_h": "m_h_ref", "v_rad": "v_rad_ref"}
@@ -71,8 +118,12 @@ def fit_variants(
 
     rows = []
     shared: dict[tuple[str, str], Any] = {}
+    template = None
     for name, spec in variants.items():
-        overrides = {k: v for k, v in spec.items() if k != "fix_reference"}
+        overrides = {k: v for k, v in spec.items() if k not in ("fix_reference", "mask_depth")}
+        keep = spec.get("mask_depth")
+        if keep is not None and template is None:
+            template = template_depth(bundle)
         fixed_names = tuple(spec.get("fix_reference", ()))
         for star in stars:
             ref = star.reference
@@ -90,7 +141,8 @@ def fit_variants(
                     )
                 fitter = shared[key]
             t0 = time.perf_counter()
-            result = fitter.fit(star.spectrum)
+            spectrum = star.spectrum if keep is None else _masked(star.spectrum, template, keep)
+            result = fitter.fit(spectrum)
             row: dict[str, Any] = {"variant": name, "star": star.name, "library": ref.get("library", "")}
             for label in LABELS:
                 row[label] = result.label(label) if label != "v_rad" else result.v_rad

@@ -91,6 +91,7 @@ def synthesis_cases(
     n: int,
     seed: int,
     rv_range: tuple[float, float] = (-50.0, 50.0),
+    v_sini_range: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Test cases on stored truth points: teff, logg, m_h from the point, v sin i and RV drawn.
 
@@ -107,6 +108,11 @@ def synthesis_cases(
     n : int
         Number of cases.
     seed : int
+    rv_range : (float, float)
+        RV range of the cases [km/s].
+    v_sini_range : (float, float), optional
+        v sin i range of the cases [km/s]; None (default) means the bundle's whole range.
+        It must lie inside the bundle's range.
 
     Returns
     -------
@@ -134,7 +140,13 @@ def synthesis_cases(
     if "v_sini" in names:
         vs = specs[names.index("v_sini")]
         if vs.free:
-            labels[:, names.index("v_sini")] = vs.lower + unit[:, 0] * (vs.upper - vs.lower)
+            lo, hi = (vs.lower, vs.upper) if v_sini_range is None else map(float, v_sini_range)
+            if not vs.lower <= lo <= hi <= vs.upper:
+                raise ValueError(
+                    f"v sin i range {lo}–{hi} km/s is not inside the bundle's "
+                    f"{vs.lower}–{vs.upper} km/s"
+                )
+            labels[:, names.index("v_sini")] = lo + unit[:, 0] * (hi - lo)
     rv = rv_range[0] + unit[:, 1] * (rv_range[1] - rv_range[0])
     return labels, rv, point
 
