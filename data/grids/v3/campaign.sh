@@ -7,10 +7,12 @@
 # 1. the synthesis-truth test set (data/truth/make_truth.sh: 264 random points, both
 #    instruments, stored at R 20000 / 80000) — the truth of the headline validation;
 # 2. the v3 lattice, level 0 (data/grids/v3/nodes-v3-level0.txt: 580 nodes, teff 6-30 kK,
-#    logg 2.5-5, [M/H] -2.0..+0.8, BOSS 3600-10400 A and APOGEE), coarse sub-lattice first.
+#    logg 2.5-5, [M/H] -2.0..+0.8, BOSS 3600-10400 A and APOGEE), coarse sub-lattice first;
+# 3. the v_micro response (data/grids/v3/plan_v3_vmicro.py): 53 nodes at v_micro 1 and at
+#    4 km/s, 4 at 3 km/s.
 # Both run niced (NICE, default 19; beside CPU-heavy work use 0-5 or the campaign starves) on
 # all cores (PROCESSES, default: all), written in small chunks; commit the
-# chunk files as they appear (git add data/truth/synth-truth-v1 data/grids/obaf-sme-v3).
+# chunk files as they appear (git add data/truth/synth-truth-v1 data/grids/obaf-sme-v3*).
 # Progress and cost: docs/synthesis.md ("Ledger").
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -18,6 +20,13 @@ PY=${PYTHON:-.venv/bin/python}
 export PROCESSES=${PROCESSES:-$(nproc)}
 PYTHON=$PY bash data/truth/make_truth.sh || echo "truth set: campaign exited $? (rerun retries failed points)"
 mkdir -p data/grids/obaf-sme-v3
-exec nice -n "${NICE:-19}" "$PY" -m zeta_payne.grids.campaign synthesize \
-    --grid obaf-sme-v3 --nodes-file data/grids/v3/nodes-v3-level0.txt \
-    --chunk-size 4 --processes "$PROCESSES" >> data/grids/obaf-sme-v3/campaign.log 2>&1
+synth() {  # grid, nodes file, v_micro
+    mkdir -p "data/grids/$1"
+    nice -n "${NICE:-19}" "$PY" -m zeta_payne.grids.campaign synthesize \
+        --grid "$1" --nodes-file "$2" --v-micro "$3" \
+        --chunk-size 4 --processes "$PROCESSES" >> "data/grids/$1/campaign.log" 2>&1
+}
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level0.txt 2.0
+synth obaf-sme-v3-vmic1 data/grids/v3/nodes-v3-vmicro.txt 1.0
+synth obaf-sme-v3-vmic4 data/grids/v3/nodes-v3-vmicro.txt 4.0
+synth obaf-sme-v3-vmic3 data/grids/v3/nodes-v3-vmicro-check.txt 3.0

@@ -24,8 +24,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import numpy as np
-
 from zeta_payne.exceptions import GridError
 from zeta_payne.grids.atmospheres import interpolate_atmosphere, load_kurucz_grid
 
