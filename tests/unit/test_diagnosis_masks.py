@@ -20,3 +20,13 @@ def test_masked_keeps_only_pixels_in_the_depth_range():
 
 def test_depth_variants_are_registered():
     assert {"mask_depth"} <= set().union(*[set(v) for v in VARIANTS.values()])
+
+
+def test_masked_windows_masks_the_windows_only():
+    from zeta_payne.validation.diagnosis import _masked_windows
+
+    wave = np.linspace(4800.0, 4900.0, 101)
+    spectrum = Spectrum(wave, np.ones(101), np.ones(101))
+    masked = _masked_windows(spectrum, [(4850.0, 4860.0)])
+    assert masked.pixel_mask.sum() == 11 and masked.pixel_mask[50:61].all()
+    assert spectrum.pixel_mask is None

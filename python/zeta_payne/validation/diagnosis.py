@@ -48,6 +48,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "strong-line pixels masked (depth > 0.10)": {"mask_depth": (0.0, 0.10)},
     "weak-line pixels only (depth < 0.04)": {"mask_depth": (0.0, 0.04)},
     "strong-line pixels only (depth > 0.10)": {"mask_depth": (0.10, 1.0)},
+    # The Balmer lines (±100 Å around Hβ, ±80 Å around Hα, vacuum): teff from the metal lines.
+    "Balmer lines masked": {"mask_windows": ((4762.0, 4962.0), (6485.0, 6645.0))},
+    "[M/H] fixed at reference": {"fix_reference": ("m_h",)},
 }
 
 #: Labels of the template whose line depths select pixels (``mask_depth`` variants): a
@@ -81,6 +84,59 @@ def template_depth(bundle: Any, resolution: float = TEMPLATE_RESOLUTION) -> tupl
     return wave, 1.0 - gaussian_filter1d(flux, sigma_ln / step, mode="nearest")
 
 
+def _residual_on_grid(spectrum: Any, result: Any, grid: np.ndarray) -> np.ndarray:
+    """data/model − 1 of one fit, in the star's rest frame, interpolated onto ``grid`` [Å]."""
+    wave = np.asarray(spectrum.wavelength) / (1.0 + result.v_rad / 299_792.458)
+    model = np.asarray(result.model_flux, dtype=float)
+    ok = (np.asarray(spectrum.ivar) > 0) & np.isfinite(model) & (model > 0)
+    if spectrum.pixel_mask is not None:
+        ok &= ~np.asarray(spectrum.pixel_mask)
+    if ok.sum() < 2:
+        return np.full(grid.size, np.nan)
+    r = np.asarray(spectrum.flux)[ok] / model[ok] - 1.0
+    out = np.interp(grid, wave[ok], r, left=np.nan, right=np.nan)
+    # no values across gaps wider than 3 pixels of the data
+    gap = np.interp(grid, wave[ok][1:], np.diff(wave[ok]), left=np.inf, right=np.inf)
+    out[gap > 3 * np.median(np.diff(wave[ok]))] = np.nan
+    return out
+
+
+def plot_residuals(
+    grid: np.ndarray, residuals: Mapping[str, Sequence[np.ndarray]], path: Path, title: str
+) -> None:
+    """Median (over stars) of data/model − 1 per variant, against wavelength, to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(residuals)
+    fig, axes = plt.subplots(len(names), 1, figsize=(14, 2.2 * len(names)), sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        stack = np.array(residuals[name])
+        ax.plot(grid, np.nanmedian(stack, axis=0), lw=0.6)
+        ax.axhline(0.0, color="k", lw=0.3)
+        ax.set_ylim(-0.05, 0.05)
+        ax.set_ylabel("data/model − 1", fontsize=8)
+        ax.set_title(f"{name} (median of {len(stack)} stars)", fontsize=9)
+    axes[-1, 0].set_xlabel("rest wavelength [Å, vacuum]")
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _masked_windows(spectrum: Any, windows: Sequence[tuple[float, float]]) -> Any:
+    """A copy of ``spectrum`` with the pixels inside any of ``windows`` [Å, vacuum] masked."""
+    import dataclasses
+
+    wave = np.asarray(spectrum.wavelength)
+    drop = np.zeros(wave.size, bool)
+    for lo, hi in windows:
+        drop |= (wave >= lo) & (wave <= hi)
+    old = np.zeros(wave.size, bool) if spectrum.pixel_mask is None else np.asarray(spectrum.pixel_mask)
+    return dataclasses.replace(spectrum, pixel_mask=old | drop)
+
+
 def _masked(spectrum: Any, template: tuple[np.ndarray, np.ndarray], keep: tuple[float, float]) -> Any:
     """A copy of ``spectrum`` with pixels whose template depth is outside ``keep`` masked."""
     import dataclasses
@@ -96,7 +152,11 @@ REFERENCE = {"teff": "teff_ref", "logg": "logg_ref", "m_h": "m_h_ref", "v_rad": 
 
 
 def fit_variants(
-    stars: Sequence[Any], bundle: Any, variants: Mapping[str, Mapping[str, Any]]
+    stars: Sequence[Any],
+    bundle: Any,
+    variants: Mapping[str, Mapping[str, Any]],
+    residuals: dict[str, list[np.ndarray]] | None = None,
+    residual_grid: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Fit every star under every variant.
 
@@ -107,6 +167,11 @@ def fit_variants(
     bundle : Bundle
     variants : mapping
         ``{name: overrides}`` (see :data:`VARIANTS`).
+    residuals : dict, optional
+        Filled with ``{variant: [data/model − 1 of each star on residual_grid]}`` (rest frame
+        of the fit; NaN outside the star's usable pixels).
+    residual_grid : numpy.ndarray, shape (G,), optional
+        Wavelengths [Å, vacuum] for ``residuals``.
 
     Returns
     -------
@@ -120,8 +185,11 @@ def fit_variants(
     shared: dict[tuple[str, str], Any] = {}
     template = None
     for name, spec in variants.items():
-        overrides = {k: v for k, v in spec.items() if k not in ("fix_reference", "mask_depth")}
+        overrides = {
+            k: v for k, v in spec.items() if k not in ("fix_reference", "mask_depth", "mask_windows")
+        }
         keep = spec.get("mask_depth")
+        windows = spec.get("mask_windows")
         if keep is not None and template is None:
             template = template_depth(bundle)
         fixed_names = tuple(spec.get("fix_reference", ()))
@@ -142,6 +210,8 @@ def fit_variants(
                 fitter = shared[key]
             t0 = time.perf_counter()
             spectrum = star.spectrum if keep is None else _masked(star.spectrum, template, keep)
+            if windows is not None:
+                spectrum = _masked_windows(spectrum, windows)
             result = fitter.fit(spectrum)
             row: dict[str, Any] = {"variant": name, "star": star.name, "library": ref.get("library", "")}
             for label in LABELS:
@@ -156,6 +226,10 @@ def fit_variants(
                 seconds=round(time.perf_counter() - t0, 2),
             )
             rows.append(row)
+            if residuals is not None and residual_grid is not None and result.model_flux is not None:
+                residuals.setdefault(name, []).append(
+                    _residual_on_grid(spectrum, result, residual_grid)
+                )
         log.info("variant %s: %d stars", name, len(stars))
     return rows
 
@@ -239,6 +313,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--teff-range", nargs=2, type=float, default=(6000.0, 7500.0), metavar=("MIN", "MAX"))
     parser.add_argument("--limit", type=int, default=60, help="about this many stars (every k-th)")
     parser.add_argument("--variant", action="append", default=None, help="only these variants (repeat)")
+    parser.add_argument(
+        "--residuals",
+        action="store_true",
+        help="also plot each variant's median data/model − 1 against wavelength (residuals.png)",
+    )
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -253,9 +332,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     step = max(1, len(stars) // max(args.limit, 1))
     stars = stars[::step]
     chosen = {k: v for k, v in VARIANTS.items() if not args.variant or k in args.variant or k == "default"}
-    rows = fit_variants(stars, bundle, chosen)
+    grid = np.arange(4460.0, 10200.0, 1.0) if args.residuals else None
+    residuals: dict[str, list[np.ndarray]] = {}
+    rows = fit_variants(stars, bundle, chosen, residuals, grid)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
+    if grid is not None and residuals:
+        keep = np.isfinite(np.nanmedian(np.array(residuals["default"]), axis=0))
+        last = grid[keep][-1] if keep.any() else grid[-1]
+        sel = grid <= last
+        plot_residuals(grid[sel], {k: [r[sel] for r in v] for k, v in residuals.items()},
+                       out / "residuals.png", f"{bundle.name}@{bundle.version}")
     _write_csv(out / "fits.csv", rows)
     summary = paired_summary(rows)
     _write_csv(out / "summary.csv", summary)
