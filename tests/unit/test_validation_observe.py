@@ -169,3 +169,19 @@ def test_idealised_options_switch_parts_off():
     b, _ = observe_realistic(lam, flux, r_model, "boss", 20000.0, 0.0, None, np.random.default_rng(5))
     red = (a["wavelength"] > 7590) & (a["wavelength"] < 7700) & (a["ivar"] > 0) & (b["ivar"] > 0)
     assert not np.allclose(a["flux"][red], b["flux"][red], rtol=1e-3)  # the A band's residual
+
+
+def test_lsf_wings_make_lines_shallower_and_keep_their_width_reported():
+    lam, flux, r_model = _model("boss")
+    out = {}
+    for fraction in (0.0, 0.2):
+        model = ObservationModel(sky=False, telluric=False, lsf_scatter=0.0, lsf_wing_fraction=fraction)
+        pixels, truth = observe_realistic(lam, flux, r_model, "boss", 20000.0, 0.0, None,
+                                          np.random.default_rng(3), model)
+        ok = truth["usable"]
+        out[fraction] = (pixels["flux"][ok] / truth["response"][ok], pixels["wresl"][ok])
+    (plain, fwhm0), (winged, fwhm1) = out[0.0], out[0.2]
+    assert np.allclose(fwhm0, fwhm1)  # wresl stays the core's
+    depth0, depth1 = 1 - plain.min(), 1 - winged.min()
+    assert 0.70 * depth0 < depth1 < 0.92 * depth0  # shallower by about the wing fraction
+    assert abs(np.sum(1 - winged) - np.sum(1 - plain)) < 0.03 * np.sum(1 - plain)  # same EW

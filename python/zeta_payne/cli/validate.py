@@ -97,6 +97,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="synthesis truth: draw the cases' v sin i uniformly in [LO, HI] km/s instead of "
         "over the bundle's whole range (e.g. 0 20 for the slow rotators most F stars are)",
     )
+    p.add_argument(
+        "--lsf-wings",
+        type=float,
+        nargs=2,
+        metavar=("FRACTION", "WIDTH"),
+        default=None,
+        help="realistic observations with a non-Gaussian LSF: FRACTION of the light in a "
+        "Gaussian WIDTH times wider than the core (the reported wresl stays the core's)",
+    )
     p.add_argument("--processes", type=int, default=2)
     p.add_argument(
         "--batch-size",
@@ -214,6 +223,9 @@ def _observation(args: argparse.Namespace):
         return None
     from zeta_payne.validation.observe import ObservationModel
 
+    if getattr(args, "lsf_wings", None):
+        fraction, width = args.lsf_wings
+        return ObservationModel(lsf_wing_fraction=fraction, lsf_wing_width=width)
     return ObservationModel()
 
 

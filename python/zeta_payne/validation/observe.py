@@ -102,6 +102,11 @@ class ObservationModel:
         Airmass drawn uniformly in this range.
     reference_snr : float
         S/N whose noise sets the weights (ivar) of a noiseless spectrum.
+    lsf_wing_fraction, lsf_wing_width : float
+        A non-Gaussian LSF: this fraction of the light in a second Gaussian this many times
+        wider than the core (0: a Gaussian LSF, the default). The reported ``wresl`` stays the
+        core's FWHM — a test of what a fitter that assumes Gaussians makes of LSF wings
+        (or of scattered light spread over a few resolution elements).
     """
 
     ebv_range: tuple[float, float] | None = None
@@ -120,6 +125,8 @@ class ObservationModel:
     telluric_error: float = 0.1
     airmass_range: tuple[float, float] = (1.0, 1.5)
     reference_snr: float = 1000.0
+    lsf_wing_fraction: float = 0.0
+    lsf_wing_width: float = 3.0
 
     def value(self, name: str, instrument: str):
         """A field's value for ``instrument`` (its default where the field is ``None``)."""
@@ -185,6 +192,11 @@ def observe_realistic(
     fwhm = lam / power
     rest = lam / np.exp(float(log_doppler_factor(v_rad)))
     norm, covered = convolve_to_pixels(model_wavelength, model_flux, model_resolution, rest, power)
+    if model.lsf_wing_fraction > 0:
+        wing, _ = convolve_to_pixels(
+            model_wavelength, model_flux, model_resolution, rest, power / model.lsf_wing_width
+        )
+        norm = (1.0 - model.lsf_wing_fraction) * norm + model.lsf_wing_fraction * wing
     on_detector = detector_coverage(instrument, lam) & in_gaps
     flags[~(covered & on_detector)] |= _bit(instrument, bad_bit)
 
