@@ -166,6 +166,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="read the NPZ's pickled 'grid' dict (only for files you trust)",
     )
     imp.set_defaults(func=_import)
+    vmic = cmds.add_parser(
+        "vmicro-check",
+        help="measure how well the v_micro response interpolates, at the nodes it does not use",
+    )
+    vmic.add_argument("path", help="the main grid folder (the reference v_micro)")
+    vmic.add_argument("--vmicro-grid", action="append", required=True, metavar="DIR",
+                      help="v_micro response grid (repeatable)")
+    vmic.add_argument("--instrument", action="append", default=None, choices=["boss", "apogee"],
+                      help="instrument (repeatable; default every instrument of the main grid)")
+    vmic.add_argument("--wavelength-range", type=float, nargs=2, default=None, metavar=("MIN", "MAX"),
+                      help="measure over these model wavelengths [Å, vacuum] only")
+    vmic.add_argument("--json", action="store_true", help="print the rows as JSON")
+    vmic.set_defaults(func=_vmicro_check)
     start = cmds.add_parser(
         "next-start", help="print the wavelength an extension of a grid must start at [Å, vacuum]"
     )
@@ -233,4 +246,41 @@ def _info(args: argparse.Namespace) -> int:
             f"{lab[:, 0].max():.0f}, logg {lab[:, 1].min():.2f}–{lab[:, 1].max():.2f}, m_h "
             f"{lab[:, 2].min():.2f}–{lab[:, 2].max():.2f}; {float(grid.seconds.sum()) / 3600:.2f} CPU-hours"
         )
+    return 0
+
+
+def _vmicro_check(args: argparse.Namespace) -> int:
+    """Print the response interpolation errors at the check nodes (the v3 report's figure)."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from zeta_payne.grids.nodes import load_node_grid
+    from zeta_payne.grids.vmicro import check_node_errors, load_vmicro_response, summarize_check_errors
+
+    manifest = json.loads((Path(args.path) / "manifest.json").read_text())
+    out = {}
+    for instrument in args.instrument or list(manifest["instruments"]):
+        main = load_node_grid(args.path, instrument)
+        response = load_vmicro_response(main, args.vmicro_grid, instrument)
+        pixels = None
+        if args.wavelength_range:
+            lo, hi = args.wavelength_range
+            pixels = slice(int(np.searchsorted(main.wavelength, lo)),
+                           int(np.searchsorted(main.wavelength, hi, side="right")))
+        rows = check_node_errors(response, pixels)
+        out[instrument] = {"teff_range": list(response.teff_range), "rows": rows,
+                           "summary": summarize_check_errors(rows)}
+        if args.json:
+            continue
+        print(f"{instrument}: v_micro {', '.join(f'{v:g}' for v in response.values)} km/s; response "
+              f"lattice teff {response.teff_range[0]:.0f}-{response.teff_range[1]:.0f} K")
+        print("check    v_micro  teff   logg   [M/H]  median   p95      max      max resp  max/resp")
+        for r in rows:
+            print(f"{r['kind']:8s} {r['v_micro']:7g} {r['teff']:6.0f} {r['logg']:5.2f} {r['m_h']:+6.2f} "
+                  f"{r['median']:.5f}  {r['p95']:.5f}  {r['max']:.5f}  {r['response_max']:.5f}  "
+                  f"{r['relative_max']:.2f}")
+    if args.json:
+        print(json.dumps(out, indent=1))
     return 0

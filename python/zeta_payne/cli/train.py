@@ -57,6 +57,50 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="storage of the output layer (float16 halves the bundle; the rounding "
         "error is measured and reported)",
     )
+    p.add_argument(
+        "--until-plateau",
+        action="store_true",
+        help="stop when the best validation MAE has not fallen by --min-improvement over "
+        "--patience validations (still at most --iterations and --max-seconds; resumable)",
+    )
+    p.add_argument("--patience", type=int, default=10, metavar="N",
+                   help="validations without enough progress before --until-plateau stops (10)")
+    p.add_argument("--min-improvement", type=float, default=0.01, metavar="FRACTION",
+                   help="relative fall of the best validation MAE that counts as progress (0.01)")
+    p.add_argument(
+        "--box",
+        choices=["paper", "grid"],
+        default="paper",
+        help="training box of teff, logg, [M/H]: the paper's Table 1 (default, the shipped "
+        "bundles) or the grid's node axes; either within the lattice on disk",
+    )
+    p.add_argument(
+        "--lattice",
+        choices=["complete", "nodes"],
+        default="complete",
+        help="train on the largest complete sub-lattice on disk (default; a partial grid) or "
+        "on every node, dropping training labels in cells without all their nodes (a finished "
+        "grid with holes where no model atmosphere exists, as v3)",
+    )
+    p.add_argument(
+        "--label-range",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("LABEL", "MIN", "MAX"),
+        help="set one label's training range (repeatable; units K, dex, km/s)",
+    )
+    p.add_argument(
+        "--vmicro-grid",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="v_micro response grid (the node grid at another v_micro; repeatable): makes "
+        "v_micro a label (see docs/synthesis.md, 'v_micro response in training')",
+    )
+    p.add_argument("--vmicro-taper", type=float, default=None, metavar="K",
+                   help="width [K] over which the v_micro response falls to 0 above its teff "
+                   "range (default: to the grid's next teff value)")
     p.set_defaults(func=_run)
 
 
@@ -76,6 +120,11 @@ def _run(args: argparse.Namespace) -> int:
         wavelength_range=tuple(args.wavelength_range) if args.wavelength_range else None,
         holdout_grid=args.holdout_grid,
         output_layer_dtype=args.output_layer_dtype,
+        box=args.box,
+        label_ranges=tuple((name, float(lo), float(hi)) for name, lo, hi in args.label_range),
+        vmicro_grids=tuple(args.vmicro_grid),
+        vmicro_taper=args.vmicro_taper,
+        lattice=args.lattice,
     )
     config = TrainConfig(
         n_hidden=args.hidden,
@@ -90,6 +139,8 @@ def _run(args: argparse.Namespace) -> int:
         threads=args.threads,
         max_seconds=args.max_seconds,
         pca_components=args.pca_components,
+        plateau_patience=args.patience if args.until_plateau else 0,
+        plateau_min_improvement=args.min_improvement,
     )
 
     def progress(it: int, loss: float, score: float) -> None:

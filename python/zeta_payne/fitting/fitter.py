@@ -103,6 +103,9 @@ class Fitter:
             raise ValueError("no free labels")
         self.free = free
         self.fixed_values = values
+        #: ``{name: (index of the other label, lo, hi, held value)}`` of options.hold_outside.
+        self.holds = self._holds(options)
+        self._held_fitters: dict[tuple[str, ...], Fitter] = {}
         self.emulator = bundle.emulator().to(self.device)
         self._emulator64 = copy.deepcopy(self.emulator).to(self.device, torch.float64)
         # Pre-search candidates: shared by every spectrum, hidden activations computed once.
@@ -117,6 +120,44 @@ class Fitter:
                 torch.as_tensor(cand, dtype=torch.float64, device=self.device)
             ).to(torch.float32)
 
+    def _holds(self, options: FitOptions) -> dict[str, tuple[int, float, float, float]]:
+        """The labels of ``options.hold_outside`` that this fit frees, as index and range."""
+        holds = {}
+        for name, rule in (options.hold_outside or {}).items():
+            if name not in self.label_names or rule.get("label") not in self.label_names:
+                raise ValueError(f"hold_outside {name!r}: unknown labels; bundle has {self.label_names}")
+            if not self.free[self.label_names.index(name)]:
+                continue  # fixed everywhere already
+            lo, hi = (float(x) for x in rule["range"])
+            holds[name] = (self.label_names.index(rule["label"]), lo, hi, float(rule["value"]))
+        return holds
+
+    def _hold_outside(self, spectra: list[Spectrum], results: list[FitResult], batched: bool
+                      ) -> list[FitResult]:
+        """Refit the spectra whose fit ended where a ``hold_outside`` label is unconstrained.
+
+        Each such spectrum is fitted again by a fitter that holds those labels at their
+        values (one per set of held labels, made once); its result replaces the first.
+        """
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, result in enumerate(results):
+            names = tuple(
+                name for name, (j, lo, hi, _) in self.holds.items()
+                if np.isfinite(result.labels[j]) and not lo <= result.labels[j] <= hi
+            )
+            if names:
+                groups.setdefault(names, []).append(i)
+        for names, index in groups.items():
+            if names not in self._held_fitters:
+                fixed = {**dict(self.options.fixed), **{n: self.holds[n][3] for n in names}}
+                options = self.options.updated(fixed=fixed, hold_outside={})
+                self._held_fitters[names] = Fitter(self.bundle, options, self.device, self.batch_size)
+            refit = self._held_fitters[names].fit_batch([spectra[i] for i in index],
+                                                        batched=batched and len(index) > 1)
+            for i, result in zip(index, refit, strict=True):
+                results[i] = result
+        return results
+
     @staticmethod
     def default_options(bundle: Bundle) -> FitOptions:
         """The bundle's default fit options (``fit_defaults`` in its manifest).
@@ -130,7 +171,8 @@ class Fitter:
     def fit(self, spectrum: Spectrum) -> FitResult:
         """Fit one spectrum alone (the reference path). Never raises for bad data: problems
         become flags."""
-        return self._fit_each([spectrum], None)[0]
+        results = self._fit_each([spectrum], None)
+        return self._hold_outside([spectrum], results, batched=False)[0] if self.holds else results[0]
 
     def fit_batch(
         self,
@@ -153,14 +195,30 @@ class Fitter:
             stage 1 (``initial_fit``); ``False`` fits one spectrum at a time. A batch that
             fails as a whole is refitted one spectrum at a time, and so is a member the
             batched solver leaves unconverged.
+
+        Notes
+        -----
+        With ``options.hold_outside``, each batch is fitted, its spectra that end outside a
+        held label's range are fitted again with it held, and only then reported.
         """
         spectra = list(spectra)
         if batched is None:
             one_at_a_time = self.batch_size is not None and self.batch_size <= 1
             batched = not one_at_a_time and len(spectra) > 1 and not self.options.initial_fit
-        if batched:
-            return self._fit_batched(spectra, progress)
-        return self._fit_each(spectra, progress)
+        fit = self._fit_batched if batched else self._fit_each
+        if not self.holds:
+            return fit(spectra, progress)
+        largest = max((s.n_pixels for s in spectra if isinstance(s, Spectrum)), default=0)
+        step = self.resolved_batch_size(largest) if batched else 1
+        results: list[FitResult] = []
+        for start in range(0, len(spectra), step):
+            chunk = spectra[start : start + step]
+            done = self._hold_outside(chunk, fit(chunk, None), batched)
+            if progress is not None:
+                for index, result in enumerate(done, start=start):
+                    progress(index, result)
+            results += done
+        return results
 
     def _fit_batched(
         self, spectra: list[Spectrum], progress: Callable[[int, FitResult], None] | None

@@ -73,6 +73,13 @@ class FitOptions:
         Labels held fixed, ``{name: value}``; overrides the bundle's fixed labels.
     free : tuple of str
         Labels to free that the bundle fixes (e.g. ``("v_micro",)``).
+    hold_outside : mapping
+        Free labels the bundle constrains only within a range of another label,
+        ``{name: {"label": other, "range": (lo, hi), "value": held}}`` (a v_micro bundle:
+        ``{"v_micro": {"label": "teff", "range": (6000, 10000), "value": 2.0}}``, from its
+        ``fit_defaults``). A spectrum whose fitted ``other`` ends outside ``[lo, hi]`` is
+        fitted again with ``name`` held at ``held`` (that result is returned: the held label
+        carries its value and NaN errors). Labels in ``fixed`` are held everywhere instead.
     initial_fit : bool
         Run the paper's stage 1 (TRF from the box centre) before the pre-search. With the
         response solved linearly for every pre-search candidate this stage is not needed.
@@ -122,6 +129,7 @@ class FitOptions:
     rv_margin: float = 50.0
     fixed: Mapping[str, float] = field(default_factory=dict)
     free: tuple[str, ...] = ()
+    hold_outside: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     initial_fit: bool = False
     max_nfev: int = 100
     polish_nfev: int = 10

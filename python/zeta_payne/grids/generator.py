@@ -1,18 +1,22 @@
 """Spectrum generators: labels → rest-frame normalised spectra on a ln λ model grid.
 
 A generator is what training sets and simulation studies draw "true" spectra from:
-:class:`GridGenerator` interpolates a node grid in (teff, logg, m_h) and applies rotation
-(the physics the bundles are trained on); :class:`EmulatorGenerator` evaluates a bundle's
-network (self-consistency tests).
+:class:`GridGenerator` interpolates a node grid in (teff, logg, m_h), adds the v_micro
+response when it has one (:mod:`~zeta_payne.grids.vmicro`) and applies rotation (the physics
+the bundles are trained on); :class:`EmulatorGenerator` evaluates a bundle's network
+(self-consistency tests).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from zeta_payne.grids.vmicro import VMicroResponse
 
 __all__ = ["EmulatorGenerator", "GridGenerator", "SpectrumGenerator"]
 
@@ -33,21 +37,28 @@ class SpectrumGenerator(Protocol):
 
 
 class GridGenerator:
-    """Node-grid interpolation in (teff, logg, m_h) plus rotation.
+    """Node-grid interpolation in (teff, logg, m_h), the v_micro response, rotation.
 
     Parameters
     ----------
     grid : zeta_payne.grids.nodes.NodeGrid
         Node spectra (vacuum, uniform ln λ, at the grid's R_model).
     label_names : sequence of str
-        Columns of the labels passed in; must contain teff, logg, m_h and v_sini
-        (v_micro, if present, must equal the grid's, usually 2 km/s).
+        Columns of the labels passed in; must contain teff, logg, m_h and v_sini. Without a
+        ``response``, a v_micro column is ignored (it must equal the grid's, usually
+        2 km/s); with one, it must be present.
     resolution : float or None
         R_model of the node spectra.
     epsilon : float
         Linear limb-darkening coefficient of the rotation profile.
     instrument : str, optional
         Instrument section of the grid manifest to take R_model from.
+    response : zeta_payne.grids.vmicro.VMicroResponse, optional
+        The v_micro response of ``grid``: spectra at (teff, logg, m_h, v_micro) are the
+        grid's interpolation plus the response, before rotation.
+    missing : {"raise", "nan"}
+        Labels in a cell the grid cannot interpolate (a node missing): raise
+        :class:`~zeta_payne.exceptions.GridError`, or return a row of NaN.
     """
 
     def __init__(
@@ -57,12 +68,17 @@ class GridGenerator:
         resolution: float | None = None,
         epsilon: float = 0.6,
         instrument: str | None = None,
+        response: VMicroResponse | None = None,
+        missing: str = "raise",
     ) -> None:
         self.grid = grid
         self.label_names = tuple(label_names)
-        missing = {"teff", "logg", "m_h", "v_sini"} - set(self.label_names)
-        if missing:
-            raise ValueError(f"GridGenerator needs labels {sorted(missing)}")
+        self.response = response
+        self.missing = missing
+        needed = {"teff", "logg", "m_h", "v_sini"} | ({"v_micro"} if response is not None else set())
+        absent = needed - set(self.label_names)
+        if absent:
+            raise ValueError(f"GridGenerator needs labels {sorted(absent)}")
         if getattr(grid, "medium", "vacuum") != "vacuum":
             raise ValueError("node grids must be in vacuum")
         self.wavelength = np.asarray(grid.wavelength, dtype=float)
@@ -72,12 +88,21 @@ class GridGenerator:
         self.epsilon = epsilon
         self._cols = [self.label_names.index(n) for n in ("teff", "logg", "m_h")]
         self._vsini = self.label_names.index("v_sini")
+        if response is not None:
+            if response.wavelength.shape != self.wavelength.shape or not np.allclose(
+                response.wavelength, self.wavelength, rtol=1e-9
+            ):
+                raise ValueError("the v_micro response is on another wavelength grid than the grid")
+            self._vmic_cols = [*self._cols, self.label_names.index("v_micro")]
 
     def __call__(self, labels: np.ndarray) -> np.ndarray:
+        """Rest-frame spectra, shape (M, P), for labels of shape (M, L) in ``label_names`` order."""
         from zeta_payne.grids.rotation import rotate
 
         lab = np.atleast_2d(np.asarray(labels, dtype=float))
-        flux = self.grid.interpolate(lab[:, self._cols])
+        flux = self.grid.interpolate(lab[:, self._cols], missing=self.missing)
+        if self.response is not None:
+            flux = flux + self.response(lab[:, self._vmic_cols])
         return rotate(self.wavelength, flux, np.clip(lab[:, self._vsini], 0.0, None), self.epsilon)
 
 

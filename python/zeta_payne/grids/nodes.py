@@ -23,6 +23,7 @@ from .format import LABEL_NAMES, SCHEMA, decode_flux, read_chunk
 __all__ = [
     "label_keys",
     "NodeGrid",
+    "complete_lattice",
     "load_node_grid",
     "read_node_chunks",
     "refine_axis",
@@ -183,6 +184,56 @@ class NodeGrid:
                 "the lattice or no complete cell on disk yet"
             )
         return out
+
+
+def complete_lattice(grid: NodeGrid) -> NodeGrid:
+    """The largest complete rectilinear sub-lattice of a (possibly partial) node grid.
+
+    A campaign that has not finished leaves lattice cells without all their corners. This
+    greedily drops the axis value with the most missing nodes until every combination of
+    the remaining axis values is on disk, and returns a grid of those nodes with that
+    lattice as its only level (so interpolation never needs a missing node).
+
+    Parameters
+    ----------
+    grid : NodeGrid
+        Nodes on a (possibly incomplete) rectilinear lattice.
+
+    Returns
+    -------
+    NodeGrid
+        The nodes of the sub-lattice (nodes off it, e.g. check nodes between lattice
+        values, are left out), with that lattice as its only level.
+
+    Raises
+    ------
+    GridError
+        If no sub-lattice with at least two values per axis is complete.
+    """
+    axes = [np.unique(np.round(grid.labels[:, i], 6)) for i in range(3)]
+    present = {tuple(row) for row in np.round(grid.labels, 6)}
+    while True:
+        mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        missing = np.array([tuple(p) not in present for p in mesh])
+        if not missing.any():
+            break
+        worst, score = None, -1.0
+        for i in range(3):
+            if axes[i].size <= 2:
+                continue
+            for value in axes[i]:
+                on = mesh[:, i] == value
+                frac = missing[on].mean()
+                if frac > score:
+                    worst, score = (i, value), frac
+        if worst is None:
+            raise GridError("no complete lattice of at least 2 values per axis in the grid")
+        i, value = worst
+        axes[i] = axes[i][axes[i] != value]
+    keep = np.all([np.isin(np.round(grid.labels[:, i], 6), axes[i]) for i in range(3)], axis=0)
+    return NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep],
+                    manifest=grid.manifest, medium=grid.medium, levels=[tuple(axes)],
+                    seconds=grid.seconds[keep])
 
 
 def read_node_chunks(

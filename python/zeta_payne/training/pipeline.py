@@ -1,4 +1,10 @@
-"""From a node grid to a bundle: training set, training, accuracy report, bundle."""
+"""From a node grid to a bundle: training set, training, accuracy report, bundle.
+
+The labels are teff, logg, v_sini, m_h (:data:`LABELS`), and v_micro after them when the
+grid's v_micro response grids are given (:mod:`zeta_payne.grids.vmicro`); the box is the
+paper's within the lattice on disk (the shipped bundles) or the grid's node axes
+(:func:`training_box`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import io
 import json
 import logging
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,23 +25,28 @@ from zeta_payne import __version__
 from zeta_payne.bundles.bundle import Bundle, save_bundle
 from zeta_payne.bundles.manifest import INSTRUMENT_DEFAULTS, LabelSpec, Manifest
 from zeta_payne.grids.generator import GridGenerator
+from zeta_payne.grids.nodes import complete_lattice
 from zeta_payne.model.emulator import Emulator, EmulatorWeights
 from zeta_payne.training.sampling import PAPER_BOX, split_indices, training_labels
 from zeta_payne.training.trainer import TrainConfig, TrainOutcome, train_emulator
 
 __all__ = [
+    "LABELS",
+    "UNITS",
     "TrainingSpec",
     "build_training_set",
     "emulator_errors",
     "holdout_errors",
     "node_interpolation_errors",
     "train_bundle",
+    "training_box",
 ]
 
 log = logging.getLogger(__name__)
 
+#: Labels of a bundle without a v_micro response, in network input order (v_micro follows).
 LABELS = ("teff", "logg", "v_sini", "m_h")
-UNITS = {"teff": "K", "logg": "dex", "v_sini": "km/s", "m_h": "dex"}
+UNITS = {"teff": "K", "logg": "dex", "v_sini": "km/s", "m_h": "dex", "v_micro": "km/s"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,28 @@ class TrainingSpec:
     output_layer_dtype : {"float32", "float16"}
         Storage of the output layer (float16 halves the bundle; the rounding error is
         measured on the validation set and reported).
+    box : {"paper", "grid"}
+        The training box of teff, logg and m_h: the paper's Table 1 box (the shipped
+        bundles) or the grid's node axes (v3: teff 6–30 kK, logg 2.5–5, [M/H] −2…+0.8),
+        either within the complete lattice on disk; v_sini 0–400 km/s in both.
+    label_ranges : tuple of (str, float, float)
+        Explicit ``(label, min, max)`` ranges that replace the box's (teff, logg and m_h
+        still within the lattice on disk).
+    vmicro_grids : tuple of str
+        Folders of v_micro response grids (the same node grid synthesized at other v_micro
+        values, :mod:`zeta_payne.grids.vmicro`): v_micro becomes the network's fifth label,
+        its box the range of the grids' values, and the bundle's fit defaults hold it fixed
+        outside the teff range the response covers.
+    vmicro_taper : float or None
+        Width [K] over which the response falls to 0 above that teff range (default: to the
+        grid's next teff value).
+    lattice : {"complete", "nodes"}
+        ``"complete"``: train on the largest complete rectilinear sub-lattice on disk (a
+        partial campaign; the shipped bundles). ``"nodes"``: on every node, interpolated
+        through the grid's levels; training labels in cells without all their nodes are
+        dropped (counted in the provenance). For a finished grid with holes where no model
+        atmosphere exists (v3: log g 2.5 above 20 kK, log g 3 above 27.5 kK, one node at
+        8,000 K), whose complete sub-lattice would lose whole axis values.
     """
 
     name: str
@@ -74,42 +107,66 @@ class TrainingSpec:
     seed: int = 0
     holdout_grid: str | None = None
     output_layer_dtype: str = "float32"
+    box: str = "paper"
+    label_ranges: tuple[tuple[str, float, float], ...] = ()
+    vmicro_grids: tuple[str, ...] = ()
+    vmicro_taper: float | None = None
+    lattice: str = "complete"
 
 
-def complete_lattice(grid):
-    """The largest complete rectilinear sub-lattice of a (possibly partial) node grid.
+def training_box(
+    lattice,
+    source: str = "paper",
+    label_ranges: Sequence[tuple[str, float, float]] = (),
+    v_micro: tuple[float, float] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """The box the training labels are drawn from.
 
-    A campaign that has not finished leaves lattice cells without all their corners. This
-    greedily drops the axis value with the most missing nodes until every combination of
-    the remaining axis values is on disk, and returns a grid of those nodes with that
-    lattice as its only level (so interpolation never needs a missing node).
+    Parameters
+    ----------
+    lattice : zeta_payne.grids.nodes.NodeGrid
+        The nodes trained on (the complete lattice on disk,
+        :func:`~zeta_payne.grids.nodes.complete_lattice`, or every node); its manifest's
+        ``node_axes`` are the grid's planned axes.
+    source : {"paper", "grid"}
+        ``"paper"``: :data:`~zeta_payne.training.sampling.PAPER_BOX`; ``"grid"``: the
+        manifest's ``node_axes`` (else the nodes' range). Either is cut to the lattice's
+        range in teff, logg and m_h (a partial grid: a warning for "grid"); v_sini 0–400.
+    label_ranges : sequence of (str, float, float)
+        ``(label, min, max)`` replacing the box of that label (teff, logg and m_h cut to the
+        lattice).
+    v_micro : (float, float), optional
+        The v_micro range [km/s] (with a response); adds the label.
+
+    Returns
+    -------
+    dict
+        ``{label: (min, max)}`` in units K, dex, km/s, dex (and km/s).
     """
-    from zeta_payne.grids.nodes import NodeGrid
-
-    axes = [np.unique(np.round(grid.labels[:, i], 6)) for i in range(3)]
-    present = {tuple(row) for row in np.round(grid.labels, 6)}
-    while True:
-        mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-        missing = np.array([tuple(p) not in present for p in mesh])
-        if not missing.any():
-            break
-        worst, score = None, -1.0
-        for i in range(3):
-            if axes[i].size <= 2:
-                continue
-            for value in axes[i]:
-                on = mesh[:, i] == value
-                frac = missing[on].mean()
-                if frac > score:
-                    worst, score = (i, value), frac
-        if worst is None:
-            raise ValueError("no complete lattice of at least 2 values per axis in the grid")
-        i, value = worst
-        axes[i] = axes[i][axes[i] != value]
-    keep = np.all([np.isin(np.round(grid.labels[:, i], 6), axes[i]) for i in range(3)], axis=0)
-    return NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep],
-                    manifest=grid.manifest, medium=grid.medium, levels=[tuple(axes)],
-                    seconds=grid.seconds[keep])
+    if source not in ("paper", "grid"):
+        raise ValueError(f"box must be 'paper' or 'grid', not {source!r}")
+    node_axes = (lattice.manifest or {}).get("node_axes") or {}
+    box = dict(PAPER_BOX)
+    on_disk = {}
+    for j, name in enumerate(("teff", "logg", "m_h")):
+        on_disk[name] = (float(lattice.labels[:, j].min()), float(lattice.labels[:, j].max()))
+        if source == "grid":
+            axis = node_axes.get(name)
+            box[name] = (float(min(axis)), float(max(axis))) if axis else on_disk[name]
+    if v_micro is not None:
+        box["v_micro"] = (float(v_micro[0]), float(v_micro[1]))
+    for name, lo, hi in label_ranges:
+        if name not in box:
+            raise ValueError(f"no label {name!r} to set a range for; labels: {sorted(box)}")
+        box[name] = (float(lo), float(hi))
+    for name, (lo, hi) in on_disk.items():
+        cut = (max(box[name][0], lo), min(box[name][1], hi))
+        if source == "grid" and cut != box[name]:
+            log.warning("%s: the lattice on disk covers %g–%g of %g–%g", name, lo, hi, *box[name])
+        if not cut[1] > cut[0]:
+            raise ValueError(f"{name}: the box {box[name]} and the lattice {lo}–{hi} do not overlap")
+        box[name] = cut
+    return box
 
 
 def build_training_set(
@@ -184,7 +241,12 @@ def node_interpolation_errors(grid, pixels: slice, max_nodes: int = 200) -> dict
 
 
 def holdout_errors(
-    grid, weights: EmulatorWeights, holdout, pixels: slice, label_names=LABELS
+    grid,
+    weights: EmulatorWeights,
+    holdout,
+    pixels: slice,
+    label_names: Sequence[str] = LABELS,
+    fixed: Mapping[str, float] | None = None,
 ) -> dict:
     """|Δflux| at held-out synthesized nodes: node interpolation and emulator (v sin i = 0).
 
@@ -198,6 +260,11 @@ def holdout_errors(
         Real syntheses at nodes off the lattice, on the same wavelength grid.
     pixels : slice
         Model pixels the bundle keeps.
+    label_names : sequence of str
+        The network's inputs.
+    fixed : mapping, optional
+        Values of the inputs other than teff, logg and m_h at which the held-out nodes were
+        synthesized (v_micro: the grid's; default 0, right for v_sini).
 
     Returns
     -------
@@ -217,6 +284,8 @@ def holdout_errors(
     truth = holdout.flux[inside][:, pixels].astype(np.float64)
     interp = grid.interpolate(lab, missing="nan")[:, pixels]
     x = np.zeros((len(lab), len(label_names)))
+    for name, value in (fixed or {}).items():
+        x[:, list(label_names).index(name)] = value
     for j, name in enumerate(("teff", "logg", "m_h")):
         x[:, list(label_names).index(name)] = lab[:, j]
     emu = Emulator.from_weights(weights).requires_grad_(False)
@@ -238,8 +307,18 @@ def holdout_errors(
     return {"interpolation": summary(e_int), "emulator": summary(e_emu), "nodes": nodes}
 
 
-def emulator_errors(weights: EmulatorWeights, x: np.ndarray, y: np.ndarray, label_names) -> dict:
-    """|Δflux| of the emulator on held-out spectra: overall, per pixel, per label region."""
+def emulator_errors(
+    weights: EmulatorWeights,
+    x: np.ndarray,
+    y: np.ndarray,
+    label_names: Sequence[str],
+    box: Mapping[str, tuple[float, float]] | None = None,
+) -> dict:
+    """|Δflux| of the emulator on held-out spectra: overall, per pixel, per label region.
+
+    The regions are ten equal bins of teff and v_sini (and six of v_micro) over ``box``
+    (default the paper's 6–25 kK and 0–400 km/s).
+    """
     emu = Emulator.from_weights(weights).requires_grad_(False)
     with torch.no_grad():
         pred = emu(torch.as_tensor(x, dtype=torch.float32)).numpy()
@@ -254,9 +333,11 @@ def emulator_errors(weights: EmulatorWeights, x: np.ndarray, y: np.ndarray, labe
         "per_pixel_p95": np.percentile(err, 95, axis=0),
         "regions": {},
     }
-    for name, edges in (("teff", np.linspace(6000, 25000, 11)), ("v_sini", np.linspace(0, 400, 11))):
-        if name not in label_names:
+    box = {"teff": (6000.0, 25000.0), "v_sini": (0.0, 400.0), **dict(box or {})}
+    for name, bins in (("teff", 10), ("v_sini", 10), ("v_micro", 6)):
+        if name not in label_names or name not in box:
             continue
+        edges = np.linspace(box[name][0], box[name][1], bins + 1)
         v = x[:, list(label_names).index(name)]
         idx = np.clip(np.digitize(v, edges) - 1, 0, len(edges) - 2)
         out["regions"][name] = [
@@ -269,6 +350,13 @@ def emulator_errors(weights: EmulatorWeights, x: np.ndarray, y: np.ndarray, labe
             for b in range(len(edges) - 1)
         ]
     return out
+
+
+_STOP_TEXT = {
+    "iterations": "all iterations done",
+    "plateau": "the validation score stopped falling",
+    "time budget": "the time budget was spent (resumable)",
+}
 
 
 def _report(
@@ -311,9 +399,13 @@ def _report(
         f"# Emulator accuracy: {spec.name} {spec.version} ({spec.instrument})",
         "",
         f"- training: {provenance['training']['n_train']} spectra, "
-        f"validation {provenance['training']['n_valid']}, "
+        f"validation {provenance['training']['n_valid']}"
+        + (f" ({provenance['training']['n_dropped']} labels in cells the grid cannot interpolate "
+           "dropped)" if provenance["training"].get("n_dropped") else "") + ", "
         f"{outcome.iterations_done} iterations in {outcome.seconds:.0f} s on {outcome.device}; "
-        f"best validation MAE {outcome.best_score:.5f} at iteration {outcome.best_iteration}",
+        f"best validation MAE {outcome.best_score:.5f} at iteration {outcome.best_iteration}; "
+        f"stopped at iteration {outcome.iterations_done}: {_STOP_TEXT[outcome.stop_reason]}",
+        "- labels and box: " + ", ".join(f"{n} {lo:g}–{hi:g}" for n, (lo, hi) in provenance["box"].items()),
         f"- emulator |Δflux| on held-out spectra: median {errors['median']:.5f}, 95th percentile "
         f"{errors['p95']:.5f}, max {errors['max']:.4f} (continuum = 1)",
         (f"- node interpolation |Δflux| on the finer lattice levels' nodes (interpolated from the "
@@ -329,6 +421,30 @@ def _report(
         f"{provenance['grid']['manifest_sha256'][:16]})",
         "",
     ]
+    vmic = provenance.get("vmicro_response")
+    if vmic:
+        grids = ", ".join(f"{v} km/s: `{name}`" for v, name in vmic["grids"].items())
+        lines += [
+            "## v_micro response",
+            "",
+            f"v_micro {min(vmic['values']):g}–{max(vmic['values']):g} km/s from the response grids "
+            f"({grids}) added to the "
+            f"{vmic['reference']:g} km/s grid; {vmic['note']}.",
+            "",
+            "Response interpolation at nodes it does not use (|Δflux| against the synthesized "
+            "response; *lattice*: check nodes between the lattice values; *v_micro*: a value "
+            "between the knots, linear in v_micro):",
+            "",
+            "| check | v_micro | teff | logg | [M/H] | median | p95 | max | max response | max / response |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['kind']} | {r['v_micro']:g} | {r['teff']:.0f} | {r['logg']:.2f} | {r['m_h']:+.2f} | "
+            f"{r['median']:.5f} | {r['p95']:.5f} | {r['max']:.4f} | {r['response_max']:.4f} | "
+            f"{r['relative_max']:.2f} |"
+            for r in vmic["check_nodes"]
+        ]
+        lines.append("")
     if holdout and holdout.get("emulator"):
         hi, he = holdout["interpolation"], holdout["emulator"]
         lines += [
@@ -360,11 +476,15 @@ def _report(
         + " | ".join(f"{r['lo']:.0f}–{r['hi']:.0f}" for r in errors["regions"].get("teff", []))
         + " |",
     ]
-    for key in ("teff", "v_sini"):
+    for key in ("teff", "v_sini", "v_micro"):
         reg = errors["regions"].get(key, [])
-        if key == "v_sini":
+        if not reg:
+            continue
+        if key != "teff":
+            digits = 1 if key == "v_micro" else 0
             lines.append("")
-            lines.append("| label | " + " | ".join(f"{r['lo']:.0f}–{r['hi']:.0f}" for r in reg) + " |")
+            lines.append("| label | " + " | ".join(f"{r['lo']:.{digits}f}–{r['hi']:.{digits}f}" for r in reg)
+                         + " |")
         lines.append("|---|" + "---|" * len(reg))
         lines.append(f"| {key} | " + " | ".join(f"{r['median']:.4f} (n={r['n']})" for r in reg) + " |")
     lines += ["", "## Validation history", "", "| iteration | train loss | validation MAE |", "|---|---|---|"]
@@ -390,14 +510,24 @@ def train_bundle(
     from zeta_payne.grids.nodes import load_node_grid
 
     grid_path = Path(grid_path)
-    grid = load_node_grid(grid_path, spec.instrument)
-    full = len(grid)
-    grid = complete_lattice(grid)
-    if len(grid) < full:
-        log.warning("partial grid: training on the complete sub-lattice of %d of %d nodes", len(grid), full)
+    on_disk = load_node_grid(grid_path, spec.instrument)
+    if spec.lattice not in ("complete", "nodes"):
+        raise ValueError(f"lattice must be 'complete' or 'nodes', not {spec.lattice!r}")
+    grid = complete_lattice(on_disk) if spec.lattice == "complete" else on_disk
+    if len(grid) < len(on_disk):
+        log.warning("partial grid: training on the complete sub-lattice of %d of %d nodes",
+                    len(grid), len(on_disk))
     manifest_path = grid_path / "manifest.json"
     grid_sha = hashlib.sha256(manifest_path.read_bytes()).hexdigest() if manifest_path.is_file() else ""
-    generator = GridGenerator(grid, LABELS, instrument=spec.instrument)
+    response = None
+    label_names = LABELS
+    if spec.vmicro_grids:
+        from zeta_payne.grids.vmicro import load_vmicro_response
+
+        response = load_vmicro_response(on_disk, spec.vmicro_grids, spec.instrument, spec.vmicro_taper)
+        label_names = (*LABELS, "v_micro")
+    generator = GridGenerator(grid, label_names, instrument=spec.instrument, response=response,
+                              missing="nan")
     lam = generator.wavelength
     lo, hi = spec.wavelength_range or (
         INSTRUMENT_DEFAULTS[spec.instrument]["wavelength_range"][0] * 0.995,
@@ -406,20 +536,19 @@ def train_bundle(
     i0 = int(np.searchsorted(lam, lo))
     i1 = int(np.searchsorted(lam, hi, side="right"))
     pixels = slice(max(i0, 0), min(i1, lam.size))
-    # box: the paper's, limited to what the node lattice covers
-    box = dict(PAPER_BOX)
-    for j, name in enumerate(("teff", "logg", "m_h")):
-        box[name] = (
-            max(PAPER_BOX[name][0], float(grid.labels[:, j].min())),
-            min(PAPER_BOX[name][1], float(grid.labels[:, j].max())),
-        )
-    labels = training_labels(LABELS, box, spec.n_sobol, spec.n_gauss, seed=spec.seed)
+    box = training_box(grid, spec.box, spec.label_ranges,
+                       None if response is None else response.v_micro_range)
+    labels = training_labels(label_names, box, spec.n_sobol, spec.n_gauss, seed=spec.seed)
+    n_requested = len(labels)
     labels, flux = build_training_set(generator, labels, pixels)
+    if len(labels) < n_requested:
+        log.warning("%d of %d training labels lie in cells the grid cannot interpolate: dropped",
+                    n_requested - len(labels), n_requested)
     if len(labels) < 20:
         raise ValueError(f"only {len(labels)} training spectra could be made from {grid_path}")
     train, valid = split_indices(len(labels), spec.validation_fraction, spec.seed)
-    x_min = np.array([box[n][0] for n in LABELS])
-    x_max = np.array([box[n][1] for n in LABELS])
+    x_min = np.array([box[n][0] for n in label_names])
+    x_max = np.array([box[n][1] for n in label_names])
     log.info("training %s on %d spectra × %d pixels", spec.name, len(train), flux.shape[1])
     outcome = train_emulator(
         labels[train],
@@ -439,12 +568,14 @@ def train_bundle(
         rounded = _round_output_layer(weights)
         rounding = {"max_abs_difference": _max_difference(weights, rounded, labels[valid])}
         weights = rounded
-    errors = emulator_errors(weights, labels[valid], flux[valid], LABELS)
+    errors = emulator_errors(weights, labels[valid], flux[valid], label_names, box)
     interp = node_interpolation_errors(grid, pixels)
+    vmicro = None if response is None else _vmicro_summary(response, pixels, spec)
     held = None
     if spec.holdout_grid:
         held = holdout_errors(grid, weights, load_node_grid(spec.holdout_grid, spec.instrument),
-                              pixels)
+                              pixels, label_names,
+                              None if response is None else {"v_micro": response.reference})
         if held["emulator"]:
             log.info("held-out nodes: interpolation median %.5f, emulator median %.5f",
                      held["interpolation"]["median"], held["emulator"]["median"])
@@ -474,11 +605,16 @@ def train_bundle(
             **{f"config_{k}": v for k, v in asdict(config).items()},
             "n_train": int(len(train)),
             "n_valid": int(len(valid)),
+            "n_dropped": int(n_requested - len(labels)),
             "seconds": outcome.seconds,
             "device": outcome.device,
             "best_validation_mae": outcome.best_score,
             "best_iteration": outcome.best_iteration,
+            "stop_reason": outcome.stop_reason,
+            "stopped_at_iteration": outcome.iterations_done,
         },
+        "box": {name: list(box[name]) for name in label_names},
+        "vmicro_response": vmicro,
         "accuracy": {
             "emulator_median": errors["median"],
             "emulator_p95": errors["p95"],
@@ -491,7 +627,11 @@ def train_bundle(
             "float16_max_abs_difference": None if rounding is None else rounding["max_abs_difference"],
         },
     }
-    specs = tuple(LabelSpec(n, UNITS[n], box[n][0], box[n][1], box[n][0], box[n][1]) for n in LABELS)
+    specs = tuple(
+        LabelSpec(n, UNITS[n], box[n][0], box[n][1], box[n][0], box[n][1],
+                  value=response.reference if n == "v_micro" else None)
+        for n in label_names
+    )
     # the fitted range: the instrument's default, within what the model grid covers (with room
     # for the RV search and the LSF wings)
     default_lo, default_hi = INSTRUMENT_DEFAULTS[spec.instrument]["wavelength_range"]
@@ -519,6 +659,8 @@ def train_bundle(
             "n_chebyshev": n_chebyshev,
             "presearch_points": 4000,
             "rv_range": [-50.0, 50.0],
+            **({} if response is None else {"hold_outside": {"v_micro": {
+                "label": "teff", "range": list(response.teff_range), "value": response.reference}}}),
         },
         provenance=provenance,
     )
@@ -527,6 +669,29 @@ def train_bundle(
     extra["training_history.json"] = json.dumps(outcome.history).encode()
     return save_bundle(out, manifest, weights, overwrite=True, extra_files=extra,
                        storage_dtype=spec.output_layer_dtype)
+
+
+def _vmicro_summary(response, pixels: slice, spec: TrainingSpec) -> dict:
+    """What the bundle's provenance records of the v_micro response (JSON-ready)."""
+    from zeta_payne.grids.vmicro import check_node_errors, summarize_check_errors
+
+    rows = check_node_errors(response, pixels)
+    lo, hi = response.teff_range
+    return {
+        "reference": response.reference,
+        "values": list(response.values),
+        "grids": {f"{v:g}": name for v, name in sorted(response.grid_names.items())},
+        "paths": [str(p) for p in spec.vmicro_grids],
+        "lattices": {f"{v:g}": response.lattice_axes(v) for v in sorted(response.lattices)},
+        "point_values": sorted(response.points),
+        "teff_range": [lo, hi],
+        "taper": response.taper,
+        "note": f"v_micro changes the training spectra only for teff {lo:.0f}-{hi:.0f} K (tapered "
+                f"to no change at {hi + response.taper:.0f} K); the fit defaults hold it at "
+                f"{response.reference:g} km/s outside that range",
+        "check_nodes": rows,
+        "check_summary": summarize_check_errors(rows),
+    }
 
 
 def _round_output_layer(weights: EmulatorWeights) -> EmulatorWeights:

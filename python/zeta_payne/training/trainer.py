@@ -5,6 +5,10 @@ absolute error on the validation set) is computed every ``validate_every`` itera
 the weights are kept whenever it improves. Training state is checkpointed so that an
 interrupted run resumes where it stopped (``torch.load(weights_only=True)``: no pickle).
 
+Training stops after ``iterations``, when the time budget ``max_seconds`` is spent, or — with
+``plateau_patience`` — when the validation score has stopped falling (:func:`plateau_reached`);
+:attr:`TrainOutcome.stop_reason` says which.
+
 *Principal-component training* (``pca_components`` = K > 0, not in the paper): the network is
 trained to predict the K leading principal-component coefficients of the training spectra
 (mean-squared error in coefficient space, which equals the pixel-space squared error inside
@@ -21,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,7 +34,18 @@ import torch
 
 from zeta_payne.model.emulator import Emulator, EmulatorWeights
 
-__all__ = ["TrainConfig", "TrainOutcome", "principal_components", "train_emulator"]
+__all__ = [
+    "STOP_REASONS",
+    "TrainConfig",
+    "TrainOutcome",
+    "plateau_reached",
+    "principal_components",
+    "train_emulator",
+]
+
+#: Why a training run stopped: all iterations done, the validation score stopped falling,
+#: the time budget was spent.
+STOP_REASONS = ("iterations", "plateau", "time budget")
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +83,13 @@ class TrainConfig:
         0: train on pixels (the paper). K > 0: train on the K leading principal components
         of the training spectra and multiply the basis into the output layer (see the
         module docstring); the loss is then the squared error.
+    plateau_patience : int
+        0: train all ``iterations``. P > 0: stop as soon as the best validation score has
+        not fallen by more than the fraction ``plateau_min_improvement`` over the last P
+        validations (:func:`plateau_reached`); still bounded by ``iterations`` and
+        ``max_seconds``.
+    plateau_min_improvement : float
+        The relative fall of the best validation score that counts as progress (0.01: 1 %).
     """
 
     n_hidden: int = 300
@@ -82,11 +104,32 @@ class TrainConfig:
     threads: int = 0
     max_seconds: float | None = None
     pca_components: int = 0
+    plateau_patience: int = 0
+    plateau_min_improvement: float = 0.01
 
 
 @dataclass
 class TrainOutcome:
-    """Result of a training run."""
+    """Result of a training run.
+
+    Attributes
+    ----------
+    weights : EmulatorWeights
+        The network at its best validation score.
+    best_score : float
+        Best validation mean absolute error (normalised flux).
+    best_iteration : int
+        Iteration of the best score.
+    iterations_done : int
+        Last iteration trained (also when resumed).
+    seconds : float
+        Wall time of this run [s] (not of earlier, resumed runs).
+    history : list of (int, float, float)
+        (iteration, train loss, validation score) of every validation.
+    device : str
+    stop_reason : str
+        One of :data:`STOP_REASONS`.
+    """
 
     weights: EmulatorWeights
     best_score: float
@@ -95,6 +138,31 @@ class TrainOutcome:
     seconds: float
     history: list[tuple[int, float, float]]  # (iteration, train loss, validation score)
     device: str
+    stop_reason: str = "iterations"
+
+
+def plateau_reached(scores: Sequence[float], patience: int, min_improvement: float) -> bool:
+    """Whether the validation score has stopped falling.
+
+    Parameters
+    ----------
+    scores : sequence of float
+        Validation scores (lower is better), in order.
+    patience : int
+        Number of validations to look back (> 0).
+    min_improvement : float
+        Relative fall of the best score that counts as progress.
+
+    Returns
+    -------
+    bool
+        True when there are more than ``patience`` scores and the best of them is not below
+        ``(1 − min_improvement)`` × the best of all but the last ``patience``.
+    """
+    if patience <= 0 or len(scores) <= patience:
+        return False
+    before = min(scores[:-patience])
+    return min(scores) >= before * (1.0 - min_improvement)
 
 
 def _device(name: str) -> torch.device:
@@ -200,6 +268,10 @@ def train_emulator(
     t0 = time.perf_counter()
     n = xt.shape[0]
     running = 0.0
+    patience, min_gain = config.plateau_patience, config.plateau_min_improvement
+    stop_reason = "iterations"
+    if plateau_reached([h[2] for h in history], patience, min_gain):  # a resumed run that had stopped
+        stop_reason, start = "plateau", config.iterations
     for it in range(start + 1, config.iterations + 1):
         model.train()
         order = torch.randperm(n, generator=generator).to(device)
@@ -241,6 +313,11 @@ def train_emulator(
         if out_of_time:
             log.info("time budget of %.0f s spent at iteration %d: stopping (resumable)",
                      config.max_seconds, it)
+            stop_reason = "time budget"
+            break
+        if it % config.validate_every == 0 and plateau_reached([h[2] for h in history], patience, min_gain):
+            log.info("validation score flat for %d validations at iteration %d: stopping", patience, it)
+            stop_reason = "plateau"
             break
     model.load_state_dict(best_state)
     weights = model.cpu().to_weights()
@@ -254,6 +331,7 @@ def train_emulator(
         seconds=time.perf_counter() - t0,
         history=history,
         device=str(device),
+        stop_reason=stop_reason,
     )
 
 
@@ -317,7 +395,7 @@ def _expand_output_layer(weights: EmulatorWeights, mean: torch.Tensor, basis: to
 
 def _config_key(config: TrainConfig, n_labels: int, n_pixels: int) -> str:
     d = asdict(config)
-    for key in ("threads", "device", "max_seconds"):
+    for key in ("threads", "device", "max_seconds", "plateau_patience", "plateau_min_improvement"):
         d.pop(key)
     return f"{sorted(d.items())}|{n_labels}|{n_pixels}"
 

@@ -1,0 +1,52 @@
+"""hold_outside: v_micro is fitted where the bundle constrains it and held at 2 km/s elsewhere."""
+
+import numpy as np
+import pytest
+
+from zeta_payne.fitting import FitOptions, Fitter
+from zeta_payne.fitting.options import merge_options
+
+from ..conftest import BOSS_WAVELENGTH, simulate
+
+HOLD = {"v_micro": {"label": "teff", "range": [6000.0, 10000.0], "value": 2.0}}
+# toy labels: teff, logg, v_sini, v_micro, m_h
+COOL = np.array([8000.0, 4.0, 30.0, 3.0, -0.2])
+HOT = np.array([14500.0, 4.2, 150.0, 3.0, 0.25])
+
+
+@pytest.fixture(scope="module")
+def fitter(toy_boss):
+    options = merge_options(toy_boss.manifest.fit_defaults,
+                            {"presearch_points": 1024, "free": ["v_micro"], "hold_outside": HOLD})
+    return Fitter(toy_boss, options)
+
+
+def test_v_micro_is_fitted_inside_the_range_and_held_outside(toy_boss, fitter):
+    iv = toy_boss.manifest.label_names.index("v_micro")
+    assert fitter.holds == {"v_micro": (0, 6000.0, 10000.0, 2.0)}
+    cool = fitter.fit(simulate(toy_boss, BOSS_WAVELENGTH, COOL, v_rad=5.0))
+    assert abs(cool.labels[iv] - 3.0) < 0.05 and np.isfinite(cool.cov_e_labels[iv])
+    assert abs(cool.labels[0] - COOL[0]) < 100
+    hot = fitter.fit(simulate(toy_boss, BOSS_WAVELENGTH, HOT, v_rad=5.0))
+    assert hot.labels[iv] == 2.0 and np.isnan(hot.cov_e_labels[iv])  # held, not fitted
+    assert hot.labels[0] > 10000.0
+    assert list(fitter._held_fitters) == [("v_micro",)]
+
+
+def test_batches_report_the_held_results(toy_boss, fitter):
+    spectra = [simulate(toy_boss, BOSS_WAVELENGTH, lab, v_rad=-8.0, snr=100, seed=k)
+               for k, lab in enumerate((HOT, COOL, HOT))]
+    seen = {}
+    results = fitter.fit_batch(spectra, progress=lambda i, r: seen.__setitem__(i, r), batched=True)
+    iv = toy_boss.manifest.label_names.index("v_micro")
+    assert [r.labels[iv] == 2.0 for r in results] == [True, False, True]
+    assert sorted(seen) == [0, 1, 2] and all(seen[i] is results[i] for i in seen)
+
+
+def test_fixed_wins_and_unknown_labels_are_refused(toy_boss):
+    options = FitOptions(presearch_points=256, free=("v_micro",), fixed={"v_micro": 1.5}, hold_outside=HOLD)
+    assert Fitter(toy_boss, options).holds == {}  # held everywhere already
+    assert Fitter(toy_boss, FitOptions(presearch_points=256, hold_outside=HOLD)).holds == {}  # not freed
+    typo = {"v_micro": {"label": "t_eff", "range": [0, 1], "value": 2}}
+    with pytest.raises(ValueError, match="hold_outside"):
+        Fitter(toy_boss, FitOptions(presearch_points=256, free=("v_micro",), hold_outside=typo))

@@ -1,0 +1,59 @@
+"""Training until the validation score stops falling: the rule, the stop, the resume."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from zeta_payne.training.trainer import TrainConfig, plateau_reached, train_emulator
+
+
+def test_plateau_rule():
+    assert not plateau_reached([1.0, 0.5, 0.5, 0.5], 0, 0.01)  # off
+    assert not plateau_reached([1.0, 0.9, 0.8], 3, 0.01)  # too few validations
+    assert plateau_reached([1.0, 0.9, 0.9, 0.9, 0.9], 3, 0.01)
+    assert not plateau_reached([1.0, 0.9, 0.9, 0.9, 0.89], 3, 0.01)  # fell by 1.1 % in 3
+    assert plateau_reached([1.0, 0.9, 0.9, 0.9, 0.895], 3, 0.01)  # only 0.6 %
+    assert plateau_reached([1.0, 0.9, 1.2, 1.3, 1.1], 3, 0.0)  # worse than the best so far
+    assert not plateau_reached([1.0, 0.9, 1.2, 1.3, 0.89], 3, 0.0)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.0, 1.0, (240, 2))
+    y = (0.5 + 0.3 * np.sin(3 * x[:, :1]) * np.linspace(0.5, 1.0, 8) - 0.2 * x[:, 1:]).astype(np.float32)
+    return x[:200], y[:200], x[200:], y[200:], np.zeros(2), np.ones(2)
+
+
+CONFIG = TrainConfig(n_hidden=8, batch_size=50, iterations=3000, validate_every=5, learning_rate=3e-2,
+                     device="cpu", plateau_patience=4, plateau_min_improvement=0.05)
+
+
+def test_training_stops_on_a_plateau_and_resumes(problem, tmp_path):
+    ckpt = tmp_path / "ckpt"
+    out = train_emulator(*problem, CONFIG, checkpoint=ckpt)
+    assert out.stop_reason == "plateau"
+    scores = [h[2] for h in out.history]
+    assert out.iterations_done == out.history[-1][0] < CONFIG.iterations
+    # it stopped at the first validation where the rule holds
+    assert plateau_reached(scores, 4, 0.05)
+    assert not any(plateau_reached(scores[:k], 4, 0.05) for k in range(1, len(scores)))
+    assert out.best_score == min(scores) < scores[0]
+    # resumed with the same rule: nothing more to do; with a stricter one, training goes on
+    again = train_emulator(*problem, CONFIG, checkpoint=ckpt)
+    assert again.stop_reason == "plateau" and again.iterations_done == out.iterations_done
+    assert np.allclose(again.weights.weights[-1], out.weights.weights[-1])
+    patient = dataclasses.replace(CONFIG, plateau_patience=8, plateau_min_improvement=0.01)
+    longer = train_emulator(*problem, patient, checkpoint=ckpt)
+    assert longer.iterations_done > out.iterations_done
+    assert longer.history[: len(out.history)] == out.history
+
+
+def test_iterations_and_time_budget_still_bound_training(problem):
+    short = train_emulator(*problem, dataclasses.replace(CONFIG, iterations=10))
+    assert short.stop_reason == "iterations" and short.iterations_done == 10
+    off = train_emulator(*problem, dataclasses.replace(CONFIG, iterations=60, plateau_patience=0))
+    assert off.stop_reason == "iterations" and off.iterations_done == 60
+    budget = train_emulator(*problem, dataclasses.replace(CONFIG, max_seconds=0.0))
+    assert budget.stop_reason == "time budget" and budget.iterations_done == 1
