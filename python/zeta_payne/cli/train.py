@@ -64,14 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--patience validations (still at most --iterations and --max-seconds; resumable)",
     )
     p.add_argument("--patience", type=int, default=10, metavar="N",
-                   help="validations without enough progress before --until-plateau stops (10)")
+                   help="validations without enough progress before --until-plateau stops")
     p.add_argument("--min-improvement", type=float, default=0.01, metavar="FRACTION",
-                   help="relative fall of the best validation MAE that counts as progress (0.01)")
+                   help="relative fall of the best validation MAE that counts as progress")
     p.add_argument(
         "--box",
         choices=["paper", "grid"],
         default="paper",
-        help="training box of teff, logg, [M/H]: the paper's Table 1 (default, the shipped "
+        help="training box of teff, logg, [M/H]: the paper's Table 1 (the shipped "
         "bundles) or the grid's node axes; either within the lattice on disk",
     )
     p.add_argument(
