@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--lattice",
         choices=["complete", "nodes"],
         default="complete",
-        help="train on the largest complete sub-lattice on disk (default; a partial grid) or "
+        help="train on the largest complete sub-lattice on disk (a partial grid) or "
         "on every node, dropping training labels in cells without all their nodes (a finished "
         "grid with holes where no model atmosphere exists, as v3)",
     )
