@@ -1,4 +1,4 @@
-"""Write the label points of the synthesis-truth test set (``truth-points-v1.txt``).
+"""Write the label points of the synthesis-truth test sets (``truth-points-v1.txt``, ``-v3.txt``).
 
 The synthesis-truth set is the truth of the headline simulation study: spectra synthesized
 directly (SME, ATLAS9, the project's line list) at random label points — never lattice nodes,
@@ -11,10 +11,17 @@ interleaved so that any prefix of the file is a fair sample of both:
   logg 2.5–3.0; too hot 25–30 kK; too cool 5000–6000 K), each group otherwise inside the box
   — for scoring the out-of-box flags.
 
+``--version v3`` writes the set for the v3 bundles (issue 14), synthesized with the v3 line
+list: 200 ``in`` points in the paper's box as above (Table 3 is compared with the paper's
+there) with other seeds, 64 ``in:v3`` points in the part of the v3 box outside it (teff
+6,000–30,000 K, log g 2.5–5.0, [M/H] −2.0…+0.8: [M/H] below −0.8, log g below 3, teff above
+25 kK), and 64 points outside the v3 box in four groups of 16 (very metal-poor −2.5…−2.0; low
+gravity 2.0–2.5; too hot 30–35 kK; too cool 5,000–6,000 K).
+
 Points whose ATLAS9 atmosphere cannot be interpolated (no low-gravity hot models) are
 redrawn. Run from the repository root::
 
-    python data/truth/make_truth_points.py
+    python data/truth/make_truth_points.py [--version v3]
 
 The file is deterministic (fixed seeds); the campaign that synthesizes it is
 ``data/truth/make_truth.sh``.
@@ -39,6 +46,21 @@ OUT_GROUPS = {
 }
 N_IN, N_OUT_PER_GROUP = 200, 16
 
+#: The v3 bundles' box (``data/grids/v3/plan_v3.py``) and what lies beyond it.
+BOX_V3 = {"teff": (6000.0, 30000.0), "logg": (2.5, 5.0), "m_h": (-2.0, 0.8)}
+V3_EXTENSION = {  # inside the v3 box, outside the paper's: 16 points each
+    "v3-metal-poor": {"m_h": (-2.0, -0.8)},
+    "v3-low-gravity": {"logg": (2.5, 3.0)},
+    "v3-hot": {"teff": (25000.0, 30000.0)},
+    "v3-metal-poor-low-gravity": {"m_h": (-2.0, -0.8), "logg": (2.5, 3.0)},
+}
+OUT_GROUPS_V3 = {
+    "metal-poor": {"m_h": (-2.5, -2.0)},
+    "low-gravity": {"logg": (2.0, 2.5)},
+    "too-hot": {"teff": (30000.0, 35000.0)},
+    "too-cool": {"teff": (5000.0, 6000.0)},
+}
+
 
 def _draw(n: int, box: dict, seed: int, atmospheres) -> np.ndarray:
     sampler = qmc.Sobol(d=3, scramble=True, seed=seed)
@@ -59,14 +81,26 @@ def _draw(n: int, box: dict, seed: int, atmospheres) -> np.ndarray:
     return np.array(rows)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--version", choices=("v1", "v3"), default="v1")
+    version = parser.parse_args(argv).version
     atmospheres = load_kurucz_grid()
-    inside = _draw(N_IN, BOX, 20261201, atmospheres)
+    seed = 20261201 if version == "v1" else 20261301
+    inside = _draw(N_IN, BOX, seed, atmospheres)
     groups = []
-    for k, (name, change) in enumerate(OUT_GROUPS.items()):
-        box = dict(BOX, **change)
-        groups.append((name, _draw(N_OUT_PER_GROUP, box, 20261202 + k, atmospheres)))
-    lines = ["# teff logg m_h kind  (data/truth/make_truth_points.py; interleaved in/out)"]
+    if version == "v3":
+        for k, (name, change) in enumerate(V3_EXTENSION.items()):
+            box = dict(BOX, **change)
+            groups.append((f"in:{name}", _draw(N_OUT_PER_GROUP, box, seed + 11 + k, atmospheres)))
+    for k, (name, change) in enumerate((OUT_GROUPS if version == "v1" else OUT_GROUPS_V3).items()):
+        box = dict(BOX if version == "v1" else BOX_V3, **change)
+        if version == "v3" and name in ("too-hot", "too-cool"):
+            box = dict(BOX, **change)  # the paper's logg and [M/H] ranges
+        groups.append((f"out:{name}", _draw(N_OUT_PER_GROUP, box, seed + 1 + k, atmospheres)))
+    lines = [f"# teff logg m_h kind  (data/truth/make_truth_points.py --version {version}; interleaved)"]
     out_rows = [(name, r) for i in range(N_OUT_PER_GROUP) for name, g in groups for r in g[i:i + 1]]
     step = N_IN // len(out_rows) + 1
     j = 0
@@ -74,13 +108,13 @@ def main() -> None:
         lines.append(f"{row[0]:.1f} {row[1]:.4f} {row[2]:.4f}  # in")
         if i % step == step - 1 and j < len(out_rows):
             name, r = out_rows[j]
-            lines.append(f"{r[0]:.1f} {r[1]:.4f} {r[2]:.4f}  # out:{name}")
+            lines.append(f"{r[0]:.1f} {r[1]:.4f} {r[2]:.4f}  # {name}")
             j += 1
     for name, r in out_rows[j:]:
-        lines.append(f"{r[0]:.1f} {r[1]:.4f} {r[2]:.4f}  # out:{name}")
-    path = Path(__file__).with_name("truth-points-v1.txt")
+        lines.append(f"{r[0]:.1f} {r[1]:.4f} {r[2]:.4f}  # {name}")
+    path = Path(__file__).with_name(f"truth-points-{version}.txt")
     path.write_text("\n".join(lines) + "\n")
-    print(f"wrote {path}: {N_IN} in-box + {len(out_rows)} out-of-box points")
+    print(f"wrote {path}: {N_IN} in-box + {len(out_rows)} others")
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@
 # 2. the v3 lattice, level 0 (data/grids/v3/nodes-v3-level0.txt: 580 nodes, teff 6-30 kK,
 #    logg 2.5-5, [M/H] -2.0..+0.8, BOSS 3600-10400 A and APOGEE), coarse sub-lattice first;
 # 3. the v_micro response (data/grids/v3/plan_v3_vmicro.py): 53 nodes at v_micro 1 and at
-#    4 km/s, 4 at 3 km/s.
+#    4 km/s, 4 at 3 km/s;
+# 4. the v3 synthesis-truth set (data/truth/truth-points-v3.txt, 328 points, the v3 line list).
 # Both run niced (NICE, default 19; beside CPU-heavy work use 0-5 or the campaign starves) on
 # all cores (PROCESSES, default: all), written in small chunks; commit the
-# chunk files as they appear (git add data/truth/synth-truth-v1 data/grids/obaf-sme-v3*).
+# chunk files as they appear (git add data/truth/synth-truth-v* data/grids/obaf-sme-v3*).
 # Progress and cost: docs/synthesis.md ("Ledger").
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -30,3 +31,4 @@ synth obaf-sme-v3 data/grids/v3/nodes-v3-level0.txt 2.0
 synth obaf-sme-v3-vmic1 data/grids/v3/nodes-v3-vmicro.txt 1.0
 synth obaf-sme-v3-vmic4 data/grids/v3/nodes-v3-vmicro.txt 4.0
 synth obaf-sme-v3-vmic3 data/grids/v3/nodes-v3-vmicro-check.txt 3.0
+VERSION=v3 PYTHON=$PY bash data/truth/make_truth.sh
