@@ -69,3 +69,14 @@ def test_generator_looks_up_and_rotates():
     assert spun.min() > 0.5 and np.sum(1 - spun) == pytest.approx(np.sum(1 - flux[1]), rel=1e-3)
     with pytest.raises(KeyError):
         gen(np.array([[15000.0, 3.5, 0.0, -0.2]]))  # never interpolated
+
+
+def test_pin_truth_labels_sets_v_micro_to_the_truths():
+    from zeta_payne.validation.runner import pin_truth_labels
+
+    names = ("teff", "logg", "v_sini", "m_h", "v_micro")
+    labels = np.array([[7000.0, 4.0, 50.0, 0.0, 3.3], [9000.0, 3.5, 120.0, -0.5, 1.2]])
+    pinned = pin_truth_labels(labels, names, {"v_micro": 2.0, "v_sini": 0.0})
+    assert np.all(pinned[:, 4] == 2.0) and np.array_equal(pinned[:, :4], labels[:, :4])
+    assert labels[0, 4] == 3.3  # the input is not changed
+    assert np.array_equal(pin_truth_labels(labels[:, :4], names[:4], {"v_micro": 2.0}), labels[:, :4])

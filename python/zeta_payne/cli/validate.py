@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -129,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     from zeta_payne.validation.report import write_report
     from zeta_payne.validation.runner import (
         GeneratorSpec,
+        pin_truth_labels,
         provenance_grid,
         run_study,
         test_labels,
@@ -180,6 +182,10 @@ def _run(args: argparse.Namespace) -> int:
             kind=args.generator, path=grid, instrument=bundle.instrument, max_level=args.grid_level
         )
         labels, rv = test_labels(bundle, args.n, args.seed)
+        if args.generator == "grid":
+            # the interpolant has the grid's one v_micro (no v_micro response here)
+            fixed = json.loads((Path(grid) / "manifest.json").read_text()).get("fixed_labels")
+            labels = pin_truth_labels(labels, bundle.manifest.label_names, fixed)
         overlap = training_overlap(bundle, labels)
         if overlap and overlap["coincident"]:
             log.warning("%d test points coincide with training points", overlap["coincident"])
@@ -236,7 +242,12 @@ def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
     from zeta_payne.exceptions import GridError
     from zeta_payne.grids.nodes import load_node_grid
     from zeta_payne.validation.report import write_report
-    from zeta_payne.validation.runner import GeneratorSpec, run_study, training_overlap
+    from zeta_payne.validation.runner import (
+        GeneratorSpec,
+        pin_truth_labels,
+        run_study,
+        training_overlap,
+    )
     from zeta_payne.validation.truth import (
         default_points_file,
         point_kinds,
@@ -278,6 +289,9 @@ def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
             continue
         labels, rv, point = synthesis_cases(
             grid.labels[rows], bundle, n, args.seed, v_sini_range=args.v_sini_range
+        )
+        labels = pin_truth_labels(
+            labels, bundle.manifest.label_names, (grid.manifest or {}).get("fixed_labels")
         )
         cases = {"truth_point": rows[point].astype(float), "truth_kind": kinds[rows][point]}
         overlap = training_overlap(bundle, labels)

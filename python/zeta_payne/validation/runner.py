@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +157,35 @@ def test_labels(bundle, n: int, seed: int, rv_range: tuple[float, float] = (-50.
         labels[:, i] = specs[i].lower + unit[:, k] * (specs[i].upper - specs[i].lower)
     rv = rv_range[0] + unit[:, -1] * (rv_range[1] - rv_range[0])
     return labels, rv
+
+
+def pin_truth_labels(
+    labels: np.ndarray, label_names: Sequence[str], truth_fixed: Mapping[str, float] | None
+) -> np.ndarray:
+    """Test labels with the ones the truth spectra cannot vary set to the truth's values.
+
+    A node grid or truth set is synthesized at one v_micro (its manifest's
+    ``fixed_labels``); a bundle that fits v_micro (v3) must be tested against that value,
+    not a drawn one the true spectrum does not have.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray, shape (n, L)
+        In ``label_names`` order.
+    label_names : sequence of str
+    truth_fixed : mapping, optional
+        The truth grid's ``fixed_labels`` (rotation, ``v_sini``, is applied by the generators
+        and is not pinned).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, L)
+    """
+    out = np.array(labels, dtype=float, copy=True)
+    for name, value in (truth_fixed or {}).items():
+        if name != "v_sini" and name in label_names:
+            out[:, list(label_names).index(name)] = float(value)
+    return out
 
 
 def training_overlap(bundle, labels: np.ndarray) -> dict | None:
