@@ -50,3 +50,20 @@ def test_fixed_wins_and_unknown_labels_are_refused(toy_boss):
     typo = {"v_micro": {"label": "t_eff", "range": [0, 1], "value": 2}}
     with pytest.raises(ValueError, match="hold_outside"):
         Fitter(toy_boss, FitOptions(presearch_points=256, free=("v_micro",), hold_outside=typo))
+
+
+def test_joint_and_epoch_fits_hold_too(toy_boss, fitter):
+    from zeta_payne.fitting.joint import JointOptions, fit_epochs, fit_joint
+
+    def visits(labels):
+        return [simulate(toy_boss, BOSS_WAVELENGTH, labels, v_rad=v, snr=100, seed=k)
+                for k, v in enumerate((-5.0, 12.0))]
+
+    hot = visits(HOT)
+    joint = fit_joint([fitter, fitter], hot)
+    assert joint.result.labels[joint.result.label_names.index("v_micro")] == 2.0
+    epochs = fit_epochs(fitter, hot, JointOptions(single_fits=False))
+    assert epochs.result.labels[epochs.result.label_names.index("v_micro")] == 2.0
+    cool = visits(COOL)
+    kept = fit_epochs(fitter, cool, JointOptions(single_fits=False))
+    assert abs(kept.result.labels[kept.result.label_names.index("v_micro")] - 3.0) < 0.2

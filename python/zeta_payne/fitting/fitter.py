@@ -14,7 +14,7 @@ import copy
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -141,22 +141,41 @@ class Fitter:
         """
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, result in enumerate(results):
-            names = tuple(
-                name for name, (j, lo, hi, _) in self.holds.items()
-                if np.isfinite(result.labels[j]) and not lo <= result.labels[j] <= hi
-            )
+            names = self.held_names(dict(zip(self.label_names, result.labels, strict=True)))
             if names:
                 groups.setdefault(names, []).append(i)
         for names, index in groups.items():
-            if names not in self._held_fitters:
-                fixed = {**dict(self.options.fixed), **{n: self.holds[n][3] for n in names}}
-                options = self.options.updated(fixed=fixed, hold_outside={})
-                self._held_fitters[names] = Fitter(self.bundle, options, self.device, self.batch_size)
-            refit = self._held_fitters[names].fit_batch([spectra[i] for i in index],
-                                                        batched=batched and len(index) > 1)
+            refit = self.held_fitter(names).fit_batch([spectra[i] for i in index],
+                                                      batched=batched and len(index) > 1)
             for i, result in zip(index, refit, strict=True):
                 results[i] = result
         return results
+
+    def held_names(self, labels: Mapping[str, float]) -> tuple[str, ...]:
+        """The ``hold_outside`` labels a fit ending at ``labels`` must hold.
+
+        Parameters
+        ----------
+        labels : mapping of str to float
+            A fit's labels by name (other names are ignored; a missing or NaN deciding label
+            holds nothing).
+        """
+        out = []
+        for name, (j, lo, hi, _) in self.holds.items():
+            value = float(labels.get(self.label_names[j], np.nan))
+            if np.isfinite(value) and not lo <= value <= hi:
+                out.append(name)
+        return tuple(out)
+
+    def held_fitter(self, names: Sequence[str]) -> Fitter:
+        """A fitter like this one with the labels ``names`` held at their ``hold_outside``
+        values (made once per set of names)."""
+        key = tuple(names)
+        if key not in self._held_fitters:
+            fixed = {**dict(self.options.fixed), **{n: self.holds[n][3] for n in key}}
+            options = self.options.updated(fixed=fixed, hold_outside={})
+            self._held_fitters[key] = Fitter(self.bundle, options, self.device, self.batch_size)
+        return self._held_fitters[key]
 
     @staticmethod
     def default_options(bundle: Bundle) -> FitOptions:

@@ -480,9 +480,11 @@ def fit_joint(
     starts = [
         space.from_member(m.fitter, m.single.labels) for m in members if np.isfinite(m.single.labels).any()
     ]
-    return _finish(
+    result = _finish(
         space, members, rejected, starts, options, t0, same_instrument=_same(fitters), epochs=False
     )
+    held = _held_fitters(fitters, result)
+    return result if held is None else fit_joint(held, spectra, options)
 
 
 def fit_epochs(
@@ -530,7 +532,24 @@ def fit_epochs(
         starts = [space.from_member(fitter, best.single.labels)] if np.isfinite(reference).any() else []
     else:
         starts = []
-    return _finish(space, members, rejected, starts, options, t0, same_instrument=True, epochs=True)
+    result = _finish(space, members, rejected, starts, options, t0, same_instrument=True, epochs=True)
+    held = _held_fitters([fitter], result)
+    return result if held is None else fit_epochs(held[0], spectra, options)
+
+
+def _held_fitters(fitters: Sequence[Fitter], result: JointResult) -> list[Fitter] | None:
+    """The fitters with their ``hold_outside`` labels held where the joint fit ended outside
+    their range (as :meth:`Fitter.fit` does for one spectrum), or None when nothing is held.
+
+    The held fitters hold nothing further, so a refit with them ends the recursion.
+    """
+    labels = dict(zip(result.result.label_names, result.result.labels, strict=True))
+    held, changed = [], False
+    for f in fitters:
+        names = f.held_names(labels)
+        held.append(f.held_fitter(names) if names else f)
+        changed |= bool(names)
+    return held if changed else None
 
 
 def joint_errors(
