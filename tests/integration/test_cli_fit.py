@@ -97,3 +97,20 @@ def test_fit_takes_the_frame_from_the_file_or_the_option(toy_boss, tmp_path):
     assert main(["fit", str(observed), "--frame", "rest", "--overwrite", *common]) == 0
     (row,) = csv.DictReader(open(out))
     assert row["frame"] == "rest" and "rv_at_search_edge" in row["flag_names"]
+
+
+def test_mwmstar_with_both_instruments_and_one_bundle(toy_boss, toy_apogee, tmp_path, capsys):
+    """A file holding a BOSS and an APOGEE spectrum, fitted with a BOSS bundle only: the APOGEE
+    spectrum is skipped with a message, the BOSS one is fitted (spectra of different lengths
+    once made the skip crash)."""
+    from tests.astra.fixtures import spectrum_row, write_star
+
+    path = write_star(tmp_path, 90000042, [spectrum_row(toy_boss, "boss", 0),
+                                           spectrum_row(toy_apogee, "apogee", 1)])
+    out = tmp_path / "both.csv"
+    status = main(["fit", str(path), "--bundle", str(toy_boss.path), "--presearch-points", "512",
+                   "-o", str(out)])
+    assert status == 0
+    assert "skipped 1 apogee spectra" in capsys.readouterr().err
+    rows = list(csv.DictReader(open(out)))
+    assert [r["instrument"] for r in rows] == ["boss"]

@@ -57,3 +57,15 @@ def test_iterations_and_time_budget_still_bound_training(problem):
     assert off.stop_reason == "iterations" and off.iterations_done == 60
     budget = train_emulator(*problem, dataclasses.replace(CONFIG, max_seconds=0.0))
     assert budget.stop_reason == "time budget" and budget.iterations_done == 1
+
+
+def test_default_fit_range_follows_the_model_into_the_blue():
+    from zeta_payne.training.pipeline import default_fit_range
+
+    v3, n3 = default_fit_range("boss", 3600.0, 10400.0)  # a v3 grid: the paper's whole range
+    assert 3600 < v3[0] < 3620 and 10340 < v3[1] < 10400 and n3 == 19
+    v2, n2 = default_fit_range("boss", 4478.0, 10220.0)  # a v2 grid: the authors' range
+    assert 4500.0 <= v2[0] < 4501.0 and 10160.0 < v2[1] <= 10170.0 and n2 == 15
+    small, n_small = default_fit_range("boss", 4810.0, 5390.0)  # a test window
+    assert small[0] > 4810 and small[1] < 5390 and n_small == 8
+    assert default_fit_range("apogee", 15050.0, 17050.0)[0] == [15050.0 * 1.005, 17050.0 / 1.005]

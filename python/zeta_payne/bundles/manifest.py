@@ -7,7 +7,7 @@ from typing import Any
 
 from zeta_payne.exceptions import BundleError
 
-__all__ = ["SCHEMA_VERSION", "LabelSpec", "Manifest", "INSTRUMENT_DEFAULTS"]
+__all__ = ["SCHEMA_VERSION", "LabelSpec", "Manifest", "INSTRUMENT_COVERAGE", "INSTRUMENT_DEFAULTS"]
 
 #: Version of the manifest schema written by this package.
 SCHEMA_VERSION: int = 1
@@ -16,6 +16,14 @@ SCHEMA_VERSION: int = 1
 INSTRUMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "boss": {"wavelength_range": [4500.0, 10170.0], "resolution": 2000.0},
     "apogee": {"wavelength_range": [15000.0, 17000.0], "resolution": 22500.0},
+}
+
+#: What each instrument records [Å, vacuum]: the widest range a bundle trained on a grid that
+#: covers it fits by default (BOSS: the paper's simulation range 3,600–10,400 Å, which the
+#: v3 grids cover; the v2 grids start at 4,400 Å and their bundles fit from 4,500 Å).
+INSTRUMENT_COVERAGE: dict[str, tuple[float, float]] = {
+    "boss": (3600.0, 10400.0),
+    "apogee": (15000.0, 17000.0),
 }
 
 

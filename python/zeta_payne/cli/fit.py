@@ -311,7 +311,9 @@ def _run(args: argparse.Namespace) -> int:
             f"(give --bundle-{BUNDLE_FOR[kinds[0]]} to fit them)",
             file=sys.stderr,
         )
-    spectra = [s for s in spectra if s not in skipped]
+    # by identity: Spectrum's dataclass equality compares arrays (and fails on unequal sizes)
+    skipped_ids = {id(s) for s in skipped}
+    spectra = [s for s in spectra if id(s) not in skipped_ids]
     if not spectra:
         raise ZetaPayneError("nothing to fit: no readable spectrum in " + ", ".join(args.inputs))
     check_fit_labels(args, bundles)

@@ -23,7 +23,7 @@ import torch
 
 from zeta_payne import __version__
 from zeta_payne.bundles.bundle import Bundle, save_bundle
-from zeta_payne.bundles.manifest import INSTRUMENT_DEFAULTS, LabelSpec, Manifest
+from zeta_payne.bundles.manifest import INSTRUMENT_COVERAGE, INSTRUMENT_DEFAULTS, LabelSpec, Manifest
 from zeta_payne.grids.generator import GridGenerator
 from zeta_payne.grids.nodes import complete_lattice
 from zeta_payne.model.emulator import Emulator, EmulatorWeights
@@ -64,7 +64,8 @@ class TrainingSpec:
     validation_fraction : float
         Held-out fraction (paper: 0.1).
     wavelength_range : (float, float) or None
-        Model wavelengths kept [Å]; default the instrument's fitted range widened by 0.5 %.
+        Model wavelengths kept [Å]; default all of the grid within the instrument's coverage
+        (:data:`~zeta_payne.bundles.manifest.INSTRUMENT_COVERAGE`) widened by 0.5 %.
     seed : int
         Seed of the training labels and split.
     holdout_grid : str or None
@@ -493,6 +494,37 @@ def _report(
     return {"emulator_accuracy.md": "\n".join(lines).encode(), "emulator_accuracy.png": png.getvalue()}
 
 
+def default_fit_range(instrument: str, model_lo: float, model_hi: float) -> tuple[list[float], int]:
+    """A new bundle's fitted wavelength range and number of response terms.
+
+    The range is what the model covers, less 0.5 % at each end (room for the RV search and
+    the LSF wings), within what the instrument records
+    (:data:`~zeta_payne.bundles.manifest.INSTRUMENT_COVERAGE`: BOSS 3,600–10,400 Å for a v3
+    grid); a model that does not reach 2 % below the authors' range (a v2 grid from 4,400 Å)
+    keeps the authors' 4,500–10,170 Å. Response terms: 15 over the authors' range (the paper),
+    in proportion to the ln λ span otherwise, 8–20.
+
+    Parameters
+    ----------
+    instrument : {"boss", "apogee"}
+    model_lo, model_hi : float
+        The model's first and last wavelength [Å].
+
+    Returns
+    -------
+    fit_range : [float, float]
+        [Å]
+    n_chebyshev : int
+    """
+    cover_lo, cover_hi = INSTRUMENT_COVERAGE[instrument]
+    default_lo, default_hi = INSTRUMENT_DEFAULTS[instrument]["wavelength_range"]
+    fit_range = [max(cover_lo, model_lo * 1.005), min(cover_hi, model_hi / 1.005)]
+    if fit_range[0] >= default_lo * 0.98:
+        fit_range = [max(default_lo, fit_range[0]), min(default_hi, fit_range[1])]
+    span = np.log(fit_range[1] / fit_range[0]) / np.log(default_hi / default_lo)
+    return fit_range, int(np.clip(round(15 * span), 8, 20))
+
+
 def train_bundle(
     grid_path: str | Path,
     spec: TrainingSpec,
@@ -530,8 +562,8 @@ def train_bundle(
                               missing="nan")
     lam = generator.wavelength
     lo, hi = spec.wavelength_range or (
-        INSTRUMENT_DEFAULTS[spec.instrument]["wavelength_range"][0] * 0.995,
-        INSTRUMENT_DEFAULTS[spec.instrument]["wavelength_range"][1] * 1.005,
+        INSTRUMENT_COVERAGE[spec.instrument][0] * 0.995,
+        INSTRUMENT_COVERAGE[spec.instrument][1] * 1.005,
     )
     i0 = int(np.searchsorted(lam, lo))
     i1 = int(np.searchsorted(lam, hi, side="right"))
@@ -632,14 +664,7 @@ def train_bundle(
                   value=response.reference if n == "v_micro" else None)
         for n in label_names
     )
-    # the fitted range: the instrument's default, within what the model grid covers (with room
-    # for the RV search and the LSF wings)
-    default_lo, default_hi = INSTRUMENT_DEFAULTS[spec.instrument]["wavelength_range"]
-    fit_range = [max(default_lo, float(wl[0]) * 1.005), min(default_hi, float(wl[-1]) / 1.005)]
-    # response terms: 15 over the instrument's full fitted range, fewer over a narrower one
-    # (in proportion, at least 8, so a smooth response is still followed)
-    span = np.log(fit_range[1] / fit_range[0]) / np.log(default_hi / default_lo)
-    n_chebyshev = int(np.clip(round(15 * span), 8, 15))
+    fit_range, n_chebyshev = default_fit_range(spec.instrument, float(wl[0]), float(wl[-1]))
     manifest = Manifest(
         name=spec.name,
         version=spec.version,
