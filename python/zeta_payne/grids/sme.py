@@ -32,6 +32,7 @@ __all__ = [
     "air_to_vacuum",
     "vacuum_to_air",
     "synthesize_node",
+    "synthesize_sme",
 ]
 
 log = logging.getLogger(__name__)
@@ -163,16 +164,7 @@ def synthesize_node(
     SynthesisError
         If pysme is missing or SME fails.
     """
-    try:
-        from pysme.abund import Abund
-        from pysme.linelist.linelist import LineList
-        from pysme.sme import SME_Structure
-        from pysme.synthesize import synthesize_spectrum
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise SynthesisError("pysme-astro is not installed (pip install zeta-payne[synthesis])"
-                             ) from err
-
-    atmo = get_atmosphere(atmosphere_grid, teff, logg, m_h)
+    atmo = _sme_atmosphere(get_atmosphere(atmosphere_grid, teff, logg, m_h))
     steps = np.broadcast_to(np.asarray(dlnlambda, dtype=float), (len(segments_air),))
     waves = []
     for (lo, hi), step in zip(segments_air, steps, strict=True):
@@ -188,31 +180,88 @@ def synthesize_node(
         for w in group:
             sel |= (wl >= w[0] - line_padding) & (wl <= w[-1] + line_padding)
             sel |= is_h & (wl >= w[0] - hydrogen_padding) & (wl <= w[-1] + hydrogen_padding)
-        lines = linelist.loc[sel, list(LINELIST_COLUMNS)].reset_index(drop=True)
-        sme = SME_Structure()
-        sme.teff, sme.logg, sme.monh = float(teff), float(logg), float(m_h)
-        sme.vmic, sme.vmac, sme.vsini = float(v_micro), 0.0, 0.0
-        sme.abund = Abund(monh=float(m_h), pattern=SOLAR_PATTERN)
-        sme.linelist = LineList(lines, lineformat="short", medium="air")
-        sme.atmo = _sme_atmosphere(atmo)
-        sme.wran = [[float(w[0]), float(w[-1])] for w in group]
-        sme.wave = group
-        sme.normalize_by_continuum = True
-        sme.specific_intensities_only = False
-        sme.vrad_flag = "none"
-        sme.cscale_flag = "none"
-        sme.iptype = None
-        t0 = time.perf_counter()
-        label = f"teff={teff} logg={logg} m_h={m_h} {group[0][0]:.1f}-{group[-1][-1]:.1f} A"
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                sme = synthesize_spectrum(sme)
-        except Exception as err:  # SME raises bare exceptions of many kinds
-            raise SynthesisError(f"SME failed for {label}: {err}") from err
-        for i, w in enumerate(group):
-            flux = np.asarray(sme.synth[i], dtype=float)
-            if flux.shape != w.shape or not np.all(np.isfinite(flux)):
-                raise SynthesisError(f"SME returned a bad spectrum for {label}")
-            out.append(SegmentSpectrum(wave_air=w, flux=flux))
-        log.debug("%s (%d lines): %.1f s", label, len(lines), time.perf_counter() - t0)
+        out.extend(synthesize_sme(teff, logg, m_h, group, linelist.loc[sel], atmo, v_micro))
+    return out
+
+
+def synthesize_sme(
+    teff: float,
+    logg: float,
+    m_h: float,
+    waves_air: Sequence[np.ndarray],
+    lines,
+    atmosphere,
+    v_micro: float = 2.0,
+    settings: dict | None = None,
+) -> list[SegmentSpectrum]:
+    """One SME call: the given lines in the given atmosphere, on the given wavelengths.
+
+    The backend's single point of contact with SME (:func:`synthesize_node` and the
+    diagnosis scripts use it); continuum-normalised, no rotation, macroturbulence or
+    instrumental broadening, abundances :data:`SOLAR_PATTERN` scaled by ``m_h``.
+
+    Parameters
+    ----------
+    teff, logg, m_h : float
+        [K], [dex cgs], [dex].
+    waves_air : sequence of numpy.ndarray
+        Air wavelengths [Å] of each segment (one SME segment each).
+    lines : pandas.DataFrame
+        Line list rows with :data:`LINELIST_COLUMNS` (air).
+    atmosphere : pysme Atmosphere
+        E.g. ``_sme_atmosphere(get_atmosphere(...))`` or SME's own ``KrzFile``.
+    v_micro : float
+        Microturbulence [km/s].
+    settings : dict, optional
+        Other SME structure attributes to set (e.g. ``{"accrt": 1e-3}``).
+
+    Returns
+    -------
+    list of SegmentSpectrum
+
+    Raises
+    ------
+    SynthesisError
+        If pysme is missing or SME fails.
+    """
+    try:
+        from pysme.abund import Abund
+        from pysme.linelist.linelist import LineList
+        from pysme.sme import SME_Structure
+        from pysme.synthesize import synthesize_spectrum
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise SynthesisError("pysme-astro is not installed (pip install zeta-payne[synthesis])"
+                             ) from err
+
+    group = [np.asarray(w, dtype=float) for w in waves_air]
+    table = lines[list(LINELIST_COLUMNS)].reset_index(drop=True)
+    sme = SME_Structure()
+    sme.teff, sme.logg, sme.monh = float(teff), float(logg), float(m_h)
+    sme.vmic, sme.vmac, sme.vsini = float(v_micro), 0.0, 0.0
+    sme.abund = Abund(monh=float(m_h), pattern=SOLAR_PATTERN)
+    sme.linelist = LineList(table, lineformat="short", medium="air")
+    sme.atmo = atmosphere
+    sme.wran = [[float(w[0]), float(w[-1])] for w in group]
+    sme.wave = group
+    sme.normalize_by_continuum = True
+    sme.specific_intensities_only = False
+    sme.vrad_flag = "none"
+    sme.cscale_flag = "none"
+    sme.iptype = None
+    for key, value in (settings or {}).items():
+        setattr(sme, key, value)
+    t0 = time.perf_counter()
+    label = f"teff={teff} logg={logg} m_h={m_h} {group[0][0]:.1f}-{group[-1][-1]:.1f} A"
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            sme = synthesize_spectrum(sme)
+    except Exception as err:  # SME raises bare exceptions of many kinds
+        raise SynthesisError(f"SME failed for {label}: {err}") from err
+    out = []
+    for i, w in enumerate(group):
+        flux = np.asarray(sme.synth[i], dtype=float)
+        if flux.shape != w.shape or not np.all(np.isfinite(flux)):
+            raise SynthesisError(f"SME returned a bad spectrum for {label}")
+        out.append(SegmentSpectrum(wave_air=w, flux=flux))
+    log.debug("%s (%d lines): %.1f s", label, len(table), time.perf_counter() - t0)
     return out

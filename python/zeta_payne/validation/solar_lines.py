@@ -20,8 +20,6 @@ Run::
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 from collections.abc import Sequence
 
 import numpy as np
@@ -66,30 +64,12 @@ def isolated_equivalent_width(
     half_width : float
         Half width of the synthesized window [Å]; the width is integrated over all of it.
     """
-    from pysme.abund import Abund
-    from pysme.linelist.linelist import LineList
-    from pysme.sme import SME_Structure
-    from pysme.synthesize import synthesize_spectrum
-
-    from zeta_payne.grids.sme import LINELIST_COLUMNS, SOLAR_PATTERN
+    from zeta_payne.grids.sme import synthesize_sme
 
     centre = float(np.mean(line["wlcent"]))
     wave = np.linspace(centre - half_width, centre + half_width, 3001)
-    sme = SME_Structure()
-    sme.teff, sme.logg, sme.monh = teff, logg, m_h
-    sme.vmic, sme.vmac, sme.vsini = v_micro, 0.0, 0.0
-    sme.abund = Abund(monh=m_h, pattern=SOLAR_PATTERN)
-    table = line[list(LINELIST_COLUMNS)].reset_index(drop=True)
-    sme.linelist = LineList(table, lineformat="short", medium="air")
-    sme.atmo = atmosphere
-    sme.wran = [[wave[0], wave[-1]]]
-    sme.wave = [wave]
-    sme.normalize_by_continuum = True
-    sme.specific_intensities_only = False
-    sme.vrad_flag, sme.cscale_flag, sme.iptype = "none", "none", None
-    with contextlib.redirect_stdout(io.StringIO()):
-        sme = synthesize_spectrum(sme)
-    return float(np.trapezoid(1.0 - np.asarray(sme.synth[0]), wave) * 1000.0)
+    (segment,) = synthesize_sme(teff, logg, m_h, [wave], line, atmosphere, v_micro)
+    return float(np.trapezoid(1.0 - segment.flux, wave) * 1000.0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
