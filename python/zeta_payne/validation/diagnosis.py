@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -130,24 +131,23 @@ def plot_residuals(
 
 def _masked_windows(spectrum: Any, windows: Sequence[tuple[float, float]]) -> Any:
     """A copy of ``spectrum`` with the pixels inside any of ``windows`` [Å, vacuum] masked."""
-    import dataclasses
-
     wave = np.asarray(spectrum.wavelength)
     drop = np.zeros(wave.size, bool)
     for lo, hi in windows:
         drop |= (wave >= lo) & (wave <= hi)
-    old = np.zeros(wave.size, bool) if spectrum.pixel_mask is None else np.asarray(spectrum.pixel_mask)
-    return dataclasses.replace(spectrum, pixel_mask=old | drop)
+    return _with_mask(spectrum, drop)
 
 
 def _masked(spectrum: Any, template: tuple[np.ndarray, np.ndarray], keep: tuple[float, float]) -> Any:
     """A copy of ``spectrum`` with pixels whose template depth is outside ``keep`` masked."""
-    import dataclasses
-
     wave, depth = template
     d = np.interp(spectrum.wavelength, wave, depth, left=np.nan, right=np.nan)
-    drop = ~((d >= keep[0]) & (d <= keep[1]))
-    old = np.zeros(d.size, bool) if spectrum.pixel_mask is None else np.asarray(spectrum.pixel_mask)
+    return _with_mask(spectrum, ~((d >= keep[0]) & (d <= keep[1])))
+
+
+def _with_mask(spectrum: Any, drop: np.ndarray) -> Any:
+    """A copy of ``spectrum`` with the pixels ``drop`` masked as well."""
+    old = np.zeros(drop.size, bool) if spectrum.pixel_mask is None else np.asarray(spectrum.pixel_mask)
     return dataclasses.replace(spectrum, pixel_mask=old | drop)
 
 LABELS = ("teff", "logg", "v_sini", "m_h", "v_rad")
@@ -217,8 +217,6 @@ def fit_variants(
             if windows is not None:
                 spectrum = _masked_windows(spectrum, windows)
             if spec.get("lsf_scale") and spectrum.lsf_fwhm is not None:
-                import dataclasses
-
                 spectrum = dataclasses.replace(
                     spectrum, lsf_fwhm=np.asarray(spectrum.lsf_fwhm) * float(spec["lsf_scale"])
                 )
