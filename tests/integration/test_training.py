@@ -137,3 +137,21 @@ def test_principal_component_training(analytic_grid, tmp_path):
     # resuming the finished run reuses the stored basis: same weights
     again = train_bundle(analytic_grid, spec, config, tmp_path / "bundle2", checkpoint=tmp_path / "ck")
     assert np.allclose(again.weights.weights[-1], w.weights[-1], atol=1e-6)
+
+
+def test_training_with_a_cubic_stencil_records_it(analytic_grid, tmp_path):
+    import dataclasses
+
+    spec, config = analytic_training("test-stencil")
+    spec = dataclasses.replace(spec, stencil=(2, 4, 4))
+    config = dataclasses.replace(config, iterations=50)
+    bundle = train_bundle(analytic_grid, spec, config, tmp_path / "bundle")
+    assert list(bundle.manifest.provenance["training"]["stencil"]) == [2, 4, 4]
+    # the generator interpolated with the stencil: its training spectra differ from multilinear
+    from zeta_payne.grids.nodes import load_node_grid
+
+    grid = load_node_grid(analytic_grid, "boss")
+    q = np.array([[11000.0, 3.7, 0.3]])
+    linear = grid.interpolate(q)
+    grid.points = (2, 4, 4)
+    assert not np.allclose(grid.interpolate(q), linear)

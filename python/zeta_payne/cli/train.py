@@ -83,6 +83,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "grid with holes where no model atmosphere exists, as v3)",
     )
     p.add_argument(
+        "--stencil",
+        default="2,2,2",
+        metavar="T,G,M",
+        help="interpolation stencil of the training generator per axis teff,logg,m_h: 2 linear, "
+        "4 cubic Lagrange (default 2,2,2: multilinear, as the shipped bundles; measured choice "
+        "for v3: data/grids/v3/measure_lattice_error.py)",
+    )
+    p.add_argument(
         "--label-range",
         nargs=3,
         action="append",
@@ -107,6 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     import json
 
+    from zeta_payne.grids.stencil import parse_points
     from zeta_payne.training.pipeline import TrainingSpec, train_bundle
     from zeta_payne.training.trainer import TrainConfig
 
@@ -125,6 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         vmicro_grids=tuple(args.vmicro_grid),
         vmicro_taper=args.vmicro_taper,
         lattice=args.lattice,
+        stencil=parse_points(args.stencil),
     )
     config = TrainConfig(
         n_hidden=args.hidden,

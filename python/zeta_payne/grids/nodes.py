@@ -19,6 +19,7 @@ import numpy as np
 
 from ..exceptions import GridError
 from .format import LABEL_NAMES, SCHEMA, decode_flux, read_chunk
+from .stencil import lagrange_stencil, parse_points
 
 __all__ = [
     "label_keys",
@@ -69,6 +70,9 @@ class NodeGrid:
         The last is the full lattice. Defaults to the unique label values.
     seconds : numpy.ndarray, shape (N,)
         Synthesis cost per node [s] (zeros when unknown).
+    points : tuple of int
+        Interpolation stencil per axis (teff, logg, m_h): 2 is linear, 4 cubic Lagrange (see
+        :mod:`~zeta_payne.grids.stencil`); default ``(2, 2, 2)``, multilinear.
     """
 
     labels: np.ndarray
@@ -79,8 +83,10 @@ class NodeGrid:
     label_names: tuple[str, ...] = LABEL_NAMES
     levels: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     seconds: np.ndarray | None = None
+    points: tuple[int, int, int] = (2, 2, 2)
 
     def __post_init__(self) -> None:
+        self.points = parse_points(self.points)
         self.labels = np.asarray(self.labels, dtype=np.float64).reshape(-1, 3)
         self.flux = np.asarray(self.flux, dtype=np.float32)
         self.wavelength = np.asarray(self.wavelength, dtype=np.float64)
@@ -110,7 +116,7 @@ class NodeGrid:
         return rows.reshape(tuple(a.size for a in axes))
 
     def interpolate(self, labels: np.ndarray, missing: str = "raise") -> np.ndarray:
-        """Multilinear interpolation of the node spectra.
+        """Interpolation of the node spectra (multilinear, or the stencils of :attr:`points`).
 
         Parameters
         ----------
@@ -129,11 +135,15 @@ class NodeGrid:
         -----
         Each query uses the finest level (see :attr:`levels`) whose 2×2×2 cell around it
         has all nodes with non-zero weight on disk; queries on a node reproduce it exactly.
-        Outside the bounding box a GridError is raised (no extrapolation).
+        Outside the bounding box a GridError is raised (no extrapolation). With larger
+        stencils (:attr:`points`) a query whose stencil misses a node on a level (an axis
+        end, a hole where no atmosphere exists) is answered multilinearly on that level.
         """
         q = np.atleast_2d(np.asarray(labels, dtype=np.float64))
         if q.shape[1] != 3:
             raise GridError(f"labels must have shape (M, 3), got {q.shape}")
+        if self.points != (2, 2, 2):
+            return self._interpolate_stencil(q, missing)
         out = np.full((q.shape[0], self.npix), np.nan, dtype=np.float32)
         todo = np.ones(q.shape[0], bool)
         for axes in reversed(self.levels):
@@ -177,6 +187,40 @@ class NodeGrid:
                 nz = weights[j] > 0
                 out[idx[j]] = weights[j, nz] @ self.flux[rows[j, nz]]
             todo[idx[ok]] = False
+        if todo.any() and missing == "raise":
+            bad = q[np.flatnonzero(todo)[0]]
+            raise GridError(
+                f"{int(todo.sum())} label rows cannot be interpolated (first: {bad}); outside "
+                "the lattice or no complete cell on disk yet"
+            )
+        return out
+
+
+    def _interpolate_stencil(self, q: np.ndarray, missing: str) -> np.ndarray:
+        """Tensor-product Lagrange interpolation with :attr:`points` per axis (see
+        :meth:`interpolate`); multilinear on a level where the larger stencil misses a node."""
+        out = np.full((q.shape[0], self.npix), np.nan, dtype=np.float32)
+        todo = np.ones(q.shape[0], bool)
+        for axes in reversed(self.levels):
+            lo_box = np.array([a[0] for a in axes])
+            hi_box = np.array([a[-1] for a in axes])
+            tol = np.array([1e-6, 1e-9, 1e-9]) * np.maximum(1.0, np.abs(hi_box))
+            inside = np.all((q >= lo_box - tol) & (q <= hi_box + tol), axis=1)
+            idx = np.flatnonzero(todo & inside)
+            if idx.size == 0:
+                continue
+            lookup = self._level_lookup(axes)
+            for i in idx:
+                for points in (self.points, (2, 2, 2)):
+                    stencils = [lagrange_stencil(axes[d], q[i, d], points[d], atol=tol[d])
+                                for d in range(3)]
+                    rows = lookup[np.ix_(stencils[0][0], stencils[1][0], stencils[2][0])]
+                    weights = np.einsum("i,j,k->ijk", stencils[0][1], stencils[1][1],
+                                        stencils[2][1])
+                    if np.all(rows >= 0):
+                        out[i] = weights.ravel() @ self.flux[rows.ravel()].astype(np.float64)
+                        todo[i] = False
+                        break
         if todo.any() and missing == "raise":
             bad = q[np.flatnonzero(todo)[0]]
             raise GridError(
@@ -233,7 +277,7 @@ def complete_lattice(grid: NodeGrid) -> NodeGrid:
     keep = np.all([np.isin(np.round(grid.labels[:, i], 6), axes[i]) for i in range(3)], axis=0)
     return NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep],
                     manifest=grid.manifest, medium=grid.medium, levels=[tuple(axes)],
-                    seconds=grid.seconds[keep])
+                    seconds=grid.seconds[keep], points=grid.points)
 
 
 def read_node_chunks(

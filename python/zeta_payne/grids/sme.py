@@ -193,6 +193,7 @@ def synthesize_sme(
     atmosphere,
     v_micro: float = 2.0,
     settings: dict | None = None,
+    linelist_mode: str = "all",
 ) -> list[SegmentSpectrum]:
     """One SME call: the given lines in the given atmosphere, on the given wavelengths.
 
@@ -214,6 +215,10 @@ def synthesize_sme(
         Microturbulence [km/s].
     settings : dict, optional
         Other SME structure attributes to set (e.g. ``{"accrt": 1e-3}``).
+    linelist_mode : {"all", "dynamic"}
+        SME's line selection: ``"all"`` computes every line passed (the campaigns so far);
+        ``"dynamic"`` first estimates each line's largest line-to-continuum opacity ratio and
+        drops those below SME's ``accrt`` (measured: ``data/grids/v3/measure_line_selection.py``).
 
     Returns
     -------
@@ -254,7 +259,7 @@ def synthesize_sme(
     label = f"teff={teff} logg={logg} m_h={m_h} {group[0][0]:.1f}-{group[-1][-1]:.1f} A"
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            sme = synthesize_spectrum(sme)
+            sme = synthesize_spectrum(sme, linelist_mode=linelist_mode)
     except Exception as err:  # SME raises bare exceptions of many kinds
         raise SynthesisError(f"SME failed for {label}: {err}") from err
     out = []

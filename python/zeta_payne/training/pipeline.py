@@ -26,6 +26,7 @@ from zeta_payne.bundles.bundle import Bundle, save_bundle
 from zeta_payne.bundles.manifest import INSTRUMENT_COVERAGE, INSTRUMENT_DEFAULTS, LabelSpec, Manifest
 from zeta_payne.grids.generator import GridGenerator
 from zeta_payne.grids.nodes import complete_lattice
+from zeta_payne.grids.stencil import parse_points
 from zeta_payne.model.emulator import Emulator, EmulatorWeights
 from zeta_payne.training.sampling import PAPER_BOX, split_indices, training_labels
 from zeta_payne.training.trainer import TrainConfig, TrainOutcome, train_emulator
@@ -96,6 +97,12 @@ class TrainingSpec:
         dropped (counted in the provenance). For a finished grid with holes where no model
         atmosphere exists (v3: log g 2.5 above 20 kK, log g 3 above 27.5 kK, one node at
         8,000 K), whose complete sub-lattice would lose whole axis values.
+    stencil : tuple of int
+        Interpolation stencil per axis (teff, logg, m_h) of the training generator: 2 linear
+        (the shipped bundles: multilinear), 4 cubic Lagrange
+        (:class:`~zeta_payne.grids.nodes.NodeGrid`, ``points``). Cubic in log g and [M/H]
+        cuts the interpolation error where the spectrum varies smoothly along them
+        (``data/grids/v3/measure_lattice_error.py --points 2,4,4``).
     """
 
     name: str
@@ -113,6 +120,17 @@ class TrainingSpec:
     vmicro_grids: tuple[str, ...] = ()
     vmicro_taper: float | None = None
     lattice: str = "complete"
+    stencil: tuple[int, int, int] = (2, 2, 2)
+
+
+def _stencil_text(stencil) -> str:
+    """How the training generator interpolates the lattice, in words."""
+    points = parse_points(stencil)
+    if points == (2, 2, 2):
+        return "multilinear"
+    kind = {2: "linear", 3: "quadratic", 4: "cubic"}
+    return ", ".join(f"{kind.get(p, f'{p}-point')} in {n}"
+                     for p, n in zip(points, ("teff", "log g", "[M/H]"), strict=True))
 
 
 def training_box(
@@ -453,7 +471,8 @@ def _report(
             "",
             f"Grid `{provenance['grid'].get('holdout_grid', '')}`: nodes off the training lattice, "
             "synthesized with the same settings. *Interpolation* is the training generator "
-            "(multilinear between lattice nodes) against the synthesis; *emulator* is the "
+            f"({_stencil_text(provenance['training'].get('stencil'))} between lattice nodes) "
+            "against the synthesis; *emulator* is the "
             "network against the synthesis (its total error with respect to the physics).",
             "",
             "| | median |Δflux| | 95th percentile | max |",
@@ -545,6 +564,7 @@ def train_bundle(
     on_disk = load_node_grid(grid_path, spec.instrument)
     if spec.lattice not in ("complete", "nodes"):
         raise ValueError(f"lattice must be 'complete' or 'nodes', not {spec.lattice!r}")
+    on_disk.points = parse_points(spec.stencil)
     grid = complete_lattice(on_disk) if spec.lattice == "complete" else on_disk
     if len(grid) < len(on_disk):
         log.warning("partial grid: training on the complete sub-lattice of %d of %d nodes",

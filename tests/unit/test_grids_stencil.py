@@ -1,0 +1,85 @@
+"""Lagrange stencils and the stencil interpolation of a node lattice."""
+
+import numpy as np
+import pytest
+
+from zeta_payne.exceptions import GridError
+from zeta_payne.grids.nodes import NodeGrid
+from zeta_payne.grids.stencil import lagrange_stencil, parse_points
+
+AXES = (np.array([6000.0, 7000, 8000, 10000, 12500, 16000]), np.array([2.5, 3.0, 3.5, 4.0, 4.5]),
+        np.array([-2.0, -1.5, -1.0, -0.5, 0.0, 0.4, 0.8]))
+
+
+def _lattice(flux_of, drop=(), points=(2, 4, 4)):
+    nodes = np.stack(np.meshgrid(*AXES, indexing="ij"), axis=-1).reshape(-1, 3)
+    keep = [i for i, r in enumerate(nodes) if tuple(r) not in drop]
+    nodes = nodes[keep]
+    return NodeGrid(labels=nodes, wavelength=np.arange(5) + 5000.0, flux=flux_of(nodes),
+                    levels=[AXES], points=points)
+
+
+def _cubic_in_logg_mh(labels):
+    """Linear in teff, cubic in logg and [M/H]: a (2, 4, 4) stencil must be exact."""
+    t, g, m = labels.T
+    base = 0.3 + 1e-5 * t + 0.02 * g**3 - 0.05 * g**2 + 0.01 * m**3 + 0.03 * m**2 - 0.02 * g * m
+    return base[:, None] * np.linspace(0.95, 1.05, 5)[None, :]
+
+
+@pytest.mark.parametrize("points", [2, 3, 4])
+def test_stencil_reproduces_polynomials_up_to_its_degree(points):
+    axis = np.array([0.0, 0.7, 1.5, 2.0, 3.2, 4.0])
+    for x in (0.1, 0.9, 1.9, 3.9, 2.6):
+        idx, w = lagrange_stencil(axis, x, points)
+        assert idx.size == points and np.isclose(w.sum(), 1.0)
+        assert axis[idx].min() <= x <= axis[idx].max()
+        for degree in range(points):
+            assert np.isclose(w @ axis[idx] ** degree, x**degree)
+    # a cubic is not reproduced by a linear stencil: the test above can fail
+    idx, w = lagrange_stencil(axis, 2.6, 2)
+    assert not np.isclose(w @ axis[idx] ** 3, 2.6**3)
+
+
+def test_stencil_on_a_node_is_that_node_and_short_axes_shrink_it():
+    idx, w = lagrange_stencil(np.array([1.0, 2.0, 3.0, 4.0]), 3.0, 4)
+    assert idx.tolist() == [2] and w.tolist() == [1.0]
+    idx, w = lagrange_stencil(np.array([1.0, 2.0]), 1.25, 4)
+    assert idx.tolist() == [0, 1] and np.allclose(w, [0.75, 0.25])
+    with pytest.raises(ValueError):
+        lagrange_stencil(np.array([1.0, 2.0]), 1.5, 1)
+
+
+def test_parse_points():
+    assert parse_points("2,4,4") == (2, 4, 4)
+    assert parse_points(None) == (2, 2, 2)
+    for bad in ("2,4", "1,2,2", "a,b,c"):
+        with pytest.raises(ValueError):
+            parse_points(bad)
+
+
+def test_cubic_stencils_are_exact_where_multilinear_is_not():
+    rng = np.random.default_rng(3)
+    q = np.column_stack([rng.uniform(6000, 16000, 40), rng.uniform(2.5, 4.5, 40),
+                         rng.uniform(-2.0, 0.8, 40)])
+    truth = _cubic_in_logg_mh(q)
+    cubic = _lattice(_cubic_in_logg_mh).interpolate(q)
+    linear = _lattice(_cubic_in_logg_mh, points=(2, 2, 2)).interpolate(q)
+    assert np.abs(cubic - truth).max() < 2e-6  # float32 storage
+    assert np.abs(linear - truth).max() > 1e-3
+    nodes = _lattice(_cubic_in_logg_mh)
+    assert np.array_equal(nodes.interpolate(nodes.labels[:9]), nodes.flux[:9])
+
+
+def test_a_missing_stencil_node_falls_back_to_multilinear_there():
+    hole = (8000.0, 3.0, -1.5)
+    grid = _lattice(_cubic_in_logg_mh, drop=[hole])
+    full = _lattice(_cubic_in_logg_mh)
+    near = np.array([[8000.0, 3.7, -0.7]])  # its cubic stencil includes logg 3.0, [M/H] -1.5
+    far = np.array([[12000.0, 3.7, -0.7]])
+    linear = _lattice(_cubic_in_logg_mh, points=(2, 2, 2)).interpolate(near)
+    assert np.allclose(grid.interpolate(near), linear, atol=1e-6)
+    assert np.allclose(grid.interpolate(far), full.interpolate(far), atol=1e-6)
+    inside_hole = np.array([[7500.0, 2.9, -1.4]])  # its linear cell needs the hole as well
+    assert np.isnan(grid.interpolate(inside_hole, missing="nan")).all()
+    with pytest.raises(GridError):
+        grid.interpolate(inside_hole)
