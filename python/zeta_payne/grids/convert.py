@@ -33,7 +33,7 @@ from .format import (
 )
 from .sme import vacuum_to_air
 
-__all__ = ["model_grid_within", "write_imported_grid"]
+__all__ = ["degrade_node_grid", "model_grid_within", "write_imported_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +179,57 @@ def write_imported_grid(
     wave_range = (float(model.wavelength[0]), float(model.wavelength[-1]))
     dropped = len(grid) - len(nodes)
     return {"nodes": len(nodes), "npix": model.npix, "wave_range": wave_range, "dropped": dropped}
+
+
+def degrade_node_grid(source, source_resolution: float, wavelength: np.ndarray,
+                      resolution: float):
+    """A node grid stored at a higher resolution, seen at a model grid's resolution and pixels.
+
+    What a held-out synthesis set (the synthesis-truth sets are stored at BOSS R 20,000 and
+    APOGEE R 80,000) looks like on a training grid's wavelengths (R 6,000 / 60,000): each
+    spectrum is convolved with the Gaussian that takes ``source_resolution`` to
+    ``resolution`` and interpolated linearly onto ``wavelength`` (both vacuum, uniform in
+    ln λ).
+
+    Parameters
+    ----------
+    source : NodeGrid
+        Spectra on a uniform ln λ grid.
+    source_resolution : float
+        Resolving power they are stored at.
+    wavelength : numpy.ndarray, shape (npix,)
+        Target wavelengths [Å, vacuum]; pixels outside the source's range are NaN (the grids'
+        ends differ by a fraction of a pixel).
+    resolution : float
+        Target resolving power (< ``source_resolution``).
+
+    Returns
+    -------
+    NodeGrid
+        Same labels, levels and manifest; flux of shape (N, npix).
+
+    Raises
+    ------
+    GridError
+        If the target resolution is not below the source's or the ranges do not overlap.
+    """
+    from .format import gaussian_smooth_loglam
+    from .nodes import NodeGrid
+
+    if not resolution < source_resolution:
+        raise GridError(f"cannot degrade R {source_resolution:g} to R {resolution:g}")
+    wavelength = np.asarray(wavelength, dtype=float)
+    if wavelength[-1] <= source.wavelength[0] or wavelength[0] >= source.wavelength[-1]:
+        raise GridError(
+            f"target {wavelength[0]:.1f}–{wavelength[-1]:.1f} Å does not overlap the source's "
+            f"{source.wavelength[0]:.1f}–{source.wavelength[-1]:.1f} Å")
+    step = float(np.median(np.diff(np.log(source.wavelength))))
+    kernel_resolution = 1.0 / np.sqrt(1.0 / resolution**2 - 1.0 / source_resolution**2)
+    flux = np.empty((len(source), wavelength.size), dtype=np.float32)
+    for i in range(len(source)):
+        smooth = gaussian_smooth_loglam(source.flux[i], step, kernel_resolution)
+        flux[i] = np.interp(np.log(wavelength), np.log(source.wavelength), smooth,
+                            left=np.nan, right=np.nan)
+    return NodeGrid(labels=source.labels, wavelength=wavelength, flux=flux,
+                    manifest=source.manifest, medium=source.medium, levels=source.levels,
+                    seconds=source.seconds)

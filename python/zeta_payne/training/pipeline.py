@@ -259,6 +259,32 @@ def node_interpolation_errors(grid, pixels: slice, max_nodes: int = 200) -> dict
     }
 
 
+def _holdout_on_grid(path: str | Path, instrument: str, grid):
+    """The held-out syntheses at ``path`` on the training grid's pixels and resolution.
+
+    A held-out set stored at a higher resolution (the synthesis-truth sets) is degraded to
+    the grid's (:func:`~zeta_payne.grids.convert.degrade_node_grid`); one already on the
+    grid's wavelengths is used as it is.
+    """
+    from zeta_payne.grids.convert import degrade_node_grid
+    from zeta_payne.grids.nodes import load_node_grid
+
+    held = load_node_grid(path, instrument)
+    if held.wavelength.shape == grid.wavelength.shape and np.allclose(
+            held.wavelength, grid.wavelength, rtol=1e-9):
+        return held
+
+    def resolution(g) -> float:
+        info = ((g.manifest or {}).get("instruments") or {}).get(instrument) or {}
+        if "R_model" not in info:
+            raise ValueError(f"{path}: no R_model for {instrument} in the manifest")
+        return float(info["R_model"])
+
+    log.info("held-out grid %s: degraded from R %g to the training grid's R %g", path,
+             resolution(held), resolution(grid))
+    return degrade_node_grid(held, resolution(held), grid.wavelength, resolution(grid))
+
+
 def holdout_errors(
     grid,
     weights: EmulatorWeights,
@@ -625,7 +651,8 @@ def train_bundle(
     vmicro = None if response is None else _vmicro_summary(response, pixels, spec)
     held = None
     if spec.holdout_grid:
-        held = holdout_errors(grid, weights, load_node_grid(spec.holdout_grid, spec.instrument),
+        held = holdout_errors(grid, weights,
+                              _holdout_on_grid(spec.holdout_grid, spec.instrument, grid),
                               pixels, label_names,
                               None if response is None else {"v_micro": response.reference})
         if held["emulator"]:
