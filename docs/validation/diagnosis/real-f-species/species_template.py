@@ -18,6 +18,8 @@ GROUPS = {
     "Mn/Co/V": ["Mn 1", "Co 1", "V 1", "V 2", "Mn 2", "Co 2"],
     "Sc/Y/Zr/Ba/RE": None,
 }
+# line sources (diagnosis R): the lines of one source removed at a time
+SOURCES = {"GES lines": "ges", "linemake lines": "linemake"}
 ll = load_linelist("data/linelists/obaf_merged-v1.csv.gz")
 grid = load_kurucz_grid()
 named = set(s for g in GROUPS.values() if g for s in g)
@@ -51,4 +53,6 @@ if not os.path.exists(out):
             res[g] = run(ll[keep].reset_index(drop=True))
         else:
             res[g] = run(ll[~ll.species.isin(sp)].reset_index(drop=True))
+    for g, src in SOURCES.items():
+        res[g] = run(ll[ll.source != src].reset_index(drop=True))
     pickle.dump(res, open(out, "wb"))
