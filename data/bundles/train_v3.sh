@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Train the v3 bundles (issue 14) from the v3 grids once the campaign has made them
+# (data/grids/v3/campaign.sh: level 0 and the v_micro response grids; the held-out report uses
+# the v3 synthesis-truth set when it is on disk). Resumable: each call trains at most
+# MAX_SECONDS per instrument and continues from the checkpoint; rerun until it says
+# "stopped ... plateau". On a GPU machine the same command uses it (--device auto).
+#
+#   bash data/bundles/train_v3.sh                  # both instruments
+#   INSTRUMENTS=boss MAX_SECONDS=3600 bash data/bundles/train_v3.sh
+#   SMOKE=1 bash data/bundles/train_v3.sh          # a minute: checks the path on a partial grid
+#
+# Choices, each measured (docs/synthesis.md): the grid's box (--box grid: teff 6-30 kK,
+# log g 2.5-5 where atmospheres exist, [M/H] -2..+0.8) on every node (--lattice nodes: the
+# complete sub-lattice of v3 would lose whole axis values to the atmosphere holes); v_micro a
+# label from the response grids; the training generator linear in teff and cubic in log g and
+# [M/H] (--stencil 2,4,4); training until the validation error stops falling.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-.venv/bin/python}
+GRID=${GRID:-data/grids/obaf-sme-v3}
+OUT=${OUT:-scratch/bundles-v3}
+INSTRUMENTS=${INSTRUMENTS:-"boss apogee"}
+MAX_SECONDS=${MAX_SECONDS:-3600}
+VERSION=${VERSION:-3.0.0}
+TRUTH=data/truth/synth-truth-v3
+mkdir -p "$OUT"
+
+args=(--box grid --stencil 2,4,4 --until-plateau --patience 10 --min-improvement 0.01
+      --pca-components 200 --output-layer-dtype float16 --version "$VERSION")
+if [ -n "${SMOKE:-}" ]; then  # the path on whatever is on disk, in about a minute
+    args=(--box grid --stencil 2,4,4 --lattice complete --iterations 20 --validate-every 10
+          --n-sobol 300 --n-gauss 100 --pca-components 20 --version 0.0.0-smoke)
+    OUT=$(mktemp -d)
+    MAX_SECONDS=120
+else
+    args+=(--lattice nodes --iterations 20000 --n-sobol 20000 --n-gauss 10000)
+    for vmic in 1 4; do
+        d=data/grids/obaf-sme-v3-vmic$vmic
+        [ -f "$d/manifest.json" ] || { echo "train_v3.sh: $d missing (campaign not done)" >&2; exit 2; }
+        args+=(--vmicro-grid "$d")
+    done
+fi
+[ -f "$TRUTH/manifest.json" ] && args+=(--holdout-grid "$TRUTH")
+
+for inst in $INSTRUMENTS; do
+    "$PY" -m zeta_payne.cli train --grid "$GRID" --instrument "$inst" \
+        --out "$OUT/zeta-payne-$inst" --checkpoint "$OUT/zeta-payne-$inst.ckpt" \
+        --max-seconds "$MAX_SECONDS" "${args[@]}"
+    grep -m 3 -E "^- (training|emulator)" "$OUT/zeta-payne-$inst/emulator_accuracy.md"
+done
