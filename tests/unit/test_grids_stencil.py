@@ -5,7 +5,7 @@ import pytest
 
 from zeta_payne.exceptions import GridError
 from zeta_payne.grids.nodes import NodeGrid
-from zeta_payne.grids.stencil import lagrange_stencil, parse_points
+from zeta_payne.grids.stencil import lagrange_stencils, parse_points
 
 AXES = (np.array([6000.0, 7000, 8000, 10000, 12500, 16000]), np.array([2.5, 3.0, 3.5, 4.0, 4.5]),
         np.array([-2.0, -1.5, -1.0, -0.5, 0.0, 0.4, 0.8]))
@@ -29,24 +29,26 @@ def _cubic_in_logg_mh(labels):
 @pytest.mark.parametrize("points", [2, 3, 4])
 def test_stencil_reproduces_polynomials_up_to_its_degree(points):
     axis = np.array([0.0, 0.7, 1.5, 2.0, 3.2, 4.0])
-    for x in (0.1, 0.9, 1.9, 3.9, 2.6):
-        idx, w = lagrange_stencil(axis, x, points)
-        assert idx.size == points and np.isclose(w.sum(), 1.0)
-        assert axis[idx].min() <= x <= axis[idx].max()
-        for degree in range(points):
-            assert np.isclose(w @ axis[idx] ** degree, x**degree)
+    x = np.array([0.1, 0.9, 1.9, 3.9, 2.6])
+    idx, w = lagrange_stencils(axis, x, points)
+    assert idx.shape == w.shape == (x.size, points) and np.allclose(w.sum(axis=1), 1.0)
+    assert np.all((axis[idx].min(axis=1) <= x) & (x <= axis[idx].max(axis=1)))
+    for degree in range(points):
+        assert np.allclose(np.sum(w * axis[idx] ** degree, axis=1), x**degree)
     # a cubic is not reproduced by a linear stencil: the test above can fail
-    idx, w = lagrange_stencil(axis, 2.6, 2)
-    assert not np.isclose(w @ axis[idx] ** 3, 2.6**3)
+    idx, w = lagrange_stencils(axis, np.array([2.6]), 2)
+    assert not np.isclose(np.sum(w * axis[idx] ** 3), 2.6**3)
 
 
 def test_stencil_on_a_node_is_that_node_and_short_axes_shrink_it():
-    idx, w = lagrange_stencil(np.array([1.0, 2.0, 3.0, 4.0]), 3.0, 4)
-    assert idx.tolist() == [2] and w.tolist() == [1.0]
-    idx, w = lagrange_stencil(np.array([1.0, 2.0]), 1.25, 4)
-    assert idx.tolist() == [0, 1] and np.allclose(w, [0.75, 0.25])
+    idx, w = lagrange_stencils(np.array([1.0, 2.0, 3.0, 4.0]), np.array([3.0, 3.0 + 1e-12]), 4)
+    for row in range(2):  # on a node (or within atol of it): that node alone
+        assert w[row].tolist() == [0.0, 0.0, 1.0, 0.0] or (
+            w[row, idx[row].tolist().index(2)] == 1.0 and np.count_nonzero(w[row]) == 1)
+    idx, w = lagrange_stencils(np.array([1.0, 2.0]), np.array([1.25]), 4)
+    assert idx.tolist() == [[0, 1]] and np.allclose(w, [[0.75, 0.25]])
     with pytest.raises(ValueError):
-        lagrange_stencil(np.array([1.0, 2.0]), 1.5, 1)
+        lagrange_stencils(np.array([1.0, 2.0]), np.array([1.5]), 1)
 
 
 def test_parse_points():

@@ -10,54 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["lagrange_stencil", "parse_points"]
-
-
-def lagrange_stencil(axis: np.ndarray, x: float, points: int,
-                     atol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and weights of ``points``-point Lagrange interpolation at ``x``.
-
-    Parameters
-    ----------
-    axis : numpy.ndarray, shape (n,)
-        Sorted, distinct axis values (any units).
-    x : float
-        Query, within ``[axis[0], axis[-1]]`` (clipped to it).
-    points : int
-        Stencil size (≥ 2); reduced to ``n`` on short axes. The stencil is the ``points``
-        values around the interval holding ``x``, as central as the axis allows (shifted
-        inwards at its ends, so the query always lies inside the stencil).
-    atol : float
-        A query within ``atol`` of an axis value is that node (weight 1).
-
-    Returns
-    -------
-    idx : numpy.ndarray of int, shape (k,)
-        Axis indices of the stencil.
-    weights : numpy.ndarray, shape (k,)
-        Lagrange weights; they sum to 1 and reproduce polynomials of degree k − 1 exactly.
-    """
-    axis = np.asarray(axis, dtype=float)
-    n = axis.size
-    if points < 2:
-        raise ValueError(f"a stencil needs at least 2 points, not {points}")
-    if n == 1:
-        return np.array([0]), np.array([1.0])
-    x = float(np.clip(x, axis[0], axis[-1]))
-    hit = np.flatnonzero(np.abs(axis - x) <= atol)
-    if hit.size:
-        return hit[:1], np.array([1.0])
-    p = min(points, n)
-    k = int(np.clip(np.searchsorted(axis, x, side="right") - 1, 0, n - 2))
-    first = int(np.clip(k - (p // 2 - 1), 0, n - p))
-    idx = np.arange(first, first + p)
-    xs = axis[idx]
-    weights = np.ones(p)
-    for j in range(p):
-        for m in range(p):
-            if m != j:
-                weights[j] *= (x - xs[m]) / (xs[j] - xs[m])
-    return idx, weights
+__all__ = ["lagrange_stencils", "parse_points"]
 
 
 def parse_points(text: str | tuple[int, ...] | None) -> tuple[int, int, int]:
@@ -71,3 +24,53 @@ def parse_points(text: str | tuple[int, ...] | None) -> tuple[int, int, int]:
     if len(values) != 3 or min(values) < 2:
         raise ValueError(f"stencil sizes must be three integers ≥ 2 (teff,logg,m_h), not {text!r}")
     return values  # type: ignore[return-value]
+
+
+def lagrange_stencils(axis: np.ndarray, x: np.ndarray, points: int,
+                      atol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and weights of ``points``-point Lagrange interpolation at each query.
+
+    Each stencil is the ``points`` axis values around the interval holding the query, as
+    central as the axis allows (shifted inwards at its ends, so the query always lies inside
+    it); 2 points is linear interpolation. The weights sum to 1 and reproduce polynomials of
+    degree ``p − 1`` exactly.
+
+    Parameters
+    ----------
+    axis : numpy.ndarray, shape (n,)
+        Sorted, distinct axis values.
+    x : numpy.ndarray, shape (M,)
+        Queries (clipped to the axis; within ``atol`` of a value: that value).
+    points : int
+        Stencil size (≥ 2), reduced to ``n`` on short axes.
+    atol : float
+
+    Returns
+    -------
+    idx : numpy.ndarray of int, shape (M, p)
+        Axis indices of each query's stencil, ``p = min(points, n)``.
+    weights : numpy.ndarray, shape (M, p)
+        Lagrange weights; a query on an axis value has weight 1 there and 0 elsewhere.
+    """
+    axis = np.asarray(axis, dtype=float)
+    x = np.clip(np.asarray(x, dtype=float), axis[0], axis[-1])
+    n = axis.size
+    if points < 2:
+        raise ValueError(f"a stencil needs at least 2 points, not {points}")
+    if n == 1:
+        return np.zeros((x.size, 1), int), np.ones((x.size, 1))
+    nearest = np.clip(np.searchsorted(axis, x), 0, n - 1)
+    for candidate in (nearest, np.maximum(nearest - 1, 0)):
+        snap = np.abs(axis[candidate] - x) <= atol
+        x = np.where(snap, axis[candidate], x)
+    p = min(points, n)
+    k = np.clip(np.searchsorted(axis, x, side="right") - 1, 0, n - 2)
+    first = np.clip(k - (p // 2 - 1), 0, n - p)
+    idx = first[:, None] + np.arange(p)[None, :]
+    xs = axis[idx]
+    weights = np.ones((x.size, p))
+    for j in range(p):
+        for m in range(p):
+            if m != j:
+                weights[:, j] *= (x - xs[:, m]) / (xs[:, j] - xs[:, m])
+    return idx, weights
