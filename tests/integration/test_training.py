@@ -110,6 +110,10 @@ def test_holdout_nodes_and_time_budget(analytic_grid, tmp_path):
     assert 0 < prov["accuracy"]["float16_max_abs_difference"] < 1e-2
     report = (tmp_path / "bundle" / "emulator_accuracy.md").read_text()
     assert "held-out nodes" in report and "| 14000 | 4.50 | +0.40 |" in report
+    # per teff region: 7,500 K, 14,000 K and 22,000 K each in their own
+    assert [(r["teff_lo"], r["interpolation"]["n_nodes"]) for r in hold["regions"]] == [
+        (0.0, 1), (10000.0, 1), (20000.0, 1)]
+    assert "| 10000–15000 | 1 |" in report and "| 20000– | 1 |" in report
 
 
 def test_principal_component_training(analytic_grid, tmp_path):

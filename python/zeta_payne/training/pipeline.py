@@ -259,6 +259,11 @@ def node_interpolation_errors(grid, pixels: slice, max_nodes: int = 200) -> dict
     }
 
 
+#: teff regions [K] of the held-out report (the issue-14 criterion is per region)
+HOLDOUT_TEFF_REGIONS = ((0.0, 8000.0), (8000.0, 10000.0), (10000.0, 15000.0), (15000.0, 20000.0),
+                        (20000.0, 1e9))
+
+
 def _holdout_on_grid(path: str | Path, instrument: str, grid):
     """The held-out syntheses at ``path`` on the training grid's pixels and resolution.
 
@@ -324,7 +329,7 @@ def holdout_errors(
     lo, hi = grid.labels.min(axis=0), grid.labels.max(axis=0)
     inside = np.all((holdout.labels >= lo - 1e-9) & (holdout.labels <= hi + 1e-9), axis=1)
     if not inside.any():
-        return {"interpolation": None, "emulator": None, "nodes": []}
+        return {"interpolation": None, "emulator": None, "nodes": [], "regions": []}
     lab = holdout.labels[inside]
     truth = holdout.flux[inside][:, pixels].astype(np.float64)
     interp = grid.interpolate(lab, missing="nan")[:, pixels]
@@ -341,7 +346,7 @@ def holdout_errors(
     cols = np.all(np.isfinite(truth), axis=0)
     rows = np.all(np.isfinite(interp[:, cols]), axis=1)
     if not rows.any() or not cols.any():
-        return {"interpolation": None, "emulator": None, "nodes": []}
+        return {"interpolation": None, "emulator": None, "nodes": [], "regions": []}
     lab, truth = lab[rows], truth[rows][:, cols]
     e_int = np.abs(interp[rows][:, cols] - truth)
     e_emu = np.abs(pred[rows][:, cols] - truth)
@@ -350,13 +355,21 @@ def holdout_errors(
         return {"median": float(np.median(e)), "p95": float(np.percentile(e, 95)),
                 "max": float(e.max()), "n_nodes": int(len(e))}
 
+    regions = []
+    for lo_t, hi_t in HOLDOUT_TEFF_REGIONS:
+        sel = (lab[:, 0] >= lo_t) & (lab[:, 0] < hi_t)
+        if sel.any():
+            regions.append({"teff_lo": lo_t, "teff_hi": hi_t, "interpolation": summary(e_int[sel]),
+                            "emulator": summary(e_emu[sel])})
+
     nodes = [
         {"teff": float(t), "logg": float(g), "m_h": float(m),
          "interpolation_median": float(np.median(a)), "interpolation_p95": float(np.percentile(a, 95)),
          "emulator_median": float(np.median(b)), "emulator_p95": float(np.percentile(b, 95))}
         for (t, g, m), a, b in zip(lab, e_int, e_emu, strict=True)
     ]
-    return {"interpolation": summary(e_int), "emulator": summary(e_emu), "nodes": nodes}
+    return {"interpolation": summary(e_int), "emulator": summary(e_emu), "nodes": nodes,
+            "regions": regions}
 
 
 def emulator_errors(
@@ -513,6 +526,25 @@ def _report(
             f"| node interpolation | {hi['median']:.5f} | {hi['p95']:.5f} | {hi['max']:.4f} |",
             f"| emulator | {he['median']:.5f} | {he['p95']:.5f} | {he['max']:.4f} |",
             "",
+        ]
+        if holdout.get("regions"):
+            lines += [
+                "By teff region (pixels of all held-out nodes in the region pooled; the target is "
+                "interpolation ≤ ½ emulator in median and 95th percentile):",
+                "",
+                "| teff [K] | nodes | interp. median | interp. p95 | emulator median | emulator p95 "
+                "| interp./emulator median, p95 |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for r in holdout["regions"]:
+                ri, re_ = r["interpolation"], r["emulator"]
+                top = "" if r["teff_hi"] >= 1e8 else f"{r['teff_hi']:.0f}"
+                lines.append(
+                    f"| {r['teff_lo']:.0f}–{top} | {ri['n_nodes']} | {ri['median']:.5f} | "
+                    f"{ri['p95']:.5f} | {re_['median']:.5f} | {re_['p95']:.5f} | "
+                    f"{ri['median'] / re_['median']:.2f}, {ri['p95'] / re_['p95']:.2f} |")
+            lines.append("")
+        lines += [
             "| teff | logg | [M/H] | interp. median | interp. p95 | emulator median | emulator p95 |",
             "|---|---|---|---|---|---|---|",
         ]
@@ -708,7 +740,7 @@ def train_bundle(
             "node_interpolation_median": interp["median"] if interp["n_nodes"] else None,
             "node_interpolation_p95": interp["p95"] if interp["n_nodes"] else None,
             "node_interpolation_nodes": interp["n_nodes"],
-            "holdout": None if held is None else {k: held[k] for k in ("interpolation", "emulator")},
+            "holdout": None if held is None else {k: held[k] for k in ("interpolation", "emulator", "regions")},
             "output_layer_dtype": spec.output_layer_dtype,
             "float16_max_abs_difference": None if rounding is None else rounding["max_abs_difference"],
         },
