@@ -740,7 +740,8 @@ def train_bundle(
             "node_interpolation_median": interp["median"] if interp["n_nodes"] else None,
             "node_interpolation_p95": interp["p95"] if interp["n_nodes"] else None,
             "node_interpolation_nodes": interp["n_nodes"],
-            "holdout": None if held is None else {k: held[k] for k in ("interpolation", "emulator", "regions")},
+            "holdout": None if held is None else {
+                k: held[k] for k in ("interpolation", "emulator", "regions")},
             "output_layer_dtype": spec.output_layer_dtype,
             "float16_max_abs_difference": None if rounding is None else rounding["max_abs_difference"],
         },
