@@ -51,6 +51,15 @@ LABELS = ("teff", "logg", "v_sini", "m_h")
 SUMMARY_START, SUMMARY_END = "<!-- summary -->", "<!-- /summary -->"  # kept when the report is remade
 
 
+def relative_rv_error(member: dict, rv_model: dict) -> float:
+    """Visit-to-visit RV error [km/s] of one joint-fit member (``JointOptions.rv_errors =
+    "relative"``): the APOGEE bundle's RV error calibration (``rv_model``) without its floor,
+    on the covariance error at the visit's reduced χ² through the model's rchi2 power."""
+    power = rv_model.get("rchi2_power", 1.0)
+    rchi2 = max(float(member.get("rchi2", 1.0)), 1e-6) if power != 1.0 else 1.0
+    cov_e = float(member.get("cov_e_v_rad", member["e_v_rad"])) * rchi2 ** (0.5 * (power - 1.0))
+    return rv_model["scale"] * cov_e
+
 def _load(truth: Path, instrument: str):
     from zeta_payne.bundles.bundle import load_bundle
     from zeta_payne.grids.nodes import load_node_grid
@@ -613,16 +622,11 @@ def report(
         cal = json.loads((ROOT / "data/bundles/zeta-payne-apogee/error_calibration.json").read_text())
         rv_model = cal["models"]["v_rad"]
 
-        def cov_e(m):  # the covariance error at the visit's reduced χ², through the model's rchi2 power
-            power = rv_model.get("rchi2_power", 1.0)
-            rchi2 = max(float(m.get("rchi2", 1.0)), 1e-6) if power != 1.0 else 1.0
-            return float(m.get("cov_e_v_rad", m["e_v_rad"])) * rchi2 ** (0.5 * (power - 1.0))
-
-        def relative(m):  # visit-to-visit: the calibration's scale, no floor (JointOptions.rv_errors)
-            return rv_model["scale"] * cov_e(m)
+        def relative(m):
+            return relative_rv_error(m, rv_model)
 
         def absolute(m):  # the APOGEE bundle's RV error model on the covariance error
-            return float(np.hypot(rv_model["scale"] * cov_e(m), rv_model["floor"]))
+            return float(np.hypot(relative_rv_error(m, rv_model), rv_model["floor"]))
 
         def p_constant(e, errors=relative):
             ms = e["joint"]["members"]
