@@ -57,3 +57,11 @@ def test_convergence_flags():
     assert convergence_flags(OPT, 1, 1, 0.0, 0.0, np.nan, 1.0, False) == ResultFlags.FITTING_FAILURE
     assert convergence_flags(OPT, 1, 1, 0.0, 0.0, 1.0, 1.0, True) == ResultFlags.FITTING_FAILURE
     assert convergence_flags(OPT, 1, 1, 0.0, 0.0, 1.0, 11.0, False) == ResultFlags.POOR_FIT
+
+
+def test_hot_fits_carry_the_nlte_warning():
+    assert flags([19999.0, 4.0, 100.0, 0.0]) == ResultFlags(0)
+    f = flags([20000.0, 4.0, 100.0, 0.0])
+    assert f == ResultFlags.NLTE_REGIME and f & WARN_MASK and not f & BAD_MASK
+    off = FitOptions(lte_teff_max=None)
+    assert label_flags(np.array([24000.0, 4.0, 100.0, 0.0]), FREE, LOWER, UPPER, NAMES, off, 0.0) == 0

@@ -60,6 +60,10 @@ FLAG_HELP: dict[str, str] = {
     ),
     "rv_variable": "Multi-epoch: visit RVs not constant within their errors (single-lined binary)",
     "sb2_candidate": "Residuals show a second, velocity-shifted set of lines (double-lined binary candidate)",
+    "nlte_regime": (
+        "teff at or above the LTE limit (default 20,000 K): NLTE effects in He I and the Balmer "
+        "cores are not modelled, a systematic the uncertainties do not include"
+    ),
 }
 _PER_LABEL_HELP = {
     "at_edge": "{label} at the edge of the model grid",

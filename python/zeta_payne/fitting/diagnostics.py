@@ -117,7 +117,8 @@ def label_flags(
     (bad), within ``options.near_edge`` ``<label>_NEAR_EDGE`` (warning). v sin i is the
     exception at its lower edge: 0 is the normal answer for a slow rotator, so v sin i at
     or near the lower edge, or below ``v_sini_limit``, is ``V_SINI_UNRESOLVED`` (a warning:
-    the value is an upper limit), never bad.
+    the value is an upper limit), never bad. A teff at or above ``options.lte_teff_max`` is
+    ``NLTE_REGIME`` (a warning: LTE models there carry a systematic).
 
     Parameters
     ----------
@@ -152,6 +153,9 @@ def label_flags(
             flags |= label_flag(name, "at_edge")
         elif dist <= options.near_edge:
             flags |= label_flag(name, "near_edge")
+    if "teff" in label_names and options.lte_teff_max is not None:
+        if labels[list(label_names).index("teff")] >= options.lte_teff_max:
+            flags |= ResultFlags.NLTE_REGIME
     return int(flags)
 
 

@@ -52,6 +52,7 @@ class ResultFlags(IntFlag):
     JOINT_TENSION = 1 << 33  #: joint fit: a spectrum disagrees with the joint labels (see its tension)
     RV_VARIABLE = 1 << 34  #: multi-epoch: the visit RVs are not constant within their errors (SB1)
     SB2_CANDIDATE = 1 << 35  #: residuals show a second, shifted set of lines (double-lined binary?)
+    NLTE_REGIME = 1 << 36  #: teff where LTE models stop being credible (FitOptions.lte_teff_max)
 
 
 BAD_MASK: ResultFlags = (
@@ -69,7 +70,7 @@ BAD_MASK: ResultFlags = (
     | ResultFlags.OUT_OF_BOX
     | ResultFlags.JOINT_TENSION
 )
-WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ((1 << 36) - 1))
+WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ((1 << 37) - 1))
 
 
 def label_flag(label: str, kind: str) -> ResultFlags:

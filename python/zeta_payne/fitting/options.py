@@ -101,6 +101,11 @@ class FitOptions:
         Fraction of the box width within which a label is "near" an edge.
     at_edge : float
         Fraction of the box width within which a label is "at" an edge.
+    lte_teff_max : float or None
+        Fitted teff [K] at or above which ``NLTE_REGIME`` (a warning) is set: the models are
+        LTE, and above about 20,000 K departures from LTE in the He I lines and the Balmer line
+        cores grow large in B stars (the paper, §6, names NLTE as the next step); the labels
+        there carry a systematic the uncertainties do not include. ``None``: never flag.
     unresolved_v_sini : float
         v sin i below this fraction of the LSF's velocity FWHM (``c/R``) is flagged
         ``V_SINI_UNRESOLVED`` (a warning; also at v sin i's lower bound). 0.5: BOSS
@@ -139,6 +144,7 @@ class FitOptions:
     poor_fit_rchi2: float = 10.0
     near_edge: float = 0.02
     at_edge: float = 0.002
+    lte_teff_max: float | None = 20000.0
     unresolved_v_sini: float = 0.5
     compute_uncertainties: bool = True
     seed: int = 0
