@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from plan_v3 import LOGG, M_H, TEFF  # noqa: E402
 
 from zeta_payne.grids.nodes import NodeGrid, load_node_grid  # noqa: E402
+from zeta_payne.grids.stencil import parse_points  # noqa: E402
 
 COARSE = (sorted(set(TEFF[::2] + TEFF[-1:])), sorted(set(LOGG[::2] + LOGG[-1:])),
           sorted(set(M_H[::2] + M_H[-1:])))
@@ -38,10 +39,15 @@ REGIONS = [(6000, 8000), (8000, 10000), (10000, 16000), (16000, 30001)]
 AXES = ("teff", "logg", "m_h")
 
 
+def in_coarse(labels: np.ndarray) -> np.ndarray:
+    """Which label rows (shape (N, 3)) are nodes of the coarse sub-lattice."""
+    return np.all([np.isin(labels[:, d], COARSE[d]) for d in range(3)], axis=0)
+
+
 def coarse_grid(grid: NodeGrid, points: tuple[int, int, int] = (2, 2, 2)) -> NodeGrid:
     """The coarse sub-lattice's nodes of ``grid`` as a grid of their own, interpolated with
     ``points`` per axis."""
-    keep = np.all([np.isin(grid.labels[:, d], COARSE[d]) for d in range(3)], axis=0)
+    keep = in_coarse(grid.labels)
     return NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep],
                     medium=grid.medium, levels=[tuple(np.asarray(a, float) for a in COARSE)],
                     points=points)
@@ -54,8 +60,7 @@ def midpoint_kind(labels: np.ndarray) -> str:
 
 def measure(grid: NodeGrid, points: tuple[int, int, int] = (2, 2, 2)) -> list[dict]:
     coarse = coarse_grid(grid, points)
-    held = np.flatnonzero(~np.all([np.isin(grid.labels[:, d], COARSE[d]) for d in range(3)],
-                                  axis=0))
+    held = np.flatnonzero(~in_coarse(grid.labels))
     rows = []
     if held.size == 0:
         return rows
@@ -109,9 +114,10 @@ def main() -> None:
                         "training generator's), 4 cubic Lagrange (default: 2,2,2)")
     parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args()
-    points = tuple(int(x) for x in args.points.split(","))
-    if len(points) != 3:
-        parser.error("--points takes three numbers: teff,logg,m_h")
+    try:
+        points = parse_points(args.points)
+    except ValueError as err:
+        parser.error(str(err))
     text = report(args.grid, points)
     if args.output:
         args.output.write_text(text + "\n")

@@ -242,6 +242,7 @@ def node_interpolation_errors(grid, pixels: slice, max_nodes: int = 200) -> dict
             manifest=grid.manifest,
             medium=grid.medium,
             levels=[coarse],
+            points=grid.points,  # the training generator's interpolant
         )
         rng = np.random.default_rng(k)
         pick = rng.permutation(new)[:max_nodes]
