@@ -182,3 +182,33 @@ def test_a_grid_with_a_hole_keeps_its_axes_with_lattice_nodes(tmp_path):
         assert (dropped == 0) if lattice == "complete" else (0 < dropped < 100)
     assert boxes["nodes"] == [(6000.0, 14000.0), (3.0, 5.0), (0.0, 400.0), (-1.0, 0.0)]
     assert boxes["complete"] != boxes["nodes"]  # an axis value is gone
+
+
+def test_validate_grid_truth_varies_v_micro_as_the_bundle_was_trained(grids, tmp_path, monkeypatch):
+    """The grid generator of ``validate`` is the training generator: the bundle's stencil and,
+    for a v_micro bundle, its response grids, so the true spectra have the drawn v_micro."""
+    import csv
+
+    from zeta_payne.fitting.fitter import Fitter
+
+    main_grid, vmic = grids
+    bundle = tmp_path / "bundle"
+    args = ["train", "--grid", str(main_grid), "--out", str(bundle), *COMMON, "--box", "grid",
+            "--iterations", "20", "--stencil", "2,4,2"]
+    for path in vmic:
+        args += ["--vmicro-grid", str(path)]
+    assert main(args) == 0
+    original = Fitter.default_options
+    monkeypatch.setattr(Fitter, "default_options", staticmethod(
+        lambda b: original(b).updated(wavelength_range=(4830.0, 5370.0), n_chebyshev=4, min_pixels=50)))
+    true_vmic = {}
+    for name, extra in (("own", []), ("other", ["--grid", str(main_grid)])):
+        out = tmp_path / name
+        assert main(["validate", "--bundle", str(bundle), "--n", "6", "--snr", "100", "--processes",
+                     "1", "--presearch-points", "64", "-o", str(out), *extra]) == 0
+        rows = list(csv.DictReader(open(out / "results.csv")))
+        true_vmic[name] = {float(r["true_v_micro"]) for r in rows}
+    # its own grid: v_micro drawn over the bundle's range; a grid given by hand without
+    # --vmicro-grid: the grid's one v_micro
+    assert len(true_vmic["own"]) == 6 and min(true_vmic["own"]) >= 1.0 and max(true_vmic["own"]) <= 4.0
+    assert true_vmic["other"] == {2.0}

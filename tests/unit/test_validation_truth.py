@@ -80,3 +80,16 @@ def test_pin_truth_labels_sets_v_micro_to_the_truths():
     assert np.all(pinned[:, 4] == 2.0) and np.array_equal(pinned[:, :4], labels[:, :4])
     assert labels[0, 4] == 3.3  # the input is not changed
     assert np.array_equal(pin_truth_labels(labels[:, :4], names[:4], {"v_micro": 2.0}), labels[:, :4])
+
+
+def test_kinds_of_a_wider_box_follow_the_bundles_box():
+    labels = np.array([[17424.3, 3.3072, -0.8361], [15328.0, 2.9579, -0.2768], [9000.0, 4.0, 0.0]])
+    kinds = ["in:v3-metal-poor", "in:v3-low-gravity", "out:metal-poor"]
+    v2_box = [(6000, 25000), (3, 5), (-0.8, 0.8)]
+    v3_box = [(6000, 30000), (2.5, 5), (-2.0, 0.8)]
+    # the points file's verdict for the wider box does not survive a narrower bundle's box,
+    # and a point it calls out stays out whatever the box
+    assert point_kinds(labels, (labels, kinds), v2_box) == ["out:metal-poor", "out:low-gravity",
+                                                           "out:metal-poor"]
+    assert point_kinds(labels, (labels, kinds), v3_box) == ["in", "in", "out:metal-poor"]
+    assert point_kinds(labels, (labels, kinds)) == ["in", "in", "out:metal-poor"]

@@ -83,6 +83,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "bundle's gives a model-mismatch study",
     )
     p.add_argument(
+        "--vmicro-grid",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="grid generator: a v_micro response grid (repeatable), so the truth varies "
+        "v_micro as the bundle's label does (default: the bundle's training grids, when it "
+        "fits v_micro and --grid is not given; else v_micro is pinned to the grid's value)",
+    )
+    p.add_argument(
         "--grid-level",
         type=int,
         default=None,
@@ -183,9 +192,11 @@ def _run(args: argparse.Namespace) -> int:
         )
         labels, rv = test_labels(bundle, args.n, args.seed)
         if args.generator == "grid":
-            # the interpolant has the grid's one v_micro (no v_micro response here)
-            fixed = json.loads((Path(grid) / "manifest.json").read_text()).get("fixed_labels")
-            labels = pin_truth_labels(labels, bundle.manifest.label_names, fixed)
+            gen = _grid_generator(args, bundle, gen)
+            if not gen.vmicro_grids:
+                # the interpolant has the grid's one v_micro
+                fixed = json.loads((Path(grid) / "manifest.json").read_text()).get("fixed_labels")
+                labels = pin_truth_labels(labels, bundle.manifest.label_names, fixed)
         overlap = training_overlap(bundle, labels)
         if overlap and overlap["coincident"]:
             log.warning("%d test points coincide with training points", overlap["coincident"])
@@ -212,6 +223,35 @@ def _run(args: argparse.Namespace) -> int:
     report = write_report(studies, args.output, title=args.title or _title(args))
     print(report.read_text())
     return 0 if np.isfinite([s.wall_seconds for s in studies]).all() else 1
+
+
+def _grid_generator(args: argparse.Namespace, bundle, gen):
+    """The grid generator as the bundle was trained: its stencil and its v_micro response.
+
+    Without the response (a bundle without v_micro, a grid other than its own without
+    ``--vmicro-grid``, or response grids not found here) the caller pins v_micro.
+    """
+    import dataclasses
+
+    from zeta_payne.grids.stencil import parse_points
+    from zeta_payne.validation.runner import provenance_vmicro_grids
+
+    training = bundle.manifest.provenance.get("training") or {}
+    points = parse_points(training.get("stencil"))
+    grids: tuple = ()
+    free = {s.name for s in bundle.labels if s.free}
+    if "v_micro" in free:
+        if args.vmicro_grid:
+            grids = tuple(args.vmicro_grid)
+        elif args.grid is None:
+            found = provenance_vmicro_grids(bundle)
+            if found is None:
+                log.warning("bundle %s: its v_micro response grids %s are not found here; the "
+                            "truth keeps the grid's one v_micro", bundle.name,
+                            training.get("vmicro_grids"))
+            grids = tuple(str(g.resolve()) for g in found or ())
+    return dataclasses.replace(gen, points=points, vmicro_grids=grids,
+                               vmicro_taper=training.get("vmicro_taper") if grids else None)
 
 
 def _progress(instrument: str, snr: float | None):

@@ -21,6 +21,7 @@ __all__ = [
     "StudyResult",
     "coarsen",
     "provenance_grid",
+    "provenance_vmicro_grids",
     "run_study",
     "test_labels",
 ]
@@ -41,6 +42,11 @@ class GeneratorSpec:
     path: str | None = None
     instrument: str | None = None
     max_level: int | None = None
+    #: grid generator: interpolation stencil per axis (teff, logg, m_h); None is multilinear
+    points: tuple[int, int, int] | None = None
+    #: grid generator: folders of the v_micro response grids (v_micro then varies the truth)
+    vmicro_grids: tuple[str, ...] = ()
+    vmicro_taper: float | None = None
 
 
 #: What each generator's true spectra are, as the reports name them.
@@ -64,7 +70,27 @@ def provenance_grid(bundle) -> Path | None:
     pathlib.Path or None
         None if the bundle names no grid or the grid is not found.
     """
-    recorded = bundle.manifest.provenance.get("grid_path")
+    return _find_grid(bundle, bundle.manifest.provenance.get("grid_path"))
+
+
+def provenance_vmicro_grids(bundle) -> tuple[Path, ...] | None:
+    """The v_micro response grids a bundle was trained with, as folders that exist here.
+
+    Found as :func:`provenance_grid` finds the main grid.
+
+    Returns
+    -------
+    tuple of pathlib.Path or None
+        Empty if the bundle was trained without a v_micro response; None if one of its
+        grids is not found.
+    """
+    recorded = (bundle.manifest.provenance.get("training") or {}).get("vmicro_grids") or ()
+    found = tuple(_find_grid(bundle, r) for r in recorded)
+    return None if any(f is None for f in found) else found
+
+
+def _find_grid(bundle, recorded: str | None) -> Path | None:
+    """A grid folder the trainer recorded (relative to where it ran), as it exists here."""
     if not recorded:
         return None
     recorded = Path(recorded)
@@ -262,9 +288,17 @@ def _init_worker(
 
         instrument = spec.instrument or bundle.instrument
         grid = load_node_grid(spec.path, instrument)
+        response = None
+        if spec.vmicro_grids:
+            from zeta_payne.grids.vmicro import load_vmicro_response
+
+            response = load_vmicro_response(grid, spec.vmicro_grids, instrument, spec.vmicro_taper)
         if spec.max_level is not None:
             grid = coarsen(grid, spec.max_level)
-        generator = GridGenerator(grid, bundle.manifest.label_names, instrument=instrument)
+        if spec.points is not None:
+            grid.points = spec.points
+        generator = GridGenerator(grid, bundle.manifest.label_names, instrument=instrument,
+                                  response=response)
     elif spec.kind == "synthesis":
         from zeta_payne.grids.nodes import load_node_grid
         from zeta_payne.validation.truth import SynthesisGenerator

@@ -67,12 +67,20 @@ def point_kinds(
         A points file's contents (:func:`read_truth_points`); stored points it does not list
         are classified by ``box``.
     box : sequence of (lower, upper), optional
-        teff, logg, m_h bounds (the bundle's box): a point outside it is ``out:box`` even
-        where the points file says ``in``.
+        teff, logg, m_h bounds (the bundle's box). A point the points file calls inside
+        (``in``, or ``in:<version>-<group>``: inside that version's wider box only) is ``in``
+        inside these bounds and ``out:<group>`` outside them (``out:box`` for plain ``in``).
+        Without ``box`` every ``in…`` point is ``in``.
 
     Returns
     -------
     list of str, length M
+        ``in`` or ``out:<group>``.
+
+    Examples
+    --------
+    A v3 points file's ``in:v3-metal-poor`` point is ``out:metal-poor`` for a bundle whose box
+    stops at [M/H] −0.8 and ``in`` for one that reaches −2.
     """
     known: dict[tuple, str] = {}
     if points is not None:
@@ -80,8 +88,12 @@ def point_kinds(
     out = []
     for row, key in zip(np.atleast_2d(stored), label_keys(stored), strict=True):
         kind = known.get(tuple(key), "in")
+        if kind != "in" and not kind.startswith("in:"):
+            out.append(kind)
+            continue
         inside = box is None or all(lo <= v <= hi for v, (lo, hi) in zip(row, box, strict=True))
-        out.append("out:box" if kind == "in" and not inside else kind)
+        group = kind.partition(":")[2].partition("-")[2] or "box"
+        out.append("in" if inside else f"out:{group}")
     return out
 
 
