@@ -85,3 +85,19 @@ def test_a_missing_stencil_node_falls_back_to_multilinear_there():
     assert np.isnan(grid.interpolate(inside_hole, missing="nan")).all()
     with pytest.raises(GridError):
         grid.interpolate(inside_hole)
+
+
+def test_a_teff_stencil_missing_a_node_keeps_the_cubic_logg_and_mh_stencils():
+    """A partial campaign: the 4-point teff stencil of a query misses a node, so the query
+    is answered linear in teff but still cubic in log g and [M/H] (exact for this function),
+    not multilinearly; ``stencil_on_disk`` says which queries got their full stencil."""
+    hole = (12500.0, 3.5, -0.5)
+    grid = _lattice(_cubic_in_logg_mh, drop=[hole], points=(4, 4, 4))
+    q = np.array([[9000.0, 3.7, -0.7],     # teff stencil 7-8-10-12.5 kK holds the hole
+                  [7500.0, 3.7, -0.7]])    # teff stencil 6-7-8-10 kK: complete
+    assert grid.stencil_on_disk(q).tolist() == [False, True]
+    assert np.abs(grid.interpolate(q) - _cubic_in_logg_mh(q)).max() < 2e-6
+    multilinear = _lattice(_cubic_in_logg_mh, points=(2, 2, 2)).interpolate(q[:1])
+    assert np.abs(multilinear - _cubic_in_logg_mh(q[:1])).max() > 1e-3
+    # outside every level: neither full nor answered
+    assert grid.stencil_on_disk(np.array([[5000.0, 3.7, -0.7]])).tolist() == [False]

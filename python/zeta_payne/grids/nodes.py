@@ -139,14 +139,16 @@ class NodeGrid:
         has all nodes with non-zero weight on disk; queries on a node reproduce it exactly.
         Outside the bounding box a GridError is raised (no extrapolation). With larger
         stencils (:attr:`points`) a query whose stencil misses a node on a level (an axis
-        end, a hole where no atmosphere exists) is answered multilinearly on that level.
+        end, a hole where no atmosphere exists, a partial campaign) is answered on that level
+        with a linear teff axis and the other axes' stencils, else multilinearly
+        (:meth:`stencil_on_disk` says which queries get their full stencil).
         """
         q = np.atleast_2d(np.asarray(labels, dtype=np.float64))
         if q.shape[1] != 3:
             raise GridError(f"labels must have shape (M, 3), got {q.shape}")
         out = np.full((q.shape[0], self.npix), np.nan, dtype=np.float32)
         todo = np.ones(q.shape[0], bool)
-        tries = [self.points] + ([(2, 2, 2)] if self.points != (2, 2, 2) else [])
+        tries = self._fallbacks()
         for axes in reversed(self.levels):
             lo_box = np.array([a[0] for a in axes])
             hi_box = np.array([a[-1] for a in axes])
@@ -176,6 +178,51 @@ class NodeGrid:
                 "the lattice or no complete cell on disk yet"
             )
         return out
+
+    def _fallbacks(self) -> list[tuple[int, int, int]]:
+        """The stencils tried in turn: :attr:`points`, then linear in teff, then multilinear."""
+        tries: list[tuple[int, int, int]] = []
+        for points in (self.points, (2, *self.points[1:]), (2, 2, 2)):
+            if points not in tries:
+                tries.append(points)
+        return tries
+
+    def stencil_on_disk(self, labels: np.ndarray) -> np.ndarray:
+        """Whether each query is interpolated with the full stencil of :attr:`points`.
+
+        Parameters
+        ----------
+        labels : numpy.ndarray, shape (M, 3) or (3,)
+            teff [K], logg, m_h.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (M,)
+            True where the finest level holding the query has every node of its stencil (with
+            non-zero weight) on disk; False where :meth:`interpolate` falls back to a smaller
+            stencil or cannot answer.
+        """
+        q = np.atleast_2d(np.asarray(labels, dtype=np.float64))
+        full = np.zeros(q.shape[0], bool)
+        todo = np.ones(q.shape[0], bool)
+        for axes in reversed(self.levels):
+            lo_box = np.array([a[0] for a in axes])
+            hi_box = np.array([a[-1] for a in axes])
+            tol = np.array([1e-6, 1e-9, 1e-9]) * np.maximum(1.0, np.abs(hi_box))
+            idx = np.flatnonzero(todo & np.all((q >= lo_box - tol) & (q <= hi_box + tol), axis=1))
+            if idx.size == 0:
+                continue
+            lookup = self._level_lookup(axes)
+            for points in self._fallbacks():
+                rows, weights = self._stencil_rows(lookup, axes, q[idx], points, tol)
+                ok = np.all((rows >= 0) | (weights == 0.0), axis=1)
+                if points == self.points:
+                    full[idx[ok]] = True
+                todo[idx[ok]] = False
+                idx = idx[~ok]
+                if idx.size == 0:
+                    break
+        return full
 
     @staticmethod
     def _stencil_rows(lookup: np.ndarray, axes: tuple[np.ndarray, ...], q: np.ndarray,
