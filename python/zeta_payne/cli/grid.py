@@ -35,6 +35,22 @@ def add_synthesize_arguments(parser: argparse.ArgumentParser) -> argparse.Argume
         help="text file of 'teff logg m_h' rows to synthesize instead of the default lattice",
     )
     parser.add_argument(
+        "--new-level",
+        action="store_true",
+        help="with --nodes-file: the file refines the grid's lattice; its axis values are added "
+        "to the last level's as a new, finer refinement level of the manifest (interpolation "
+        "uses it where its stencil is on disk)",
+    )
+    parser.add_argument(
+        "--take-from",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="GRID_DIR",
+        help="before synthesizing, copy the chunks of another grid made with the same settings "
+        "(a probe of some planned nodes) whose nodes are all planned and not on disk (repeatable)",
+    )
+    parser.add_argument(
         "--tiny",
         action="store_true",
         help="tiny wavelength ranges (Hβ 4840-4885, Br11 16795-16825 Å vac), for tests",

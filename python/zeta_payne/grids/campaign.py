@@ -217,6 +217,60 @@ def _manifest(name: str, config: CampaignConfig, levels: list[dict], linelist: P
     }
 
 
+def _check_same_settings(old: dict, new: dict, path: Path) -> None:
+    """Raise GridError unless two grid manifests were made with the same synthesis settings."""
+    if old["instruments"] != new["instruments"]:
+        raise GridError(f"{path}: instrument grids differ from this campaign's")
+    if old["provenance"]["linelist_sha256"] != new["provenance"]["linelist_sha256"]:
+        raise GridError(f"{path}: made with another line list")
+    if old.get("fixed_labels", {}).get("v_micro", 2.0) != new["fixed_labels"]["v_micro"]:
+        raise GridError(
+            f"{path}: made with v_micro {old['fixed_labels']['v_micro']} km/s, "
+            f"not {new['fixed_labels']['v_micro']}"
+        )
+    for key in ("synthesis_dlnlambda", "synthesis_segments_air"):
+        if json.loads(json.dumps(new["provenance"][key])) != old["provenance"][key]:
+            raise GridError(f"{path}: made with other synthesis settings ({key})")
+
+
+def _refined_levels(levels: list[dict], nodes: dict) -> tuple[list[dict], dict]:
+    """The manifest's levels with one finer level: the last level's axes plus ``nodes``' values.
+
+    Returns the levels unchanged when the nodes add no axis value.
+    """
+    last = levels[-1]
+    finer = {n: sorted({float(v) for v in last[n]} | {float(v) for v in nodes[n]})
+             for n in LABEL_NAMES}
+    if all(len(finer[n]) == len(last[n]) for n in LABEL_NAMES):
+        return levels, last
+    return [*levels, finer], finer
+
+
+def _take_chunks(source: Path, root: Path, instruments: list[str], planned: set) -> None:
+    """Copy ``source``'s chunks (a grid checked to have the same synthesis settings) whose
+    nodes are planned here and not on disk, under this grid's next chunk numbers (temporary
+    file + rename, as the campaign writes)."""
+    done, next_index = _done_keys(root, instruments)
+    taken = 0
+    for chunk in sorted((source / instruments[0]).glob("chunk_*.npz")):
+        parts = [source / name / chunk.name for name in instruments]
+        if not all(part.is_file() for part in parts):
+            continue
+        keys = {tuple(k) for k in label_keys(read_chunk(chunk)[0])}
+        if not keys <= planned or keys & done:
+            continue
+        for name, part in zip(instruments, parts, strict=True):
+            labels, flux, seconds = read_chunk(part)
+            if {tuple(k) for k in label_keys(labels)} != keys:
+                raise GridError(f"{part}: other nodes than {chunk}")
+            write_chunk(root / name / f"chunk_{next_index:04d}.npz", labels, flux, seconds)
+        log.info("took %s from %s as chunk_%04d (%d nodes)", chunk.name, source, next_index, len(keys))
+        done |= keys
+        next_index += 1
+        taken += len(keys)
+    log.info("took %d nodes from %s", taken, source)
+
+
 def _done_keys(root: Path, instruments: list[str]) -> tuple[set, int]:
     """Keys of nodes on disk for every instrument, and the next free chunk index."""
     per = []
@@ -321,26 +375,26 @@ def _run_locked(args: Any, root: Path) -> int:
     atmospheres = load_kurucz_grid(config.cache_dir)  # parse once, before the workers
     manifest_path = root / "manifest.json"
     manifest = _manifest(args.grid, config, levels, Path(args.linelist), atmospheres.source_sha256)
+    sources = [Path(s) for s in getattr(args, "take_from", None) or []]
+    for source in sources:  # all checks before anything is written
+        if not (source / "manifest.json").is_file():
+            raise GridError(f"--take-from {source}: no manifest.json there")
+        _check_same_settings(json.loads((source / "manifest.json").read_text()), manifest,
+                             source / "manifest.json")
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
-        if old["instruments"] != manifest["instruments"]:
-            raise GridError(f"{manifest_path}: instrument grids differ from this campaign's")
-        if old["provenance"]["linelist_sha256"] != manifest["provenance"]["linelist_sha256"]:
-            raise GridError(f"{manifest_path}: made with another line list")
-        if old.get("fixed_labels", {}).get("v_micro", 2.0) != manifest["fixed_labels"]["v_micro"]:
-            raise GridError(
-                f"{manifest_path}: made with v_micro {old['fixed_labels']['v_micro']} km/s, "
-                f"not {manifest['fixed_labels']['v_micro']}"
-            )
-        for key in ("synthesis_dlnlambda", "synthesis_segments_air"):
-            if json.loads(json.dumps(manifest["provenance"][key])) != old["provenance"][key]:
-                raise GridError(f"{manifest_path}: made with other synthesis settings ({key})")
+        _check_same_settings(old, manifest, manifest_path)
         manifest["provenance"]["created"] = old["provenance"]["created"]
         if args.nodes_file is not None:
             manifest["levels"], manifest["node_axes"] = old["levels"], old["node_axes"]
+            if getattr(args, "new_level", False):
+                manifest["levels"], manifest["node_axes"] = _refined_levels(old["levels"], levels[-1])
     write_json_atomic(manifest_path, manifest)
 
     instruments = list(config.model_grids)
+    planned = {tuple(label_keys(r)[0]) for _, r in plan}
+    for source in sources:
+        _take_chunks(source, root, instruments, planned)
     done, next_index = _done_keys(root, instruments)
     todo = [(k, r) for k, r in plan if tuple(label_keys(r)[0]) not in done]
     if args.limit is not None:
