@@ -12,8 +12,10 @@
 # Choices, each measured (docs/synthesis.md): the grid's box (--box grid: teff 6-30 kK,
 # log g 2.5-5 where atmospheres exist, [M/H] -2..+0.8) on every node (--lattice nodes: the
 # complete sub-lattice of v3 would lose whole axis values to the atmosphere holes); v_micro a
-# label from the response grids; the training generator linear in teff and cubic in log g and
-# [M/H] (--stencil 2,4,4); training until the validation error stops falling.
+# label from the response grids; the training generator cubic in teff, log g and [M/H]
+# (--stencil 4,4,4: docs/synthesis.md, "Along teff on level 0's own step"; on the finer teff
+# level below 10 kK where its stencil is on disk); training until the validation error stops
+# falling.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
@@ -25,10 +27,10 @@ VERSION=${VERSION:-3.0.0}
 TRUTH=data/truth/synth-truth-v3
 mkdir -p "$OUT"
 
-args=(--box grid --stencil 2,4,4 --until-plateau --patience 10 --min-improvement 0.01
+args=(--box grid --stencil 4,4,4 --until-plateau --patience 10 --min-improvement 0.01
       --pca-components 200 --output-layer-dtype float16 --version "$VERSION")
 if [ -n "${SMOKE:-}" ]; then  # the path on whatever is on disk, in about a minute
-    args=(--box grid --stencil 2,4,4 --lattice complete --iterations 20 --validate-every 10
+    args=(--box grid --stencil 4,4,4 --lattice complete --iterations 20 --validate-every 10
           --n-sobol 300 --n-gauss 100 --pca-components 20 --version 0.0.0-smoke)
     OUT=$(mktemp -d)
     MAX_SECONDS=120
