@@ -65,3 +65,17 @@ def test_hot_fits_carry_the_nlte_warning():
     assert f == ResultFlags.NLTE_REGIME and f & WARN_MASK and not f & BAD_MASK
     off = FitOptions(lte_teff_max=None)
     assert label_flags(np.array([24000.0, 4.0, 100.0, 0.0]), FREE, LOWER, UPPER, NAMES, off, 0.0) == 0
+
+
+def test_fits_below_the_logg_floor_are_untrained_and_bad():
+    floor = FitOptions(logg_floor=((18000.0, 25000.0, 3.5),), lte_teff_max=None)
+
+    def f(labels):
+        return ResultFlags(label_flags(np.array(labels), FREE, LOWER, UPPER, NAMES, floor, 0.0))
+
+    assert f([20000.0, 3.2, 100.0, 0.0]) == ResultFlags.UNTRAINED_REGION
+    assert f([20000.0, 3.2, 100.0, 0.0]) & BAD_MASK
+    assert f([20000.0, 3.6, 100.0, 0.0]) == 0  # above the floor
+    assert f([17000.0, 3.2, 100.0, 0.0]) == 0  # a cooler cell reaches lower
+    assert f([20000.0, 3.4995, 100.0, 0.0]) == 0  # on the floor (the optimiser's bound)
+    assert not flags([20000.0, 3.2, 100.0, 0.0]) & ResultFlags.UNTRAINED_REGION  # no floor

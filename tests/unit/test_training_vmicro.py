@@ -212,3 +212,26 @@ def test_validate_grid_truth_varies_v_micro_as_the_bundle_was_trained(grids, tmp
     # --vmicro-grid: the grid's one v_micro
     assert len(true_vmic["own"]) == 6 and min(true_vmic["own"]) >= 1.0 and max(true_vmic["own"]) <= 4.0
     assert true_vmic["other"] == {2.0}
+
+
+def test_a_grid_with_an_atmosphere_hole_ships_its_logg_floor(tmp_path):
+    """No nodes at low gravity for hot stars (as ATLAS9): the bundle records the floor, the
+    fitter starts no pre-search there and flags a fit that ends there."""
+    from zeta_payne.fitting.fitter import Fitter
+
+    nodes = _lattice(MAIN_TEFF, LOGG, M_H)
+    hole = (nodes[:, 0] >= 12000.0) & (nodes[:, 1] == 3.0)
+    grid = write_grid(tmp_path / "holed", nodes[~hole], 2.0,
+                      axes={"teff": MAIN_TEFF, "logg": LOGG, "m_h": M_H})
+    out = tmp_path / "bundle"
+    assert main(["train", "--grid", str(grid), "--out", str(out), *COMMON, "--iterations", "10",
+                 "--box", "grid", "--lattice", "nodes"]) == 0
+    bundle = load_bundle(out)
+    assert bundle.manifest.fit_defaults["logg_floor"] == [[10000.0, 14000.0, 4.0]]
+    labels = np.load(out / "training_labels.npy")
+    assert not np.any((labels[:, 0] > 10000.0) & (labels[:, 1] < 4.0))  # none trained there
+    fitter = Fitter(bundle)
+    cand = fitter._cand_labels
+    assert fitter.options.logg_floor == ((10000.0, 14000.0, 4.0),)
+    assert not np.any((cand[:, 0] >= 10000.0) & (cand[:, 1] < 4.0 - 1e-3))
+    assert len(cand) > 0.6 * fitter.options.presearch_points

@@ -64,6 +64,10 @@ FLAG_HELP: dict[str, str] = {
         "teff at or above the LTE limit (default 20,000 K): NLTE effects in He I and the Balmer "
         "cores are not modelled, a systematic the uncertainties do not include"
     ),
+    "untrained_region": (
+        "teff and log g where the bundle has no training spectra (below the log g floor of its "
+        "grid: no model atmospheres there): the network extrapolates, labels unusable"
+    ),
 }
 _PER_LABEL_HELP = {
     "at_edge": "{label} at the edge of the model grid",

@@ -13,6 +13,7 @@ import numpy as np
 
 from zeta_payne.fitting.flags import ResultFlags, label_flag
 from zeta_payne.fitting.options import FitOptions
+from zeta_payne.fitting.region import below_logg_floor
 from zeta_payne.fitting.uncertainty import covariance, parabola_error
 from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS
 
@@ -118,7 +119,8 @@ def label_flags(
     exception at its lower edge: 0 is the normal answer for a slow rotator, so v sin i at
     or near the lower edge, or below ``v_sini_limit``, is ``V_SINI_UNRESOLVED`` (a warning:
     the value is an upper limit), never bad. A teff at or above ``options.lte_teff_max`` is
-    ``NLTE_REGIME`` (a warning: LTE models there carry a systematic).
+    ``NLTE_REGIME`` (a warning: LTE models there carry a systematic); teff and log g below
+    ``options.logg_floor`` are ``UNTRAINED_REGION`` (bad: no training spectra there).
 
     Parameters
     ----------
@@ -156,6 +158,11 @@ def label_flags(
     if "teff" in label_names and options.lte_teff_max is not None:
         if labels[list(label_names).index("teff")] >= options.lte_teff_max:
             flags |= ResultFlags.NLTE_REGIME
+    if options.logg_floor and {"teff", "logg"} <= set(label_names):
+        names = list(label_names)
+        if below_logg_floor(labels[names.index("teff")], labels[names.index("logg")],
+                            options.logg_floor)[0]:
+            flags |= ResultFlags.UNTRAINED_REGION
     return int(flags)
 
 

@@ -35,6 +35,7 @@ from zeta_payne.fitting.options import FitOptions, merge_options
 from zeta_payne.fitting.outofbox import diagnose, out_of_box_flags
 from zeta_payne.fitting.preparation import Prepared, prepare
 from zeta_payne.fitting.presearch import packed_products, sobol_unit, solve_response, varpro_chi2
+from zeta_payne.fitting.region import below_logg_floor
 from zeta_payne.fitting.result import FitResult
 from zeta_payne.fitting.uncertainty import chi2_one_sigma, n_degrees
 from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS
@@ -113,6 +114,11 @@ class Fitter:
         unit = sobol_unit(n_free + 1, options.presearch_points, options.seed)
         cand = np.tile(values, (unit.shape[0], 1))
         cand[:, free] = self.lower[free] + unit[:, :n_free] * (self.upper[free] - self.lower[free])
+        if options.logg_floor and {"teff", "logg"} <= set(self.label_names):
+            # no starts where the network was never trained (atmosphere holes)
+            keep = ~below_logg_floor(cand[:, self.label_names.index("teff")],
+                                     cand[:, self.label_names.index("logg")], options.logg_floor)
+            cand, unit = cand[keep], unit[keep]
         self._cand_labels = cand
         self._cand_rv_unit = unit[:, n_free]
         with torch.no_grad():

@@ -53,6 +53,7 @@ class ResultFlags(IntFlag):
     RV_VARIABLE = 1 << 34  #: multi-epoch: the visit RVs are not constant within their errors (SB1)
     SB2_CANDIDATE = 1 << 35  #: residuals show a second, shifted set of lines (double-lined binary?)
     NLTE_REGIME = 1 << 36  #: teff where LTE models stop being credible (FitOptions.lte_teff_max)
+    UNTRAINED_REGION = 1 << 37  #: labels where the bundle has no training spectra (FitOptions.logg_floor)
 
 
 BAD_MASK: ResultFlags = (
@@ -69,8 +70,9 @@ BAD_MASK: ResultFlags = (
     | ResultFlags.V_MICRO_AT_EDGE
     | ResultFlags.OUT_OF_BOX
     | ResultFlags.JOINT_TENSION
+    | ResultFlags.UNTRAINED_REGION
 )
-WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ((1 << 37) - 1))
+WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ((1 << 38) - 1))
 
 
 def label_flag(label: str, kind: str) -> ResultFlags:

@@ -106,6 +106,12 @@ class FitOptions:
         LTE, and above about 20,000 K departures from LTE in the He I lines and the Balmer line
         cores grow large in B stars (the paper, §6, names NLTE as the next step); the labels
         there carry a systematic the uncertainties do not include. ``None``: never flag.
+    logg_floor : tuple of (float, float, float)
+        ``(teff_lo, teff_hi, logg_min)`` cells of the bundle's box without training spectra
+        below ``logg_min`` (no model atmospheres there; a bundle's ``fit_defaults``,
+        :func:`zeta_payne.grids.coverage.logg_floor`). Pre-search candidates there are dropped
+        and a fit that ends there is ``UNTRAINED_REGION`` (bad). Empty: the whole box is
+        trained.
     unresolved_v_sini : float
         v sin i below this fraction of the LSF's velocity FWHM (``c/R``) is flagged
         ``V_SINI_UNRESOLVED`` (a warning; also at v sin i's lower bound). 0.5: BOSS
@@ -145,6 +151,7 @@ class FitOptions:
     near_edge: float = 0.02
     at_edge: float = 0.002
     lte_teff_max: float | None = 20000.0
+    logg_floor: tuple[tuple[float, float, float], ...] = ()
     unresolved_v_sini: float = 0.5
     compute_uncertainties: bool = True
     seed: int = 0
@@ -155,7 +162,8 @@ class FitOptions:
 
 
 def _normalised(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    """JSON lists (of lists) as the tuples the options hold."""
+    return tuple(_normalised(v) for v in value) if isinstance(value, list) else value
 
 
 def merge_options(

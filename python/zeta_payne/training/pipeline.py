@@ -24,6 +24,7 @@ import torch
 from zeta_payne import __version__
 from zeta_payne.bundles.bundle import Bundle, save_bundle
 from zeta_payne.bundles.manifest import INSTRUMENT_COVERAGE, INSTRUMENT_DEFAULTS, LabelSpec, Manifest
+from zeta_payne.grids.coverage import logg_floor
 from zeta_payne.grids.generator import GridGenerator
 from zeta_payne.grids.nodes import complete_lattice
 from zeta_payne.grids.stencil import parse_points
@@ -656,6 +657,9 @@ def train_bundle(
     pixels = slice(max(i0, 0), min(i1, lam.size))
     box = training_box(grid, spec.box, spec.label_ranges,
                        None if response is None else response.v_micro_range)
+    floor = logg_floor(grid, box["logg"])
+    if floor:
+        log.info("no training spectra below the log g floor (atmosphere holes): %s", floor)
     labels = training_labels(label_names, box, spec.n_sobol, spec.n_gauss, seed=spec.seed)
     n_requested = len(labels)
     labels, flux = build_training_set(generator, labels, pixels)
@@ -774,6 +778,7 @@ def train_bundle(
             "rv_range": [-50.0, 50.0],
             **({} if response is None else {"hold_outside": {"v_micro": {
                 "label": "teff", "range": list(response.teff_range), "value": response.reference}}}),
+            **({"logg_floor": [list(cell) for cell in floor]} if floor else {}),
         },
         provenance=provenance,
     )
