@@ -253,3 +253,18 @@ def test_reflag_and_tuning_see_the_fitted_metallicity():
     flagged = reflag(rows, diags, tuned)
     assert all(r["oob"] == (r["scored"] == "out") for r in flagged)
     assert all("m_h_near_edge" in r["flag_names"] for r in flagged if r["oob"])
+
+
+def test_a_star_below_the_bundles_logg_floor_is_out_of_its_box():
+    """A v3 bundle's box is rectangular, its trained region not: a hot giant below the log g
+    floor (no atmospheres, no training spectra) is out, as a giant."""
+    from zeta_payne.validation.realstars import classify
+
+    box = {"teff": (6000.0, 30000.0), "logg": (2.5, 5.0), "m_h": (-2.0, 0.8)}
+    floor = [(18000.0, 25000.0, 3.0), (25000.0, 30000.0, 3.5)]
+    assert classify(21000.0, 2.7, 0.0, "B1II", box).in_box
+    assert classify(21000.0, 2.7, 0.0, "B1II", box, floor).reasons == ("giant",)
+    assert classify(12000.0, 2.7, 0.0, "B8III", box, floor).in_box  # cooler: atmospheres exist
+    assert scored_set(21000.0, 2.8, 0.0, (), box) == "in"
+    assert scored_set(21000.0, 2.8, 0.0, (), box, floor=floor) == "edge"  # within the margin
+    assert scored_set(21000.0, 2.7, 0.0, (), box, floor=floor) == "out"

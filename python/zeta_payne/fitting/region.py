@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["below_logg_floor"]
+__all__ = ["below_logg_floor", "logg_minimum"]
 
 #: log g [dex] below a floor that still counts as on it (the optimiser's bound tolerance)
 FLOOR_TOLERANCE = 1e-3
@@ -41,3 +41,13 @@ def below_logg_floor(teff: np.ndarray | float, logg: np.ndarray | float,
     for lo, hi, minimum in floor:
         out |= (teff >= lo) & (teff <= hi) & (logg < minimum - FLOOR_TOLERANCE)
     return out
+
+
+def logg_minimum(teff: float, lower: float, floor: Sequence[Sequence[float]]) -> float:
+    """The lowest trained log g [dex] at ``teff`` [K]: the box's ``lower`` or the floor above it.
+
+    A star whose log g is below this is outside the bundle's physics (a giant for it), even
+    inside the rectangular box.
+    """
+    values = [float(minimum) for lo, hi, minimum in floor if lo <= teff <= hi]
+    return max([float(lower), *values])

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from zeta_payne.fitting.region import logg_minimum
+
 __all__ = [
     "BOSS_BOX",
     "Classification",
@@ -111,14 +113,16 @@ def classify(
     m_h: float,
     spectral_type: str = "",
     box: dict[str, tuple[float, float]] | None = None,
+    floor: Sequence[Sequence[float]] = (),
 ) -> Classification:
     """Classify a star by its literature labels and spectral type (see :class:`Classification`).
 
     Spectral-type markers: ``e`` (emission, as in Be, Iae, Ve) → ``emission``; ``p``, ``m``
     (Ap, Am, HgMn ``mn``) or an element name → ``peculiar``; ``HB``, ``sd`` or luminosity
-    class VI → ``hb_subdwarf``.
+    class VI → ``hb_subdwarf``. ``floor`` is the bundle's log g floor (``fit_defaults``):
+    below it a star is a ``giant`` for the bundle even inside the rectangular box.
     """
-    box = box or BOSS_BOX
+    box = _trained_box(box or BOSS_BOX, teff, floor)
     if teff < 7500:
         cls = "F"
     elif teff < 10000:
@@ -154,6 +158,14 @@ def classify(
     return Classification(cls, not reasons, tuple(reasons))
 
 
+def _trained_box(box: dict[str, tuple[float, float]], teff: float,
+                 floor: Sequence[Sequence[float]]) -> dict[str, tuple[float, float]]:
+    """``box`` with its lower log g raised to the bundle's log g floor at ``teff``."""
+    if not floor or not np.isfinite(teff):
+        return box
+    return {**box, "logg": (logg_minimum(teff, box["logg"][0], floor), box["logg"][1])}
+
+
 def scored_set(
     teff: float,
     logg: float,
@@ -161,6 +173,7 @@ def scored_set(
     reasons: Sequence[str] = (),
     box: dict[str, tuple[float, float]] | None = None,
     margin: dict[str, float] | None = None,
+    floor: Sequence[Sequence[float]] = (),
 ) -> str:
     """The set a star is scored in by the out-of-box detection (see ``docs/fitting.md``).
 
@@ -182,13 +195,15 @@ def scored_set(
         :attr:`Classification.reasons` (``emission``, ``peculiar`` are used).
     box, margin : dict, optional
         Defaults: :data:`BOSS_BOX`, :data:`EDGE_MARGIN`.
+    floor : sequence of (teff_lo, teff_hi, logg_min)
+        The bundle's log g floor: the box's lower log g at the star's teff.
 
     Returns
     -------
     str
         One of :data:`SCORED_SETS`.
     """
-    box = box or BOSS_BOX
+    box = _trained_box(box or BOSS_BOX, teff, floor)
     margin = margin or EDGE_MARGIN
     if "emission" in reasons:
         return "out"
@@ -470,6 +485,7 @@ def _fit_rows(stars: list[RealStar], bundle: Any, device: str = "cpu") -> tuple[
         for spec in bundle.manifest.labels
         if spec.name in ("teff", "logg", "m_h")
     }
+    floor = bundle.manifest.fit_defaults.get("logg_floor") or ()
     fitters: dict[str, Any] = {}
     rows, models = [], {}
     for i, star in enumerate(stars):
@@ -481,7 +497,8 @@ def _fit_rows(stars: list[RealStar], bundle: Any, device: str = "cpu") -> tuple[
         t0 = time.perf_counter()
         result = fitters[frame].fit(spectrum)
         ref = star.reference
-        cls = classify(ref["teff_ref"], ref["logg_ref"], ref["m_h_ref"], ref.get("spectral_type", ""), box)
+        cls = classify(ref["teff_ref"], ref["logg_ref"], ref["m_h_ref"], ref.get("spectral_type", ""), box,
+                       floor)
         fit = result.as_row()
         row: dict[str, Any] = {
             "name": star.name,
@@ -490,7 +507,8 @@ def _fit_rows(stars: list[RealStar], bundle: Any, device: str = "cpu") -> tuple[
             "teff_class": cls.teff_class,
             "in_box": int(cls.in_box),
             "out_of_box": ";".join(cls.reasons),
-            "scored": scored_set(ref["teff_ref"], ref["logg_ref"], ref["m_h_ref"], cls.reasons, box),
+            "scored": scored_set(ref["teff_ref"], ref["logg_ref"], ref["m_h_ref"], cls.reasons, box,
+                                 floor=floor),
             "teff_spt": spectral_type_teff(ref.get("spectral_type", "")),
             "teff_ref": ref["teff_ref"],
             "logg_ref": ref["logg_ref"],
