@@ -1,15 +1,17 @@
 #!/usr/bin/env python
 """Interpolation error along teff of the v3 level-0 lattice, at the teff probe nodes.
 
-Level 0 has teff in 1,000-K steps from 6,000 to 11,000 K. The coarse-lattice measurement
-(``measure_lattice_error.py``) saw the largest interpolation error along teff at the cool end,
-but only on 2,000-K steps, where a cubic stencil is worse than a linear one. The probe nodes
-(``nodes-v3-teffprobe.txt``: 6,500 and 7,500 K at level-0 log g and [M/H] values, synthesized
-with the level-0 settings into ``data/grids/obaf-sme-v3-teffprobe``) sit halfway between
-level-0 teff values, so each measures the level-0 lattice's own error along teff — the error
-the training generator makes there — for several interpolants of the same nodes:
+Level 0 has teff in 1,000-K steps from 6,000 to 11,000 K and 1,500–2,500 K steps above. The
+coarse-lattice measurement (``measure_lattice_error.py``) saw the largest interpolation error
+along teff at the cool end, but only on 2,000-K steps, where a cubic stencil is worse than a
+linear one. The probe nodes (``nodes-v3-teffprobe.txt``: 6,500, 7,500, 8,500 and 9,500 K, and
+one node in each kind of level-0 teff step above 10 kK, at level-0 log g and [M/H] values,
+synthesized with the level-0 settings into ``data/grids/obaf-sme-v3-teffprobe``) sit halfway
+between level-0 teff values, so each measures the level-0 lattice's own error along teff — the
+error the training generator makes there — for several interpolants of the same nodes (a probe
+node is reported once every stencil's nodes are on disk):
 
-* ``linear``: 2 points in teff (the training generator's ``--stencil 2,4,4``);
+* ``linear``: 2 points in teff (``--stencil 2,4,4``);
 * ``cubic``: 4-point Lagrange in teff (``--stencil 4,4,4``);
 * ``cubic θ``: 4-point Lagrange in θ = 5040 K / teff, the variable the Boltzmann and Saha
   factors are exponential in;
