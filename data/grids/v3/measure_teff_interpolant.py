@@ -41,6 +41,7 @@ THETA = 5040.0
 #: depend on the scale)
 THETA_SCALE = 1e4
 INTERPOLANTS = ("linear", "cubic", "cubic θ", "cubic log")
+REGIONS = [(6000, 8000), (8000, 10000), (10000, 16000), (16000, 30000)]
 
 
 def _variant(grid: NodeGrid, name: str) -> tuple[NodeGrid, callable, callable]:
@@ -97,14 +98,16 @@ def report(grid_dir: Path, probe_dir: Path) -> str:
         nodes = sorted({tuple(r["labels"]) for r in rows})
         out += [f"## {instrument}: {len(probe)} probe nodes, {len(nodes)} with every stencil's "
                 "nodes on disk", "",
-                "| interpolant | median \\|Δflux\\| (median over nodes) | p95 (median over nodes) "
-                "| p95 (worst node) |", "|---|---|---|---|"]
-        for name in INTERPOLANTS:
-            sel = [r for r in rows if r["interpolant"] == name]
-            if sel:
-                out.append(f"| {name} | {np.median([r['median'] for r in sel]):.5f} "
-                           f"| {np.median([r['p95'] for r in sel]):.5f} "
-                           f"| {max(r['p95'] for r in sel):.5f} |")
+                "| teff region [K] | interpolant | nodes | median \\|Δflux\\| (median over nodes) "
+                "| p95 (median over nodes) | p95 (worst node) |", "|---|---|---|---|---|---|"]
+        for lo, hi in REGIONS:
+            for name in INTERPOLANTS:
+                sel = [r for r in rows if r["interpolant"] == name and lo <= r["labels"][0] < hi]
+                if sel:
+                    out.append(f"| {lo}–{hi} | {name} | {len(sel)} "
+                               f"| {np.median([r['median'] for r in sel]):.5f} "
+                               f"| {np.median([r['p95'] for r in sel]):.5f} "
+                               f"| {max(r['p95'] for r in sel):.5f} |")
         out += ["", "| teff | logg | [M/H] | " + " | ".join(f"{n} median / p95"
                                                          for n in INTERPOLANTS) + " |",
                 "|---|---|---|" + "---|" * len(INTERPOLANTS)]
