@@ -48,9 +48,13 @@ def _variant(grid: NodeGrid, name: str) -> tuple[NodeGrid, callable, callable]:
     """The lattice as ``name`` interpolates it: (grid, label transform, flux back-transform)."""
     points = (2, 4, 4) if name == "linear" else (4, 4, 4)
     labels, flux = grid.labels.copy(), grid.flux
+    # the planned axes (the manifest's levels), not the values on disk: a stencil across a
+    # teff slice the campaign has not reached yet must count as incomplete, not be bridged
+    levels = [tuple(np.array(a, float) for a in level) for level in grid.levels]
     to_labels = (lambda q: q)  # noqa: E731
     if name == "cubic θ":
         labels[:, 0] = -THETA * THETA_SCALE / labels[:, 0]  # increasing with teff, as the lattice axes are
+        levels = [(np.sort(-THETA * THETA_SCALE / t), g, m) for t, g, m in levels]
 
         def to_labels(q: np.ndarray) -> np.ndarray:
             q = q.copy()
@@ -61,7 +65,7 @@ def _variant(grid: NodeGrid, name: str) -> tuple[NodeGrid, callable, callable]:
         flux = np.log(np.clip(flux, 1e-6, None))
         back = np.exp
     variant = NodeGrid(labels=labels, wavelength=grid.wavelength, flux=flux, medium=grid.medium,
-                       points=points)
+                       levels=levels, points=points)
     return variant, to_labels, back
 
 
