@@ -60,7 +60,9 @@ def midpoint_kind(labels: np.ndarray) -> str:
 
 def measure(grid: NodeGrid, points: tuple[int, int, int] = (2, 2, 2)) -> list[dict]:
     coarse = coarse_grid(grid, points)
-    held = np.flatnonzero(~in_coarse(grid.labels))
+    # level-0 nodes only: a refinement level's nodes (teff 6,500 K ...) are not midpoints
+    level0 = np.all([np.isin(grid.labels[:, d], grid.levels[0][d]) for d in range(3)], axis=0)
+    held = np.flatnonzero(level0 & ~in_coarse(grid.labels))
     rows = []
     if held.size == 0:
         return rows
