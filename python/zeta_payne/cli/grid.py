@@ -262,7 +262,31 @@ def _info(args: argparse.Namespace) -> int:
             f"{lab[:, 0].max():.0f}, logg {lab[:, 1].min():.2f}–{lab[:, 1].max():.2f}, m_h "
             f"{lab[:, 2].min():.2f}–{lab[:, 2].max():.2f}; {float(grid.seconds.sum()) / 3600:.2f} CPU-hours"
         )
+        if len(grid.levels) > 1:
+            for line in _level_lines(grid):
+                print("  " + line)
     return 0
+
+
+def _level_lines(grid) -> list[str]:
+    """Per refinement level: its axis values beyond the level before, and nodes on disk."""
+    import numpy as np
+
+    lines, previous = [], None
+    names = ("teff", "logg", "m_h")
+    for k, axes in enumerate(grid.levels):
+        on = np.all([np.isin(grid.labels[:, d], axes[d]) for d in range(3)], axis=0)
+        if previous is None:
+            what = " × ".join(f"{n} {a.size}" for n, a in zip(names, axes, strict=True))
+            new = on
+        else:
+            added = [f"{n} +{', '.join(f'{v:g}' for v in np.setdiff1d(a, b))}"
+                     for n, a, b in zip(names, axes, previous, strict=True) if a.size > b.size]
+            what = "; ".join(added) or "no new axis values"
+            new = on & ~np.all([np.isin(grid.labels[:, d], previous[d]) for d in range(3)], axis=0)
+        lines.append(f"level {k} ({what}): {int(new.sum())} nodes on disk")
+        previous = axes
+    return lines
 
 
 def _vmicro_check(args: argparse.Namespace) -> int:
