@@ -148,7 +148,38 @@ class NodeGrid:
             raise GridError(f"labels must have shape (M, 3), got {q.shape}")
         out = np.full((q.shape[0], self.npix), np.nan, dtype=np.float32)
         todo = np.ones(q.shape[0], bool)
-        tries = self._fallbacks()
+        for idx, rows, weights, _ in self._stencils(q):
+            # each chunk as a (queries × nodes) weight matrix times the node fluxes: one
+            # BLAS product instead of gathering k spectra per query (≈ 20× faster per chunk)
+            for start in range(0, idx.size, _CHUNK):
+                sel = slice(start, start + _CHUNK)
+                use = weights[sel] != 0.0
+                matrix = np.zeros((use.shape[0], len(self)), dtype=np.float32)
+                np.add.at(matrix, (np.nonzero(use)[0], rows[sel][use]), weights[sel][use])
+                out[idx[sel]] = matrix @ self.flux
+            todo[idx] = False
+        if todo.any() and missing == "raise":
+            bad = q[np.flatnonzero(todo)[0]]
+            raise GridError(
+                f"{int(todo.sum())} label rows cannot be interpolated (first: {bad}); outside "
+                "the lattice or no complete cell on disk yet"
+            )
+        return out
+
+    def _stencils(self, q: np.ndarray):
+        """The stencil each query is answered with, in groups.
+
+        Levels finest first; on each, :attr:`points`, then linear in teff, then multilinear.
+        Yields ``(idx, rows, weights, points)``: query rows (into ``q``, shape (M, 3)) whose
+        stencil of ``points`` has every weighted node on disk, their node rows and weights
+        (shape (len(idx), k)). A query is yielded at most once; one never yielded cannot be
+        interpolated.
+        """
+        tries: list[tuple[int, int, int]] = []
+        for points in (self.points, (2, *self.points[1:]), (2, 2, 2)):
+            if points not in tries:
+                tries.append(points)
+        todo = np.ones(q.shape[0], bool)
         for axes in reversed(self.levels):
             lo_box = np.array([a[0] for a in axes])
             hi_box = np.array([a[-1] for a in axes])
@@ -161,31 +192,8 @@ class NodeGrid:
                     break
                 rows, weights = self._stencil_rows(lookup, axes, q[idx], points, tol)
                 ok = np.all((rows >= 0) | (weights == 0.0), axis=1)
-                # each chunk as a (queries × nodes) weight matrix times the node fluxes: one
-                # BLAS product instead of gathering k spectra per query (≈ 20× faster per chunk)
-                answered = np.flatnonzero(ok)
-                for start in range(0, answered.size, _CHUNK):
-                    sel = answered[start:start + _CHUNK]
-                    use = weights[sel] != 0.0
-                    matrix = np.zeros((sel.size, len(self)), dtype=np.float32)
-                    np.add.at(matrix, (np.nonzero(use)[0], rows[sel][use]), weights[sel][use])
-                    out[idx[sel]] = matrix @ self.flux
                 todo[idx[ok]] = False
-        if todo.any() and missing == "raise":
-            bad = q[np.flatnonzero(todo)[0]]
-            raise GridError(
-                f"{int(todo.sum())} label rows cannot be interpolated (first: {bad}); outside "
-                "the lattice or no complete cell on disk yet"
-            )
-        return out
-
-    def _fallbacks(self) -> list[tuple[int, int, int]]:
-        """The stencils tried in turn: :attr:`points`, then linear in teff, then multilinear."""
-        tries: list[tuple[int, int, int]] = []
-        for points in (self.points, (2, *self.points[1:]), (2, 2, 2)):
-            if points not in tries:
-                tries.append(points)
-        return tries
+                yield idx[ok], rows[ok], weights[ok], points
 
     def stencil_on_disk(self, labels: np.ndarray) -> np.ndarray:
         """Whether each query is interpolated with the full stencil of :attr:`points`.
@@ -204,24 +212,8 @@ class NodeGrid:
         """
         q = np.atleast_2d(np.asarray(labels, dtype=np.float64))
         full = np.zeros(q.shape[0], bool)
-        todo = np.ones(q.shape[0], bool)
-        for axes in reversed(self.levels):
-            lo_box = np.array([a[0] for a in axes])
-            hi_box = np.array([a[-1] for a in axes])
-            tol = np.array([1e-6, 1e-9, 1e-9]) * np.maximum(1.0, np.abs(hi_box))
-            idx = np.flatnonzero(todo & np.all((q >= lo_box - tol) & (q <= hi_box + tol), axis=1))
-            if idx.size == 0:
-                continue
-            lookup = self._level_lookup(axes)
-            for points in self._fallbacks():
-                rows, weights = self._stencil_rows(lookup, axes, q[idx], points, tol)
-                ok = np.all((rows >= 0) | (weights == 0.0), axis=1)
-                if points == self.points:
-                    full[idx[ok]] = True
-                todo[idx[ok]] = False
-                idx = idx[~ok]
-                if idx.size == 0:
-                    break
+        for idx, _, _, points in self._stencils(q):
+            full[idx] = points == self.points
         return full
 
     @staticmethod
