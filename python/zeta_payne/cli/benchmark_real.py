@@ -27,6 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--limit", type=int, default=None, help="fit only every k-th star so that about N are fitted"
     )
+    p.add_argument(
+        "--teff-range",
+        nargs=2,
+        type=float,
+        metavar=("LO", "HI"),
+        default=None,
+        help="fit only the stars whose reference teff [K] is in [LO, HI) (e.g. 5800 10200 for a bundle "
+        "trained on the cool part of the box)",
+    )
     p.add_argument("--processes", type=int, default=1, help="worker processes")
     p.add_argument("--worst", type=int, default=6, help="worst cases plotted, in and out of the box")
     p.add_argument("--no-plots", action="store_true")
@@ -46,7 +55,51 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--snr", type=float, default=50.0, help="S/N of the --synthetic observations (default: 50)"
     )
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        default=None,
+        help="no fitting: two earlier runs' output folders side by side, median offsets per bin of "
+        "reference teff on the stars inside both runs' boxes and flagged bad by neither (written to "
+        "-o as a markdown file when -o ends in .md, else printed)",
+    )
     p.set_defaults(func=_run)
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from zeta_payne.validation.realstars import read_results
+    from zeta_payne.validation.realstars_compare import compare_runs, format_comparison
+
+    before, after = args.compare
+    table = compare_runs(
+        read_results(os.path.join(before, "results.csv")), read_results(os.path.join(after, "results.csv"))
+    )
+    text = format_comparison(table, before, after)
+    if args.output.endswith(".md"):
+        with open(args.output, "w") as fh:
+            fh.write(text)
+        print(f"comparison → {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _select(sample: str, teff_range: list[float] | None, limit: int | None) -> list[str] | None:
+    """Names of the stars to fit: those in ``teff_range`` (reference teff), thinned to ``limit``."""
+    from zeta_payne.validation.realstars import load_sample
+
+    if teff_range is None and not limit:
+        return None
+    everyone = load_sample(sample)
+    if teff_range is not None:
+        lo, hi = teff_range
+        everyone = [s for s in everyone if lo <= float(s.reference["teff_ref"]) < hi]
+    names = [s.name for s in everyone]
+    if limit:
+        step = max(1, len(names) // limit)
+        names = names[::step][:limit]
+    return names
 
 
 def _run_synthetic(args: argparse.Namespace) -> int:
@@ -91,16 +144,16 @@ def _run_synthetic(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from zeta_payne.bundles.registry import find_bundle
     from zeta_payne.cli.common import pin_threads
-    from zeta_payne.validation.realstars import load_sample, run_benchmark
+    from zeta_payne.validation.realstars import run_benchmark
 
+    if args.compare:
+        return _run_compare(args)
     pin_threads(1)
     if args.synthetic:
         return _run_synthetic(args)
     names = args.star
-    if names is None and args.limit:
-        everyone = [s.name for s in load_sample(args.sample)]
-        step = max(1, len(everyone) // args.limit)
-        names = everyone[::step][: args.limit]
+    if names is None:
+        names = _select(args.sample, args.teff_range, args.limit)
     summary = run_benchmark(
         find_bundle(args.bundle),
         args.sample,
