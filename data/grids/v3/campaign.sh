@@ -14,6 +14,9 @@
 #    8,500 and 9,500 K slices, 166 nodes, a finer level of obaf-sme-v3; the teff probe's 22
 #    nodes, data/grids/v3/probe_teff.sh, are taken over, not synthesized again);
 # 5. the v3 synthesis-truth set (data/truth/truth-points-v3.txt, 328 points, the v3 line list).
+# Beside them, the continuum jump factors (zeta-payne grid continuum, ≈ 3 CPU s per node;
+# docs/synthesis.md, "The continuum's jumps"): of level 0 and the v1 truth after the v_micro
+# grids, of the refined lattice and the v3 truth after those.
 # Both run niced (NICE, default 19; beside CPU-heavy work use 0-5 or the campaign starves) on
 # all cores (PROCESSES, default: all), written in small chunks; commit the
 # chunk files as they appear (git add data/truth/synth-truth-v* data/grids/obaf-sme-v3*).
@@ -34,6 +37,15 @@ synth obaf-sme-v3 data/grids/v3/nodes-v3-level0.txt 2.0
 synth obaf-sme-v3-vmic1 data/grids/v3/nodes-v3-vmicro.txt 1.0
 synth obaf-sme-v3-vmic4 data/grids/v3/nodes-v3-vmicro.txt 4.0
 synth obaf-sme-v3-vmic3 data/grids/v3/nodes-v3-vmicro-check.txt 3.0
+continuum() {  # a grid folder: its jump factors, into <folder>-continuum (resumes)
+    mkdir -p "$1-continuum"
+    nice -n "${NICE:-19}" "$PY" -m zeta_payne.cli grid continuum "$1" --processes "$PROCESSES" \
+        >> "$1-continuum/campaign.log" 2>&1 || echo "continuum $1: exited $?"
+}
+continuum data/grids/obaf-sme-v3
+continuum data/truth/synth-truth-v1
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level1-teff.txt 2.0 --new-level \
     --take-from data/grids/obaf-sme-v3-teffprobe
+continuum data/grids/obaf-sme-v3
 VERSION=v3 PYTHON=$PY bash data/truth/make_truth.sh
+continuum data/truth/synth-truth-v3

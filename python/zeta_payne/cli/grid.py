@@ -195,6 +195,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="measure over these model wavelengths [Å, vacuum] only")
     vmic.add_argument("--json", action="store_true", help="print the rows as JSON")
     vmic.set_defaults(func=_vmicro_check)
+    cont = cmds.add_parser(
+        "continuum",
+        help="the continuum jump factor (Balmer and Paschen jumps) of every node of a grid, as a "
+        "node grid of its own (resumable)",
+    )
+    cont.add_argument("path", help="the source grid folder")
+    cont.add_argument("-o", "--out", default=None, help="output grid folder (default: <path>-continuum)")
+    cont.add_argument("--instrument", default="boss", help="model grid J is put on (default: boss)")
+    cont.add_argument("--processes", type=int, default=1)
+    cont.add_argument("--chunk-size", type=int, default=16, help="nodes per chunk file")
+    cont.add_argument(
+        "--linelist",
+        default="data/linelists/obaf_merged.csv.gz",
+        help="line list (one hydrogen line is used)",
+    )
+    cont.set_defaults(func=_continuum)
     start = cmds.add_parser(
         "next-start", help="print the wavelength an extension of a grid must start at [Å, vacuum]"
     )
@@ -202,6 +218,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--instrument", default="boss")
     start.set_defaults(func=lambda args: print(repr(_next_start(args))) or 0)
     p.set_defaults(func=lambda args: p.print_help() or 2)
+
+
+def _continuum(args: argparse.Namespace) -> int:
+    from zeta_payne.grids.continuum_campaign import run_continuum
+
+    res = run_continuum(
+        args.path,
+        args.out,
+        instrument=args.instrument,
+        processes=args.processes,
+        chunk_size=args.chunk_size,
+        linelist=args.linelist,
+    )
+    print(
+        f"{res['done']} nodes on disk ({res['computed']} computed now, "
+        f"{res['cpu_seconds'] / 3600:.2f} CPU-h; {len(res['failed'])} failed)"
+    )
+    for labels, err in res["failed"]:
+        print(f"  failed {labels}: {err}")
+    return 1 if res["failed"] else 0
 
 
 def _next_start(args: argparse.Namespace) -> float:

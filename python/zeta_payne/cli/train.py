@@ -109,6 +109,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vmicro-taper", type=float, default=None, metavar="K",
                    help="width [K] over which the v_micro response falls to 0 above its teff "
                    "range (default: to the grid's next teff value)")
+    p.add_argument("--continuum-grid", default=None, metavar="DIR",
+                   help="the grid's continuum jump-factor grid (`zeta-payne grid continuum`): the "
+                   "network learns the normalised spectrum times the Balmer/Paschen jump factor, "
+                   "as a flux-calibrated spectrum shows it")
     p.set_defaults(func=_run)
 
 
@@ -135,6 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         vmicro_taper=args.vmicro_taper,
         lattice=args.lattice,
         stencil=parse_points(args.stencil),
+        continuum_grid=args.continuum_grid,
     )
     config = TrainConfig(
         n_hidden=args.hidden,

@@ -225,6 +225,25 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if np.isfinite([s.wall_seconds for s in studies]).all() else 1
 
 
+def _truth_continuum(truth: Path, bundle) -> str | None:
+    """The truth set's own jump factors for the bundle's instrument, if made (else None, logged)."""
+    from zeta_payne.validation.runner import provenance_continuum_grid, truth_continuum_grid
+
+    cont = truth_continuum_grid(truth)
+    if cont is not None:
+        instruments = json.loads((cont / "manifest.json").read_text()).get("instruments", {})
+        if bundle.instrument in instruments:
+            log.info("truth %s: the syntheses carry the continuum jumps of %s", truth.name, cont.name)
+            return str(cont)
+    if bundle.instrument == "boss":
+        trained = provenance_continuum_grid(bundle) is not None or (
+            (bundle.manifest.provenance.get("training") or {}).get("continuum_grid"))
+        log.warning("truth %s has no continuum jump factors (`zeta-payne grid continuum %s`): its "
+                    "spectra lack the Balmer and Paschen jumps%s", truth.name, truth,
+                    ", which this bundle models" if trained else "")
+    return None
+
+
 def _grid_generator(args: argparse.Namespace, bundle, gen):
     """The grid generator as the bundle was trained: its stencil and its v_micro response.
 
@@ -250,8 +269,18 @@ def _grid_generator(args: argparse.Namespace, bundle, gen):
                             "truth keeps the grid's one v_micro", bundle.name,
                             training.get("vmicro_grids"))
             grids = tuple(str(g.resolve()) for g in found or ())
+    continuum = None
+    if training.get("continuum_grid") and args.grid is None:
+        from zeta_payne.validation.runner import provenance_continuum_grid
+
+        found = provenance_continuum_grid(bundle)
+        if found is None:
+            log.warning("bundle %s: its continuum grid %s is not found here; the truth lacks the "
+                        "jumps the network models", bundle.name, training.get("continuum_grid"))
+        continuum = str(found.resolve()) if found else None
     return dataclasses.replace(gen, points=points, vmicro_grids=grids,
-                               vmicro_taper=training.get("vmicro_taper") if grids else None)
+                               vmicro_taper=training.get("vmicro_taper") if grids else None,
+                               continuum_grid=continuum)
 
 
 def _progress(instrument: str, snr: float | None):
@@ -309,7 +338,8 @@ def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
         for n in ("teff", "logg", "m_h")
     ]
     kinds = np.array(point_kinds(grid.labels, points, box))
-    gen = GeneratorSpec(kind="synthesis", path=str(truth), instrument=bundle.instrument)
+    gen = GeneratorSpec(kind="synthesis", path=str(truth), instrument=bundle.instrument,
+                        continuum_grid=_truth_continuum(truth, bundle))
     subsets = [("in", kinds == "in", args.n, args.output)]
     if args.out_of_box:
         out = kinds != "in"

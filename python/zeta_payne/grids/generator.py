@@ -59,6 +59,12 @@ class GridGenerator:
     missing : {"raise", "nan"}
         Labels in a cell the grid cannot interpolate (a node missing): raise
         :class:`~zeta_payne.exceptions.GridError`, or return a row of NaN.
+    continuum : zeta_payne.grids.nodes.NodeGrid, optional
+        The jump factor J of ``grid``'s nodes (:mod:`~zeta_payne.grids.continuum`, made by
+        ``zeta-payne grid continuum``), on the same wavelengths: the rotated spectra are
+        multiplied by J interpolated at (teff, logg, m_h), so they carry the Balmer and
+        Paschen jumps of a flux-calibrated spectrum (J is not rotated: a jump is far wider
+        than a rotation kernel).
     """
 
     def __init__(
@@ -70,8 +76,10 @@ class GridGenerator:
         instrument: str | None = None,
         response: VMicroResponse | None = None,
         missing: str = "raise",
+        continuum=None,
     ) -> None:
         self.grid = grid
+        self.continuum = continuum
         self.label_names = tuple(label_names)
         self.response = response
         self.missing = missing
@@ -94,6 +102,11 @@ class GridGenerator:
             ):
                 raise ValueError("the v_micro response is on another wavelength grid than the grid")
             self._vmic_cols = [*self._cols, self.label_names.index("v_micro")]
+        if continuum is not None and (
+            continuum.wavelength.shape != self.wavelength.shape
+            or not np.allclose(continuum.wavelength, self.wavelength, rtol=1e-9)
+        ):
+            raise ValueError("the continuum jump factor is on another wavelength grid than the grid")
 
     def __call__(self, labels: np.ndarray) -> np.ndarray:
         """Rest-frame spectra, shape (M, P), for labels of shape (M, L) in ``label_names`` order."""
@@ -103,7 +116,10 @@ class GridGenerator:
         flux = self.grid.interpolate(lab[:, self._cols], missing=self.missing)
         if self.response is not None:
             flux = flux + self.response(lab[:, self._vmic_cols])
-        return rotate(self.wavelength, flux, np.clip(lab[:, self._vsini], 0.0, None), self.epsilon)
+        flux = rotate(self.wavelength, flux, np.clip(lab[:, self._vsini], 0.0, None), self.epsilon)
+        if self.continuum is not None:
+            flux = flux * self.continuum.interpolate(lab[:, self._cols], missing=self.missing)
+        return flux
 
 
 def _manifest_resolution(manifest: dict | None, instrument: str | None) -> float | None:

@@ -53,10 +53,15 @@ class SegmentSpectrum:
         Air wavelengths [Å].
     flux : numpy.ndarray, shape (n,)
         Continuum-normalised flux (disk-integrated, v sin i = 0).
+    continuum : numpy.ndarray, shape (n,), optional
+        SME's continuum flux at the same wavelengths (the divisor of ``flux``; SME's
+        absolute units, erg s⁻¹ cm⁻² Å⁻¹ at the stellar surface up to a constant), with the
+        hydrogen bound-free edges (Balmer 3,646 Å, Paschen 8,204 Å) as jumps.
     """
 
     wave_air: np.ndarray
     flux: np.ndarray
+    continuum: np.ndarray | None = None
 
 
 def vacuum_to_air(wave_vac: np.ndarray) -> np.ndarray:
@@ -267,6 +272,9 @@ def synthesize_sme(
         flux = np.asarray(sme.synth[i], dtype=float)
         if flux.shape != w.shape or not np.all(np.isfinite(flux)):
             raise SynthesisError(f"SME returned a bad spectrum for {label}")
-        out.append(SegmentSpectrum(wave_air=w, flux=flux))
+        cont = np.asarray(sme.cont[i], dtype=float) if "cont" in sme else None
+        if cont is not None and (cont.shape != w.shape or not np.all(cont > 0)):
+            cont = None
+        out.append(SegmentSpectrum(wave_air=w, flux=flux, continuum=cont))
     log.debug("%s (%d lines): %.1f s", label, len(table), time.perf_counter() - t0)
     return out

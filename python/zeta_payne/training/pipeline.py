@@ -104,6 +104,12 @@ class TrainingSpec:
         (:class:`~zeta_payne.grids.nodes.NodeGrid`, ``points``). Cubic in log g and [M/H]
         cuts the interpolation error where the spectrum varies smoothly along them
         (``data/grids/v3/measure_lattice_error.py --points 2,4,4``).
+    continuum_grid : str or None
+        The jump-factor grid of the training grid (``zeta-payne grid continuum``,
+        :mod:`zeta_payne.grids.continuum`): the training spectra are the normalised spectra
+        times J, so the network emits the Balmer and Paschen jumps a flux-calibrated
+        spectrum shows and the fitter's smooth response cannot make. It must hold every node
+        of the training lattice.
     """
 
     name: str
@@ -122,6 +128,7 @@ class TrainingSpec:
     vmicro_taper: float | None = None
     lattice: str = "complete"
     stencil: tuple[int, int, int] = (2, 2, 2)
+    continuum_grid: str | None = None
 
 
 def _stencil_text(stencil) -> str:
@@ -266,6 +273,22 @@ HOLDOUT_TEFF_REGIONS = ((0.0, 8000.0), (8000.0, 10000.0), (10000.0, 15000.0), (1
                         (20000.0, 1e9))
 
 
+def _continuum_grid(spec: TrainingSpec, grid):
+    """The jump-factor grid of ``spec``, checked to hold every node of the training lattice."""
+    from zeta_payne.grids.nodes import label_keys, load_node_grid
+
+    cont = load_node_grid(spec.continuum_grid, spec.instrument)
+    kind = ((cont.manifest or {}).get("provenance") or {}).get("kind")
+    if kind != "continuum-jump-factor":
+        raise ValueError(f"{spec.continuum_grid} is not a continuum jump-factor grid (kind {kind!r})")
+    missing = {tuple(k) for k in label_keys(grid.labels)} - {tuple(k) for k in label_keys(cont.labels)}
+    if missing:
+        raise ValueError(f"{spec.continuum_grid} lacks {len(missing)} nodes of the training grid "
+                         f"(run `zeta-payne grid continuum` again), e.g. {sorted(missing)[0]}")
+    cont.points = parse_points(spec.stencil)
+    return cont
+
+
 def _holdout_on_grid(path: str | Path, instrument: str, grid):
     """The held-out syntheses at ``path`` on the training grid's pixels and resolution.
 
@@ -299,6 +322,7 @@ def holdout_errors(
     pixels: slice,
     label_names: Sequence[str] = LABELS,
     fixed: Mapping[str, float] | None = None,
+    continuum=None,
 ) -> dict:
     """|Δflux| at held-out synthesized nodes: node interpolation and emulator (v sin i = 0).
 
@@ -317,6 +341,10 @@ def holdout_errors(
     fixed : mapping, optional
         Values of the inputs other than teff, logg and m_h at which the held-out nodes were
         synthesized (v_micro: the grid's; default 0, right for v_sini).
+    continuum : NodeGrid, optional
+        The jump factor the network was trained with (``TrainingSpec.continuum_grid``): the
+        network's spectra are divided by it, interpolated at the held-out labels, so the
+        errors stay those of the normalised spectrum against the normalised syntheses.
 
     Returns
     -------
@@ -343,6 +371,8 @@ def holdout_errors(
     emu = Emulator.from_weights(weights).requires_grad_(False)
     with torch.no_grad():
         pred = emu(torch.as_tensor(x, dtype=torch.float32)).numpy().astype(np.float64)
+    if continuum is not None:
+        pred = pred / continuum.interpolate(lab, missing="nan")[:, pixels]
     # like for like: the pixels every held-out spectrum covers (a degraded truth set ends a
     # fraction of a pixel short of the grid) and the nodes the lattice can interpolate
     cols = np.all(np.isfinite(truth), axis=0)
@@ -645,8 +675,9 @@ def train_bundle(
 
         response = load_vmicro_response(on_disk, spec.vmicro_grids, spec.instrument, spec.vmicro_taper)
         label_names = (*LABELS, "v_micro")
+    continuum = _continuum_grid(spec, grid) if spec.continuum_grid else None
     generator = GridGenerator(grid, label_names, instrument=spec.instrument, response=response,
-                              missing="nan")
+                              missing="nan", continuum=continuum)
     lam = generator.wavelength
     lo, hi = spec.wavelength_range or (
         INSTRUMENT_COVERAGE[spec.instrument][0] * 0.995,
@@ -698,7 +729,8 @@ def train_bundle(
         held = holdout_errors(grid, weights,
                               _holdout_on_grid(spec.holdout_grid, spec.instrument, grid),
                               pixels, label_names,
-                              None if response is None else {"v_micro": response.reference})
+                              None if response is None else {"v_micro": response.reference},
+                              continuum=continuum)
         if held["emulator"]:
             log.info("held-out nodes: interpolation median %.5f, emulator median %.5f",
                      held["interpolation"]["median"], held["emulator"]["median"])
@@ -738,6 +770,11 @@ def train_bundle(
         },
         "box": {name: list(box[name]) for name in label_names},
         "vmicro_response": vmicro,
+        "continuum": None if continuum is None else {
+            "grid": str(spec.continuum_grid),
+            "n_nodes": int(len(continuum)),
+            "quantity": (continuum.manifest or {}).get("provenance", {}).get("quantity"),
+        },
         "accuracy": {
             "emulator_median": errors["median"],
             "emulator_p95": errors["p95"],

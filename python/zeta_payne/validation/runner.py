@@ -22,6 +22,8 @@ __all__ = [
     "coarsen",
     "provenance_grid",
     "provenance_vmicro_grids",
+    "provenance_continuum_grid",
+    "truth_continuum_grid",
     "run_study",
     "test_labels",
 ]
@@ -47,6 +49,9 @@ class GeneratorSpec:
     #: grid generator: folders of the v_micro response grids (v_micro then varies the truth)
     vmicro_grids: tuple[str, ...] = ()
     vmicro_taper: float | None = None
+    #: the continuum jump-factor grid multiplied into the truth (``zeta-payne grid continuum``):
+    #: for "grid", the bundle's training one; for "synthesis", the truth set's own
+    continuum_grid: str | None = None
 
 
 #: What each generator's true spectra are, as the reports name them.
@@ -87,6 +92,25 @@ def provenance_vmicro_grids(bundle) -> tuple[Path, ...] | None:
     recorded = (bundle.manifest.provenance.get("training") or {}).get("vmicro_grids") or ()
     found = tuple(_find_grid(bundle, r) for r in recorded)
     return None if any(f is None for f in found) else found
+
+
+def provenance_continuum_grid(bundle) -> Path | None:
+    """The continuum jump-factor grid a bundle was trained with, as a folder that exists here.
+
+    Returns
+    -------
+    pathlib.Path or None
+        None if the bundle was trained without one or it is not found here.
+    """
+    recorded = (bundle.manifest.provenance.get("training") or {}).get("continuum_grid")
+    return _find_grid(bundle, recorded)
+
+
+def truth_continuum_grid(truth: str | Path) -> Path | None:
+    """The truth set's own continuum jump-factor grid (``<truth>-continuum`` beside it), if made."""
+    path = Path(truth)
+    path = path.with_name(path.name + "-continuum")
+    return path if (path / "manifest.json").is_file() else None
 
 
 def _find_grid(bundle, recorded: str | None) -> Path | None:
@@ -297,8 +321,13 @@ def _init_worker(
             grid = coarsen(grid, spec.max_level)
         if spec.points is not None:
             grid.points = spec.points
+        continuum = None
+        if spec.continuum_grid:
+            continuum = load_node_grid(spec.continuum_grid, instrument)
+            if spec.points is not None:
+                continuum.points = spec.points
         generator = GridGenerator(grid, bundle.manifest.label_names, instrument=instrument,
-                                  response=response)
+                                  response=response, continuum=continuum)
     elif spec.kind == "synthesis":
         from zeta_payne.grids.nodes import load_node_grid
         from zeta_payne.validation.truth import SynthesisGenerator
@@ -306,7 +335,9 @@ def _init_worker(
         instrument = spec.instrument or bundle.instrument
         grid = load_node_grid(spec.path, instrument)
         r_model = grid.manifest["instruments"][instrument].get("R_model")
-        generator = SynthesisGenerator(grid, bundle.manifest.label_names, resolution=r_model)
+        continuum = load_node_grid(spec.continuum_grid, instrument) if spec.continuum_grid else None
+        generator = SynthesisGenerator(grid, bundle.manifest.label_names, resolution=r_model,
+                                       continuum=continuum)
     else:
         raise ValueError(f"unknown generator kind {spec.kind!r}")
     _STATE.update(bundle=bundle, fitter=Fitter(bundle, options), generator=generator, observation=observation)

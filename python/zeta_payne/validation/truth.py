@@ -176,6 +176,10 @@ class SynthesisGenerator:
         R_model (default: the manifest's).
     epsilon : float
         Linear limb-darkening coefficient of the rotation profile.
+    continuum : zeta_payne.grids.nodes.NodeGrid, optional
+        The truth set's own continuum jump factors (``zeta-payne grid continuum TRUTH``: the
+        same points, the same wavelengths): the rotated syntheses are multiplied by them, so
+        the true spectra carry the Balmer and Paschen jumps of a flux-calibrated spectrum.
     """
 
     def __init__(
@@ -184,8 +188,10 @@ class SynthesisGenerator:
         label_names: Sequence[str],
         resolution: float | None = None,
         epsilon: float = 0.6,
+        continuum: NodeGrid | None = None,
     ) -> None:
         self.grid = grid
+        self.continuum = continuum
         self.label_names = tuple(label_names)
         self.wavelength = np.asarray(grid.wavelength, dtype=float)
         if resolution is None:
@@ -201,6 +207,12 @@ class SynthesisGenerator:
         self._cols = [self.label_names.index(n) for n in ("teff", "logg", "m_h")]
         self._vsini = self.label_names.index("v_sini") if "v_sini" in self.label_names else None
         self._row = {tuple(k): i for i, k in enumerate(label_keys(grid.labels))}
+        if continuum is not None:
+            if continuum.wavelength.shape != self.wavelength.shape or not np.allclose(
+                continuum.wavelength, self.wavelength, rtol=1e-9
+            ):
+                raise ValueError("the truth's continuum grid is on other wavelengths than the truth")
+            self._cont_row = {tuple(k): i for i, k in enumerate(label_keys(continuum.labels))}
 
     def rows(self, labels: np.ndarray) -> np.ndarray:
         """Row of the stored synthesis of each label row, shape (M,) (KeyError if not stored)."""
@@ -217,6 +229,12 @@ class SynthesisGenerator:
 
         lab = np.atleast_2d(np.asarray(labels, dtype=float))
         flux = self.grid.flux[self.rows(lab)].astype(np.float64)
-        if self._vsini is None:
-            return flux
-        return rotate(self.wavelength, flux, np.clip(lab[:, self._vsini], 0.0, None), self.epsilon)
+        if self._vsini is not None:
+            flux = rotate(self.wavelength, flux, np.clip(lab[:, self._vsini], 0.0, None), self.epsilon)
+        if self.continuum is not None:
+            keys = [tuple(k) for k in label_keys(lab[:, self._cols])]
+            absent = [k for k in keys if k not in self._cont_row]
+            if absent:
+                raise KeyError(f"no continuum at {len(absent)} truth point(s), e.g. {absent[0]}")
+            flux = flux * self.continuum.flux[[self._cont_row[k] for k in keys]]
+        return flux
