@@ -62,8 +62,12 @@ def test_iterations_and_time_budget_still_bound_training(problem):
 def test_default_fit_range_follows_the_model_into_the_blue():
     from zeta_payne.training.pipeline import default_fit_range
 
-    v3, n3 = default_fit_range("boss", 3600.0, 10400.0)  # a v3 grid: the paper's whole range
+    # a v3 grid with the continuum's jumps: the paper's whole range
+    v3, n3 = default_fit_range("boss", 3600.0, 10400.0, jumps=True)
     assert 3600 < v3[0] < 3620 and 10340 < v3[1] < 10400 and n3 == 19
+    # without them, not across the Balmer jump
+    v3n, n3n = default_fit_range("boss", 3600.0, 10400.0)
+    assert v3n[0] == 3900.0 and v3n[1] == v3[1] and 15 < n3n < n3
     v2, n2 = default_fit_range("boss", 4478.0, 10220.0)  # a v2 grid: the authors' range
     assert 4500.0 <= v2[0] < 4501.0 and 10160.0 < v2[1] <= 10170.0 and n2 == 15
     small, n_small = default_fit_range("boss", 4810.0, 5390.0)  # a test window

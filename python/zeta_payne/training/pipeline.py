@@ -610,7 +610,16 @@ def _report(
     return {"emulator_accuracy.md": "\n".join(lines).encode(), "emulator_accuracy.png": png.getvalue()}
 
 
-def default_fit_range(instrument: str, model_lo: float, model_hi: float) -> tuple[list[float], int]:
+#: First wavelength [Å] a BOSS model *without* the continuum's jumps may fit: real
+#: flux-calibrated spectra fitted from 3,600 Å (across the Balmer jump, which a smooth response
+#: cannot follow) came back +0.2 to +1.2 dex in log g; from 3,750 and 3,900 Å they did not
+#: (336 MILES/STELIB stars, docs/synthesis.md, "The continuum's jumps").
+NO_JUMP_BLUE_LIMIT = 3900.0
+
+
+def default_fit_range(
+    instrument: str, model_lo: float, model_hi: float, jumps: bool = False
+) -> tuple[list[float], int]:
     """A new bundle's fitted wavelength range and number of response terms.
 
     The range is what the model covers, less 0.5 % at each end (room for the RV search and
@@ -625,6 +634,9 @@ def default_fit_range(instrument: str, model_lo: float, model_hi: float) -> tupl
     instrument : {"boss", "apogee"}
     model_lo, model_hi : float
         The model's first and last wavelength [Å].
+    jumps : bool
+        Whether the model carries the continuum's jumps (trained with a continuum grid).
+        Without them a BOSS fit starts no bluer than :data:`NO_JUMP_BLUE_LIMIT`.
 
     Returns
     -------
@@ -635,6 +647,8 @@ def default_fit_range(instrument: str, model_lo: float, model_hi: float) -> tupl
     cover_lo, cover_hi = INSTRUMENT_COVERAGE[instrument]
     default_lo, default_hi = INSTRUMENT_DEFAULTS[instrument]["wavelength_range"]
     fit_range = [max(cover_lo, model_lo * 1.005), min(cover_hi, model_hi / 1.005)]
+    if instrument == "boss" and not jumps:
+        fit_range[0] = max(fit_range[0], NO_JUMP_BLUE_LIMIT)
     if fit_range[0] >= default_lo * 0.98:
         fit_range = [max(default_lo, fit_range[0]), min(default_hi, fit_range[1])]
     span = np.log(fit_range[1] / fit_range[0]) / np.log(default_hi / default_lo)
@@ -793,7 +807,8 @@ def train_bundle(
                   value=response.reference if n == "v_micro" else None)
         for n in label_names
     )
-    fit_range, n_chebyshev = default_fit_range(spec.instrument, float(wl[0]), float(wl[-1]))
+    fit_range, n_chebyshev = default_fit_range(spec.instrument, float(wl[0]), float(wl[-1]),
+                                               jumps=continuum is not None)
     manifest = Manifest(
         name=spec.name,
         version=spec.version,
