@@ -24,6 +24,7 @@ import numpy as np
 
 from ..exceptions import GridError
 from ..threads import exit_with_parent, pin_threads
+from .campaign import _done_keys
 from .format import (
     SCHEMA,
     ModelWavelengthGrid,
@@ -103,15 +104,6 @@ def _source_labels(root: Path, instrument: str) -> np.ndarray:
     return labels[np.sort(first)]
 
 
-def _done(out: Path, instrument: str) -> tuple[set, int]:
-    keys: set = set()
-    nxt = 0
-    for chunk in sorted((out / instrument).glob("chunk_*.npz")):
-        keys.update(map(tuple, label_keys(read_chunk(chunk)[0])))
-        nxt = max(nxt, int(chunk.stem.split("_")[1]) + 1)
-    return keys, nxt
-
-
 def _init_worker(grid_spec: dict, linelist: str, v_micro: float) -> None:
     pin_threads(1, torch=False)
     exit_with_parent()
@@ -189,7 +181,7 @@ def run_continuum(
         new["provenance"]["created"] = old["provenance"]["created"]
     write_json_atomic(out / "manifest.json", new)  # the source's levels as they are now
     labels = _source_labels(source, instrument)
-    done, index = _done(out, instrument)
+    done, index = _done_keys(out, [instrument])
     todo = [row for row, key in zip(labels, label_keys(labels), strict=True) if tuple(key) not in done]
     log.info("%s: %d nodes, %d on disk, %d to compute", out.name, len(labels), len(done), len(todo))
     result: dict = {"computed": 0, "failed": [], "cpu_seconds": 0.0}
