@@ -1,0 +1,98 @@
+#!/usr/bin/env python
+"""Interpolation error of node lattices at the synthesis-truth points (held out, random).
+
+The truth sets (``data/truth/synth-truth-v*``) are SME syntheses at random points of the box,
+never lattice nodes. Seen at a grid's resolution and pixels (:func:`degrade_node_grid`), each
+is compared with the grid's interpolation at its labels — the error a training generator
+built on that grid carries into the network, and which the interpolant validation study
+cannot see. Printed per teff region and grid: median and 95th percentile of |Δflux| over all
+pixels of all points, and the mean *signed* Δflux (interpolation − truth) over the pixels
+where the truth is below 0.9 (line cores): a systematic sign there means lines that are too
+shallow (+) or too deep (−) and a label bias in the fits, not just scatter.
+
+A grid is given as ``PATH[:STENCIL[:LEVEL]]``: ``STENCIL`` as ``4,4,4`` (default ``2,2,2``,
+multilinear) and ``LEVEL`` the refinement level to use (default: all levels on disk; ``0``
+for the coarsest). Compare grids only where they share the truth's physics (same line list
+in that wavelength range).
+
+    python data/grids/v3/measure_truth_interpolation.py --instrument apogee \
+        --grid data/grids/obaf-sme-apogee-v2 --grid data/grids/obaf-sme-v3:2,2,2:0 \
+        --grid data/grids/obaf-sme-v3:4,4,4:0 [--truth data/truth/synth-truth-v1] [-o OUT.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from zeta_payne.grids.convert import degrade_node_grid
+from zeta_payne.grids.nodes import NodeGrid, load_node_grid
+
+#: stored resolving power of the truth sets (data/truth/make_truth.sh)
+TRUTH_RESOLUTION = {"boss": 20000.0, "apogee": 80000.0}
+REGIONS = [(6000, 7500), (7500, 10000), (10000, 15000), (15000, 20000), (20000, 30001)]
+
+
+def grid_view(spec: str, instrument: str) -> tuple[str, NodeGrid]:
+    """The grid of ``PATH[:STENCIL[:LEVEL]]`` restricted to the level, with the stencil."""
+    path, *rest = spec.split(":")
+    grid = load_node_grid(path, instrument)
+    stencil = tuple(int(x) for x in rest[0].split(",")) if rest and rest[0] else (2, 2, 2)
+    levels = grid.levels
+    if len(rest) > 1:
+        levels = [levels[int(rest[1])]]
+    keep = np.ones(len(grid), dtype=bool)
+    for i, axis in enumerate(levels[-1]):
+        keep &= np.isin(grid.labels[:, i], axis)
+    view = NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep],
+                    manifest=grid.manifest, medium=grid.medium, levels=levels, points=stencil)
+    return spec, view
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--instrument", required=True, choices=sorted(TRUTH_RESOLUTION))
+    ap.add_argument("--grid", action="append", required=True, help="PATH[:STENCIL[:LEVEL]]")
+    ap.add_argument("--truth", default="data/truth/synth-truth-v1")
+    ap.add_argument("-o", "--out", type=Path)
+    args = ap.parse_args(argv)
+
+    views = [grid_view(s, args.instrument) for s in args.grid]
+    ref = views[0][1]
+    r_model = float(ref.manifest["instruments"][args.instrument]["R_model"])
+    truth = degrade_node_grid(load_node_grid(args.truth, args.instrument),
+                              TRUTH_RESOLUTION[args.instrument], ref.wavelength, r_model)
+    preds = {}
+    for name, view in views:
+        if view.wavelength.size != ref.wavelength.size or not np.allclose(view.wavelength, ref.wavelength):
+            raise SystemExit(f"{name}: another wavelength grid than {views[0][0]}")
+        preds[name] = view.interpolate(truth.labels, missing="nan")
+    pix = np.all(np.isfinite(truth.flux), axis=0)
+    usable = np.all([np.all(np.isfinite(p[:, pix]), axis=1) for p in preds.values()], axis=0)
+    lines = [f"# Interpolation error at synthesis-truth points ({args.instrument})", "",
+             f"Truth `{args.truth}` at R {r_model:g}; {int(usable.sum())} of {len(truth)} points "
+             "inside every grid's lattice. Cells: median |Δflux| / p95 |Δflux| / mean signed "
+             "Δflux where the truth < 0.9.", "",
+             "| teff [K] | n | " + " | ".join(f"`{n}`" for n in preds) + " |",
+             "|---|---:|" + "---|" * len(preds)]
+    for lo, hi in REGIONS:
+        sel = usable & (truth.labels[:, 0] >= lo) & (truth.labels[:, 0] < hi)
+        if not sel.any():
+            continue
+        t = truth.flux[sel][:, pix]
+        cells = []
+        for p in preds.values():
+            d = p[sel][:, pix] - t
+            cells.append(f"{np.median(np.abs(d)):.5f} / {np.percentile(np.abs(d), 95):.4f} / "
+                         f"{np.mean(d[t < 0.9]):+.4f}")
+        lines.append(f"| {lo}–{hi} | {int(sel.sum())} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
