@@ -60,12 +60,12 @@ def relative_rv_error(member: dict, rv_model: dict) -> float:
     cov_e = float(member.get("cov_e_v_rad", member["e_v_rad"])) * rchi2 ** (0.5 * (power - 1.0))
     return rv_model["scale"] * cov_e
 
-def _load(truth: Path, instrument: str):
+def _load(truth: Path, instrument: str, bundle_path: str | None = None):
     from zeta_payne.bundles.bundle import load_bundle
     from zeta_payne.grids.nodes import load_node_grid
     from zeta_payne.validation.truth import SynthesisGenerator
 
-    bundle = load_bundle(ROOT / "data" / "bundles" / f"zeta-payne-{instrument}")
+    bundle = load_bundle(bundle_path or ROOT / "data" / "bundles" / f"zeta-payne-{instrument}")
     grid = load_node_grid(truth, instrument)
     r_model = grid.manifest["instruments"][instrument].get("R_model")
     return bundle, grid, SynthesisGenerator(grid, bundle.manifest.label_names, resolution=r_model)
@@ -87,6 +87,12 @@ def _observe(gen, labels, instrument, rv, snr, rng, companion=None):
         gen.wavelength, flux, gen.resolution, instrument, labels[0], rv, snr, rng
     )
     return spectrum
+
+
+def _bundles_text(results: dict) -> str:
+    """The bundles a run used (runs before this was recorded used the shipped ones)."""
+    used = results.get("bundles") or {"boss": "zeta-payne-boss", "apogee": "zeta-payne-apogee"}
+    return " and ".join(f"`{used[k]}`" for k in ("boss", "apogee") if k in used)
 
 
 def _single_row(result) -> dict:
@@ -144,8 +150,8 @@ def run(args) -> dict:
     from zeta_payne.validation.truth import default_points_file, point_kinds, read_truth_points
 
     truth = Path(args.truth)
-    boss_b, grid, boss_gen = _load(truth, "boss")
-    apogee_b, agrid, apogee_gen = _load(truth, "apogee")
+    boss_b, grid, boss_gen = _load(truth, "boss", args.boss_bundle)
+    apogee_b, agrid, apogee_gen = _load(truth, "apogee", args.apogee_bundle)
     points = read_truth_points(default_points_file(truth))
     box = [(s.lower, s.upper) for s in boss_b.labels if s.name in ("teff", "logg", "m_h")]
     box = [box[0], box[1], box[2]]
@@ -162,6 +168,8 @@ def run(args) -> dict:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "label_names": list(LABELS),
         "joint_options": JointOptions().__dict__,
+        "bundles": {b.manifest.instrument: f"{b.manifest.name}@{b.manifest.version}"
+                    for b in (boss_b, apogee_b)},
     }
     if args.append and (out / "results.json").is_file():
         previous = json.loads((out / "results.json").read_text())
@@ -507,8 +515,9 @@ def report(
         "the bundles' box stored for both instruments when the run started), each case's v sin i drawn "
         "uniformly in 0–300 km/s, observed realistically "
         "(`zeta_payne.validation.observe.realistic_spectrum`: "
-        "LSF scatter, reddening, sky, tellurics, flux-calibration error, rejected pixels, noise). Shipped "
-        "bundles `zeta-payne-boss` and `zeta-payne-apogee`, default fit options (APOGEE visits: RV range "
+        "LSF scatter, reddening, sky, tellurics, flux-calibration error, rejected pixels, noise). Bundles "
+        + _bundles_text(results)
+        + ", default fit options (APOGEE visits: RV range "
         "±150 km/s). The flag bits stored in `results.json` "
         "were set at the run's thresholds (`joint_options`); the tables below recompute the flags from "
         "the stored statistics at the current defaults of `JointOptions`.",
@@ -936,6 +945,8 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--truth", default=str(ROOT / "data" / "truth" / "synth-truth-v1"))
+    parser.add_argument("--boss-bundle", help="BOSS bundle folder (default: the shipped one)")
+    parser.add_argument("--apogee-bundle", help="APOGEE bundle folder (default: the shipped one)")
     parser.add_argument("--pairs", type=int, default=30)
     parser.add_argument("--mismatched", type=int, default=30)
     parser.add_argument("--binaries", type=int, default=20)

@@ -15,7 +15,11 @@
 # label from the response grids; the training generator cubic in teff, log g and [M/H]
 # (--stencil 4,4,4: docs/synthesis.md, "Along teff on level 0's own step"; on the finer teff
 # level below 10 kK where its stencil is on disk); training until the validation error stops
-# falling.
+# falling. BOSS is trained over the grid's 3,600-10,400 Å without the continuum jump factor and
+# fits from 3,900 Å (the default fit range of a model without the jumps, NO_JUMP_BLUE_LIMIT;
+# measured on real stars, docs/synthesis.md, "The continuum's jumps"). The held-out report uses
+# the v3 synthesis truth; APOGEE, whose spectra the v1 and v3 line lists give identically, falls
+# back to the v1 truth while the v3 truth is not on disk.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
@@ -24,7 +28,6 @@ OUT=${OUT:-scratch/bundles-v3}
 INSTRUMENTS=${INSTRUMENTS:-"boss apogee"}
 MAX_SECONDS=${MAX_SECONDS:-3600}
 VERSION=${VERSION:-3.0.0}
-TRUTH=data/truth/synth-truth-v3
 mkdir -p "$OUT"
 
 args=(--box grid --stencil 4,4,4 --until-plateau --patience 10 --min-improvement 0.01
@@ -42,11 +45,17 @@ else
         args+=(--vmicro-grid "$d")
     done
 fi
-[ -f "$TRUTH/manifest.json" ] && args+=(--holdout-grid "$TRUTH")
+holdout() {  # the held-out synthesis truth of one instrument (none: no option)
+    if [ -f data/truth/synth-truth-v3/manifest.json ]; then echo --holdout-grid data/truth/synth-truth-v3
+    elif [ "$1" = apogee ] && [ -f data/truth/synth-truth-v1/manifest.json ]; then
+        echo --holdout-grid data/truth/synth-truth-v1
+    fi
+}
 
 for inst in $INSTRUMENTS; do
+    # shellcheck disable=SC2046
     "$PY" -m zeta_payne.cli train --grid "$GRID" --instrument "$inst" \
         --out "$OUT/zeta-payne-$inst" --checkpoint "$OUT/zeta-payne-$inst.ckpt" \
-        --max-seconds "$MAX_SECONDS" "${args[@]}"
+        --max-seconds "$MAX_SECONDS" "${args[@]}" $(holdout "$inst")
     grep -m 3 -E "^- (training|emulator)" "$OUT/zeta-payne-$inst/emulator_accuracy.md"
 done
