@@ -73,3 +73,9 @@ def test_default_fit_range_follows_the_model_into_the_blue():
     small, n_small = default_fit_range("boss", 4810.0, 5390.0)  # a test window
     assert small[0] > 4810 and small[1] < 5390 and n_small == 8
     assert default_fit_range("apogee", 15050.0, 17050.0)[0] == [15050.0 * 1.005, 17050.0 / 1.005]
+
+
+def test_checkpoint_in_a_folder_that_does_not_exist_yet(problem, tmp_path):
+    ckpt = tmp_path / "not" / "yet" / "ckpt"
+    out = train_emulator(*problem, dataclasses.replace(CONFIG, iterations=10), checkpoint=ckpt)
+    assert out.iterations_done == 10 and ckpt.is_file()

@@ -404,6 +404,7 @@ def _save_checkpoint(
     path: Path, model, optimizer, scheduler, best_state, it, best, best_it, history, key, extra=None
 ) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
             "model": model.state_dict(),
