@@ -8,6 +8,9 @@
 #   BUNDLES=scratch/bundles-v3 PROCESSES=2 bash data/bundles/validate_v3.sh
 #
 # Steps (each the command the docs quote; the numbers go to docs/validation/v3/README.md):
+#   holdout     interpolation and emulator error at the held-out truth points and at the
+#               lattice's midpoint probes, written into each bundle's emulator_accuracy.md
+#               (issue 14: interpolation <= 1/2 emulator, per instrument and teff region)
 #   calibrate   error calibration on synthesis truth, S/N 10-200, two seeds; the bundle is
 #               rewritten in place as the next patch version, then checked on a third seed
 #   table3      Table 3 against direct syntheses observed realistically, S/N inf/100/50, one
@@ -31,7 +34,7 @@ PY=${PYTHON:-.venv/bin/python}
 BUNDLES=${BUNDLES:-scratch/bundles-v3}
 OUT=${OUT:-docs/validation/v3}
 PROCESSES=${PROCESSES:-2}
-STEPS=${STEPS:-"calibrate table3 interpolant headline outofbox sample real joint"}
+STEPS=${STEPS:-"holdout calibrate table3 interpolant headline outofbox sample real joint"}
 N_TABLE3=${N_TABLE3:-264}
 N_INTERPOLANT=${N_INTERPOLANT:-1000}
 N_CALIBRATE=${N_CALIBRATE:-150}
@@ -53,6 +56,13 @@ done
 
 for step in $STEPS; do
     case $step in
+    holdout)
+        for inst in boss apogee; do
+            sets=(--holdout-grid "$(truth_for $inst)")
+            [ -f data/grids/obaf-sme-v3-midpoints/manifest.json ] &&
+                sets+=(--holdout-grid data/grids/obaf-sme-v3-midpoints)
+            "$ZP" bundle holdout "$(bundle $inst)" "${sets[@]}" --in-place -o "$OUT/holdout-$inst.md"
+        done ;;
     calibrate)
         for inst in boss apogee; do
             truth=$(truth_for $inst) d="$OUT/calibration/$inst"

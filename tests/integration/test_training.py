@@ -256,3 +256,55 @@ def test_training_with_a_continuum_jump_factor(analytic_grid, tmp_path):
     with pytest.raises(ValueError, match="lacks 1 nodes"):
         train_bundle(analytic_grid, dataclasses.replace(spec, continuum_grid=str(short)), config,
                      tmp_path / "b3")
+
+
+def test_holdout_sets_scored_after_training(analytic_grid, tmp_path):
+    """`bundle holdout` scores sets made after training like training did, and writes them in."""
+    import dataclasses
+    import json
+    import shutil
+
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.cli import main
+    from zeta_payne.exceptions import BundleError
+    from zeta_payne.training.holdout import bundle_holdout
+
+    from .conftest import write_analytic_grid
+
+    lattice = tmp_path / "lattice"  # the analytic grid, stating the v_micro it is at
+    shutil.copytree(analytic_grid, lattice)
+    m = json.loads((lattice / "manifest.json").read_text())
+    (lattice / "manifest.json").write_text(json.dumps({**m, "fixed_labels": {"v_micro": 2.0}}))
+    first, later = tmp_path / "holdout-a", tmp_path / "holdout-b"
+    write_analytic_grid(first, nodes=np.array([[7500.0, 3.5, -0.3], [14000.0, 4.5, 0.4]]))
+    write_analytic_grid(later, nodes=np.array([[10500.0, 3.5, 0.4], [22000.0, 3.2, 0.1], [5000.0, 4.0, 0.0]]))
+    spec, config = analytic_training("test-holdout-later")
+    spec = dataclasses.replace(spec, holdout_grid=str(first))
+    bundle = train_bundle(lattice, spec, dataclasses.replace(config, iterations=30), tmp_path / "bundle")
+    in_training = bundle.manifest.provenance["accuracy"]["holdout"]
+    results, warnings = bundle_holdout(bundle, [first, later])
+    assert warnings == []
+    # the same numbers for the set training scored, computed again from the provenance alone
+    for key in ("interpolation", "emulator"):
+        assert results[0][key] == pytest.approx(in_training[key])
+    assert results[1]["emulator"]["n_nodes"] == 2  # 5,000 K lies outside the lattice
+    assert main(["bundle", "holdout", str(tmp_path / "bundle"), "--holdout-grid", str(first),
+                 "--holdout-grid", str(later), "--in-place", "-o", str(tmp_path / "held.md")]) == 0
+    new = load_bundle(tmp_path / "bundle")
+    assert new.version != bundle.version
+    assert new.manifest.payloads["weights.npz"] == bundle.manifest.payloads["weights.npz"]
+    report = (tmp_path / "bundle" / "emulator_accuracy.md").read_text()
+    assert report.count("## Against real syntheses at") == 2  # the old section replaced, not kept
+    assert "Grid `" + str(later) + "`" in report and "| 22000 | 3.20 | +0.10 |" in report
+    assert "\n\n## Median |Δflux| per spectrum by region" in report
+    stored = new.manifest.provenance["accuracy"]["holdout_grids"]
+    assert [h["grid"] for h in stored] == [str(first), str(later)]
+    assert (tmp_path / "held.md").read_text().count("## Against real syntheses at") == 2
+    # a set synthesized at another v_micro is not a held-out set of this lattice
+    other = tmp_path / "holdout-vmic"
+    write_analytic_grid(other, nodes=np.array([[10500.0, 3.5, 0.4]]))
+    m = json.loads((other / "manifest.json").read_text())
+    m["fixed_labels"] = {"v_micro": 3.0}
+    (other / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match="v_micro 3"):
+        bundle_holdout(bundle, [other])

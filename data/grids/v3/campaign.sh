@@ -13,7 +13,9 @@
 # 4. the teff refinement below 10 kK (data/grids/v3/plan_v3_teff_refine.py: 6,500, 7,500,
 #    8,500 and 9,500 K slices, 166 nodes, a finer level of obaf-sme-v3; the teff probe's 22
 #    nodes, data/grids/v3/probe_teff.sh, are taken over, not synthesized again);
-# 5. the v3 synthesis-truth set (data/truth/truth-points-v3.txt, 328 points, the v3 line list).
+# 5. the midpoint probes of the finished lattice (data/grids/v3/plan_v3_midpoints.py: 24 cell
+#    centres, held out; scored by `zeta-payne bundle holdout`);
+# 6. the v3 synthesis-truth set (data/truth/truth-points-v3.txt, 328 points, the v3 line list).
 # Beside them, the continuum jump factors (zeta-payne grid continuum, ≈ 3 CPU s per node;
 # docs/synthesis.md, "The continuum's jumps"): of level 0 and the v1 truth after the v_micro
 # grids, of the refined lattice and the v3 truth after those.
@@ -46,6 +48,7 @@ continuum data/grids/obaf-sme-v3
 continuum data/truth/synth-truth-v1
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level1-teff.txt 2.0 --new-level \
     --take-from data/grids/obaf-sme-v3-teffprobe
+synth obaf-sme-v3-midpoints data/grids/v3/nodes-v3-midpoints.txt 2.0
 continuum data/grids/obaf-sme-v3
 VERSION=v3 PYTHON=$PY bash data/truth/make_truth.sh
 continuum data/truth/synth-truth-v3

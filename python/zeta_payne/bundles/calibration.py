@@ -13,7 +13,7 @@ from zeta_payne.bundles.bundle import CALIBRATION_NAME, MANIFEST_NAME, Bundle, l
 from zeta_payne.exceptions import BundleError
 from zeta_payne.fitting.calibration import ErrorCalibration
 
-__all__ = ["next_patch_version", "write_calibrated_bundle"]
+__all__ = ["next_patch_version", "write_bundle_revision", "write_calibrated_bundle"]
 
 
 def next_patch_version(version: str) -> str:
@@ -34,8 +34,7 @@ def write_calibrated_bundle(
 
     Every other payload is copied unchanged (the network's weights keep their sha256); the
     manifest gets the new payload's digest, the new version and a summary of the
-    calibration under ``provenance["error_calibration"]``. The folder is written beside
-    the destination and renamed into place, so a crash leaves the old bundle intact.
+    calibration under ``provenance["error_calibration"]`` (:func:`write_bundle_revision`).
 
     Parameters
     ----------
@@ -53,29 +52,66 @@ def write_calibrated_bundle(
     Bundle
         The new bundle, loaded (hashes verified).
     """
+    provenance = dict(bundle.manifest.provenance)
+    provenance["error_calibration"] = {
+        "file": CALIBRATION_NAME,
+        "calibrated_from_version": bundle.version,
+        **{k: v for k, v in calibration.provenance.items() if k in ("truth", "observations", "snr")},
+    }
+    content = (json.dumps(calibration.to_dict(), indent=2) + "\n").encode()
+    return write_bundle_revision(bundle, {CALIBRATION_NAME: content}, provenance, output, version)
+
+
+def write_bundle_revision(
+    bundle: Bundle,
+    files: dict[str, bytes],
+    provenance: dict,
+    output: str | os.PathLike | None = None,
+    version: str | None = None,
+) -> Bundle:
+    """Write ``bundle`` as a new version with some payloads replaced or added.
+
+    The payloads not in ``files`` are copied unchanged (the network's weights keep their
+    sha256), files beside the payloads travel too, and the manifest gets the payloads'
+    digests, the new version and ``provenance``. The folder is written beside the
+    destination and renamed into place, so a crash leaves the old bundle intact.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        A loaded bundle (its folder is read).
+    files : dict of str to bytes
+        Payloads to write (file name → content).
+    provenance : dict
+        The new version's provenance (whole, not a patch).
+    output : path-like, optional
+        Destination folder; default: the bundle's own folder, replaced.
+    version : str, optional
+        The new version; default: the next patch version.
+
+    Returns
+    -------
+    Bundle
+        The new bundle, loaded (hashes verified).
+    """
     if bundle.path is None:
         raise BundleError("the bundle was not loaded from a folder")
     source = Path(bundle.path)
     dest = Path(output) if output is not None else source
     if dest.exists() and dest.resolve() != source.resolve():
-        raise BundleError(f"{dest} exists; choose a new folder for the calibrated bundle")
+        raise BundleError(f"{dest} exists; choose a new folder for the new bundle version")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
         payloads = {}
         for name in bundle.manifest.payloads:
-            if name == CALIBRATION_NAME:
+            if name in files:
                 continue
             shutil.copy2(source / name, tmp / name)
             payloads[name] = sha256_file(tmp / name)
-        (tmp / CALIBRATION_NAME).write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
-        payloads[CALIBRATION_NAME] = sha256_file(tmp / CALIBRATION_NAME)
-        provenance = dict(bundle.manifest.provenance)
-        provenance["error_calibration"] = {
-            "file": CALIBRATION_NAME,
-            "calibrated_from_version": bundle.version,
-            **{k: v for k, v in calibration.provenance.items() if k in ("truth", "observations", "snr")},
-        }
+        for name, content in files.items():
+            (tmp / name).write_bytes(content)
+            payloads[name] = sha256_file(tmp / name)
         manifest = replace(
             bundle.manifest,
             version=version or next_patch_version(bundle.version),

@@ -9,7 +9,7 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("bundle", help="model bundles: import-legacy, verify, calibrate, list")
+    parser = sub.add_parser("bundle", help="model bundles: import-legacy, verify, calibrate, holdout, list")
     cmds = parser.add_subparsers(dest="bundle_command", metavar="ACTION")
     imp = cmds.add_parser("import-legacy", help="convert an authors' network NPZ into a bundle")
     imp.add_argument("npz", help="the authors' network file (w_array_*, b_array_*, x_min, x_max, wave)")
@@ -71,6 +71,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         "-o", "--output", default=None, metavar="DIR", help="write report.md and widths.csv here"
     )
     cal.set_defaults(func=_calibrate)
+    hold = cmds.add_parser(
+        "holdout",
+        help="score a trained bundle against held-out syntheses made after it was trained",
+        description=(
+            "Node interpolation (the bundle's training generator) and emulator error at the nodes of "
+            "held-out synthesis sets, per teff region: the accuracy report's held-out sections, for "
+            "sets synthesized after training (the training grid, lattice and stencil come from the "
+            "bundle's provenance). Printed; with --in-place or --bundle-out written into the bundle's "
+            "emulator_accuracy.md as a new version."
+        ),
+        epilog=(
+            "example: zeta-payne bundle holdout scratch/bundles-v3/zeta-payne-boss "
+            "--holdout-grid data/truth/synth-truth-v3 "
+            "--holdout-grid data/grids/obaf-sme-v3-midpoints --in-place"
+        ),
+    )
+    hold.add_argument("bundle", help="folder, name, or instrument")
+    hold.add_argument("--holdout-grid", action="append", required=True, metavar="DIR",
+                      help="node grid of held-out syntheses (repeatable)")
+    hold.add_argument("--grid", default=None, metavar="DIR",
+                      help="the training grid, if not where the bundle's provenance says")
+    hold.add_argument("-o", "--output", default=None, metavar="FILE",
+                      help="write the sections here (markdown)")
+    hwhere = hold.add_mutually_exclusive_group()
+    hwhere.add_argument("--in-place", action="store_true",
+                        help="replace the bundle's folder with a new version whose report has these sections")
+    hwhere.add_argument("--bundle-out", default=None, metavar="DIR", help="write the new version here")
+    hold.add_argument("--version", default=None, help="version of the new bundle (default: next patch)")
+    hold.set_defaults(func=_holdout)
     lst = cmds.add_parser("list", help="list the bundles found")
     lst.set_defaults(func=_list)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -166,6 +195,49 @@ def _calibrate(args: argparse.Namespace) -> int:
         print(f"wrote {new.name}@{new.version} to {new.path} (sha256 {new.sha256[:12]})")
     else:
         print("(no bundle written: give --in-place or --bundle-out DIR)")
+    return 0
+
+
+def _holdout(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.bundles.calibration import write_bundle_revision
+    from zeta_payne.bundles.registry import resolve_bundle_path
+    from zeta_payne.exceptions import ZetaPayneError
+    from zeta_payne.training.holdout import bundle_holdout, replace_holdout_sections
+    from zeta_payne.training.pipeline import holdout_markdown
+
+    bundle = load_bundle(resolve_bundle_path(args.bundle))
+    results, warnings = bundle_holdout(bundle, args.holdout_grid, args.grid)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    stencil = (bundle.manifest.provenance.get("training") or {}).get("stencil")
+    sections, summary = [], []
+    for r in results:
+        if not r["emulator"]:
+            print(f"{r['grid']}: no node inside the bundle's lattice", file=sys.stderr)
+            continue
+        sections.append("\n".join(holdout_markdown(r, r["grid"], stencil)))
+        i, e = r["interpolation"], r["emulator"]
+        print(f"{r['grid']}: {e['n_nodes']} nodes; interpolation median {i['median']:.5f} "
+              f"p95 {i['p95']:.5f}; emulator median {e['median']:.5f} p95 {e['p95']:.5f}")
+        summary.append({"grid": r["grid"], **{k: r[k] for k in ("interpolation", "emulator", "regions")}})
+    if not sections:
+        raise ZetaPayneError("no held-out node inside the bundle's lattice")
+    if args.output:
+        Path(args.output).write_text(f"# Held-out syntheses: {bundle.name}@{bundle.version}\n\n"
+                                     + "\n".join(sections))
+    if args.in_place or args.bundle_out:
+        report = (Path(bundle.path) / "emulator_accuracy.md").read_text()
+        provenance = dict(bundle.manifest.provenance)
+        accuracy = dict(provenance.get("accuracy") or {})
+        accuracy["holdout_grids"] = summary
+        provenance["accuracy"] = accuracy
+        files = {"emulator_accuracy.md": replace_holdout_sections(report, sections).encode()}
+        new = write_bundle_revision(bundle, files, provenance, args.bundle_out, args.version)
+        print(f"wrote {new.name}@{new.version} to {new.path} (sha256 {new.sha256[:12]})")
     return 0
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "build_training_set",
     "emulator_errors",
     "holdout_errors",
+    "holdout_markdown",
     "node_interpolation_errors",
     "train_bundle",
     "training_box",
@@ -456,6 +457,65 @@ _STOP_TEXT = {
 }
 
 
+def holdout_markdown(holdout: dict, grid_label: str, stencil) -> list[str]:
+    """The accuracy report's section on one held-out synthesis set (markdown lines).
+
+    Parameters
+    ----------
+    holdout : dict
+        :func:`holdout_errors` of the set (with at least one node inside the lattice).
+    grid_label : str
+        The set's folder, as named in the report.
+    stencil : str or tuple of int or None
+        The training generator's stencil (:func:`_stencil_text`).
+    """
+    hi, he = holdout["interpolation"], holdout["emulator"]
+    lines = [
+        f"## Against real syntheses at {he['n_nodes']} held-out nodes (v sin i = 0)",
+        "",
+        f"Grid `{grid_label}`: nodes off the training lattice, "
+        "synthesized with the same physics. *Interpolation* is the training generator "
+        f"({_stencil_text(stencil)} between lattice nodes) "
+        "against the synthesis; *emulator* is the "
+        "network against the synthesis (its total error with respect to the physics).",
+        "",
+        "| | median |Δflux| | 95th percentile | max |",
+        "|---|---|---|---|",
+        f"| node interpolation | {hi['median']:.5f} | {hi['p95']:.5f} | {hi['max']:.4f} |",
+        f"| emulator | {he['median']:.5f} | {he['p95']:.5f} | {he['max']:.4f} |",
+        "",
+    ]
+    if holdout.get("regions"):
+        lines += [
+            "By teff region (pixels of all held-out nodes in the region pooled; the target is "
+            "interpolation ≤ ½ emulator in median and 95th percentile):",
+            "",
+            "| teff [K] | nodes | interp. median | interp. p95 | emulator median | emulator p95 "
+            "| interp./emulator median, p95 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in holdout["regions"]:
+            ri, re_ = r["interpolation"], r["emulator"]
+            top = "" if r["teff_hi"] >= 1e8 else f"{r['teff_hi']:.0f}"
+            lines.append(
+                f"| {r['teff_lo']:.0f}–{top} | {ri['n_nodes']} | {ri['median']:.5f} | "
+                f"{ri['p95']:.5f} | {re_['median']:.5f} | {re_['p95']:.5f} | "
+                f"{ri['median'] / re_['median']:.2f}, {ri['p95'] / re_['p95']:.2f} |")
+        lines.append("")
+    if holdout.get("nodes"):
+        lines += [
+            "| teff | logg | [M/H] | interp. median | interp. p95 | emulator median | emulator p95 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {n['teff']:.0f} | {n['logg']:.2f} | {n['m_h']:+.2f} | {n['interpolation_median']:.5f} | "
+            f"{n['interpolation_p95']:.5f} | {n['emulator_median']:.5f} | {n['emulator_p95']:.5f} |"
+            for n in holdout["nodes"]
+        ]
+        lines.append("")
+    return lines
+
+
 def _report(
     spec: TrainingSpec,
     outcome: TrainOutcome,
@@ -543,49 +603,8 @@ def _report(
         ]
         lines.append("")
     if holdout and holdout.get("emulator"):
-        hi, he = holdout["interpolation"], holdout["emulator"]
-        lines += [
-            f"## Against real syntheses at {he['n_nodes']} held-out nodes (v sin i = 0)",
-            "",
-            f"Grid `{provenance['grid'].get('holdout_grid', '')}`: nodes off the training lattice, "
-            "synthesized with the same settings. *Interpolation* is the training generator "
-            f"({_stencil_text(provenance['training'].get('stencil'))} between lattice nodes) "
-            "against the synthesis; *emulator* is the "
-            "network against the synthesis (its total error with respect to the physics).",
-            "",
-            "| | median |Δflux| | 95th percentile | max |",
-            "|---|---|---|---|",
-            f"| node interpolation | {hi['median']:.5f} | {hi['p95']:.5f} | {hi['max']:.4f} |",
-            f"| emulator | {he['median']:.5f} | {he['p95']:.5f} | {he['max']:.4f} |",
-            "",
-        ]
-        if holdout.get("regions"):
-            lines += [
-                "By teff region (pixels of all held-out nodes in the region pooled; the target is "
-                "interpolation ≤ ½ emulator in median and 95th percentile):",
-                "",
-                "| teff [K] | nodes | interp. median | interp. p95 | emulator median | emulator p95 "
-                "| interp./emulator median, p95 |",
-                "|---|---|---|---|---|---|---|",
-            ]
-            for r in holdout["regions"]:
-                ri, re_ = r["interpolation"], r["emulator"]
-                top = "" if r["teff_hi"] >= 1e8 else f"{r['teff_hi']:.0f}"
-                lines.append(
-                    f"| {r['teff_lo']:.0f}–{top} | {ri['n_nodes']} | {ri['median']:.5f} | "
-                    f"{ri['p95']:.5f} | {re_['median']:.5f} | {re_['p95']:.5f} | "
-                    f"{ri['median'] / re_['median']:.2f}, {ri['p95'] / re_['p95']:.2f} |")
-            lines.append("")
-        lines += [
-            "| teff | logg | [M/H] | interp. median | interp. p95 | emulator median | emulator p95 |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {n['teff']:.0f} | {n['logg']:.2f} | {n['m_h']:+.2f} | {n['interpolation_median']:.5f} | "
-            f"{n['interpolation_p95']:.5f} | {n['emulator_median']:.5f} | {n['emulator_p95']:.5f} |"
-            for n in holdout["nodes"]
-        ]
-        lines.append("")
+        lines += holdout_markdown(holdout, provenance["grid"].get("holdout_grid") or "",
+                                  provenance["training"].get("stencil"))
     lines += [
         "## Median |Δflux| per spectrum by region (validation set)",
         "",
