@@ -14,20 +14,18 @@ Run from the repository root: ``python data/grids/v3/plan_v3_midpoints.py``.
 
 from __future__ import annotations
 
+import sys
 from itertools import product
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from plan_v3_teff_refine import _nodes  # noqa: E402
+
 REGIONS = [(6000.0, 8000.0), (8000.0, 10000.0), (10000.0, 16000.0), (16000.0, 30000.0)]
 PER_REGION = 6
 SEED = 14
-
-
-def _nodes(path: Path) -> list[tuple[float, float, float]]:
-    rows = [line.split() for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
-    return [(float(t), round(float(g), 4), round(float(m), 4)) for t, g, m in rows]
 
 
 def main() -> None:
