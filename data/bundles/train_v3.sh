@@ -8,6 +8,10 @@
 #   bash data/bundles/train_v3.sh                  # both instruments
 #   INSTRUMENTS=boss MAX_SECONDS=3600 bash data/bundles/train_v3.sh
 #   SMOKE=1 bash data/bundles/train_v3.sh          # a minute: checks the path on a partial grid
+#   INIT_FROM=scratch/bundles-v3-l0 bash data/bundles/train_v3.sh
+#                                                  # warm-start from bundles of the same box
+#                                                  # (e.g. trained on level 0 while the
+#                                                  # refinement level was synthesized)
 #
 # Choices, each measured (docs/synthesis.md): the grid's box (--box grid: teff 6-30 kK,
 # log g 2.5-5 where atmospheres exist, [M/H] -2..+0.8) on every node (--lattice nodes: the
@@ -52,10 +56,16 @@ holdout() {  # the held-out synthesis truth of one instrument (none: no option)
     fi
 }
 
+warm() {  # --init-from the bundle of one instrument in INIT_FROM, if there is one
+    [ -n "${INIT_FROM:-}" ] && [ -f "$INIT_FROM/zeta-payne-$1/manifest.json" ] &&
+        echo --init-from "$INIT_FROM/zeta-payne-$1"
+    return 0
+}
+
 for inst in $INSTRUMENTS; do
     # shellcheck disable=SC2046
     "$PY" -m zeta_payne.cli train --grid "$GRID" --instrument "$inst" \
         --out "$OUT/zeta-payne-$inst" --checkpoint "$OUT/zeta-payne-$inst.ckpt" \
-        --max-seconds "$MAX_SECONDS" "${args[@]}" $(holdout "$inst")
+        --max-seconds "$MAX_SECONDS" "${args[@]}" $(holdout "$inst") $(warm "$inst")
     grep -m 3 -E "^- (training|emulator)" "$OUT/zeta-payne-$inst/emulator_accuracy.md"
 done
