@@ -50,8 +50,9 @@ def _training_grid(bundle, grid_path: str | Path | None):
         warnings.append(f"{path}: {len(grid)} nodes on disk, the bundle was trained on {n_trained}")
     continuum = None
     if training.get("continuum_grid"):
-        continuum = load_node_grid(training["continuum_grid"], bundle.instrument)
-        continuum.points = on_disk.points
+        from zeta_payne.training.pipeline import _continuum_grid
+
+        continuum = _continuum_grid(training["continuum_grid"], bundle.instrument, on_disk.points, grid)
     return grid, continuum, warnings
 
 

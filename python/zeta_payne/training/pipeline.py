@@ -274,19 +274,19 @@ HOLDOUT_TEFF_REGIONS = ((0.0, 8000.0), (8000.0, 10000.0), (10000.0, 15000.0), (1
                         (20000.0, 1e9))
 
 
-def _continuum_grid(spec: TrainingSpec, grid):
-    """The jump-factor grid of ``spec``, checked to hold every node of the training lattice."""
+def _continuum_grid(path: str | Path, instrument: str, stencil, grid):
+    """The jump-factor grid at ``path``, checked to hold every node of the training lattice."""
     from zeta_payne.grids.nodes import label_keys, load_node_grid
 
-    cont = load_node_grid(spec.continuum_grid, spec.instrument)
+    cont = load_node_grid(path, instrument)
     kind = ((cont.manifest or {}).get("provenance") or {}).get("kind")
     if kind != "continuum-jump-factor":
-        raise ValueError(f"{spec.continuum_grid} is not a continuum jump-factor grid (kind {kind!r})")
+        raise ValueError(f"{path} is not a continuum jump-factor grid (kind {kind!r})")
     missing = {tuple(k) for k in label_keys(grid.labels)} - {tuple(k) for k in label_keys(cont.labels)}
     if missing:
-        raise ValueError(f"{spec.continuum_grid} lacks {len(missing)} nodes of the training grid "
+        raise ValueError(f"{path} lacks {len(missing)} nodes of the training grid "
                          f"(run `zeta-payne grid continuum` again), e.g. {sorted(missing)[0]}")
-    cont.points = parse_points(spec.stencil)
+    cont.points = parse_points(stencil)
     return cont
 
 
@@ -708,7 +708,8 @@ def train_bundle(
 
         response = load_vmicro_response(on_disk, spec.vmicro_grids, spec.instrument, spec.vmicro_taper)
         label_names = (*LABELS, "v_micro")
-    continuum = _continuum_grid(spec, grid) if spec.continuum_grid else None
+    continuum = (_continuum_grid(spec.continuum_grid, spec.instrument, spec.stencil, grid)
+                 if spec.continuum_grid else None)
     generator = GridGenerator(grid, label_names, instrument=spec.instrument, response=response,
                               missing="nan", continuum=continuum)
     lam = generator.wavelength
