@@ -49,9 +49,11 @@ else
         args+=(--vmicro-grid "$d")
     done
 fi
-holdout() {  # the held-out synthesis truth of one instrument (none: no option)
-    if [ -f data/truth/synth-truth-v3/manifest.json ]; then echo --holdout-grid data/truth/synth-truth-v3
-    elif [ "$1" = apogee ] && [ -f data/truth/synth-truth-v1/manifest.json ]; then
+source data/truth/complete.sh
+holdout() {  # the held-out synthesis truth of one instrument (none: no option; score it later
+             # with `zeta-payne bundle holdout` once the truth is complete)
+    if truth_complete v3; then echo --holdout-grid data/truth/synth-truth-v3
+    elif [ "$1" = apogee ] && truth_complete v1; then
         echo --holdout-grid data/truth/synth-truth-v1
     fi
 }
@@ -66,6 +68,6 @@ for inst in $INSTRUMENTS; do
     # shellcheck disable=SC2046
     "$PY" -m zeta_payne.cli train --grid "$GRID" --instrument "$inst" \
         --out "$OUT/zeta-payne-$inst" --checkpoint "$OUT/zeta-payne-$inst.ckpt" \
-        --max-seconds "$MAX_SECONDS" "${args[@]}" $(holdout "$inst") $(warm "$inst")
+        --max-seconds "$MAX_SECONDS" "${args[@]}" $(holdout "$inst") $(warm "$inst") ${TRAIN_ARGS:-}
     grep -m 3 -E "^- (training|emulator)" "$OUT/zeta-payne-$inst/emulator_accuracy.md"
 done

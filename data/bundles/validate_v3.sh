@@ -41,10 +41,11 @@ N_CALIBRATE=${N_CALIBRATE:-150}
 REAL_SAMPLE=${REAL_SAMPLE:-scratch/real-3900}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$OUT"
+source data/truth/complete.sh
 
 truth_for() {  # the synthesis truth an instrument's v3 bundle is validated on (TRUTH: override)
     if [ -n "${TRUTH:-}" ]; then echo "$TRUTH"
-    elif [ -f data/truth/synth-truth-v3/manifest.json ]; then echo data/truth/synth-truth-v3
+    elif truth_complete v3; then echo data/truth/synth-truth-v3
     elif [ "$1" = apogee ]; then echo data/truth/synth-truth-v1
     else echo "validate_v3.sh: data/truth/synth-truth-v3 missing (campaign not done)" >&2; return 2
     fi
