@@ -143,7 +143,7 @@ class FitOptions:
     hold_outside: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     initial_fit: bool = False
     max_nfev: int = 100
-    polish_nfev: int = 10
+    polish_nfev: int = 40
     chi2_tolerance: float = 0.01
     min_pixels: int = 100
     low_snr: float = 10.0
