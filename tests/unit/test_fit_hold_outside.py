@@ -67,3 +67,33 @@ def test_joint_and_epoch_fits_hold_too(toy_boss, fitter):
     cool = visits(COOL)
     kept = fit_epochs(fitter, cool, JointOptions(single_fits=False))
     assert abs(kept.result.labels[kept.result.label_names.index("v_micro")] - 3.0) < 0.2
+
+
+BLUE = {"label": "teff", "range": [0.0, 10000.0], "value": 4900.0}
+
+
+def test_blue_limit_outside_refits_hot_spectra_on_the_narrower_range(toy_boss):
+    """A fit ending above the rule's teff is repeated from its blue limit (fewer pixels), a
+    cool one is not; both paths (one spectrum, batches) report the refit."""
+    from zeta_payne.fitting.fitter import BLUE_LIMIT
+
+    options = merge_options(toy_boss.manifest.fit_defaults,
+                            {"presearch_points": 1024, "blue_limit_outside": BLUE})
+    fitter = Fitter(toy_boss, options)
+    plain = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {"presearch_points": 1024}))
+    assert fitter.refits and fitter.blue_rule == (0, 0.0, 10000.0, 4900.0)
+    at_2 = toy_boss.manifest.label_names.index("v_micro")  # the bundle holds v_micro at 2 km/s
+    cool_spec = simulate(toy_boss, BOSS_WAVELENGTH, np.where(np.arange(5) == at_2, 2.0, COOL), v_rad=5.0)
+    hot_spec = simulate(toy_boss, BOSS_WAVELENGTH, np.where(np.arange(5) == at_2, 2.0, HOT), v_rad=5.0)
+    cool, hot = fitter.fit(cool_spec), fitter.fit(hot_spec)
+    assert cool.labels[0] < 10000.0 and cool.n_pixels == plain.fit(cool_spec).n_pixels  # whole range
+    in_blue = np.count_nonzero((BOSS_WAVELENGTH >= plain.default_range[0]) & (BOSS_WAVELENGTH < 4900.0))
+    assert in_blue > 0 and hot.n_pixels <= plain.fit(hot_spec).n_pixels - in_blue + 5
+    assert abs(hot.labels[0] - HOT[0]) < 300
+    assert list(fitter._held_fitters) == [(BLUE_LIMIT,)]
+    held = fitter._held_fitters[(BLUE_LIMIT,)]
+    assert held.options.wavelength_range[0] == 4900.0 and not held.refits
+    batch = fitter.fit_batch([hot_spec, cool_spec], batched=True)
+    assert [r.n_pixels for r in batch] == [hot.n_pixels, cool.n_pixels]
+    with pytest.raises(ValueError, match="blue_limit_outside"):
+        Fitter(toy_boss, FitOptions(presearch_points=256, blue_limit_outside={**BLUE, "label": "t_eff"}))

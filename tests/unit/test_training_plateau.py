@@ -79,3 +79,12 @@ def test_checkpoint_in_a_folder_that_does_not_exist_yet(problem, tmp_path):
     ckpt = tmp_path / "not" / "yet" / "ckpt"
     out = train_emulator(*problem, dataclasses.replace(CONFIG, iterations=10), checkpoint=ckpt)
     assert out.iterations_done == 10 and ckpt.is_file()
+
+
+def test_hot_stars_fit_from_4450_with_a_blue_boss_range():
+    from zeta_payne.training.pipeline import default_fit_range, hot_fit_range
+
+    rule = hot_fit_range("boss", default_fit_range("boss", 3600.0, 10400.0)[0])
+    assert rule == {"blue_limit_outside": {"label": "teff", "range": [0.0, 10000.0], "value": 4450.0}}
+    assert hot_fit_range("boss", default_fit_range("boss", 4478.0, 10220.0)[0]) == {}
+    assert hot_fit_range("apogee", [15125.0, 16965.0]) == {}

@@ -47,6 +47,9 @@ __all__ = ["Fitter"]
 
 log = logging.getLogger(__name__)
 
+#: The name :meth:`Fitter.held_names` gives the ``blue_limit_outside`` rule (not a label).
+BLUE_LIMIT = "<blue limit>"
+
 
 class Fitter:
     """Fit spectra with one bundle.
@@ -106,6 +109,8 @@ class Fitter:
         self.fixed_values = values
         #: ``{name: (index of the other label, lo, hi, held value)}`` of options.hold_outside.
         self.holds = self._holds(options)
+        #: ``(index of the label, lo, hi, blue limit)`` of options.blue_limit_outside, or None.
+        self.blue_rule = self._blue_rule(options)
         self._held_fitters: dict[tuple[str, ...], Fitter] = {}
         self.emulator = bundle.emulator().to(self.device)
         self._emulator64 = copy.deepcopy(self.emulator).to(self.device, torch.float64)
@@ -138,12 +143,30 @@ class Fitter:
             holds[name] = (self.label_names.index(rule["label"]), lo, hi, float(rule["value"]))
         return holds
 
+    def _blue_rule(self, options: FitOptions) -> tuple[int, float, float, float] | None:
+        """``options.blue_limit_outside`` as label index, range and blue limit (None: no rule)."""
+        rule = options.blue_limit_outside or {}
+        if not rule:
+            return None
+        if rule.get("label") not in self.label_names:
+            raise ValueError(f"blue_limit_outside: unknown label {rule.get('label')!r}; bundle has "
+                             f"{self.label_names}")
+        lo, hi = (float(x) for x in rule["range"])
+        return self.label_names.index(rule["label"]), lo, hi, float(rule["value"])
+
+    @property
+    def refits(self) -> bool:
+        """Whether a fit may be repeated with held labels or a narrower range."""
+        return bool(self.holds) or self.blue_rule is not None
+
     def _hold_outside(self, spectra: list[Spectrum], results: list[FitResult], batched: bool
                       ) -> list[FitResult]:
-        """Refit the spectra whose fit ended where a ``hold_outside`` label is unconstrained.
+        """Refit the spectra whose fit ended where a ``hold_outside`` label is unconstrained
+        or outside the ``blue_limit_outside`` range.
 
         Each such spectrum is fitted again by a fitter that holds those labels at their
-        values (one per set of held labels, made once); its result replaces the first.
+        values and fits from the blue limit (one per set of held names, made once); its
+        result replaces the first.
         """
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, result in enumerate(results):
@@ -158,7 +181,8 @@ class Fitter:
         return results
 
     def held_names(self, labels: Mapping[str, float]) -> tuple[str, ...]:
-        """The ``hold_outside`` labels a fit ending at ``labels`` must hold.
+        """The ``hold_outside`` labels a fit ending at ``labels`` must hold, and
+        :data:`BLUE_LIMIT` when it must be fitted again from the ``blue_limit_outside`` limit.
 
         Parameters
         ----------
@@ -167,7 +191,10 @@ class Fitter:
             holds nothing).
         """
         out = []
-        for name, (j, lo, hi, _) in self.holds.items():
+        rules = [(name, rule[:3]) for name, rule in self.holds.items()]
+        if self.blue_rule is not None:
+            rules.append((BLUE_LIMIT, self.blue_rule[:3]))
+        for name, (j, lo, hi) in rules:
             value = float(labels.get(self.label_names[j], np.nan))
             if np.isfinite(value) and not lo <= value <= hi:
                 out.append(name)
@@ -175,11 +202,16 @@ class Fitter:
 
     def held_fitter(self, names: Sequence[str]) -> Fitter:
         """A fitter like this one with the labels ``names`` held at their ``hold_outside``
-        values (made once per set of names)."""
+        values, fitting from the ``blue_limit_outside`` limit if ``names`` holds
+        :data:`BLUE_LIMIT` (made once per set of names)."""
         key = tuple(names)
         if key not in self._held_fitters:
-            fixed = {**dict(self.options.fixed), **{n: self.holds[n][3] for n in key}}
-            options = self.options.updated(fixed=fixed, hold_outside={})
+            fixed = {**dict(self.options.fixed),
+                     **{n: self.holds[n][3] for n in key if n != BLUE_LIMIT}}
+            options = self.options.updated(fixed=fixed, hold_outside={}, blue_limit_outside={})
+            if BLUE_LIMIT in key:
+                lo, hi = self.options.wavelength_range or self.default_range
+                options = options.updated(wavelength_range=(max(lo, self.blue_rule[3]), hi))
             self._held_fitters[key] = Fitter(self.bundle, options, self.device, self.batch_size)
         return self._held_fitters[key]
 
@@ -197,7 +229,7 @@ class Fitter:
         """Fit one spectrum alone (the reference path). Never raises for bad data: problems
         become flags."""
         results = self._fit_each([spectrum], None)
-        return self._hold_outside([spectrum], results, batched=False)[0] if self.holds else results[0]
+        return self._hold_outside([spectrum], results, batched=False)[0] if self.refits else results[0]
 
     def fit_batch(
         self,
@@ -231,7 +263,7 @@ class Fitter:
             one_at_a_time = self.batch_size is not None and self.batch_size <= 1
             batched = not one_at_a_time and len(spectra) > 1 and not self.options.initial_fit
         fit = self._fit_batched if batched else self._fit_each
-        if not self.holds:
+        if not self.refits:
             return fit(spectra, progress)
         largest = max((s.n_pixels for s in spectra if isinstance(s, Spectrum)), default=0)
         step = self.resolved_batch_size(largest) if batched else 1

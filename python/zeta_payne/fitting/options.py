@@ -80,6 +80,13 @@ class FitOptions:
         ``fit_defaults``). A spectrum whose fitted ``other`` ends outside ``[lo, hi]`` is
         fitted again with ``name`` held at ``held`` (that result is returned: the held label
         carries its value and NaN errors). Labels in ``fixed`` are held everywhere instead.
+    blue_limit_outside : mapping
+        ``{"label": name, "range": (lo, hi), "value": wavelength}``: a spectrum whose fitted
+        label ``name`` ends outside ``[lo, hi]`` is fitted again from ``wavelength`` [Å] (the
+        blue end of ``wavelength_range`` raised to it; that result is returned). The v3 BOSS
+        bundles fit from 3,900 Å below 10,000 K and from 4,450 Å above, where 3,900–4,450 Å
+        pulled real B stars' teff 4 % lower and doubled their χ² (``docs/fitting.md``).
+        Empty: one range for every spectrum.
     initial_fit : bool
         Run the paper's stage 1 (TRF from the box centre) before the pre-search. With the
         response solved linearly for every pre-search candidate this stage is not needed.
@@ -141,6 +148,7 @@ class FitOptions:
     fixed: Mapping[str, float] = field(default_factory=dict)
     free: tuple[str, ...] = ()
     hold_outside: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    blue_limit_outside: Mapping[str, Any] = field(default_factory=dict)
     initial_fit: bool = False
     max_nfev: int = 100
     polish_nfev: int = 40
