@@ -43,8 +43,9 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
     """One row per (instrument, S/N, label) with RMS, reliability, n and the paper's values."""
     rows = []
     for st in studies:
-        stats = summarize(st.deltas(_free(st)))
         key = _snr_key(st.snr)
+        paper = TABLE3.get(st.instrument, {}).get(key)
+        stats = summarize(st.deltas(_free(st)), all_of=None if paper is None else list(paper))
         for label in [*_free(st), "v_rad"]:
             s = stats[label]
             rows.append(
