@@ -48,7 +48,8 @@ def main() -> None:
     fixed = table[table.tag == "fixed2"].set_index("name")
     shift = fixed.m_h - free.m_h
     print(f"{len(shift)} stars: [M/H] shift (held at 2 km/s − fitted) median {shift.median():+.3f}, "
-          f"5-95 % {shift.quantile(0.05):+.2f} to {shift.quantile(0.95):+.2f}, largest |shift| {shift.abs().max():.2f}")
+          f"5-95 % {shift.quantile(0.05):+.2f} to {shift.quantile(0.95):+.2f}, "
+          f"largest |shift| {shift.abs().max():.2f}")
     for lo, hi in ((6000, 6400), (6400, 7500), (7500, 10000)):
         m = (free.teff_ref >= lo) & (free.teff_ref < hi)
         print(f"{lo}-{hi} K: n {int(m.sum())}, median shift {np.median(shift[m]):+.3f} dex, "
