@@ -15,6 +15,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -135,22 +136,22 @@ class Fitter:
         """The labels of ``options.hold_outside`` that this fit frees, as index and range."""
         holds = {}
         for name, rule in (options.hold_outside or {}).items():
-            if name not in self.label_names or rule.get("label") not in self.label_names:
+            if name not in self.label_names:
                 raise ValueError(f"hold_outside {name!r}: unknown labels; bundle has {self.label_names}")
-            if not self.free[self.label_names.index(name)]:
-                continue  # fixed everywhere already
-            lo, hi = (float(x) for x in rule["range"])
-            holds[name] = (self.label_names.index(rule["label"]), lo, hi, float(rule["value"]))
+            parsed = self._range_rule(rule, f"hold_outside {name!r}")
+            if self.free[self.label_names.index(name)]:  # else fixed everywhere already
+                holds[name] = parsed
         return holds
 
     def _blue_rule(self, options: FitOptions) -> tuple[int, float, float, float] | None:
         """``options.blue_limit_outside`` as label index, range and blue limit (None: no rule)."""
         rule = options.blue_limit_outside or {}
-        if not rule:
-            return None
+        return self._range_rule(rule, "blue_limit_outside") if rule else None
+
+    def _range_rule(self, rule: Mapping[str, Any], what: str) -> tuple[int, float, float, float]:
+        """A ``{"label", "range", "value"}`` rule as (label index, lo, hi, value)."""
         if rule.get("label") not in self.label_names:
-            raise ValueError(f"blue_limit_outside: unknown label {rule.get('label')!r}; bundle has "
-                             f"{self.label_names}")
+            raise ValueError(f"{what}: unknown label {rule.get('label')!r}; bundle has {self.label_names}")
         lo, hi = (float(x) for x in rule["range"])
         return self.label_names.index(rule["label"]), lo, hi, float(rule["value"])
 

@@ -80,7 +80,7 @@ def headline_cells(
             name: (np.asarray(columns[name], float) - np.asarray(columns[f"true_{name}"], float))[sel]
             for name in present
         }
-        stats = summarize(deltas, criterion="centred", all_of=[n for n in present if n != "v_micro"])
+        stats = summarize(deltas, criterion="centred")
         cells: dict[str, dict[str, float]] = {}
         for name in present:
             d_all = np.asarray(columns[name], float) - np.asarray(columns[f"true_{name}"], float)

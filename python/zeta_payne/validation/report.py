@@ -60,7 +60,7 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
                     "p16": s["p16"],
                     "p50": s["p50"],
                     "p84": s["p84"],
-                    "paper_rms": TABLE3.get(st.instrument, {}).get(key, {}).get(label, np.nan),
+                    "paper_rms": (paper or {}).get(label, np.nan),
                 }
             )
         rows.append(
