@@ -79,6 +79,13 @@ def test_benchmark_real_small(tmp_path):
         main(["benchmark-real", "--sample", str(SAMPLE), "-o", str(out), "--report-only", "--worst", "1"])
         == 0
     )
+    # the bundle's out-of-box thresholds tuned on the stored fits, without fitting again
+    tune = ["benchmark-real", "--sample", str(SAMPLE), "-o", str(out), "--tune-out-of-box", "emission"]
+    assert main(tune) == 0
+    tuning = (out / "out-of-box-tuning.md").read_text()
+    assert "| bundle | 1/1 | 0/0 | 1/1 | 0/0 | 0/1 | 0/1 | `{}` |" in tuning  # HD 161817 flagged
+    assert tuning.count("| emission on half") == 2
+    assert main([*tune[:-1], "balmer"]) != 0  # not a tuning group
 
 
 TRUTH = REPO / "data" / "truth" / "synth-truth-v1"

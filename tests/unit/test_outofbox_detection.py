@@ -268,3 +268,24 @@ def test_a_star_below_the_bundles_logg_floor_is_out_of_its_box():
     assert scored_set(21000.0, 2.8, 0.0, (), box) == "in"
     assert scored_set(21000.0, 2.8, 0.0, (), box, floor=floor) == "edge"  # within the margin
     assert scored_set(21000.0, 2.7, 0.0, (), box, floor=floor) == "out"
+
+
+def test_tuning_table_scores_every_variant_on_both_halves():
+    from zeta_payne.validation.realstars_tuning import format_tuning, tuning_table
+
+    rows, diags = _sample(400, seed=7)
+    start = OutOfBoxThresholds(emission=math.inf)  # the "bundle" row flags nothing
+    table = tuning_table(rows, diags, start, groups=("emission",))
+    assert [r["variant"] for r in table] == ["bundle", "emission on half 0", "emission on half 1"]
+    assert table[0]["out_oob_half0"] == table[0]["in_oob_half1"] == 0
+    assert table[0]["changes"] == {"emission": "inf"}
+    n_out = table[0]["out_n_half0"] + table[0]["out_n_half1"]
+    assert n_out == sum(r["scored"] == "out" for r in rows)
+    for r in table[1:]:
+        assert r["thresholds"].emission in (6.0, 7.0, 8.0, 9.0, 10.0)
+        held = 1 - int(r["variant"][-1])
+        assert r[f"out_bad_half{held}"] >= 0.9 * r[f"out_n_half{held}"]
+        assert r[f"in_oob_half{held}"] <= 0.08 * r[f"in_n_half{held}"]
+        assert OutOfBoxThresholds.from_changes(r["changes"]) == r["thresholds"]
+    text = format_tuning(table, "t")
+    assert text.count("\n| emission on half") == 2 and "**" in text

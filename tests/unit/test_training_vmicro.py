@@ -109,6 +109,7 @@ def test_train_with_vmicro_grids_until_plateau(grids, tmp_path, capsys):
                                                          (-1.0, 0.0)]
     assert m.fit_defaults["hold_outside"] == {"v_micro": {"label": "teff", "range": [6000.0, 10000.0],
                                                           "value": 2.0}}
+    assert m.fit_defaults["unconstrained_error"] == {"m_h": 0.3}  # a new bundle flags [M/H] > 0.3 dex
     prov = m.provenance
     # a 90 % fall over 2 validations is never reached after the first ones: a plateau stop
     assert prov["training"]["stop_reason"] == "plateau"

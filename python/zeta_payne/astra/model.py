@@ -73,6 +73,10 @@ _PER_LABEL_HELP = {
     "at_edge": "{label} at the edge of the model grid",
     "near_edge": "{label} near the edge of the model grid",
     "nonconvex_chi2": "{label} chi2 curve not convex",
+    "unconstrained": (
+        "{label} barely constrained by this spectrum (covariance error above the bundle's "
+        "unconstrained_error): the value is close to arbitrary within the box"
+    ),
 }
 
 

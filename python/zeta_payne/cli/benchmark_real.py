@@ -64,7 +64,45 @@ def register(sub: argparse._SubParsersAction) -> None:
         "reference teff on the stars inside both runs' boxes and flagged bad by neither (written to "
         "-o as a markdown file when -o ends in .md, else printed)",
     )
+    p.add_argument(
+        "--tune-out-of-box",
+        nargs="*",
+        metavar="GROUP",
+        default=None,
+        help="no fitting: tune the bundle's out-of-box thresholds on OUTPUT (results.csv + models.npz "
+        "of a run of this bundle on --sample), each GROUP (ratios, helium, emission, metal_weak, all; "
+        "default: ratios helium emission) on each half, scored on both; writes "
+        "OUTPUT/out-of-box-tuning.md with the fit_defaults.out_of_box entry of every variant",
+    )
     p.set_defaults(func=_run)
+
+
+def _run_tuning(args: argparse.Namespace) -> int:
+    from zeta_payne.bundles.registry import find_bundle
+    from zeta_payne.fitting.outofbox import OutOfBoxThresholds
+    from zeta_payne.validation.realstars import load_models, read_results, rediagnose
+    from zeta_payne.validation.realstars_tuning import TUNING_GROUPS, format_tuning, tuning_table
+
+    groups = args.tune_out_of_box or ["ratios", "helium", "emission"]
+    unknown = set(groups) - set(TUNING_GROUPS)
+    if unknown:
+        raise SystemExit(f"unknown tuning groups {sorted(unknown)}; known: {sorted(TUNING_GROUPS)}")
+    models_path = os.path.join(args.output, "models.npz")
+    if not os.path.isfile(models_path):
+        raise SystemExit(f"{models_path} not found: run the benchmark with -o {args.output} first")
+    bundle = find_bundle(args.bundle)
+    rows = read_results(os.path.join(args.output, "results.csv"))
+    diags = rediagnose(rows, load_models(models_path), args.sample)
+    start = OutOfBoxThresholds.from_changes(bundle.manifest.fit_defaults.get("out_of_box"))
+    table = tuning_table(rows, diags, start, groups)
+    title = f"Out-of-box thresholds tuned for {bundle.name} {bundle.version} on {args.output}"
+    text = format_tuning(table, title)
+    path = os.path.join(args.output, "out-of-box-tuning.md")
+    with open(path, "w") as fh:
+        fh.write(text)
+    print(text, end="")
+    print(f"→ {path}")
+    return 0
 
 
 def _run_compare(args: argparse.Namespace) -> int:
@@ -148,6 +186,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.compare:
         return _run_compare(args)
+    if args.tune_out_of_box is not None:
+        return _run_tuning(args)
     pin_threads(1)
     if args.synthetic:
         return _run_synthetic(args)

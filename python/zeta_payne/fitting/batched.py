@@ -39,7 +39,7 @@ from zeta_payne.fitting.diagnostics import (
     unresolved_v_sini,
 )
 from zeta_payne.fitting.flags import ResultFlags
-from zeta_payne.fitting.outofbox import diagnose, out_of_box_flags
+from zeta_payne.fitting.outofbox import diagnose
 from zeta_payne.fitting.preparation import Prepared
 from zeta_payne.fitting.result import FitResult
 from zeta_payne.fitting.uncertainty import chi2_one_sigma, n_degrees
@@ -501,9 +501,8 @@ class BatchedFit:
             # the per-spectrum fit's out-of-box diagnosis, on the same best model
             model_flux = fitter._model_flux(prep, fm, labels, v_rad, coeffs)
             s = prep.spectrum
-            teff = float(labels[fitter.label_names.index("teff")]) if "teff" in fitter.label_names else None
             diag = diagnose(s.wavelength, s.flux, s.ivar, model_flux, prep.used, v_rad)
-            flags |= out_of_box_flags(diag, teff=teff)
+            flags |= fitter.spectrum_flags(diag, labels, cov.e_labels)
             e_labels, e_v_rad, calibrated = fitter.reported_errors(
                 labels, v_rad, raw_e, cov.e_labels, cov.e_v_rad, rchi2
             )

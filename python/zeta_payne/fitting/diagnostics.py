@@ -25,6 +25,7 @@ __all__ = [
     "parabola_errors",
     "parabola_from_values",
     "parabola_points",
+    "unconstrained_flags",
     "unresolved_v_sini",
 ]
 
@@ -163,6 +164,36 @@ def label_flags(
         if below_logg_floor(labels[names.index("teff")], labels[names.index("logg")],
                             options.logg_floor)[0]:
             flags |= ResultFlags.UNTRAINED_REGION
+    return int(flags)
+
+
+def unconstrained_flags(
+    cov_e_labels: np.ndarray, free: np.ndarray, label_names: Sequence[str], options: FitOptions
+) -> int:
+    """``<LABEL>_UNCONSTRAINED`` for the free labels whose covariance error exceeds the
+    bundle's ``options.unconstrained_error`` (a warning: the spectrum barely constrains them).
+
+    Parameters
+    ----------
+    cov_e_labels : numpy.ndarray, shape (L,)
+        Covariance errors (:func:`covariance_errors`; NaN for held labels) [label units].
+    free : numpy.ndarray of bool, shape (L,)
+    label_names : sequence of str, length L
+    options : FitOptions
+
+    Returns
+    -------
+    int
+        :class:`ResultFlags` bits. A singular covariance (non-finite error) is not flagged
+        here: ``FITTING_FAILURE`` says it.
+    """
+    flags = 0
+    for name, limit in (options.unconstrained_error or {}).items():
+        if name not in label_names:
+            continue
+        i = list(label_names).index(name)
+        if free[i] and np.isfinite(cov_e_labels[i]) and cov_e_labels[i] > float(limit):
+            flags |= label_flag(name, "unconstrained")
     return int(flags)
 
 

@@ -28,12 +28,13 @@ from zeta_payne.fitting.diagnostics import (
     covariance_errors,
     label_flags,
     parabola_errors,
+    unconstrained_flags,
     unresolved_v_sini,
 )
 from zeta_payne.fitting.flags import ResultFlags
 from zeta_payne.fitting.least_squares import trf
 from zeta_payne.fitting.options import FitOptions, merge_options
-from zeta_payne.fitting.outofbox import diagnose, out_of_box_flags
+from zeta_payne.fitting.outofbox import OutOfBoxDiagnostics, OutOfBoxThresholds, diagnose, out_of_box_flags
 from zeta_payne.fitting.preparation import Prepared, prepare
 from zeta_payne.fitting.presearch import packed_products, sobol_unit, solve_response, varpro_chi2
 from zeta_payne.fitting.region import below_logg_floor
@@ -95,9 +96,13 @@ class Fitter:
         self.label_names = tuple(s.name for s in specs)
         self.lower = np.array([s.lower for s in specs], dtype=float)
         self.upper = np.array([s.upper for s in specs], dtype=float)
-        unknown = (set(options.fixed) | set(options.free)) - set(self.label_names)
+        unknown = (set(options.fixed) | set(options.free) | set(options.unconstrained_error)) - set(
+            self.label_names
+        )
         if unknown:
             raise ValueError(f"unknown labels {sorted(unknown)}; bundle has {self.label_names}")
+        #: The bundle's out-of-box thresholds (``options.out_of_box`` over the defaults).
+        self.out_of_box = OutOfBoxThresholds.from_changes(options.out_of_box)
         free = np.array([s.free or s.name in options.free for s in specs])
         values = np.array([s.value if s.value is not None else 0.5 * (s.lower + s.upper) for s in specs])
         for name, value in options.fixed.items():
@@ -131,6 +136,23 @@ class Fitter:
             self._cand_hidden = self.emulator.hidden(
                 torch.as_tensor(cand, dtype=torch.float64, device=self.device)
             ).to(torch.float32)
+
+    def spectrum_flags(self, diag: OutOfBoxDiagnostics, labels: np.ndarray, cov_e_labels: np.ndarray) -> int:
+        """The out-of-box bits (this bundle's thresholds) and the ``<LABEL>_UNCONSTRAINED``
+        bits of one fit.
+
+        Parameters
+        ----------
+        diag : OutOfBoxDiagnostics
+            :func:`~zeta_payne.fitting.outofbox.diagnose` of the best model.
+        labels, cov_e_labels : numpy.ndarray, shape (L,)
+            Fitted labels and their covariance errors.
+        """
+        names = list(self.label_names)
+        teff = float(labels[names.index("teff")]) if "teff" in names else None
+        m_h = float(labels[names.index("m_h")]) if "m_h" in names else None
+        flags = out_of_box_flags(diag, self.out_of_box, teff=teff, m_h=m_h)
+        return flags | unconstrained_flags(cov_e_labels, self.free, self.label_names, self.options)
 
     def _holds(self, options: FitOptions) -> dict[str, tuple[int, float, float, float]]:
         """The labels of ``options.hold_outside`` that this fit frees, as index and range."""
@@ -664,9 +686,8 @@ class Fitter:
         timing["uncertainties"] = time.perf_counter() - t
         model_flux = self._model_flux(prep, fm, labels, v_rad, coeffs)
         s = prep.spectrum
-        teff = float(labels[self.label_names.index("teff")]) if "teff" in self.label_names else None
         diag = diagnose(s.wavelength, s.flux, s.ivar, model_flux, prep.used, v_rad)
-        flags |= out_of_box_flags(diag, teff=teff)
+        flags |= self.spectrum_flags(diag, labels, cov.e_labels)
 
         e_labels, e_v_rad, calibrated = self.reported_errors(
             labels, v_rad, raw_e, cov.e_labels, cov.e_v_rad, rchi2

@@ -2,14 +2,23 @@
 
 Bits are fixed by name (not by a bundle's label order) so that flags from different bundles
 and versions mean the same thing. ``BAD`` bits make a result unusable; ``WARN`` bits ask for
-care. Per-label bits exist for the five canonical labels.
+care. Per-label bits exist for the five canonical labels. Bits 0–63 fit a signed 64-bit
+integer column; bits 26–27 are free.
 """
 
 from __future__ import annotations
 
 from enum import IntFlag
 
-__all__ = ["CANONICAL_LABELS", "ResultFlags", "BAD_MASK", "WARN_MASK", "flag_names", "label_flag"]
+__all__ = [
+    "ALL_BITS",
+    "BAD_MASK",
+    "CANONICAL_LABELS",
+    "WARN_MASK",
+    "ResultFlags",
+    "flag_names",
+    "label_flag",
+]
 
 #: Canonical label names, in the order of their per-label flag bits.
 CANONICAL_LABELS: tuple[str, ...] = ("teff", "logg", "v_sini", "m_h", "v_micro")
@@ -54,6 +63,11 @@ class ResultFlags(IntFlag):
     SB2_CANDIDATE = 1 << 35  #: residuals show a second, shifted set of lines (double-lined binary?)
     NLTE_REGIME = 1 << 36  #: teff where LTE models stop being credible (FitOptions.lte_teff_max)
     UNTRAINED_REGION = 1 << 37  #: labels where the bundle has no training spectra (FitOptions.logg_floor)
+    TEFF_UNCONSTRAINED = 1 << 38
+    LOGG_UNCONSTRAINED = 1 << 39
+    V_SINI_UNCONSTRAINED = 1 << 40
+    M_H_UNCONSTRAINED = 1 << 41  #: e.g. APOGEE above 10 kK: the H band has almost no metal lines
+    V_MICRO_UNCONSTRAINED = 1 << 42
 
 
 BAD_MASK: ResultFlags = (
@@ -72,11 +86,14 @@ BAD_MASK: ResultFlags = (
     | ResultFlags.JOINT_TENSION
     | ResultFlags.UNTRAINED_REGION
 )
-WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ((1 << 38) - 1))
+#: Every defined bit.
+ALL_BITS: int = sum(int(f) for f in ResultFlags)
+WARN_MASK: ResultFlags = ResultFlags(~BAD_MASK & ALL_BITS)
 
 
 def label_flag(label: str, kind: str) -> ResultFlags:
-    """The per-label flag of ``kind`` ("at_edge", "near_edge", "nonconvex_chi2") for ``label``.
+    """The per-label flag of ``kind`` ("at_edge", "near_edge", "nonconvex_chi2",
+    "unconstrained") for ``label``.
 
     Labels without a canonical bit map to ``ResultFlags(0)``.
     """

@@ -119,6 +119,16 @@ class FitOptions:
         :func:`zeta_payne.grids.coverage.logg_floor`). Pre-search candidates there are dropped
         and a fit that ends there is ``UNTRAINED_REGION`` (bad). Empty: the whole box is
         trained.
+    unconstrained_error : mapping
+        ``{label: error}``: a free label whose covariance error (the Jacobian's, scaled by
+        the reduced χ², before any calibration) exceeds ``error`` [label units] is flagged
+        ``<LABEL>_UNCONSTRAINED`` (a warning: the spectrum barely constrains it; the value is
+        close to arbitrary within the box). The v3 APOGEE bundle sets ``{"m_h": 0.3}``: above
+        10,000 K the H band has almost no metal lines (``docs/fitting.md``). Empty: no test.
+    out_of_box : mapping
+        Out-of-box thresholds of this bundle, the fields of
+        :class:`~zeta_payne.fitting.outofbox.OutOfBoxThresholds` to change (``ratio`` is
+        merged group by group). Empty: the defaults, tuned on the v2 BOSS bundle.
     unresolved_v_sini : float
         v sin i below this fraction of the LSF's velocity FWHM (``c/R``) is flagged
         ``V_SINI_UNRESOLVED`` (a warning; also at v sin i's lower bound). 0.5: BOSS
@@ -160,6 +170,8 @@ class FitOptions:
     at_edge: float = 0.002
     lte_teff_max: float | None = 20000.0
     logg_floor: tuple[tuple[float, float, float], ...] = ()
+    unconstrained_error: Mapping[str, float] = field(default_factory=dict)
+    out_of_box: Mapping[str, Any] = field(default_factory=dict)
     unresolved_v_sini: float = 0.5
     compute_uncertainties: bool = True
     seed: int = 0

@@ -27,8 +27,9 @@ benchmark, see ``docs/fitting.md``, "Out-of-box detection").
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -121,6 +122,57 @@ class OutOfBoxThresholds:
     min_pixels: int = 5
     metal_weak_m_h: float = -math.inf
     metal_weak_teff: float = 7500.0
+
+    @classmethod
+    def from_changes(cls, changes: Mapping[str, Any] | None) -> OutOfBoxThresholds:
+        """The defaults with a bundle's changes (``FitOptions.out_of_box``, from JSON).
+
+        ``ratio`` is merged group by group; ``"inf"``/``"-inf"`` strings (JSON has no
+        infinity) switch a test off.
+
+        Raises
+        ------
+        ValueError
+            A name that is not a threshold, or a ratio for a group :data:`LINE_GROUPS` lacks.
+        """
+        base = cls()
+        if not changes:
+            return base
+        known = {f.name for f in fields(cls)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"out_of_box: unknown thresholds {sorted(unknown)}; known: {sorted(known)}")
+        values: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key == "ratio":
+                groups = set(value) - set(LINE_GROUPS)
+                if groups:
+                    raise ValueError(f"out_of_box ratio: unknown line groups {sorted(groups)}")
+                values["ratio"] = {**base.ratio, **{g: float(v) for g, v in value.items()}}
+            elif key == "min_pixels":
+                values[key] = int(value)
+            else:
+                values[key] = float(value)
+        return replace(base, **values)
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that differ from the defaults, JSON-ready (the inverse of
+        :meth:`from_changes`; infinities as strings)."""
+
+        def plain(v: float) -> float | str:
+            return str(v) if isinstance(v, float) and math.isinf(v) else v
+
+        base = OutOfBoxThresholds()
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value, default = getattr(self, f.name), getattr(base, f.name)
+            if f.name == "ratio":
+                diff = {g: plain(v) for g, v in value.items() if default.get(g) != v}
+                if diff:
+                    out["ratio"] = diff
+            elif value != default:
+                out[f.name] = plain(value)
+        return out
 
 
 @dataclass

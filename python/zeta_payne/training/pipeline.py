@@ -644,6 +644,15 @@ HOT_TEFF = 10000.0
 HOT_BLUE_LIMIT = 4450.0
 
 
+#: A new bundle's ``unconstrained_error`` fit option: [M/H] with a covariance error above
+#: 0.3 dex is flagged ``M_H_UNCONSTRAINED`` (a warning). The v3 APOGEE bundle's 200 realistic
+#: truth-v1 fits at S/N 50: 63 % flagged (12 % of those below 10,000 K), [M/H] RMS 0.93 on the
+#: flagged against 0.25 on the rest (S/N ∞: 40 %, 1.05 against 0.20); the H band above
+#: 10,000 K has almost no metal lines. The v2 BOSS bundle's fits never reach it
+#: (docs/validation/v3/README.md).
+UNCONSTRAINED_ERROR: dict[str, float] = {"m_h": 0.3}
+
+
 def default_fit_range(
     instrument: str, model_lo: float, model_hi: float, jumps: bool = False
 ) -> tuple[list[float], int]:
@@ -875,6 +884,7 @@ def train_bundle(
                 "label": "teff", "range": list(response.teff_range), "value": response.reference}}}),
             **({"logg_floor": [list(cell) for cell in floor]} if floor else {}),
             **hot_fit_range(spec.instrument, fit_range),
+            "unconstrained_error": dict(UNCONSTRAINED_ERROR),
         },
         provenance=provenance,
     )

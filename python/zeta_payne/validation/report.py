@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zeta_payne.fitting.flags import BAD_MASK, flag_names
+from zeta_payne.fitting.flags import BAD_MASK, flag_names, label_flag
 from zeta_payne.validation.paper import TABLE2, TABLE2_EDGES, TABLE3, TABLE3_RELIABILITY
 from zeta_payne.validation.runner import StudyResult
 from zeta_payne.validation.statistics import binned_rms, converged, summarize
@@ -45,9 +45,14 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
     for st in studies:
         key = _snr_key(st.snr)
         paper = TABLE3.get(st.instrument, {}).get(key)
-        stats = summarize(st.deltas(_free(st)), all_of=None if paper is None else list(paper))
+        deltas = st.deltas(_free(st))
+        stats = summarize(deltas, all_of=None if paper is None else list(paper))
+        flags = np.asarray(st.flags, dtype=np.int64)
         for label in [*_free(st), "v_rad"]:
             s = stats[label]
+            unconstrained = (flags & int(label_flag(label, "unconstrained"))) != 0
+            kept = converged(deltas[label]) & ~unconstrained
+            d = np.asarray(deltas[label], dtype=float)
             rows.append(
                 {
                     "instrument": st.instrument,
@@ -61,6 +66,8 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
                     "p50": s["p50"],
                     "p84": s["p84"],
                     "paper_rms": (paper or {}).get(label, np.nan),
+                    "n_unconstrained": int(unconstrained.sum()),
+                    "rms_constrained": float(np.sqrt(np.mean(d[kept] ** 2))) if kept.any() else np.nan,
                 }
             )
         rows.append(
@@ -477,6 +484,15 @@ def write_report(
             )
         lines.append("| reliability (all labels) | " + " | ".join(cells) + " |")
         lines.append("")
+        flagged = [r for r in sub if r["label"] != "all" and r.get("n_unconstrained")]
+        for r in flagged:
+            lines.append(
+                f"- {r['label']} at S/N {r['snr']}: {r['n_unconstrained']} of {r['n']} fits "
+                f"{r['label'].upper()}_UNCONSTRAINED; RMS over the converged others "
+                f"{_fmt(r['rms_constrained'])} {UNITS.get(r['label'], '')}"
+            )
+        if flagged:
+            lines.append("")
     lines += [
         "Cells: our RMS / the paper's RMS (our per-label reliability with the paper's literal "
         "criterion 4(P50+P16) < Δθ < 4(P50+P84), and with the same ±4σ band centred on the "
