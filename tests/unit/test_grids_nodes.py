@@ -85,3 +85,15 @@ def test_outside_or_incomplete_raises_or_nan():
         grid.interpolate([[6500.0, 3.5, -0.5]])
     out = grid.interpolate([[6500.0, 3.5, -0.5], [6500.0, 4.5, 0.5]], missing="nan")
     assert np.isnan(out[0]).all() and np.isfinite(out[1]).all()
+
+
+def test_covers_says_which_queries_interpolate_answers():
+    levels = default_levels()[:1]
+    grid = _grid(levels, drop={(6000.0, 3.0, -0.8)})
+    rng = np.random.default_rng(1)
+    q = np.column_stack([rng.uniform(5500, 25000, 400), rng.uniform(3, 5, 400), rng.uniform(-0.8, 0.8, 400)])
+    ok = grid.covers(q)
+    answered = np.isfinite(grid.interpolate(q, missing="nan")).all(axis=1)
+    np.testing.assert_array_equal(ok, answered)
+    assert (~ok).sum() > 0 and ok.sum() > 300  # the hole's cells and the teff < 6000 K points
+    assert grid.covers([6500.0, 4.5, 0.5]).tolist() == [True]

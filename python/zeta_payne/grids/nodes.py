@@ -166,6 +166,26 @@ class NodeGrid:
             )
         return out
 
+    def covers(self, labels: np.ndarray) -> np.ndarray:
+        """Whether :meth:`interpolate` answers each query (some level has a complete cell).
+
+        Parameters
+        ----------
+        labels : numpy.ndarray, shape (M, 3) or (3,)
+            teff [K], logg, m_h.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (M,)
+            False outside the lattice and where every level's cell misses a node (a hole
+            where no atmosphere exists, a partial campaign).
+        """
+        q = np.atleast_2d(np.asarray(labels, dtype=np.float64))
+        ok = np.zeros(q.shape[0], bool)
+        for idx, _, _, _ in self._stencils(q):
+            ok[idx] = True
+        return ok
+
     def _stencils(self, q: np.ndarray):
         """The stencil each query is answered with, in groups.
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from zeta_payne.fitting.options import FitOptions
 from zeta_payne.fitting.presearch import sobol_unit
+from zeta_payne.fitting.region import below_logg_floor
 
 __all__ = [
     "TRUTH_LABELS",
@@ -189,10 +190,13 @@ class StudyResult:
 
 
 def test_labels(bundle, n: int, seed: int, rv_range: tuple[float, float] = (-50.0, 50.0)):
-    """Sobol test points over the bundle's box (free labels), fixed labels at their values.
+    """Sobol test points over the bundle's trained box (free labels), fixed labels at their values.
 
     The scrambling seed is offset from the training seeds, so the points never coincide
-    with a training point.
+    with a training point. Points below the bundle's log g floor (``fit_defaults.logg_floor``:
+    cells of the box without training spectra, where its grid has no model atmospheres) are
+    skipped, the sequence continued until ``n`` remain; a bundle without a floor gets the
+    first ``n`` points of the sequence, as before.
 
     Returns
     -------
@@ -200,11 +204,23 @@ def test_labels(bundle, n: int, seed: int, rv_range: tuple[float, float] = (-50.
     rv : numpy.ndarray, shape (n,)
     """
     specs = bundle.labels
+    names = [s.name for s in specs]
     free = [i for i, s in enumerate(specs) if s.free]
-    unit = sobol_unit(len(free) + 1, n, 10_000 + seed)
-    labels = np.array([[s.value if s.value is not None else 0.5 * (s.lower + s.upper) for s in specs]] * n)
-    for k, i in enumerate(free):
-        labels[:, i] = specs[i].lower + unit[:, k] * (specs[i].upper - specs[i].lower)
+    floor = (bundle.manifest.fit_defaults or {}).get("logg_floor") or ()
+    centre = [s.value if s.value is not None else 0.5 * (s.lower + s.upper) for s in specs]
+    size = n
+    while True:
+        unit = sobol_unit(len(free) + 1, size, 10_000 + seed)
+        labels = np.array([centre] * size, dtype=float)
+        for k, i in enumerate(free):
+            labels[:, i] = specs[i].lower + unit[:, k] * (specs[i].upper - specs[i].lower)
+        keep = np.ones(size, bool)
+        if floor and {"teff", "logg"} <= set(names):
+            keep = ~below_logg_floor(labels[:, names.index("teff")], labels[:, names.index("logg")], floor)
+        if keep.sum() >= n or size > 64 * n:
+            break
+        size *= 2
+    labels, unit = labels[keep][:n], unit[keep][:n]
     rv = rv_range[0] + unit[:, -1] * (rv_range[1] - rv_range[0])
     return labels, rv
 
