@@ -91,7 +91,7 @@ for step in $STEPS; do
         "$PY" -m zeta_payne.validation.headline \
             --study boss="$OUT/synthesis-boss" --study apogee="$OUT/synthesis-apogee" \
             --interpolant boss="$OUT/boss" --interpolant apogee="$OUT/apogee" \
-            -o "$OUT/headline-table3.md" ;;
+            --box paper -o "$OUT/headline-table3.md" ;;
     outofbox)
         for inst in boss apogee; do
             "$ZP" benchmark-real --bundle "$(bundle $inst)" --synthetic "$(truth_for $inst)" --snr 50 \

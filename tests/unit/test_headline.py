@@ -41,3 +41,39 @@ def test_pull_widths_and_bad_rows():
     assert abs(cells["inf"]["all"]["bad_fraction"] - 0.1) < 1e-12
     text = render_headline({"boss": cells}, {}, {"boss": "test"})
     assert "S/N ∞" in text and "m_h [dex]" in text
+
+
+def test_the_box_subset_is_tabulated_beside_the_whole_study(tmp_path):
+    import csv
+
+    import pytest
+
+    from zeta_payne.validation.headline import PAPER_BOX, in_box, main, parse_box
+
+    assert parse_box(["paper"]) == PAPER_BOX
+    assert parse_box(["m_h=-1:0.5"]) == {"m_h": (-1.0, 0.5)}
+    for bad in ("m_h=0.5:-1", "m_h", "=1:2"):
+        with pytest.raises(ValueError, match="--box"):
+            parse_box([bad])
+    rng = np.random.default_rng(3)
+    cols = _columns(rng)
+    cols["true_m_h"] = rng.uniform(-2.0, 0.8, cols["m_h"].size)
+    # the fit is good inside the paper's [M/H] range and lost below it
+    spread = np.where(cols["true_m_h"] < -0.8, 1.0, 0.05)
+    cols["m_h"] = cols["true_m_h"] + spread * rng.normal(size=spread.size)
+    keep = in_box(cols, {"m_h": (-0.8, 0.8)})
+    assert 0.45 < keep.mean() < 0.65
+    study = tmp_path / "study"
+    study.mkdir()
+    with open(study / "results.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(list(cols))
+        w.writerows(zip(*cols.values(), strict=True))
+    out = tmp_path / "headline.md"
+    assert main(["--study", f"apogee={study}", "--box", "m_h=-0.8:0.8", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "### APOGEE\n" in text and "### APOGEE within m_h -0.8…0.8" in text
+    whole, boxed = text.split("### APOGEE within")
+    rms = [float(t.split("**")[1]) for t in (whole, boxed) for t in [t[t.index("| m_h [dex]"):]]]
+    assert rms[1] < 0.1 < rms[0]  # the subset shows what the box edge hides
+    assert f"S/N 50: {int(keep[cols['snr'] == 50].sum())} cases" in boxed

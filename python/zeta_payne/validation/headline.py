@@ -34,7 +34,15 @@ from zeta_payne.fitting.calibration import robust_width
 from zeta_payne.validation.paper import TABLE3, TABLE3_RELIABILITY
 from zeta_payne.validation.statistics import summarize
 
-__all__ = ["LABELS", "headline_cells", "render_headline", "main"]
+__all__ = ["LABELS", "PAPER_BOX", "headline_cells", "in_box", "parse_box", "render_headline", "main"]
+
+#: The paper's training box (its Table 1) over the labels a v3 box widened: a study on the v3
+#: truth is compared with the paper like for like on the cases whose true labels lie in it.
+PAPER_BOX: dict[str, tuple[float, float]] = {
+    "teff": (6000.0, 25000.0),
+    "logg": (3.0, 5.0),
+    "m_h": (-0.8, 0.8),
+}
 
 #: Labels of the headline table, in order (RV as the paper's fifth row).
 LABELS: tuple[str, ...] = ("teff", "logg", "v_sini", "m_h", "v_rad")
@@ -112,6 +120,47 @@ def headline_cells(
     return out
 
 
+def parse_box(items: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """``["teff=6000:25000", "paper"]`` → ``{label: (lo, hi)}`` (``paper``: :data:`PAPER_BOX`).
+
+    Raises
+    ------
+    ValueError
+        An item that is neither ``paper`` nor ``label=lo:hi`` with ``lo < hi``.
+    """
+    box: dict[str, tuple[float, float]] = {}
+    for item in items:
+        if item == "paper":
+            box.update(PAPER_BOX)
+            continue
+        name, _, span = item.partition("=")
+        lo, _, hi = span.partition(":")
+        try:
+            bounds = (float(lo), float(hi))
+        except ValueError:
+            raise ValueError(f"--box {item!r}: expected paper or LABEL=LO:HI") from None
+        if not name or not bounds[0] < bounds[1]:
+            raise ValueError(f"--box {item!r}: expected paper or LABEL=LO:HI with LO < HI")
+        box[name] = bounds
+    return box
+
+
+def in_box(columns: dict[str, np.ndarray], box: dict[str, tuple[float, float]]) -> np.ndarray:
+    """Cases whose true labels (``true_<label>``) lie inside ``box`` (edges included).
+
+    Raises
+    ------
+    KeyError
+        A label of the box the study has no truth column for.
+    """
+    n = len(columns["snr"])
+    keep = np.ones(n, bool)
+    for name, (lo, hi) in box.items():
+        true = np.asarray(columns[f"true_{name}"], dtype=float)
+        keep &= (true >= lo) & (true <= hi)
+    return keep
+
+
 def _fmt(name: str, x: float) -> str:
     return "–" if x is None or x != x else _FORMAT[name].format(x)
 
@@ -143,12 +192,13 @@ def render_headline(
     str
     """
     lines: list[str] = []
-    for instrument, per_snr in cells.items():
+    for title, per_snr in cells.items():
+        instrument = title.split()[0]
         keys = [k for k in ("inf", "100", "50") if k in per_snr] + sorted(
             k for k in per_snr if k not in ("inf", "100", "50")
         )
         heads = ["∞" if k == "inf" else k for k in keys]
-        lines += [f"### {instrument.upper()}", "", meta.get(instrument, ""), ""]
+        lines += [f"### {instrument.upper()}{title[len(instrument):]}", "", meta.get(title, ""), ""]
         lines += _table_head(
             "RMS over converged fits (band centred on the median) — **ours** / paper / interpolant "
             "study; below it the RMS of all fits and the median offset (bias):",
@@ -236,19 +286,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a synthesis-truth study folder (results.csv)")
     parser.add_argument("--interpolant", action="append", default=[], metavar="INSTRUMENT=DIR",
                         help="the interpolant study folder (table3.csv) for the side-by-side column")
+    parser.add_argument("--box", action="append", default=[], metavar="paper|LABEL=LO:HI",
+                        help="also tabulate the cases whose true labels lie in this box (repeat; "
+                        "'paper': the paper's teff 6000-25000, logg 3-5, [M/H] -0.8..+0.8) — a study "
+                        "over a wider box compared with the paper like for like")
     parser.add_argument("-o", "--output", type=Path, required=True, help="markdown file to write")
     args = parser.parse_args(argv)
+    box = parse_box(args.box)
+    box_text = ", ".join(f"{k} {lo:g}…{hi:g}" for k, (lo, hi) in box.items())
     cells, meta = {}, {}
     for instrument, folder in _pairs(args.study).items():
         columns = _read_columns(folder / "results.csv")
-        cells[instrument] = headline_cells(columns, int(BAD_MASK))
-        points = columns.get("case_truth_point")
-        n_points = len(np.unique(points[np.isfinite(points)])) if points is not None else "?"
-        per_snr = {k: v["all"]["n"] for k, v in cells[instrument].items()}
-        meta[instrument] = (
-            f"Study `{folder}`: {', '.join(f'S/N {k}: {n} cases' for k, n in per_snr.items())}; "
-            f"{n_points} distinct synthesized truth points."
-        )
+        subsets = [(instrument, columns, "")]
+        if box:
+            keep = in_box(columns, box)
+            subsets.append((f"{instrument} within {box_text}",
+                            {k: v[keep] for k, v in columns.items()},
+                            f" Only the cases whose true labels lie within {box_text}."))
+        for key, cols, note in subsets:
+            if not len(cols["snr"]):
+                continue
+            cells[key] = headline_cells(cols, int(BAD_MASK))
+            points = cols.get("case_truth_point")
+            n_points = len(np.unique(points[np.isfinite(points)])) if points is not None else "?"
+            per_snr = {k: v["all"]["n"] for k, v in cells[key].items()}
+            meta[key] = (
+                f"Study `{folder}`: {', '.join(f'S/N {k}: {n} cases' for k, n in per_snr.items())}; "
+                f"{n_points} distinct synthesized truth points.{note}"
+            )
     interpolant = {name: _read_interpolant(folder) for name, folder in _pairs(args.interpolant).items()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render_headline(cells, interpolant, meta) + "\n")
