@@ -6,6 +6,9 @@
 #   bash data/bundles/validate_v3.sh                       # every step, in order
 #   STEPS="table3 headline" bash data/bundles/validate_v3.sh
 #   BUNDLES=scratch/bundles-v3 PROCESSES=2 bash data/bundles/validate_v3.sh
+#   # a dry run of every step on copies, a partial truth and a few cases (minutes, not hours):
+#   BUNDLES=scratch/bundles-dry OUT=scratch/v3-dry TRUTH=scratch/truth-dry N_TABLE3=6 \
+#       N_CALIBRATE=20 N_OUTOFBOX=6 JOINT_SCALE=15 N_INTERPOLANT=6 bash data/bundles/validate_v3.sh
 #
 # Steps (each the command the docs quote; the numbers go to docs/validation/v3/README.md):
 #   holdout     interpolation and emulator error at the held-out truth points and at the
@@ -36,8 +39,10 @@ OUT=${OUT:-docs/validation/v3}
 PROCESSES=${PROCESSES:-2}
 STEPS=${STEPS:-"holdout calibrate table3 interpolant headline outofbox sample real joint"}
 N_TABLE3=${N_TABLE3:-264}
-N_INTERPOLANT=${N_INTERPOLANT:-1000}
+N_INTERPOLANT=${N_INTERPOLANT:-400}
 N_CALIBRATE=${N_CALIBRATE:-150}
+N_OUTOFBOX=${N_OUTOFBOX:-}         # empty: every truth point (a number: --limit, for a dry run)
+JOINT_SCALE=${JOINT_SCALE:-1}      # divides the joint benchmark's counts (a dry run: 15)
 REAL_SAMPLE=${REAL_SAMPLE:-scratch/real-3900}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$OUT"
@@ -95,7 +100,7 @@ for step in $STEPS; do
     outofbox)
         for inst in boss apogee; do
             "$ZP" benchmark-real --bundle "$(bundle $inst)" --synthetic "$(truth_for $inst)" --snr 50 \
-                --processes "$PROCESSES" --no-plots -o "$OUT/real"
+                --processes "$PROCESSES" --no-plots ${N_OUTOFBOX:+--limit "$N_OUTOFBOX"} -o "$OUT/real"
         done ;;
     sample)
         if [ ! -f "$REAL_SAMPLE/stars.csv" ]; then
@@ -111,7 +116,9 @@ for step in $STEPS; do
     joint)
         "$PY" benchmarks/bench_joint.py --truth "$(truth_for boss)" \
             --boss-bundle "$(bundle boss)" --apogee-bundle "$(bundle apogee)" \
-            --pairs 60 --mismatched 60 --binaries 40 --singles 40 --composites 20 --seed 43 \
+            --pairs $((60 / JOINT_SCALE)) --mismatched $((60 / JOINT_SCALE)) \
+            --binaries $((40 / JOINT_SCALE)) --singles $((40 / JOINT_SCALE)) \
+            --composites $((20 / JOINT_SCALE)) --seed 43 \
             -o "$OUT/joint" ;;
     *) echo "validate_v3.sh: unknown step $step" >&2; exit 2 ;;
     esac

@@ -266,3 +266,19 @@ def test_a_corrupt_calibration_file_is_a_bundle_error(toy_boss, tmp_path):
     (tmp_path / "b" / "error_calibration.json").write_text("{}")
     with pytest.raises(BundleError, match="sha256"):
         load_bundle(tmp_path / "b")
+
+
+def test_a_label_with_few_cases_stops_a_calibration_but_not_a_check(toy_boss):
+    from zeta_payne.validation.calibrate import calibrate
+
+    study = _study(toy_boss, 50.0, 5)
+    names = [s.name for s in toy_boss.labels if s.free]
+    sparse = names[0]
+    i = list(study.label_names).index(sparse)
+    study.cov_e_labels[15:, i] = np.nan  # e.g. v_micro, fitted only on a few cool cases
+    study.e_labels[15:, i] = np.nan
+    with pytest.raises(ValueError, match=f"{sparse}: 15 cases"):
+        calibrate([study], [*names, "v_rad"])
+    report = calibrate([study], [*names, "v_rad"], strict=False)
+    assert sparse not in report.calibration.models and set(names[1:]) <= set(report.calibration.models)
+    assert "15 cases" in report.calibration.provenance["skipped"][sparse]

@@ -165,7 +165,9 @@ def _calibrate(args: argparse.Namespace) -> int:
         "bundle_calibrated": f"{bundle.name}@{bundle.version}",
         "command": "zeta-payne " + shlex.join(sys.argv[1:]),
     }
-    report = calibrate(studies, free + ["v_rad"], (lo, hi), provenance)
+    report = calibrate(studies, free + ["v_rad"], (lo, hi), provenance, strict=not args.check)
+    for name, why in report.calibration.provenance.get("skipped", {}).items():
+        print(f"warning: {name} not checked: {why}", file=sys.stderr)
     if args.check and bundle.error_calibration is None:
         raise ZetaPayneError(f"{bundle.name}@{bundle.version} has no error calibration to check")
     if args.check:

@@ -136,6 +136,7 @@ def calibrate(
     names: Sequence[str],
     snr_range: tuple[float, float] = (10.0, 200.0),
     provenance: dict | None = None,
+    strict: bool = True,
 ) -> CalibrationReport:
     """Fit error models for ``names`` on the studies' cases with S/N in ``snr_range``.
 
@@ -150,19 +151,34 @@ def calibrate(
         any finite range and only reported.
     provenance : dict, optional
         Stored with the calibration (truth, observations, command …).
+    strict : bool
+        Raise when a label has fewer than 20 cases in ``snr_range`` (a calibration must cover
+        every label). ``False`` (checking a stored calibration): such a label is left out and
+        named in the report's ``skipped``.
 
     Returns
     -------
     CalibrationReport
+
+    Raises
+    ------
+    ValueError
+        ``strict`` and a label with fewer than 20 cases in ``snr_range``.
     """
     gathered = gather_cases(studies, names)
     models: dict[str, ErrorModel] = {}
     rows: list[dict] = []
     lo, hi = snr_range
+    skipped: dict[str, int] = {}
     for name, cases in gathered.items():
         in_range = (cases.snr >= lo) & (cases.snr <= hi)
         if in_range.sum() < 20:
-            raise ValueError(f"{name}: {int(in_range.sum())} cases in S/N {lo:g}–{hi:g}; need at least 20")
+            if strict:
+                raise ValueError(
+                    f"{name}: {int(in_range.sum())} cases in S/N {lo:g}–{hi:g}; need at least 20"
+                )
+            skipped[name] = int(in_range.sum())
+            continue
         model = _fit(cases, in_range)
         models[name] = model
         even = (np.round(cases.point) % 2) == 0
@@ -190,4 +206,8 @@ def calibrate(
     info["snr_range"] = [lo, hi]
     info["pull_widths"] = rows
     info["pull_width_definition"] = "1.4826 * median |(fit - truth) / e| (about zero: a bias counts)"
+    if skipped:
+        info["skipped"] = {
+            name: f"{n} cases in S/N {lo:g}–{hi:g} (fewer than 20)" for name, n in skipped.items()
+        }
     return CalibrationReport(ErrorCalibration(models, info), rows)
