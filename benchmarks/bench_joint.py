@@ -152,7 +152,8 @@ def run(args) -> dict:
     truth = Path(args.truth)
     boss_b, grid, boss_gen = _load(truth, "boss", args.boss_bundle)
     apogee_b, agrid, apogee_gen = _load(truth, "apogee", args.apogee_bundle)
-    points = read_truth_points(default_points_file(truth))
+    points_file = default_points_file(truth)  # none: the points are classified by the box
+    points = read_truth_points(points_file) if points_file is not None else None
     box = [(s.lower, s.upper) for s in boss_b.labels if s.name in ("teff", "logg", "m_h")]
     box = [box[0], box[1], box[2]]
     kinds = np.array(point_kinds(grid.labels, points, box))
