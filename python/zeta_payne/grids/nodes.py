@@ -167,24 +167,21 @@ class NodeGrid:
         return out
 
     def covers(self, labels: np.ndarray) -> np.ndarray:
-        """Whether :meth:`interpolate` answers each query (some level has a complete cell).
+        """Whether :meth:`interpolate` answers each of the queries ``labels`` (shape (M, 3) or
+        (3,): teff [K], log g, [M/H]) — shape (M,) bool, False outside the lattice and where
+        every level's cell misses a node (a hole where no atmosphere exists, a partial
+        campaign)."""
+        return self._answered(labels)[0]
 
-        Parameters
-        ----------
-        labels : numpy.ndarray, shape (M, 3) or (3,)
-            teff [K], logg, m_h.
-
-        Returns
-        -------
-        numpy.ndarray of bool, shape (M,)
-            False outside the lattice and where every level's cell misses a node (a hole
-            where no atmosphere exists, a partial campaign).
-        """
+    def _answered(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per query: answered at all, and answered with the full stencil (both (M,) bool)."""
         q = np.atleast_2d(np.asarray(labels, dtype=np.float64))
-        ok = np.zeros(q.shape[0], bool)
-        for idx, _, _, _ in self._stencils(q):
-            ok[idx] = True
-        return ok
+        answered = np.zeros(q.shape[0], bool)
+        full = np.zeros(q.shape[0], bool)
+        for idx, _, _, points in self._stencils(q):
+            answered[idx] = True
+            full[idx] = points == self.points
+        return answered, full
 
     def _stencils(self, q: np.ndarray):
         """The stencil each query is answered with, in groups.
@@ -230,11 +227,7 @@ class NodeGrid:
             non-zero weight) on disk; False where :meth:`interpolate` falls back to a smaller
             stencil or cannot answer.
         """
-        q = np.atleast_2d(np.asarray(labels, dtype=np.float64))
-        full = np.zeros(q.shape[0], bool)
-        for idx, _, _, points in self._stencils(q):
-            full[idx] = points == self.points
-        return full
+        return self._answered(labels)[1]
 
     @staticmethod
     def _stencil_rows(lookup: np.ndarray, axes: tuple[np.ndarray, ...], q: np.ndarray,
