@@ -31,3 +31,11 @@ def test_points_below_the_logg_floor_are_skipped_and_the_rest_kept_in_order():
     np.testing.assert_array_equal(kept[:n], plain[~below])
     np.testing.assert_array_equal(rv_kept[:n], rv_plain[~below])
     assert np.all(kept[:, 2] == 2.0)
+
+
+def test_a_keep_rule_skips_points_like_the_floor():
+    plain, _ = draw_test_labels(_bundle(), 200, seed=5)
+    cool, _ = draw_test_labels(_bundle(), 200, seed=5, keep=lambda labels: labels[:, 0] < 15000.0)
+    assert cool.shape == (200, 3) and (cool[:, 0] < 15000.0).all()
+    first = plain[plain[:, 0] < 15000.0]
+    np.testing.assert_array_equal(cool[: len(first)], first)

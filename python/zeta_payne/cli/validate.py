@@ -190,14 +190,15 @@ def _run(args: argparse.Namespace) -> int:
         gen = GeneratorSpec(
             kind=args.generator, path=grid, instrument=bundle.instrument, max_level=args.grid_level
         )
-        labels, rv = test_labels(bundle, args.n, args.seed)
         if args.generator == "grid":
-            labels, rv = _interpolable_labels(bundle, grid, args.n, args.seed)
+            labels, rv = test_labels(bundle, args.n, args.seed, keep=_interpolable(bundle, grid))
             gen = _grid_generator(args, bundle, gen)
             if not gen.vmicro_grids:
                 # the interpolant has the grid's one v_micro
                 fixed = json.loads((Path(grid) / "manifest.json").read_text()).get("fixed_labels")
                 labels = pin_truth_labels(labels, bundle.manifest.label_names, fixed)
+        else:
+            labels, rv = test_labels(bundle, args.n, args.seed)
         overlap = training_overlap(bundle, labels)
         if overlap and overlap["coincident"]:
             log.warning("%d test points coincide with training points", overlap["coincident"])
@@ -245,30 +246,15 @@ def _truth_continuum(truth: Path, bundle) -> str | None:
     return None
 
 
-def _interpolable_labels(bundle, grid: str, n: int, seed: int):
-    """The study's test points where the node grid can interpolate: the Sobol sequence of
-    :func:`~zeta_payne.validation.runner.test_labels` without the points in cells that miss a
-    node (holes where no atmosphere exists), continued until ``n`` remain."""
-    import numpy as np
-
+def _interpolable(bundle, grid: str):
+    """``keep`` of :func:`~zeta_payne.validation.runner.test_labels`: the points where the node
+    grid can interpolate (not in cells that miss a node: holes where no atmosphere exists)."""
     from zeta_payne.grids.nodes import load_node_grid
-    from zeta_payne.validation.runner import test_labels
 
     nodes = load_node_grid(grid, bundle.instrument)
     names = list(bundle.manifest.label_names)
     axes = [names.index(a) for a in nodes.label_names]
-    size = n
-    while True:
-        labels, rv = test_labels(bundle, size, seed)
-        ok = nodes.covers(labels[:, axes])
-        if ok.sum() >= n or size > 64 * n:
-            break
-        size *= 2
-    kept = np.flatnonzero(ok)[:n]
-    skipped = int(kept[-1] + 1 - kept.size) if kept.size else size
-    if skipped:
-        log.info("%d test points skipped: no complete cell of %s around them", skipped, grid)
-    return labels[kept], rv[kept]
+    return lambda labels: nodes.covers(labels[:, axes])
 
 
 def _grid_generator(args: argparse.Namespace, bundle, gen):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,14 +189,21 @@ class StudyResult:
         return out
 
 
-def test_labels(bundle, n: int, seed: int, rv_range: tuple[float, float] = (-50.0, 50.0)):
+def test_labels(
+    bundle,
+    n: int,
+    seed: int,
+    rv_range: tuple[float, float] = (-50.0, 50.0),
+    keep: Callable[[np.ndarray], np.ndarray] | None = None,
+):
     """Sobol test points over the bundle's trained box (free labels), fixed labels at their values.
 
     The scrambling seed is offset from the training seeds, so the points never coincide
     with a training point. Points below the bundle's log g floor (``fit_defaults.logg_floor``:
     cells of the box without training spectra, where its grid has no model atmospheres) are
     skipped, the sequence continued until ``n`` remain; a bundle without a floor gets the
-    first ``n`` points of the sequence, as before.
+    first ``n`` points of the sequence, as before. ``keep`` (labels (M, L) → bool (M,)) skips
+    more points the same way (e.g. where a node grid cannot interpolate).
 
     Returns
     -------
@@ -214,13 +221,18 @@ def test_labels(bundle, n: int, seed: int, rv_range: tuple[float, float] = (-50.
         labels = np.array([centre] * size, dtype=float)
         for k, i in enumerate(free):
             labels[:, i] = specs[i].lower + unit[:, k] * (specs[i].upper - specs[i].lower)
-        keep = np.ones(size, bool)
+        ok = np.ones(size, bool)
         if floor and {"teff", "logg"} <= set(names):
-            keep = ~below_logg_floor(labels[:, names.index("teff")], labels[:, names.index("logg")], floor)
-        if keep.sum() >= n or size > 64 * n:
+            ok = ~below_logg_floor(labels[:, names.index("teff")], labels[:, names.index("logg")], floor)
+        if keep is not None:
+            ok &= keep(labels)
+        if ok.sum() >= n or size > 64 * n:
             break
         size *= 2
-    labels, unit = labels[keep][:n], unit[keep][:n]
+    kept = np.flatnonzero(ok)[:n]
+    if kept.size and kept[-1] + 1 > kept.size:
+        log.info("%d test points skipped: untrained or not interpolable", kept[-1] + 1 - kept.size)
+    labels, unit = labels[kept], unit[kept]
     rv = rv_range[0] + unit[:, -1] * (rv_range[1] - rv_range[0])
     return labels, rv
 
