@@ -43,8 +43,11 @@ def observed(bundle):
     lo, hi = bundle.manifest.fit_defaults["wavelength_range"]
     sel = (LAM >= lo) & (LAM <= hi)
     fm = ForwardModel(bundle.emulator(), bundle.grid, LAM[sel], WRESL[sel], np.ones((sel.sum(), 1)))
+    # a bundle with more labels (v3: v_micro) gets the rest at their defaults (v_micro 2 km/s)
+    extra = [bundle.manifest.fit_defaults.get("hold_outside", {}).get(name, {}).get("value", 2.0)
+             for name in bundle.manifest.label_names[4:]]
     norm = np.ones(LAM.size)
-    norm[sel] = fm.normalized(TRUTH, V_RAD)
+    norm[sel] = fm.normalized(np.concatenate([TRUTH, extra]), V_RAD)
     flux = norm * random_response(LAM, 5, rng) * 100.0
     sigma = flux / 100.0
     return flux + rng.normal(size=flux.size) * sigma, 1.0 / sigma**2
