@@ -282,3 +282,38 @@ def test_a_label_with_few_cases_stops_a_calibration_but_not_a_check(toy_boss):
     report = calibrate([study], [*names, "v_rad"], strict=False)
     assert sparse not in report.calibration.models and set(names[1:]) <= set(report.calibration.models)
     assert "15 cases" in report.calibration.provenance["skipped"][sparse]
+
+
+def test_bundle_defaults_writes_a_new_version_and_drops_the_calibration(toy_boss, tmp_path):
+    """``bundle defaults``: new fit defaults are a new version, recorded with their reason; a
+    calibration measured with the old defaults does not travel; invalid values are refused."""
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.bundles.calibration import write_calibrated_bundle
+    from zeta_payne.cli import main
+    from zeta_payne.fitting.fitter import Fitter
+
+    calibration = ErrorCalibration({"logg": ErrorModel(1.5)})
+    calibrated = write_calibrated_bundle(toy_boss, calibration, tmp_path / "b")
+    assert calibrated.error_calibration is not None
+    out = tmp_path / "c"
+    args = ["bundle", "defaults", str(calibrated.path), "--set", "response_segments=[7000.0]",
+            "--set", "n_chebyshev=9", "--reason", "a test", "--bundle-out", str(out)]
+    assert main(args) == 0
+    new = load_bundle(out)
+    assert new.version != calibrated.version
+    assert new.error_calibration is None and "error_calibration.json" not in new.manifest.payloads
+    assert not (out / "error_calibration.json").exists()
+    options = Fitter.default_options(new)
+    assert tuple(options.response_segments) == (7000.0,) and options.n_chebyshev == 9
+    change = new.manifest.provenance["fit_defaults_changes"][-1]
+    assert change["reason"] == "a test" and change["from_version"] == calibrated.version
+    assert change["dropped"] == ["error_calibration.json"]
+    # the weights are the same payload
+    assert new.manifest.payloads["weights.npz"] == calibrated.manifest.payloads["weights.npz"]
+    # unset brings the old default back
+    assert main(["bundle", "defaults", str(out), "--unset", "response_segments", "--reason", "undo",
+                 "--in-place"]) == 0
+    assert tuple(Fitter.default_options(load_bundle(out)).response_segments) == ()
+    # refused: unknown keys, values that are not JSON, keys that are not set
+    for bad in (["--set", "no_such_option=1"], ["--set", "n_chebyshev=abc"], ["--unset", "no_such"]):
+        assert main(["bundle", "defaults", str(out), *bad, "--reason", "x", "--in-place"]) != 0

@@ -68,6 +68,8 @@ def write_bundle_revision(
     provenance: dict,
     output: str | os.PathLike | None = None,
     version: str | None = None,
+    fit_defaults: dict | None = None,
+    drop: tuple[str, ...] = (),
 ) -> Bundle:
     """Write ``bundle`` as a new version with some payloads replaced or added.
 
@@ -88,6 +90,10 @@ def write_bundle_revision(
         Destination folder; default: the bundle's own folder, replaced.
     version : str, optional
         The new version; default: the next patch version.
+    fit_defaults : dict, optional
+        The new version's fit defaults (whole); default: unchanged.
+    drop : tuple of str
+        Payloads (and files beside them) the new version leaves out.
 
     Returns
     -------
@@ -105,7 +111,7 @@ def write_bundle_revision(
     try:
         payloads = {}
         for name in bundle.manifest.payloads:
-            if name in files:
+            if name in files or name in drop:
                 continue
             shutil.copy2(source / name, tmp / name)
             payloads[name] = sha256_file(tmp / name)
@@ -117,10 +123,11 @@ def write_bundle_revision(
             version=version or next_patch_version(bundle.version),
             payloads=payloads,
             provenance=provenance,
+            **({} if fit_defaults is None else {"fit_defaults": fit_defaults}),
         )
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
         for extra in source.iterdir():  # files beside the payloads (README, plots) travel too
-            if extra.is_file() and not (tmp / extra.name).exists():
+            if extra.is_file() and extra.name not in drop and not (tmp / extra.name).exists():
                 shutil.copy2(extra, tmp / extra.name)
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old")

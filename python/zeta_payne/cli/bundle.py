@@ -100,6 +100,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     hwhere.add_argument("--bundle-out", default=None, metavar="DIR", help="write the new version here")
     hold.add_argument("--version", default=None, help="version of the new bundle (default: next patch)")
     hold.set_defaults(func=_holdout)
+    dfl = cmds.add_parser(
+        "defaults",
+        help="change a bundle's fit defaults (a new version; drops a calibration made with the old ones)",
+        description=(
+            "Write the bundle as a new version whose fit_defaults have KEY set to a JSON VALUE "
+            "(or removed with --unset). The change and its reason are recorded in the provenance; "
+            "an error calibration measured with the old defaults is dropped (calibrate again)."
+        ),
+        epilog=(
+            "example: zeta-payne bundle defaults data/bundles/zeta-payne-boss "
+            "--set response_segments='[8208.0]' --reason 'the Paschen jump' --in-place"
+        ),
+    )
+    dfl.add_argument("bundle", help="folder, name, or instrument")
+    dfl.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="repeatable")
+    dfl.add_argument("--unset", action="append", default=[], metavar="KEY", help="repeatable")
+    dfl.add_argument("--reason", required=True, help="why (stored in the provenance)")
+    dwhere = dfl.add_mutually_exclusive_group(required=True)
+    dwhere.add_argument("--in-place", action="store_true", help="replace the bundle's folder")
+    dwhere.add_argument("--bundle-out", default=None, metavar="DIR", help="write the new version here")
+    dfl.add_argument("--version", default=None, help="version of the new bundle (default: next patch)")
+    dfl.set_defaults(func=_defaults)
     lst = cmds.add_parser("list", help="list the bundles found")
     lst.set_defaults(func=_list)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -240,6 +262,61 @@ def _holdout(args: argparse.Namespace) -> int:
         files = {"emulator_accuracy.md": replace_holdout_sections(report, sections).encode()}
         new = write_bundle_revision(bundle, files, provenance, args.bundle_out, args.version)
         print(f"wrote {new.name}@{new.version} to {new.path} (sha256 {new.sha256[:12]})")
+    return 0
+
+
+def _defaults(args: argparse.Namespace) -> int:
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.bundles.calibration import write_bundle_revision
+    from zeta_payne.bundles.registry import resolve_bundle_path
+    from zeta_payne.exceptions import ZetaPayneError
+    from zeta_payne.fitting.options import FitOptions, merge_options
+
+    bundle = load_bundle(resolve_bundle_path(args.bundle))
+    defaults = dict(bundle.manifest.fit_defaults)
+    changes: dict = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ZetaPayneError(f"--set {item!r}: expected KEY=JSON")
+        try:
+            changes[key] = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ZetaPayneError(f"--set {key}: {value!r} is not JSON ({exc})") from exc
+    for key in args.unset:
+        if key not in defaults:
+            raise ZetaPayneError(f"--unset {key}: not among the bundle's fit defaults")
+        changes[key] = None
+    if not changes:
+        raise ZetaPayneError("nothing to change: give --set or --unset")
+    fields = set(FitOptions.__dataclass_fields__)
+    known = fields | {"resolution", "hold_outside", "logg_floor", "blue_limit_outside",
+                      "unconstrained_error", "out_of_box"}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ZetaPayneError(f"unknown fit default(s) {', '.join(unknown)}")
+    for key, value in changes.items():
+        if value is None:
+            defaults.pop(key, None)
+        else:
+            defaults[key] = value
+    try:
+        merge_options(defaults)  # the new defaults must make valid fit options
+    except (TypeError, ValueError) as exc:
+        raise ZetaPayneError(f"the new fit defaults are not valid fit options: {exc}") from exc
+    provenance = dict(bundle.manifest.provenance)
+    version = args.version
+    drop = ("error_calibration.json",) if "error_calibration.json" in bundle.manifest.payloads else ()
+    if drop:
+        provenance.pop("error_calibration", None)
+    history = list(provenance.get("fit_defaults_changes") or [])
+    history.append({"from_version": bundle.version, "changes": changes, "reason": args.reason,
+                    "dropped": list(drop)})
+    provenance["fit_defaults_changes"] = history
+    new = write_bundle_revision(bundle, {}, provenance, args.bundle_out, version,
+                                fit_defaults=defaults, drop=drop)
+    print(f"wrote {new.name}@{new.version} to {new.path} (sha256 {new.sha256[:12]})"
+          + (" — its error calibration was dropped: calibrate again" if drop else ""))
     return 0
 
 
