@@ -88,3 +88,16 @@ def test_hot_stars_fit_from_4450_with_a_blue_boss_range():
     assert rule == {"blue_limit_outside": {"label": "teff", "range": [0.0, 10000.0], "value": 4450.0}}
     assert hot_fit_range("boss", default_fit_range("boss", 4478.0, 10220.0)[0]) == {}
     assert hot_fit_range("apogee", [15125.0, 16965.0]) == {}
+
+
+def test_a_boss_model_without_jumps_breaks_its_response_at_the_paschen_edge():
+    from zeta_payne.fitting.options import merge_options
+    from zeta_payne.training.pipeline import PASCHEN_EDGE, default_fit_range, jump_segments
+
+    fit_range = default_fit_range("boss", 3600.0, 10400.0)[0]
+    rule = jump_segments("boss", fit_range)
+    assert rule == {"response_segments": [PASCHEN_EDGE]} and fit_range[0] < 8208.0 < fit_range[1]
+    assert tuple(merge_options(rule).response_segments) == (PASCHEN_EDGE,)
+    assert jump_segments("boss", fit_range, jumps=True) == {}  # the model emits the jump itself
+    assert jump_segments("boss", [3900.0, 8150.0]) == {}  # the range does not cross it
+    assert jump_segments("apogee", [15125.0, 16965.0]) == {}
