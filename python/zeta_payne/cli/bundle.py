@@ -266,7 +266,9 @@ def _holdout(args: argparse.Namespace) -> int:
 
 
 def _defaults(args: argparse.Namespace) -> int:
-    from zeta_payne.bundles.bundle import load_bundle
+    import dataclasses
+
+    from zeta_payne.bundles.bundle import CALIBRATION_NAME, load_bundle
     from zeta_payne.bundles.calibration import write_bundle_revision
     from zeta_payne.bundles.registry import resolve_bundle_path
     from zeta_payne.exceptions import ZetaPayneError
@@ -289,10 +291,7 @@ def _defaults(args: argparse.Namespace) -> int:
         changes[key] = None
     if not changes:
         raise ZetaPayneError("nothing to change: give --set or --unset")
-    fields = set(FitOptions.__dataclass_fields__)
-    known = fields | {"resolution", "hold_outside", "logg_floor", "blue_limit_outside",
-                      "unconstrained_error", "out_of_box"}
-    unknown = sorted(set(changes) - known)
+    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(FitOptions)})
     if unknown:
         raise ZetaPayneError(f"unknown fit default(s) {', '.join(unknown)}")
     for key, value in changes.items():
@@ -305,15 +304,14 @@ def _defaults(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         raise ZetaPayneError(f"the new fit defaults are not valid fit options: {exc}") from exc
     provenance = dict(bundle.manifest.provenance)
-    version = args.version
-    drop = ("error_calibration.json",) if "error_calibration.json" in bundle.manifest.payloads else ()
+    drop = (CALIBRATION_NAME,) if CALIBRATION_NAME in bundle.manifest.payloads else ()
     if drop:
         provenance.pop("error_calibration", None)
     history = list(provenance.get("fit_defaults_changes") or [])
     history.append({"from_version": bundle.version, "changes": changes, "reason": args.reason,
                     "dropped": list(drop)})
     provenance["fit_defaults_changes"] = history
-    new = write_bundle_revision(bundle, {}, provenance, args.bundle_out, version,
+    new = write_bundle_revision(bundle, {}, provenance, args.bundle_out, args.version,
                                 fit_defaults=defaults, drop=drop)
     print(f"wrote {new.name}@{new.version} to {new.path} (sha256 {new.sha256[:12]})"
           + (" — its error calibration was dropped: calibrate again" if drop else ""))
