@@ -145,3 +145,24 @@ def test_initial_fit_stage_and_rv_outside_search(toy_boss):
     r = staged.fit(spec)
     assert "initial_fit" in r.timing and not r.flags & ResultFlags.RV_AT_SEARCH_EDGE
     assert abs(r.v_rad - 80.0) < 2.0
+
+
+def test_gapped_spectrum_short_of_a_segment_boundary_is_fitted(toy_boss):
+    """A spectrum with a 1,900-Å gap whose valid pixels end before the response's segment
+    boundary (an empty segment; a degree-17 series nearly degenerate over the gap) makes
+    the float32 normal matrices of the pre-search indefinite for every candidate at the
+    default ridge; the escalating ridge must still give a pre-search and a fit (the
+    STELIB spectra that failed with "pre-search produced no finite χ²")."""
+    truth = np.array([17000.0, 4.0, 40.0, 2.0, -0.3])
+    spec = simulate(toy_boss, BOSS_WAVELENGTH, truth, 5.0, snr=150, seed=4)
+    lam = spec.wavelength
+    ivar = np.where(((lam > 5500.0) & (lam < 7400.0)) | (lam > 7520.0), 0.0, spec.ivar)
+    gapped = Spectrum(lam, spec.flux, ivar, lsf_fwhm=spec.lsf_fwhm)
+    options = FitOptions(presearch_points=1024, n_chebyshev=18, response_segments=(8208.0,),
+                         wavelength_range=(4450.0, 10300.0))
+    r = Fitter(toy_boss, options).fit(gapped)
+    assert not r.flags & ResultFlags.RUNTIME_EXCEPTION, r.flag_names
+    assert abs(r.labels[0] / truth[0] - 1) < 0.05
+    batched = Fitter(toy_boss, options).fit_batch([gapped, gapped], batched=True)
+    assert all(not b.flags & ResultFlags.RUNTIME_EXCEPTION for b in batched)
+    assert np.allclose([b.labels[0] for b in batched], r.labels[0], rtol=0.02)

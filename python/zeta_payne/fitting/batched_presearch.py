@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from zeta_payne.fitting.presearch import regularised_solve
 from zeta_payne.model.doppler import log_doppler_factor
 from zeta_payne.model.forward import ForwardModel
 from zeta_payne.model.lsf import BandOperator, resampling_band
@@ -219,13 +220,9 @@ def varpro_chi2_moments(
     g = (model * model) @ (moments * weight[:, :, None])  # (G, J, M)
     rhs = (model * wf[:, None, :]) @ design  # (G, J, C)
     normal = 0.5 * (g[:, :, maps.index_sum] + g[:, :, maps.index_diff]) * maps.same_segment
-    c = normal.shape[-1]
-    scale = torch.diagonal(normal, dim1=-2, dim2=-1).mean(dim=-1).clamp_min(1e-30)
-    normal = normal + (ridge * scale)[..., None, None] * torch.eye(c, dtype=model.dtype, device=model.device)
-    chol, info = torch.linalg.cholesky_ex(normal)
-    coeffs = torch.cholesky_solve(rhs.unsqueeze(-1), chol).squeeze(-1)
+    coeffs, ok = regularised_solve(normal, rhs, ridge)
     chi2 = (wf * flux).sum(dim=1)[:, None] - (coeffs * rhs).sum(dim=-1)
-    return torch.where(info == 0, chi2, torch.full_like(chi2, float("inf")))
+    return torch.where(ok, chi2, torch.full_like(chi2, float("inf")))
 
 
 def _level_bases(

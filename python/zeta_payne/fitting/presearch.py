@@ -7,7 +7,10 @@ import numpy.typing as npt
 import torch
 from scipy.stats import qmc
 
-__all__ = ["packed_products", "solve_response", "sobol_unit", "varpro_chi2"]
+__all__ = ["packed_products", "regularised_solve", "solve_response", "sobol_unit", "varpro_chi2"]
+
+#: Relative ridges tried in turn where a normal matrix is not numerically positive definite.
+RIDGE_LADDER = (1e-6, 1e-4, 1e-2)
 
 
 def sobol_unit(n_dim: int, n_points: int, seed: int) -> np.ndarray:
@@ -75,14 +78,50 @@ def varpro_chi2(
     normal = torch.zeros((model.shape[0], c, c), dtype=model.dtype, device=model.device)
     normal[:, rows, cols] = normal_packed
     normal[:, cols, rows] = normal_packed
-    diag = torch.diagonal(normal, dim1=1, dim2=2)
-    scale = diag.mean(dim=1).clamp_min(1e-30)
-    normal = normal + (ridge * scale)[:, None, None] * torch.eye(c, dtype=model.dtype, device=model.device)
-    chol, info = torch.linalg.cholesky_ex(normal)
-    coeffs = torch.cholesky_solve(rhs.unsqueeze(-1), chol).squeeze(-1)
+    coeffs, ok = regularised_solve(normal, rhs, ridge)
     chi2 = (wf * flux).sum() - (coeffs * rhs).sum(dim=1)
-    chi2 = torch.where(info == 0, chi2, torch.full_like(chi2, float("inf")))
+    chi2 = torch.where(ok, chi2, torch.full_like(chi2, float("inf")))
     return chi2, coeffs
+
+
+def regularised_solve(
+    normal: torch.Tensor, rhs: torch.Tensor, ridge: float = 1e-9
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Solve a batch of symmetric normal equations by Cholesky with a relative ridge.
+
+    Each matrix gets ``ridge × mean(diag)`` on its diagonal. Where its Cholesky factor
+    fails (a response basis that is nearly degenerate on the pixels it sees, e.g. a
+    spectrum with a wide gap, is not positive definite in float32), the solve is
+    repeated with the larger ridges of :data:`RIDGE_LADDER` for those matrices only, so
+    well-conditioned systems are solved exactly as before.
+
+    Parameters
+    ----------
+    normal : torch.Tensor, shape (..., C, C)
+    rhs : torch.Tensor, shape (..., C)
+    ridge : float
+        First relative ridge.
+
+    Returns
+    -------
+    coeffs : torch.Tensor, shape (..., C)
+    ok : torch.Tensor of bool, shape (...)
+        Whether a factorisation succeeded (``coeffs`` are meaningless where not).
+    """
+    c = normal.shape[-1]
+    eye = torch.eye(c, dtype=normal.dtype, device=normal.device)
+    scale = torch.diagonal(normal, dim1=-2, dim2=-1).mean(dim=-1).clamp_min(1e-30)
+    chol, info = torch.linalg.cholesky_ex(normal + (ridge * scale)[..., None, None] * eye)
+    coeffs = torch.cholesky_solve(rhs.unsqueeze(-1), chol).squeeze(-1)
+    ok = info == 0
+    for larger in RIDGE_LADDER:
+        if bool(ok.all()) or larger <= ridge:
+            continue
+        bad = ~ok
+        chol, info = torch.linalg.cholesky_ex(normal[bad] + (larger * scale[bad])[..., None, None] * eye)
+        coeffs[bad] = torch.cholesky_solve(rhs[bad].unsqueeze(-1), chol).squeeze(-1)
+        ok[bad] = info == 0
+    return coeffs, ok
 
 
 def solve_response(
