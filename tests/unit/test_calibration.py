@@ -317,3 +317,16 @@ def test_bundle_defaults_writes_a_new_version_and_drops_the_calibration(toy_boss
     # refused: unknown keys, values that are not JSON, keys that are not set
     for bad in (["--set", "no_such_option=1"], ["--set", "n_chebyshev=abc"], ["--unset", "no_such"]):
         assert main(["bundle", "defaults", str(out), *bad, "--reason", "x", "--in-place"]) != 0
+
+
+def test_width_interval_brackets_the_width_and_shrinks_with_more_pulls():
+    from zeta_payne.fitting.calibration import width_interval
+
+    rng = np.random.default_rng(3)
+    small, large = rng.normal(size=80), rng.normal(size=2000)
+    lo, hi = width_interval(small)
+    assert lo < robust_width(small) < hi
+    assert 0.15 < hi - lo < 0.4  # ≈ 2 × 1.17/√80 = 0.26
+    lo2, hi2 = width_interval(large)
+    assert lo2 < 1.0 < hi2 and (hi2 - lo2) < 0.45 * (hi - lo)  # √(80/2000) = 0.2, the bootstrap of a median is coarse
+    assert np.isnan(width_interval([1.0, np.nan])[0])

@@ -24,6 +24,7 @@ from zeta_payne.fitting.calibration import (
     ErrorModel,
     fit_error_model,
     robust_width,
+    width_interval,
 )
 from zeta_payne.fitting.flags import BAD_MASK
 from zeta_payne.validation.runner import StudyResult
@@ -111,9 +112,11 @@ class CalibrationReport:
     calibration : ErrorCalibration
         Error models fitted on all points.
     widths : list of dict
-        Rows ``{name, snr, n, raw, cov, reported, calibrated, held_out}``: robust pull
-        widths per label and S/N with the χ²-parabola, covariance and reported errors of
-        the study, the stored calibration (in sample) and the two-fold cross-validated one.
+        Rows ``{name, snr, n, raw, cov, reported, reported_lo, reported_hi, calibrated,
+        held_out}``: robust pull widths per label and S/N with the χ²-parabola, covariance
+        and reported errors of the study (with the 68 % bootstrap interval of the
+        reported one, :func:`~zeta_payne.fitting.calibration.width_interval`), the stored
+        calibration (in sample) and the two-fold cross-validated one.
     """
 
     calibration: ErrorCalibration
@@ -198,6 +201,8 @@ def calibrate(
                     "raw": robust_width(cases.delta[sel] / cases.raw_e[sel]),
                     "cov": robust_width(cases.delta[sel] / cases.cov_e[sel]),
                     "reported": robust_width(cases.delta[sel] / cases.reported_e[sel]),
+                    **dict(zip(("reported_lo", "reported_hi"),
+                               width_interval(cases.delta[sel] / cases.reported_e[sel]), strict=True)),
                     "calibrated": robust_width(cases.delta[sel] / calibrated[sel]),
                     "held_out": robust_width(cases.delta[sel] / held[sel]),
                 }
