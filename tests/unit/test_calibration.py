@@ -328,5 +328,100 @@ def test_width_interval_brackets_the_width_and_shrinks_with_more_pulls():
     assert lo < robust_width(small) < hi
     assert 0.15 < hi - lo < 0.4  # ≈ 2 × 1.17/√80 = 0.26
     lo2, hi2 = width_interval(large)
-    assert lo2 < 1.0 < hi2 and (hi2 - lo2) < 0.45 * (hi - lo)  # √(80/2000) = 0.2, the bootstrap of a median is coarse
+    # √(80/2000) = 0.2; the bootstrap of a median is coarse
+    assert lo2 < 1.0 < hi2 and (hi2 - lo2) < 0.45 * (hi - lo)
     assert np.isnan(width_interval([1.0, np.nan])[0])
+
+
+def test_regional_models_round_trip_and_are_picked_by_the_fitted_label():
+    cal = ErrorCalibration(
+        {"logg": ErrorModel(2.0)},
+        region_label="teff",
+        region_edges=(10000.0, 15000.0),
+        regional={"logg": (ErrorModel(1.0), None, ErrorModel(4.0))},
+    )
+    again = ErrorCalibration.from_dict(json.loads(json.dumps(cal.to_dict())))
+    assert again == cal
+    names = ("teff", "logg")
+
+    def e_logg(teff):
+        return again.apply(names, [teff, 4.0], [100.0, 0.1], 0.0, 1.0)[0][1]
+
+    assert e_logg(8000.0) == pytest.approx(0.1)  # region 0: its own model
+    assert e_logg(12000.0) == pytest.approx(0.2)  # region 1 has none: the global model
+    assert e_logg(15000.0) == pytest.approx(0.4)  # an edge belongs to the region above it
+    assert e_logg(np.nan) == pytest.approx(0.2)  # no fitted teff: the global model
+    with pytest.raises(ValueError, match="regional models for"):
+        ErrorCalibration({}, region_label="teff", region_edges=(1.0,), regional={"logg": (None,)})
+    with pytest.raises(ValueError, match="increase"):
+        ErrorCalibration({}, region_label="teff", region_edges=(2.0, 1.0))
+
+
+def test_calibrate_with_regions_finds_each_regions_scale(toy_boss):
+    from dataclasses import replace
+
+    from zeta_payne.validation.calibrate import apply_calibration, calibrate
+
+    names = list(toy_boss.manifest.label_names)
+    j, t = names.index("logg"), names.index("teff")
+    studies = []
+    for i, snr in enumerate(SNRS):
+        st = _study(toy_boss, snr, 40 + i, scale=1.0, floor=0.0)
+        hot = st.labels[:, t] >= 15000.0
+        # the hot stars' logg errors are 3× their covariance error, the others' 1×
+        labels = st.labels.copy()
+        labels[:, j] = st.true_labels[:, j] + (labels[:, j] - st.true_labels[:, j]) * np.where(hot, 3.0, 1.0)
+        studies.append(replace(st, labels=labels))
+    free = [s.name for s in toy_boss.labels if s.free]
+    glob = calibrate(studies, free + ["v_rad"], regions=None)
+    reg = calibrate(studies, free + ["v_rad"], regions=("teff", (15000.0,)))
+    cool, hot = reg.calibration.regional["logg"]
+    assert cool.apply([1.0], [4.0], [1.0])[0] == pytest.approx(1.0, rel=0.2)
+    assert hot.apply([1.0], [4.0], [1.0])[0] == pytest.approx(3.0, rel=0.2)
+    # the hot region's widths: the global model is off by ~1.5–2, the regional one is not
+    def hot_width(calibration):
+        studied = [apply_calibration(st, calibration) for st in studies]
+        return robust_width(np.concatenate([
+            ((st.labels[:, j] - st.true_labels[:, j]) / st.e_labels[:, j])[st.labels[:, t] >= 15000.0]
+            for st in studied
+        ]))
+
+    hot_rows = [r["calibrated"] for r in reg.widths if r["name"] == "logg" and r["region"] == 1]
+    assert 0.85 < np.median(hot_rows) < 1.15, hot_rows
+    assert hot_width(glob.calibration) > 1.3
+    assert 0.85 < hot_width(reg.calibration) < 1.15  # what the fitter would report with it
+
+
+def test_calibrate_command_with_regions_and_an_independent_check(toy_boss, tmp_path):
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.validation.report import write_report
+
+    write_report([_study(toy_boss, s, i) for i, s in enumerate(SNRS)], tmp_path / "study")
+    checks = [_study(toy_boss, s, 20 + i) for i, s in enumerate(SNRS)]
+    for st in checks:
+        st.meta["bundle"] = {"name": toy_boss.name, "version": toy_boss.version, "sha256": toy_boss.sha256}
+    write_report(checks, tmp_path / "check")
+    for st in checks:
+        st.meta["bundle"] = {"name": "other", "version": "9.9.9", "sha256": "0" * 64}
+    write_report(checks, tmp_path / "foreign")
+
+    def run(check, out):
+        return subprocess.run(
+            [sys.executable, "-m", "zeta_payne.cli", "bundle", "calibrate", str(toy_boss.path),
+             "--study", str(tmp_path / "study"), "--regions", "teff:12000", "--check-study", str(check),
+             "--bundle-out", str(out), "-o", str(tmp_path / "report")],
+            capture_output=True, text=True,
+        )
+
+    done = run(tmp_path / "check", tmp_path / "b")
+    assert done.returncode == 0, done.stderr
+    assert "independent check" in done.stdout
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "## Independent check" in report and "teff < 12000" in report
+    rows = list(csv.DictReader(open(tmp_path / "report" / "check-widths.csv")))
+    every = [r for r in rows if r["region"] == "-1" and r["name"] == "logg"]
+    assert len(every) == len(SNRS) and all(0.75 < float(r["reported"]) < 1.33 for r in every), every
+    cal = load_bundle(tmp_path / "b").error_calibration
+    assert cal.region_label == "teff" and cal.region_edges == (12000.0,) and "logg" in cal.regional
+    refused = run(tmp_path / "foreign", tmp_path / "c")
+    assert refused.returncode == 1 and "fitted with other@9.9.9" in refused.stderr

@@ -66,6 +66,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="check the bundle's stored calibration on new studies: report the widths of the errors "
         "the studies reported (their 'reported' column); no models written",
     )
+    cal.add_argument(
+        "--regions",
+        default=None,
+        metavar="LABEL:EDGES",
+        help="also fit one error model per region of a fitted label, e.g. 'teff:10000,15000' "
+        "(regions with too few cases keep the global model)",
+    )
+    cal.add_argument(
+        "--check-study",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="an independent study (another seed) of this bundle's network: report the widths the new "
+        "calibration gives on it (its errors recomputed from the fits' covariance errors); repeatable",
+    )
     cal.add_argument("--version", default=None, help="version of the calibrated bundle (default: next patch)")
     cal.add_argument(
         "-o", "--output", default=None, metavar="DIR", help="write report.md and widths.csv here"
@@ -187,7 +202,17 @@ def _calibrate(args: argparse.Namespace) -> int:
         "bundle_calibrated": f"{bundle.name}@{bundle.version}",
         "command": "zeta-payne " + shlex.join(sys.argv[1:]),
     }
-    report = calibrate(studies, free + ["v_rad"], (lo, hi), provenance, strict=not args.check)
+    regions = _parse_regions(args.regions, free)
+    if args.check_study:
+        provenance["check_studies"] = [str(Path(f)) for f in args.check_study]
+    if regions:
+        provenance["regions"] = f"{regions[0]}:{','.join(f'{e:g}' for e in regions[1])}"
+    report = calibrate(
+        studies, free + ["v_rad"], (lo, hi), provenance, strict=not args.check, regions=regions
+    )
+    independent = None
+    if args.check_study and not args.check:
+        independent = _independent_check(bundle, args.check_study, report, free, (lo, hi), regions)
     for name, why in report.calibration.provenance.get("skipped", {}).items():
         print(f"warning: {name} not checked: {why}", file=sys.stderr)
     if args.check and bundle.error_calibration is None:
@@ -200,10 +225,11 @@ def _calibrate(args: argparse.Namespace) -> int:
                 f"not {bundle.name}@{bundle.version} ({bundle.sha256[:12]}): their errors are not its"
             )
     if args.output:
-        write_calibration_report(report, args.output, bundle, check=args.check)
+        write_calibration_report(report, args.output, bundle, check=args.check, independent=independent)
     if args.check:
-        worst = max(report.widths, key=lambda r: abs(np.log(r["reported"])) if r["reported"] > 0 else np.inf)
-        widths = [r["reported"] for r in report.widths]
+        every = [r for r in report.widths if r.get("region", -1) == -1]
+        worst = max(every, key=lambda r: abs(np.log(r["reported"])) if r["reported"] > 0 else np.inf)
+        widths = [r["reported"] for r in every]
         print(
             f"stored calibration of {bundle.name}@{bundle.version}: reported-error pull widths "
             f"{min(widths):.2f}-{max(widths):.2f} (worst: {worst['name']} at S/N {worst['snr']:g})"
@@ -214,12 +240,64 @@ def _calibrate(args: argparse.Namespace) -> int:
             f"{name:7s} scale {model.scale:.3f}  floor {model.floor:.4g}  "
             f"relative floor {model.relative_floor:.4g}  rchi2 power {model.rchi2_power:g}"
         )
+    if independent is not None:
+        widths = [r["reported"] for r in independent.widths if r.get("region", -1) == -1]
+        print(
+            f"independent check ({', '.join(args.check_study)}): pull widths "
+            f"{min(widths):.2f}-{max(widths):.2f}"
+        )
     if args.in_place or args.bundle_out:
         new = write_calibrated_bundle(bundle, report.calibration, args.bundle_out, args.version)
         print(f"wrote {new.name}@{new.version} to {new.path} (sha256 {new.sha256[:12]})")
     else:
         print("(no bundle written: give --in-place or --bundle-out DIR)")
     return 0
+
+
+def _parse_regions(text: str | None, free: list[str]) -> tuple[str, tuple[float, ...]] | None:
+    """``'teff:10000,15000'`` → ``("teff", (10000.0, 15000.0))`` (None for None)."""
+    from zeta_payne.exceptions import ZetaPayneError
+
+    if not text:
+        return None
+    label, _, edges = text.partition(":")
+    try:
+        values = tuple(float(e) for e in edges.split(","))
+    except ValueError:
+        raise ZetaPayneError(f"--regions takes 'LABEL:E1,E2,…', not {text!r}") from None
+    if label not in free or not values or list(values) != sorted(set(values)):
+        raise ZetaPayneError(
+            f"--regions: {label!r} must be a free label and the edges must increase ({text!r})"
+        )
+    return label, values
+
+
+def _independent_check(bundle, folders, report, free, snr_range, regions):
+    """Widths of the new calibration on studies it was not fitted to (same network)."""
+    from zeta_payne.exceptions import ZetaPayneError
+    from zeta_payne.validation.calibrate import apply_calibration, calibrate
+    from zeta_payne.validation.report import load_studies
+
+    parent = bundle.manifest.provenance.get("error_calibration", {}).get("calibrated_from_version")
+    studies = []
+    for folder in folders:
+        loaded, _ = load_studies(folder)
+        for st in loaded:
+            if st.instrument != bundle.instrument:
+                continue
+            meta = st.meta.get("bundle", {})
+            same = meta.get("sha256") == bundle.sha256 or (
+                meta.get("name") == bundle.name and meta.get("version") in (bundle.version, parent)
+            )
+            if not same:
+                raise ZetaPayneError(
+                    f"--check-study {folder}: fitted with {meta.get('name')}@{meta.get('version')}, not "
+                    f"{bundle.name}@{bundle.version} or the version it was calibrated from"
+                )
+            studies.append(apply_calibration(st, report.calibration))
+    if not studies:
+        raise ZetaPayneError(f"no {bundle.instrument} study in {', '.join(folders)}")
+    return calibrate(studies, free + ["v_rad"], snr_range, {}, strict=False, regions=regions)
 
 
 def _holdout(args: argparse.Namespace) -> int:

@@ -164,10 +164,47 @@ class ErrorCalibration:
     provenance : dict
         How the calibration was measured (truth, observations, S/N values, cases, the pull
         widths before and after, the command).
+    region_label : str, optional
+        The fitted label whose value picks a regional model (e.g. ``"teff"``: the model's
+        error differs between cool, warm and hot stars).
+    region_edges : tuple of float
+        Interior region boundaries, increasing, in ``region_label``'s unit.
+    regional : dict
+        ``{name: (ErrorModel or None, …)}``, one per region (``len(region_edges) + 1``);
+        None, or a fit without a finite ``region_label``, uses the global model.
     """
 
     models: dict[str, ErrorModel]
     provenance: dict[str, Any] = field(default_factory=dict)
+    region_label: str | None = None
+    region_edges: tuple[float, ...] = ()
+    regional: dict[str, tuple[ErrorModel | None, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        edges = tuple(float(e) for e in self.region_edges)
+        if list(edges) != sorted(set(edges)):
+            raise ValueError(f"region edges must increase: {self.region_edges}")
+        if self.regional and self.region_label is None:
+            raise ValueError("regional error models need a region label")
+        for name, models in self.regional.items():
+            if len(models) != len(edges) + 1:
+                raise ValueError(f"{name!r}: {len(models)} regional models for {len(edges) + 1} regions")
+
+    def region_of(self, value: float) -> int | None:
+        """Index of the region a fitted ``region_label`` value falls in (None: NaN or no
+        regions). Region ``k`` is ``edges[k − 1] ≤ value < edges[k]``."""
+        if self.region_label is None or not np.isfinite(value):
+            return None
+        return int(np.searchsorted(np.asarray(self.region_edges, dtype=float), value, side="right"))
+
+    def model_for(self, name: str, labels: Mapping[str, float] | None = None) -> ErrorModel | None:
+        """The error model of ``name`` for a fit ending at ``labels`` (by name): the model of
+        its region where there is one, else the global model (None: no model)."""
+        if labels is not None and name in self.regional and self.region_label is not None:
+            k = self.region_of(float(labels.get(self.region_label, np.nan)))
+            if k is not None and self.regional[name][k] is not None:
+                return self.regional[name][k]
+        return self.models.get(name)
 
     def apply(
         self,
@@ -201,12 +238,13 @@ class ErrorCalibration:
         """
         labels = np.asarray(labels, dtype=float)
         sigma = np.asarray(cov_e_labels, dtype=float)
+        by_name = dict(zip(label_names, labels.tolist(), strict=True))
         out = sigma.copy()
         for i, name in enumerate(label_names):
-            model = self.models.get(name)
+            model = self.model_for(name, by_name)
             if model is not None:
                 out[i] = model.apply(sigma[i : i + 1], labels[i : i + 1], [rchi2])[0]
-        rv_model = self.models.get("v_rad")
+        rv_model = self.model_for("v_rad", by_name)
         e_rv = float(rv_model.apply([cov_e_v_rad], [v_rad], [rchi2])[0]) if rv_model else float(cov_e_v_rad)
         return out, e_rv
 
@@ -218,15 +256,21 @@ class ErrorCalibration:
                 "e = sqrt((scale * cov_e * rchi2^((rchi2_power - 1)/2))^2 + floor^2 "
                 "+ (relative_floor * value)^2)"
             ),
-            "models": {
-                name: {
-                    "scale": m.scale,
-                    "floor": m.floor,
-                    "relative_floor": m.relative_floor,
-                    "rchi2_power": m.rchi2_power,
+            "models": {name: _model_dict(m) for name, m in self.models.items()},
+            **(
+                {
+                    "regions": {
+                        "label": self.region_label,
+                        "edges": list(self.region_edges),
+                        "models": {
+                            name: [None if m is None else _model_dict(m) for m in models]
+                            for name, models in self.regional.items()
+                        },
+                    }
                 }
-                for name, m in self.models.items()
-            },
+                if self.region_label is not None
+                else {}
+            ),
             "provenance": self.provenance,
         }
 
@@ -235,18 +279,39 @@ class ErrorCalibration:
         """Build from :meth:`to_dict`'s form (raises ``ValueError`` when malformed)."""
         if data.get("schema") != "zeta-payne/error-calibration/1":
             raise ValueError(f"not an error calibration (schema {data.get('schema')!r})")
-        models = {}
-        for name, m in dict(data.get("models", {})).items():
-            model = ErrorModel(
-                float(m["scale"]),
-                float(m["floor"]),
-                float(m.get("relative_floor", 0.0)),
-                float(m.get("rchi2_power", 1.0)),
-            )
-            if not (model.scale > 0 and model.floor >= 0 and model.relative_floor >= 0):
-                raise ValueError(f"error model of {name!r} has a non-positive scale or a negative floor")
-            models[str(name)] = model
-        return cls(models=models, provenance=dict(data.get("provenance", {})))
+        models = {str(name): _model_from(name, m) for name, m in dict(data.get("models", {})).items()}
+        regions = data.get("regions")
+        if not regions:
+            return cls(models=models, provenance=dict(data.get("provenance", {})))
+        regional = {
+            str(name): tuple(None if m is None else _model_from(name, m) for m in ms)
+            for name, ms in dict(regions.get("models", {})).items()
+        }
+        return cls(
+            models=models,
+            provenance=dict(data.get("provenance", {})),
+            region_label=str(regions["label"]),
+            region_edges=tuple(float(e) for e in regions.get("edges", ())),
+            regional=regional,
+        )
+
+
+def _model_dict(m: ErrorModel) -> dict[str, float]:
+    return {
+        "scale": m.scale, "floor": m.floor, "relative_floor": m.relative_floor, "rchi2_power": m.rchi2_power
+    }
+
+
+def _model_from(name: str, m: Mapping[str, Any]) -> ErrorModel:
+    model = ErrorModel(
+        float(m["scale"]),
+        float(m["floor"]),
+        float(m.get("relative_floor", 0.0)),
+        float(m.get("rchi2_power", 1.0)),
+    )
+    if not (model.scale > 0 and model.floor >= 0 and model.relative_floor >= 0):
+        raise ValueError(f"error model of {name!r} has a non-positive scale or a negative floor")
+    return model
 
 
 def pull_widths(

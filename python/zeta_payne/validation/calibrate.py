@@ -13,8 +13,9 @@ neither.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from zeta_payne.fitting.calibration import (
 from zeta_payne.fitting.flags import BAD_MASK
 from zeta_payne.validation.runner import StudyResult
 
-__all__ = ["CalibrationCases", "CalibrationReport", "calibrate", "gather_cases"]
+__all__ = ["CalibrationCases", "CalibrationReport", "apply_calibration", "calibrate", "gather_cases"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class CalibrationCases:
     point : numpy.ndarray, shape (N,)
         Truth point of each case (the cross-validation folds); the case index when the
         study does not record one.
+    region : numpy.ndarray, shape (N,)
+        Fitted value of the region label of each case (NaN without one).
     """
 
     name: str
@@ -64,17 +67,20 @@ class CalibrationCases:
     snr: np.ndarray
     point: np.ndarray
     rchi2: np.ndarray
+    region: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def gather_cases(studies: Sequence[StudyResult], names: Sequence[str]) -> dict[str, CalibrationCases]:
+def gather_cases(
+    studies: Sequence[StudyResult], names: Sequence[str], region_label: str | None = None
+) -> dict[str, CalibrationCases]:
     """Collect the calibration cases of ``names`` (labels and ``"v_rad"``) from studies.
 
     Rows flagged bad, and rows whose covariance error is not finite and positive, are left
-    out.
+    out. ``region_label``: the fitted label recorded as each case's ``region``.
     """
     out = {}
     for name in names:
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in "dcrevspx"}
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in "dcrevspxg"}
         for st in studies:
             good = (st.flags & int(BAD_MASK)) == 0
             if name == "v_rad":
@@ -94,11 +100,17 @@ def gather_cases(studies: Sequence[StudyResult], names: Sequence[str]) -> dict[s
             point = np.arange(len(d)) if point is None else np.asarray(point, dtype=float)
             keep = good & np.isfinite(d) & np.isfinite(cov) & (cov > 0)
             snr = np.full(len(d), st.snr)
-            for key, arr in zip("dcrevspx", (d, cov, raw, rep, val, snr, point, st.rchi2), strict=True):
+            region = (
+                st.labels[:, st.label_names.index(region_label)]
+                if region_label is not None and region_label in st.label_names
+                else np.full(len(d), np.nan)
+            )
+            arrays = (d, cov, raw, rep, val, snr, point, st.rchi2, region)
+            for key, arr in zip("dcrevspxg", arrays, strict=True):
                 parts[key].append(np.asarray(arr, dtype=float)[keep])
         cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
         out[name] = CalibrationCases(
-            name, cat["d"], cat["c"], cat["r"], cat["e"], cat["v"], cat["s"], cat["p"], cat["x"]
+            name, cat["d"], cat["c"], cat["r"], cat["e"], cat["v"], cat["s"], cat["p"], cat["x"], cat["g"]
         )
     return out
 
@@ -123,6 +135,53 @@ class CalibrationReport:
     widths: list[dict]
 
 
+#: Fewest cases (all S/N together) a regional error model is fitted on; fewer: the region
+#: keeps the global model.
+MIN_REGION_CASES = 60
+
+
+def _region_index(region: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+    """Region of every case (−1 where its region value is not finite)."""
+    k = np.searchsorted(np.asarray(edges, dtype=float), region, side="right")
+    return np.where(np.isfinite(region), k, -1)
+
+
+def _fit_regional(
+    cases: CalibrationCases, sel: np.ndarray, edges: Sequence[float]
+) -> tuple[ErrorModel | None, ...]:
+    """One error model per region on the cases ``sel`` of that region (None: too few)."""
+    k = _region_index(cases.region, edges)
+    out: list[ErrorModel | None] = []
+    for r in range(len(edges) + 1):
+        sub = sel & (k == r)
+        if sub.sum() < MIN_REGION_CASES or len(np.unique(cases.snr[sub])) < 2:
+            out.append(None)
+            continue
+        try:
+            out.append(_fit(cases, sub))
+        except ValueError:
+            out.append(None)
+    return tuple(out)
+
+
+def _apply(
+    cases: CalibrationCases,
+    sel: np.ndarray,
+    model: ErrorModel,
+    regional: tuple[ErrorModel | None, ...] | None,
+    edges: Sequence[float],
+) -> np.ndarray:
+    """Errors of the cases ``sel`` from the global ``model`` or their region's model."""
+    e = model.apply(cases.cov_e[sel], cases.value[sel], cases.rchi2[sel])
+    if regional:
+        k = _region_index(cases.region[sel], edges)
+        for r, m in enumerate(regional):
+            here = k == r
+            if m is not None and here.any():
+                e[here] = m.apply(cases.cov_e[sel][here], cases.value[sel][here], cases.rchi2[sel][here])
+    return e
+
+
 def _fit(cases: CalibrationCases, sel: np.ndarray) -> ErrorModel:
     return fit_error_model(
         cases.delta[sel],
@@ -140,6 +199,7 @@ def calibrate(
     snr_range: tuple[float, float] = (10.0, 200.0),
     provenance: dict | None = None,
     strict: bool = True,
+    regions: tuple[str, Sequence[float]] | None = None,
 ) -> CalibrationReport:
     """Fit error models for ``names`` on the studies' cases with S/N in ``snr_range``.
 
@@ -158,6 +218,11 @@ def calibrate(
         Raise when a label has fewer than 20 cases in ``snr_range`` (a calibration must cover
         every label). ``False`` (checking a stored calibration): such a label is left out and
         named in the report's ``skipped``.
+    regions : (str, sequence of float), optional
+        ``(label, edges)``: besides the global model, one model per region of the fitted
+        ``label`` (regions with fewer than :data:`MIN_REGION_CASES` cases keep the global
+        one). The widths rows then carry the per-region widths too (``region`` ≥ 0; −1 is
+        every case).
 
     Returns
     -------
@@ -168,8 +233,10 @@ def calibrate(
     ValueError
         ``strict`` and a label with fewer than 20 cases in ``snr_range``.
     """
-    gathered = gather_cases(studies, names)
+    region_label, edges = (regions[0], tuple(float(e) for e in regions[1])) if regions else (None, ())
+    gathered = gather_cases(studies, names, region_label)
     models: dict[str, ErrorModel] = {}
+    regional_models: dict[str, tuple[ErrorModel | None, ...]] = {}
     rows: list[dict] = []
     lo, hi = snr_range
     skipped: dict[str, int] = {}
@@ -184,18 +251,29 @@ def calibrate(
             continue
         model = _fit(cases, in_range)
         models[name] = model
+        regional = _fit_regional(cases, in_range, edges) if region_label else None
+        if regional:
+            regional_models[name] = regional
         even = (np.round(cases.point) % 2) == 0
         held = np.full(cases.delta.size, np.nan)
         for fold in (even, ~even):
             train = in_range & ~fold
             if train.sum() >= 10 and fold.any():
-                held[fold] = _fit(cases, train).apply(cases.cov_e[fold], cases.value[fold], cases.rchi2[fold])
-        calibrated = model.apply(cases.cov_e, cases.value, cases.rchi2)
-        for snr in np.unique(cases.snr):
-            sel = cases.snr == snr
+                fold_regional = _fit_regional(cases, train, edges) if region_label else None
+                held[fold] = _apply(cases, fold, _fit(cases, train), fold_regional, edges)
+        calibrated = _apply(cases, np.ones(cases.delta.size, bool), model, regional, edges)
+        region_index = _region_index(cases.region, edges)
+        groups = [(-1, np.ones(cases.delta.size, bool))]
+        if region_label:
+            groups += [(r, region_index == r) for r in range(len(edges) + 1)]
+        for (region, members), snr in itertools.product(groups, np.unique(cases.snr)):
+            sel = members & (cases.snr == snr)
+            if not sel.any():
+                continue
             rows.append(
                 {
                     "name": name,
+                    "region": region,
                     "snr": float(snr),
                     "n": int(sel.sum()),
                     "raw": robust_width(cases.delta[sel] / cases.raw_e[sel]),
@@ -211,8 +289,48 @@ def calibrate(
     info["snr_range"] = [lo, hi]
     info["pull_widths"] = rows
     info["pull_width_definition"] = "1.4826 * median |(fit - truth) / e| (about zero: a bias counts)"
+    if region_label:
+        info["regions"] = {
+            "label": region_label,
+            "edges": list(edges),
+            "note": "rows with region -1 are every case; region k: edges[k-1] <= label < edges[k]",
+        }
     if skipped:
         info["skipped"] = {
             name: f"{n} cases in S/N {lo:g}–{hi:g} (fewer than 20)" for name, n in skipped.items()
         }
-    return CalibrationReport(ErrorCalibration(models, info), rows)
+    calibration = ErrorCalibration(
+        models, info, region_label=region_label if regional_models else None,
+        region_edges=edges if regional_models else (), regional=regional_models,
+    )
+    return CalibrationReport(calibration, rows)
+
+
+def apply_calibration(study: StudyResult, calibration: ErrorCalibration) -> StudyResult:
+    """The study with its reported errors recomputed by ``calibration``.
+
+    A calibration maps each fit's covariance errors (and its labels and reduced χ²) to the
+    reported errors and changes nothing else — not the fit, not its flags — so a study
+    fitted with one calibration of a bundle measures another calibration of the same
+    network exactly: ``e_*`` are what the fitter would have reported with it.
+
+    Parameters
+    ----------
+    study : StudyResult
+        Fits with covariance errors (``cov_e_labels``; ``cov_e_v_rad`` for the RV).
+    calibration : ErrorCalibration
+
+    Returns
+    -------
+    StudyResult
+        A copy with ``e_labels`` and ``e_v_rad`` replaced.
+    """
+    e_labels = np.full_like(study.labels, np.nan, dtype=float)
+    cov_rv = study.cov_e_v_rad if study.cov_e_v_rad is not None else np.full(len(study.v_rad), np.nan)
+    e_rv = np.full(len(study.v_rad), np.nan)
+    for i in range(len(study.v_rad)):
+        e_labels[i], e_rv[i] = calibration.apply(
+            study.label_names, study.labels[i], study.cov_e_labels[i], float(study.v_rad[i]),
+            float(cov_rv[i]), float(study.rchi2[i]),
+        )
+    return replace(study, e_labels=e_labels, e_v_rad=e_rv)

@@ -24,13 +24,19 @@ def _snr(x: float) -> str:
 
 
 def write_calibration_report(
-    report: CalibrationReport, folder: str | Path, bundle, check: bool = False
+    report: CalibrationReport,
+    folder: str | Path,
+    bundle,
+    check: bool = False,
+    independent: CalibrationReport | None = None,
 ) -> Path:
     """Write ``report.md``, ``widths.csv`` and ``calibration.json`` into ``folder``.
 
     ``check``: the studies test the bundle's stored calibration (their ``e_`` are its
     errors): the report is titled so, leads with the "reported" widths, and no
     ``calibration.json`` is written (the models fitted to the check are not the bundle's).
+    ``independent``: the new calibration applied to studies it was not fitted to (its
+    "reported" widths; also written as ``check-widths.csv``).
 
     Returns
     -------
@@ -44,8 +50,14 @@ def write_calibration_report(
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    if independent is not None:
+        with open(out / "check-widths.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(independent.widths[0]))
+            writer.writeheader()
+            writer.writerows(independent.widths)
     prov = report.calibration.provenance
     lo, hi = prov.get("snr_range", [10, 200])
+    rows = [r for r in rows if r.get("region", -1) == -1]
     if check:
         return _write_check(report, out, bundle, prov)
     (out / "calibration.json").write_text(json.dumps(report.calibration.to_dict(), indent=2) + "\n")
@@ -68,6 +80,25 @@ def write_calibration_report(
         lines.append(
             f"| {name} | {m.scale:.3f} | {m.floor:.4g} {_UNITS.get(name, '')} | {m.relative_floor:.4g} |"
         )
+    cal = report.calibration
+    if cal.region_label is not None:
+        names = _region_names(cal.region_label, cal.region_edges)
+        lines += [
+            "",
+            f"Regional models (by the fitted {cal.region_label}; a region without one uses the model above):",
+            "",
+            "| label | region | scale | floor | relative floor | rchi2 power |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, models in cal.regional.items():
+            for region, m in zip(names, models, strict=True):
+                if m is None:
+                    lines.append(f"| {name} | {region} | (global) | | | |")
+                else:
+                    lines.append(
+                        f"| {name} | {region} | {m.scale:.3f} | {m.floor:.4g} {_UNITS.get(name, '')} | "
+                        f"{m.relative_floor:.4g} | {m.rchi2_power:g} |"
+                    )
     lines += [
         "",
         "Robust pull widths, `1.4826 × median |(fit − truth) / e|` (about zero, so a bias counts; 1 = "
@@ -91,9 +122,65 @@ def write_calibration_report(
                 f"{_fmt(r['reported'])} | {_fmt(r['calibrated'])} | {_fmt(r['held_out'])} |"
             )
         lines.append("")
+    if cal.region_label is not None:
+        lines += _region_table(report.widths, cal.region_label, cal.region_edges, "held_out",
+                               "Two-fold cross-validated widths per region")
+    if independent is not None:
+        every = [r for r in independent.widths if r.get("region", -1) == -1]
+        lines += [
+            "## Independent check",
+            "",
+            "The calibration above applied to studies it was not fitted to (another seed: "
+            f"{', '.join(prov.get('check_studies', [])) or 'see the command'}); their errors are "
+            "recomputed from the fits' covariance errors, exactly what the fitter reports with it.",
+            "",
+            _band_summary(every),
+            "",
+            "| label | S/N | n | width | 68 % interval |",
+            "|---|---|---|---|---|",
+        ]
+        for r in every:
+            lines.append(
+                f"| {r['name']} | {_snr(r['snr'])} | {r['n']} | **{_fmt(r['reported'])}** | "
+                f"{_fmt(r['reported_lo'])}–{_fmt(r['reported_hi'])} |"
+            )
+        lines.append("")
+        if cal.region_label is not None:
+            lines += _region_table(independent.widths, cal.region_label, cal.region_edges, "reported",
+                                   "Independent check per region")
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _region_names(label: str, edges) -> list[str]:
+    bounds = [None, *edges, None]
+    out = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        out.append(f"{label} < {b:g}" if a is None else f"{label} ≥ {a:g}" if b is None else f"{a:g}–{b:g}")
+    return out
+
+
+def _region_table(rows: list[dict], label: str, edges, column: str, title: str) -> list[str]:
+    """Widths of ``column`` per label, region and S/N (cases in brackets)."""
+    names = _region_names(label, edges)
+    snrs = sorted({r["snr"] for r in rows})
+    lines = [
+        f"### {title}",
+        "",
+        f"Robust pull widths (cases); regions by the fitted {label}.",
+        "",
+        "| label | region | " + " | ".join(f"S/N {_snr(x)}" for x in snrs) + " |",
+        "|---|---|" + "---|" * len(snrs),
+    ]
+    for name in dict.fromkeys(r["name"] for r in rows):
+        for k, region in enumerate(names):
+            cells = []
+            for x in snrs:
+                hit = [r for r in rows if r["name"] == name and r.get("region") == k and r["snr"] == x]
+                cells.append(f"{_fmt(hit[0][column])} ({hit[0]['n']})" if hit else "–")
+            lines.append(f"| {name} | {region} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 #: The band a calibrated error's pull width must fall in (issue 13).
@@ -119,7 +206,7 @@ def _band_summary(rows: list[dict]) -> str:
 
 
 def _write_check(report: CalibrationReport, out: Path, bundle, prov: dict) -> Path:
-    rows = report.widths
+    rows = [r for r in report.widths if r.get("region", -1) == -1]
     values = [r["reported"] for r in rows]
     lines = [
         f"# Check of the stored error calibration of {bundle.name}@{bundle.version}",
@@ -145,6 +232,10 @@ def _write_check(report: CalibrationReport, out: Path, bundle, prov: dict) -> Pa
             f"| {r['name']} | {_snr(r['snr'])} | {r['n']} | **{_fmt(r['reported'])}** | "
             f"{_fmt(lo)}–{_fmt(hi)} | {_fmt(r['raw'])} | {_fmt(r['cov'])} |"
         )
+    cal = report.calibration
+    if cal.region_label is not None:
+        lines += ["", *_region_table(report.widths, cal.region_label, cal.region_edges, "reported",
+                                     "Reported-error widths per region")]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     (out / "calibration.json").unlink(missing_ok=True)
