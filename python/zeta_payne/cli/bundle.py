@@ -63,8 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.add_argument(
         "--check",
         action="store_true",
-        help="check the bundle's stored calibration on new studies: report the widths of the errors "
-        "the studies reported (their 'reported' column); no models written",
+        help="check the bundle's stored calibration on new studies of its network: report the widths "
+        "of the errors it gives them (recomputed from the fits' covariance errors; the 'reported' "
+        "column); no models written",
     )
     cal.add_argument(
         "--regions",
@@ -207,6 +208,10 @@ def _calibrate(args: argparse.Namespace) -> int:
         provenance["check_studies"] = [str(Path(f)) for f in args.check_study]
     if regions:
         provenance["regions"] = f"{regions[0]}:{','.join(f'{e:g}' for e in regions[1])}"
+    if args.check:
+        if bundle.error_calibration is None:
+            raise ZetaPayneError(f"{bundle.name}@{bundle.version} has no error calibration to check")
+        studies = _same_network(bundle, studies, "--check", bundle.error_calibration)
     report = calibrate(
         studies, free + ["v_rad"], (lo, hi), provenance, strict=not args.check, regions=regions
     )
@@ -215,15 +220,6 @@ def _calibrate(args: argparse.Namespace) -> int:
         independent = _independent_check(bundle, args.check_study, report, free, (lo, hi), regions)
     for name, why in report.calibration.provenance.get("skipped", {}).items():
         print(f"warning: {name} not checked: {why}", file=sys.stderr)
-    if args.check and bundle.error_calibration is None:
-        raise ZetaPayneError(f"{bundle.name}@{bundle.version} has no error calibration to check")
-    if args.check:
-        other = {st.meta.get("bundle", {}).get("sha256") for st in studies} - {bundle.sha256}
-        if other:
-            raise ZetaPayneError(
-                f"--check: the studies were fitted with another bundle (sha256 {sorted(other)[0][:12]}), "
-                f"not {bundle.name}@{bundle.version} ({bundle.sha256[:12]}): their errors are not its"
-            )
     if args.output:
         write_calibration_report(report, args.output, bundle, check=args.check, independent=independent)
     if args.check:
@@ -272,31 +268,43 @@ def _parse_regions(text: str | None, free: list[str]) -> tuple[str, tuple[float,
     return label, values
 
 
+def _same_network(bundle, studies, option, calibration):
+    """The studies with their errors recomputed by ``calibration``, after checking that each
+    was fitted with ``bundle`` or the version it was calibrated from (the same network and
+    fit defaults: a calibration changes only ``error_calibration.json``)."""
+    from zeta_payne.exceptions import ZetaPayneError
+    from zeta_payne.validation.calibrate import apply_calibration
+
+    parent = bundle.manifest.provenance.get("error_calibration", {}).get("calibrated_from_version")
+    out = []
+    for st in studies:
+        meta = st.meta.get("bundle", {})
+        same = meta.get("sha256") == bundle.sha256 or (
+            meta.get("name") == bundle.name and meta.get("version") in (bundle.version, parent)
+        )
+        if not same:
+            raise ZetaPayneError(
+                f"{option}: a study was fitted with {meta.get('name')}@{meta.get('version')} "
+                f"({str(meta.get('sha256'))[:12]}), not {bundle.name}@{bundle.version} "
+                f"({bundle.sha256[:12]}) or the version it was calibrated from: not the same network"
+            )
+        out.append(apply_calibration(st, calibration))
+    return out
+
+
 def _independent_check(bundle, folders, report, free, snr_range, regions):
     """Widths of the new calibration on studies it was not fitted to (same network)."""
     from zeta_payne.exceptions import ZetaPayneError
-    from zeta_payne.validation.calibrate import apply_calibration, calibrate
+    from zeta_payne.validation.calibrate import calibrate
     from zeta_payne.validation.report import load_studies
 
-    parent = bundle.manifest.provenance.get("error_calibration", {}).get("calibrated_from_version")
     studies = []
     for folder in folders:
         loaded, _ = load_studies(folder)
-        for st in loaded:
-            if st.instrument != bundle.instrument:
-                continue
-            meta = st.meta.get("bundle", {})
-            same = meta.get("sha256") == bundle.sha256 or (
-                meta.get("name") == bundle.name and meta.get("version") in (bundle.version, parent)
-            )
-            if not same:
-                raise ZetaPayneError(
-                    f"--check-study {folder}: fitted with {meta.get('name')}@{meta.get('version')}, not "
-                    f"{bundle.name}@{bundle.version} or the version it was calibrated from"
-                )
-            studies.append(apply_calibration(st, report.calibration))
+        studies += [st for st in loaded if st.instrument == bundle.instrument]
     if not studies:
         raise ZetaPayneError(f"no {bundle.instrument} study in {', '.join(folders)}")
+    studies = _same_network(bundle, studies, f"--check-study {', '.join(folders)}", report.calibration)
     return calibrate(studies, free + ["v_rad"], snr_range, {}, strict=False, regions=regions)
 
 
