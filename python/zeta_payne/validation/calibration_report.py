@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -110,17 +111,13 @@ def write_calibration_report(
         "",
     ]
     for name in report.calibration.models:
-        lines += [
-            f"### {name}",
-            "",
-            "| S/N | n | raw | cov | reported | calibrated | held out |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for r in (r for r in rows if r["name"] == name):
-            lines.append(
-                f"| {_snr(r['snr'])} | {r['n']} | {_fmt(r['raw'])} | {_fmt(r['cov'])} | "
-                f"{_fmt(r['reported'])} | {_fmt(r['calibrated'])} | {_fmt(r['held_out'])} |"
-            )
+        lines += [f"### {name}", ""]
+        lines += _table(
+            ("S/N", "n", "raw", "cov", "reported", "calibrated", "held out"),
+            [r for r in rows if r["name"] == name],
+            lambda r: [_snr(r["snr"]), str(r["n"]), *(_fmt(r[k]) for k in
+                       ("raw", "cov", "reported", "calibrated", "held_out"))],
+        )
         lines.append("")
     if cal.region_label is not None:
         lines += _region_table(report.widths, cal.region_label, cal.region_edges, "held_out",
@@ -136,14 +133,13 @@ def write_calibration_report(
             "",
             _band_summary(every),
             "",
-            "| label | S/N | n | width | 68 % interval |",
-            "|---|---|---|---|---|",
         ]
-        for r in every:
-            lines.append(
-                f"| {r['name']} | {_snr(r['snr'])} | {r['n']} | **{_fmt(r['reported'])}** | "
-                f"{_fmt(r['reported_lo'])}–{_fmt(r['reported_hi'])} |"
-            )
+        lines += _table(
+            ("label", "S/N", "n", "width", "68 % interval"),
+            every,
+            lambda r: [r["name"], _snr(r["snr"]), str(r["n"]), f"**{_fmt(r['reported'])}**",
+                       f"{_fmt(r['reported_lo'])}–{_fmt(r['reported_hi'])}"],
+        )
         lines.append("")
         if cal.region_label is not None:
             lines += _region_table(independent.widths, cal.region_label, cal.region_edges, "reported",
@@ -151,6 +147,15 @@ def write_calibration_report(
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _table(header: Sequence[str], rows: list[dict], cells: Callable[[dict], list[str]]) -> list[str]:
+    """A markdown table: ``header`` and one line of ``cells(row)`` per row."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(cells(r)) + " |" for r in rows),
+    ]
 
 
 def _region_names(label: str, edges) -> list[str]:
