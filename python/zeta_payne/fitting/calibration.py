@@ -34,6 +34,7 @@ __all__ = [
     "ErrorModel",
     "fit_error_model",
     "pull_widths",
+    "region_index",
     "robust_width",
     "width_interval",
 ]
@@ -61,6 +62,26 @@ def robust_width(pulls: npt.ArrayLike) -> float:
     z = np.asarray(pulls, dtype=float)
     z = z[np.isfinite(z)]
     return float(_MAD_TO_SIGMA * np.median(np.abs(z))) if z.size else float("nan")
+
+
+def region_index(values: npt.ArrayLike, edges: Sequence[float]) -> np.ndarray:
+    """Region of each value: ``k`` for ``edges[k − 1] ≤ value < edges[k]``, −1 where the
+    value is not finite.
+
+    Parameters
+    ----------
+    values : array_like, shape (N,)
+        Values of the region label.
+    edges : sequence of float
+        Interior region boundaries, increasing.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (N,)
+    """
+    v = np.asarray(values, dtype=float)
+    k = np.searchsorted(np.asarray(edges, dtype=float), v, side="right")
+    return np.where(np.isfinite(v), k, -1)
 
 
 def width_interval(
@@ -193,9 +214,10 @@ class ErrorCalibration:
     def region_of(self, value: float) -> int | None:
         """Index of the region a fitted ``region_label`` value falls in (None: NaN or no
         regions). Region ``k`` is ``edges[k − 1] ≤ value < edges[k]``."""
-        if self.region_label is None or not np.isfinite(value):
+        if self.region_label is None:
             return None
-        return int(np.searchsorted(np.asarray(self.region_edges, dtype=float), value, side="right"))
+        k = int(region_index([value], self.region_edges)[0])
+        return None if k < 0 else k
 
     def model_for(self, name: str, labels: Mapping[str, float] | None = None) -> ErrorModel | None:
         """The error model of ``name`` for a fit ending at ``labels`` (by name): the model of

@@ -24,6 +24,7 @@ from zeta_payne.fitting.calibration import (
     ErrorCalibration,
     ErrorModel,
     fit_error_model,
+    region_index,
     robust_width,
     width_interval,
 )
@@ -140,17 +141,11 @@ class CalibrationReport:
 MIN_REGION_CASES = 60
 
 
-def _region_index(region: np.ndarray, edges: Sequence[float]) -> np.ndarray:
-    """Region of every case (−1 where its region value is not finite)."""
-    k = np.searchsorted(np.asarray(edges, dtype=float), region, side="right")
-    return np.where(np.isfinite(region), k, -1)
-
-
 def _fit_regional(
     cases: CalibrationCases, sel: np.ndarray, edges: Sequence[float]
 ) -> tuple[ErrorModel | None, ...]:
     """One error model per region on the cases ``sel`` of that region (None: too few)."""
-    k = _region_index(cases.region, edges)
+    k = region_index(cases.region, edges)
     out: list[ErrorModel | None] = []
     for r in range(len(edges) + 1):
         sub = sel & (k == r)
@@ -174,7 +169,7 @@ def _apply(
     """Errors of the cases ``sel`` from the global ``model`` or their region's model."""
     e = model.apply(cases.cov_e[sel], cases.value[sel], cases.rchi2[sel])
     if regional:
-        k = _region_index(cases.region[sel], edges)
+        k = region_index(cases.region[sel], edges)
         for r, m in enumerate(regional):
             here = k == r
             if m is not None and here.any():
@@ -262,10 +257,10 @@ def calibrate(
                 fold_regional = _fit_regional(cases, train, edges) if region_label else None
                 held[fold] = _apply(cases, fold, _fit(cases, train), fold_regional, edges)
         calibrated = _apply(cases, np.ones(cases.delta.size, bool), model, regional, edges)
-        region_index = _region_index(cases.region, edges)
+        case_region = region_index(cases.region, edges)
         groups = [(-1, np.ones(cases.delta.size, bool))]
         if region_label:
-            groups += [(r, region_index == r) for r in range(len(edges) + 1)]
+            groups += [(r, case_region == r) for r in range(len(edges) + 1)]
         for (region, members), snr in itertools.product(groups, np.unique(cases.snr)):
             sel = members & (cases.snr == snr)
             if not sel.any():
