@@ -114,9 +114,9 @@ def regularised_solve(
     chol, info = torch.linalg.cholesky_ex(normal + (ridge * scale)[..., None, None] * eye)
     coeffs = torch.cholesky_solve(rhs.unsqueeze(-1), chol).squeeze(-1)
     ok = info == 0
-    for larger in RIDGE_LADDER:
-        if bool(ok.all()) or larger <= ridge:
-            continue
+    for larger in (r for r in RIDGE_LADDER if r > ridge):
+        if bool(ok.all()):
+            break
         bad = ~ok
         chol, info = torch.linalg.cholesky_ex(normal[bad] + (larger * scale[bad])[..., None, None] * eye)
         coeffs[bad] = torch.cholesky_solve(rhs[bad].unsqueeze(-1), chol).squeeze(-1)
