@@ -253,7 +253,16 @@ def test_check_reports_the_stored_calibration_and_refuses_other_bundles(toy_boss
     assert refused.returncode == 1 and "no error calibration" in refused.stderr
     other = write_calibrated_bundle(toy_boss, ErrorCalibration({"logg": ErrorModel(2.0)}), tmp_path / "c")
     refused = check(other.path)
-    assert refused.returncode == 1 and "not the same network" in refused.stderr
+    assert refused.returncode == 1 and "not the same fits" in refused.stderr
+    # studies fitted with the uncalibrated version serve every later recalibration of it
+    for st in studies:
+        st.meta["bundle"] = {"name": toy_boss.name, "version": toy_boss.version, "sha256": toy_boss.sha256}
+    write_report(studies, tmp_path / "study")
+    third = write_calibrated_bundle(other, ErrorCalibration(truth_models), tmp_path / "d")
+    lineage = third.manifest.provenance["error_calibration"]["same_fits_as"]
+    assert lineage == [toy_boss.version, other.version]
+    run = check(third.path)
+    assert run.returncode == 0, run.stderr
 
 
 def test_a_corrupt_calibration_file_is_a_bundle_error(toy_boss, tmp_path):
@@ -425,3 +434,105 @@ def test_calibrate_command_with_regions_and_an_independent_check(toy_boss, tmp_p
     assert cal.region_label == "teff" and cal.region_edges == (12000.0,) and "logg" in cal.regional
     refused = run(tmp_path / "foreign", tmp_path / "c")
     assert refused.returncode == 1 and "fitted with other@9.9.9" in refused.stderr
+
+
+def test_box_rms_is_the_rms_distance_to_a_truth_uniform_over_the_box():
+    from zeta_payne.fitting.calibration import box_rms
+
+    lo, hi = -2.0, 0.8
+    w = hi - lo
+    got = box_rms([lo + w / 2, lo, hi, hi + 5.0, np.nan], lo, hi)
+    np.testing.assert_allclose(got[:4], [w / np.sqrt(12), w / np.sqrt(3), w / np.sqrt(3), w / np.sqrt(3)])
+    assert np.isnan(got[4])
+    truth = np.random.default_rng(2).uniform(lo, hi, 200000)
+    assert box_rms([0.3], lo, hi)[0] == pytest.approx(np.sqrt(np.mean((0.3 - truth) ** 2)), rel=0.01)
+    with pytest.raises(ValueError, match="lo < hi"):
+        box_rms([1.0], 1.0, 1.0)
+
+
+def _half_unconstrained(seed, lo=-2.0, hi=0.8, n=600):
+    """[M/H]-like cases: half constrained (Δ ~ N(0, σ)), half where the spectrum says nothing
+    (fit and truth independent and uniform over the box), their σ larger than the box."""
+    rng = np.random.default_rng(seed)
+    snr = np.repeat(SNRS, n)
+    free = rng.uniform(size=snr.size) < 0.5
+    truth = rng.uniform(lo, hi, snr.size)
+    sigma = np.where(free, 1.0 + 20.0 / snr, 1.0 / snr)
+    value = np.where(free, rng.uniform(lo, hi, snr.size), truth + rng.normal(size=snr.size) * sigma)
+    return value - truth, sigma, value, snr, free
+
+
+def test_a_box_bound_calibrates_fits_the_spectrum_does_not_constrain():
+    from zeta_payne.fitting.calibration import box_rms
+
+    lo, hi = -2.0, 0.8
+    delta, sigma, value, snr, _ = _half_unconstrained(5)
+    plain = fit_error_model(delta, sigma, value, snr)
+    bounded = fit_error_model(delta, sigma, value, snr, cap=box_rms(value, lo, hi))
+    d2, s2, v2, snr2, free = _half_unconstrained(6)  # scored on fresh cases
+    e_plain = plain.apply(s2, v2)
+    e_bounded = np.minimum(bounded.apply(s2, v2), box_rms(v2, lo, hi))
+
+    def widths(e, subset):
+        return [robust_width(d2[subset & (snr2 == s)] / e[subset & (snr2 == s)]) for s in SNRS]
+
+    every = np.ones(d2.size, bool)
+    assert all(0.88 < w < 1.12 for w in widths(e_bounded, every)), widths(e_bounded, every)
+    assert any(not 0.88 < w < 1.12 for w in widths(e_plain, every)), widths(e_plain, every)
+
+    def worst(e):  # the worst width of either kind of fit alone, as |ln w|
+        return max(abs(np.log(w)) for subset in (free, ~free) for w in widths(e, subset))
+
+    # without the bound the unconstrained fits' errors run from 2× too large (S/N 10, σ above
+    # the box) to too small; with it neither kind is off by as much (a truth uniform about
+    # the fit has a robust width of up to 1.4826 · √3 / 2 = 1.28 in units of its RMS)
+    assert worst(e_bounded) < worst(e_plain)
+    assert min(widths(e_plain, free)) < 0.6 < min(widths(e_bounded, free))
+
+
+def test_bounds_round_trip_cap_the_reported_error_and_leave_fixed_labels_nan():
+    cal = ErrorCalibration({"m_h": ErrorModel(1.0), "logg": ErrorModel(1.0)}, bounds={"m_h": (-2.0, 0.8)})
+    again = ErrorCalibration.from_dict(json.loads(json.dumps(cal.to_dict())))
+    assert again == cal
+    names = ("logg", "m_h", "v_micro")
+    e, _ = again.apply(names, [4.0, -0.6, 2.0], [5.0, 5.0, np.nan], 0.0, 1.0)
+    assert e[0] == pytest.approx(5.0)  # no bound on logg here
+    assert e[1] == pytest.approx(2.8 / np.sqrt(12))  # bounded at the box's centre
+    assert np.isnan(e[2])  # a held label stays without an error
+    e, _ = again.apply(names, [4.0, -0.6, 2.0], [0.1, 0.1, np.nan], 0.0, 1.0)
+    assert e[1] == pytest.approx(0.1)  # below the bound: unchanged
+    unbounded = ErrorCalibration.from_dict({k: v for k, v in cal.to_dict().items() if k != "bounds"})
+    assert unbounded.apply(names, [4.0, -0.6, 2.0], [5.0, 5.0, np.nan], 0.0, 1.0)[0][1] == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="lo < hi"):
+        ErrorCalibration({}, bounds={"m_h": (1.0, 0.0)})
+
+
+def test_calibrate_stores_the_box_bounds_of_the_labels_it_models(toy_boss):
+    from zeta_payne.validation.calibrate import calibrate
+
+    studies = [_study(toy_boss, snr, 60 + i) for i, snr in enumerate(SNRS)]
+    free = [s.name for s in toy_boss.labels if s.free]
+    box = {s.name: (s.lower, s.upper) for s in toy_boss.labels if s.free}
+    report = calibrate(studies, free + ["v_rad"], bounds={**box, "not_a_label": (0.0, 1.0)})
+    assert report.calibration.bounds == box  # and none for the RV
+    assert "bounds" in report.calibration.to_dict()
+
+
+def test_calibrate_command_stores_box_bounds_only_when_asked(toy_boss, tmp_path):
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.validation.report import write_report
+
+    write_report([_study(toy_boss, s, 80 + i) for i, s in enumerate(SNRS)], tmp_path / "study")
+    box = {s.name: (s.lower, s.upper) for s in toy_boss.labels if s.free}
+    for extra, expected in (([], {}), (["--box-bound"], box)):
+        out = tmp_path / f"calibrated{len(extra)}"
+        run = subprocess.run(
+            [sys.executable, "-m", "zeta_payne.cli", "bundle", "calibrate", str(toy_boss.path),
+             "--study", str(tmp_path / "study"), "--bundle-out", str(out), "-o", str(tmp_path / f"report{len(extra)}"),
+             *extra],
+            capture_output=True, text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        assert load_bundle(out).error_calibration.bounds == expected
+        table = (tmp_path / f"report{len(extra)}" / "report.md").read_text()
+        assert ("box_rms" in table) == bool(expected)

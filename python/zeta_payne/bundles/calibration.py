@@ -34,7 +34,9 @@ def write_calibrated_bundle(
 
     Every other payload is copied unchanged (the network's weights keep their sha256); the
     manifest gets the new payload's digest, the new version and a summary of the
-    calibration under ``provenance["error_calibration"]`` (:func:`write_bundle_revision`).
+    calibration under ``provenance["error_calibration"]`` (:func:`write_bundle_revision`),
+    with ``same_fits_as``: every earlier version that differs from the new one only by its
+    error calibration (a study fitted with any of them measures this version exactly).
 
     Parameters
     ----------
@@ -53,9 +55,12 @@ def write_calibrated_bundle(
         The new bundle, loaded (hashes verified).
     """
     provenance = dict(bundle.manifest.provenance)
+    earlier = dict(provenance.get("error_calibration") or {})
+    lineage = [*earlier.get("same_fits_as", []), earlier.get("calibrated_from_version"), bundle.version]
     provenance["error_calibration"] = {
         "file": CALIBRATION_NAME,
         "calibrated_from_version": bundle.version,
+        "same_fits_as": list(dict.fromkeys(v for v in lineage if v)),
         **{k: v for k, v in calibration.provenance.items() if k in ("truth", "observations", "snr")},
     }
     content = (json.dumps(calibration.to_dict(), indent=2) + "\n").encode()

@@ -18,6 +18,15 @@ as it stands, ``γ = 0`` the formal error. ``a`` and the floor are fitted so tha
 
 The robust width is ``1.4826 × median |pull|`` — about zero, not about the median, so a
 bias counts against the errors as a spread does (:func:`robust_width`).
+
+**Box bound.** A label the spectrum barely constrains (APOGEE's [M/H] above ≈ 10 kK) can have
+a covariance error of several dex, yet a fit inside the bundle's box cannot be further from a
+star inside the box than the box allows. A calibration may carry each label's box
+(``bounds``); its errors are then ``min(e, box_rms(θ))``, :func:`box_rms` being the RMS
+distance from the fitted value to a truth spread uniformly over the box (``w/√12`` at the
+centre of a box of width ``w``, ``w/√3`` at an edge). The model is fitted with the bound in
+place (``fit_error_model(…, cap=…)``), so the scale and floor describe the constrained fits
+and the bound the unconstrained ones.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import numpy.typing as npt
 
 __all__ = [
     "ErrorCalibration",
+    "box_rms",
     "ErrorModel",
     "fit_error_model",
     "pull_widths",
@@ -62,6 +72,31 @@ def robust_width(pulls: npt.ArrayLike) -> float:
     z = np.asarray(pulls, dtype=float)
     z = z[np.isfinite(z)]
     return float(_MAD_TO_SIGMA * np.median(np.abs(z))) if z.size else float("nan")
+
+
+def box_rms(value: npt.ArrayLike, lo: float, hi: float) -> np.ndarray:
+    """RMS distance from ``value`` to a truth uniform over the box ``[lo, hi]``.
+
+    ``sqrt(((v − lo)³ + (hi − v)³) / (3 (hi − lo)))`` with ``v`` clipped into the box: the
+    largest error a fit at ``v`` can have when the spectrum says nothing about the label and
+    the star is inside the box.
+
+    Parameters
+    ----------
+    value : array_like, shape (N,)
+        Fitted values, in the label's unit.
+    lo, hi : float
+        The label's box, ``lo < hi``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        In the label's unit; NaN where ``value`` is NaN.
+    """
+    if not hi > lo:
+        raise ValueError(f"box bound needs lo < hi, not [{lo}, {hi}]")
+    v = np.clip(np.asarray(value, dtype=float), lo, hi)
+    return np.sqrt(((v - lo) ** 3 + (hi - v) ** 3) / (3.0 * (hi - lo)))
 
 
 def region_index(values: npt.ArrayLike, edges: Sequence[float]) -> np.ndarray:
@@ -193,6 +228,10 @@ class ErrorCalibration:
     regional : dict
         ``{name: (ErrorModel or None, …)}``, one per region (``len(region_edges) + 1``);
         None, or a fit without a finite ``region_label``, uses the global model.
+    bounds : dict
+        ``{name: (lo, hi)}``: the labels' boxes; a label here never gets an error above
+        :func:`box_rms` of its fitted value (see the module docstring). Empty: no bound
+        (calibrations made before the bound).
     """
 
     models: dict[str, ErrorModel]
@@ -200,8 +239,12 @@ class ErrorCalibration:
     region_label: str | None = None
     region_edges: tuple[float, ...] = ()
     regional: dict[str, tuple[ErrorModel | None, ...]] = field(default_factory=dict)
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name, (lo, hi) in self.bounds.items():
+            if not float(hi) > float(lo):
+                raise ValueError(f"{name!r}: box bound needs lo < hi, not [{lo}, {hi}]")
         edges = tuple(float(e) for e in self.region_edges)
         if list(edges) != sorted(set(edges)):
             raise ValueError(f"region edges must increase: {self.region_edges}")
@@ -266,6 +309,9 @@ class ErrorCalibration:
             model = self.model_for(name, by_name)
             if model is not None:
                 out[i] = model.apply(sigma[i : i + 1], labels[i : i + 1], [rchi2])[0]
+                bound = box_rms(labels[i : i + 1], *self.bounds[name])[0] if name in self.bounds else np.nan
+                if np.isfinite(out[i]) and np.isfinite(bound):
+                    out[i] = min(out[i], float(bound))
         rv_model = self.model_for("v_rad", by_name)
         e_rv = float(rv_model.apply([cov_e_v_rad], [v_rad], [rchi2])[0]) if rv_model else float(cov_e_v_rad)
         return out, e_rv
@@ -277,6 +323,7 @@ class ErrorCalibration:
             "formula": (
                 "e = sqrt((scale * cov_e * rchi2^((rchi2_power - 1)/2))^2 + floor^2 "
                 "+ (relative_floor * value)^2)"
+                + (", at most box_rms(value, *bounds[label])" if self.bounds else "")
             ),
             "models": {name: _model_dict(m) for name, m in self.models.items()},
             **(
@@ -293,6 +340,8 @@ class ErrorCalibration:
                 if self.region_label is not None
                 else {}
             ),
+            **({"bounds": {name: [float(lo), float(hi)] for name, (lo, hi) in self.bounds.items()}}
+               if self.bounds else {}),
             "provenance": self.provenance,
         }
 
@@ -302,9 +351,10 @@ class ErrorCalibration:
         if data.get("schema") != "zeta-payne/error-calibration/1":
             raise ValueError(f"not an error calibration (schema {data.get('schema')!r})")
         models = {str(name): _model_from(name, m) for name, m in dict(data.get("models", {})).items()}
+        bounds = {str(name): (float(b[0]), float(b[1])) for name, b in dict(data.get("bounds", {})).items()}
         regions = data.get("regions")
         if not regions:
-            return cls(models=models, provenance=dict(data.get("provenance", {})))
+            return cls(models=models, provenance=dict(data.get("provenance", {})), bounds=bounds)
         regional = {
             str(name): tuple(None if m is None else _model_from(name, m) for m in ms)
             for name, ms in dict(regions.get("models", {})).items()
@@ -315,6 +365,7 @@ class ErrorCalibration:
             region_label=str(regions["label"]),
             region_edges=tuple(float(e) for e in regions.get("edges", ())),
             regional=regional,
+            bounds=bounds,
         )
 
 
@@ -379,6 +430,7 @@ def fit_error_model(
     rchi2: npt.ArrayLike | None = None,
     powers: Sequence[float] = RCHI2_POWERS,
     n_grid: int = 41,
+    cap: npt.ArrayLike | None = None,
 ) -> ErrorModel:
     """Fit the scale, the floor (and γ) so that the pull width is 1 in every group.
 
@@ -406,6 +458,9 @@ def fit_error_model(
         The γ values tried.
     n_grid : int
         Grid points per parameter and pass.
+    cap : array_like, shape (N,), optional
+        Upper bound of each case's error (:func:`box_rms` of its value): the model is
+        fitted as ``min(e, cap)``, the form :class:`ErrorCalibration` reports with bounds.
 
     Returns
     -------
@@ -416,8 +471,10 @@ def fit_error_model(
     value = np.abs(np.asarray(value, dtype=float))
     groups = np.asarray(groups)
     chi = np.ones_like(sigma) if rchi2 is None else np.asarray(rchi2, dtype=float)
-    ok = np.isfinite(delta) & np.isfinite(sigma) & (sigma > 0) & np.isfinite(value) & np.isfinite(chi)
-    delta, sigma, value, groups, chi = delta[ok], sigma[ok], value[ok], groups[ok], chi[ok]
+    bound = np.full_like(sigma, np.inf) if cap is None else np.asarray(cap, dtype=float)
+    ok = (np.isfinite(delta) & np.isfinite(sigma) & (sigma > 0) & np.isfinite(value) & np.isfinite(chi)
+          & (bound > 0))
+    delta, sigma, value, groups, chi, bound = delta[ok], sigma[ok], value[ok], groups[ok], chi[ok], bound[ok]
     if delta.size < 10:
         raise ValueError(f"too few finite cases to calibrate ({delta.size})")
     members = [groups == k for k in np.unique(groups)]
@@ -428,10 +485,10 @@ def fit_error_model(
     chi = np.clip(chi, 1e-6, None)
 
     def objective(base: np.ndarray, log_scale: np.ndarray, floor: np.ndarray) -> np.ndarray:
-        err = np.sqrt(
+        err = np.minimum(np.sqrt(
             (np.exp(log_scale)[:, None, None] * base[None, None, :]) ** 2
             + (floor[None, :, None] * unit[None, None, :]) ** 2
-        )
+        ), bound[None, None, :])
         z = np.abs(delta)[None, None, :] / err
         total = np.zeros((log_scale.size, floor.size))
         for m in members:

@@ -8,13 +8,14 @@ on the even points scored on the odd ones and the reverse) measures how well the
 holds on spectra it was not fitted to; the stored calibration is fitted on all points.
 
 Only fits not flagged bad are used: a flagged row's labels are not for use, and its errors
-neither.
+neither. With ``bounds`` (the labels' boxes) the errors are bounded by
+:func:`~zeta_payne.fitting.calibration.box_rms` and the models fitted with the bound in place.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -23,6 +24,7 @@ from zeta_payne.fitting.calibration import (
     RELATIVE_FLOOR,
     ErrorCalibration,
     ErrorModel,
+    box_rms,
     fit_error_model,
     region_index,
     robust_width,
@@ -142,7 +144,7 @@ MIN_REGION_CASES = 60
 
 
 def _fit_regional(
-    cases: CalibrationCases, sel: np.ndarray, edges: Sequence[float]
+    cases: CalibrationCases, sel: np.ndarray, edges: Sequence[float], cap: np.ndarray | None = None
 ) -> tuple[ErrorModel | None, ...]:
     """One error model per region on the cases ``sel`` of that region (None: too few)."""
     k = region_index(cases.region, edges)
@@ -153,7 +155,7 @@ def _fit_regional(
             out.append(None)
             continue
         try:
-            out.append(_fit(cases, sub))
+            out.append(_fit(cases, sub, cap))
         except ValueError:
             out.append(None)
     return tuple(out)
@@ -165,8 +167,10 @@ def _apply(
     model: ErrorModel,
     regional: tuple[ErrorModel | None, ...] | None,
     edges: Sequence[float],
+    cap: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Errors of the cases ``sel`` from the global ``model`` or their region's model."""
+    """Errors of the cases ``sel`` from the global ``model`` or their region's model,
+    bounded by ``cap`` (one per case) where given."""
     e = model.apply(cases.cov_e[sel], cases.value[sel], cases.rchi2[sel])
     if regional:
         k = region_index(cases.region[sel], edges)
@@ -174,10 +178,10 @@ def _apply(
             here = k == r
             if m is not None and here.any():
                 e[here] = m.apply(cases.cov_e[sel][here], cases.value[sel][here], cases.rchi2[sel][here])
-    return e
+    return e if cap is None else np.minimum(e, cap[sel])
 
 
-def _fit(cases: CalibrationCases, sel: np.ndarray) -> ErrorModel:
+def _fit(cases: CalibrationCases, sel: np.ndarray, cap: np.ndarray | None = None) -> ErrorModel:
     return fit_error_model(
         cases.delta[sel],
         cases.cov_e[sel],
@@ -185,6 +189,7 @@ def _fit(cases: CalibrationCases, sel: np.ndarray) -> ErrorModel:
         cases.snr[sel],
         relative=cases.name in RELATIVE_FLOOR,
         rchi2=cases.rchi2[sel],
+        cap=None if cap is None else cap[sel],
     )
 
 
@@ -195,6 +200,7 @@ def calibrate(
     provenance: dict | None = None,
     strict: bool = True,
     regions: tuple[str, Sequence[float]] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
 ) -> CalibrationReport:
     """Fit error models for ``names`` on the studies' cases with S/N in ``snr_range``.
 
@@ -218,6 +224,10 @@ def calibrate(
         ``label`` (regions with fewer than :data:`MIN_REGION_CASES` cases keep the global
         one). The widths rows then carry the per-region widths too (``region`` ≥ 0; −1 is
         every case).
+    bounds : mapping, optional
+        ``{label: (lo, hi)}``, the bundle's box: those labels' errors are bounded by
+        :func:`~zeta_payne.fitting.calibration.box_rms` of the fitted value, fitted and
+        stored so (labels without a box, and the RV, are not bounded).
 
     Returns
     -------
@@ -229,6 +239,7 @@ def calibrate(
         ``strict`` and a label with fewer than 20 cases in ``snr_range``.
     """
     region_label, edges = (regions[0], tuple(float(e) for e in regions[1])) if regions else (None, ())
+    bounds = {name: (float(lo), float(hi)) for name, (lo, hi) in (bounds or {}).items() if name in names}
     gathered = gather_cases(studies, names, region_label)
     models: dict[str, ErrorModel] = {}
     regional_models: dict[str, tuple[ErrorModel | None, ...]] = {}
@@ -244,9 +255,10 @@ def calibrate(
                 )
             skipped[name] = int(in_range.sum())
             continue
-        model = _fit(cases, in_range)
+        cap = box_rms(cases.value, *bounds[name]) if name in bounds else None
+        model = _fit(cases, in_range, cap)
         models[name] = model
-        regional = _fit_regional(cases, in_range, edges) if region_label else None
+        regional = _fit_regional(cases, in_range, edges, cap) if region_label else None
         if regional:
             regional_models[name] = regional
         even = (np.round(cases.point) % 2) == 0
@@ -254,9 +266,9 @@ def calibrate(
         for fold in (even, ~even):
             train = in_range & ~fold
             if train.sum() >= 10 and fold.any():
-                fold_regional = _fit_regional(cases, train, edges) if region_label else None
-                held[fold] = _apply(cases, fold, _fit(cases, train), fold_regional, edges)
-        calibrated = _apply(cases, np.ones(cases.delta.size, bool), model, regional, edges)
+                fold_regional = _fit_regional(cases, train, edges, cap) if region_label else None
+                held[fold] = _apply(cases, fold, _fit(cases, train, cap), fold_regional, edges, cap)
+        calibrated = _apply(cases, np.ones(cases.delta.size, bool), model, regional, edges, cap)
         case_region = region_index(cases.region, edges)
         groups = [(-1, np.ones(cases.delta.size, bool))]
         if region_label:
@@ -297,6 +309,7 @@ def calibrate(
     calibration = ErrorCalibration(
         models, info, region_label=region_label if regional_models else None,
         region_edges=edges if regional_models else (), regional=regional_models,
+        bounds={name: b for name, b in bounds.items() if name in models},
     )
     return CalibrationReport(calibration, rows)
 

@@ -71,17 +71,22 @@ def write_calibration_report(
         f"studies: {', '.join(prov.get('studies', []))}. Only fits not flagged bad are counted.",
         "",
         "Error model per label (fitted on all truth points, S/N "
-        f"{lo:g}–{hi:g}): `e = sqrt((scale · cov_e)² + floor² + (relative_floor · value)²)`, "
-        "`cov_e` the covariance error of the fit.",
+        f"{lo:g}–{hi:g}): `e = sqrt((scale · cov_e · rchi2^((γ − 1)/2))² + floor² + "
+        "(relative_floor · value)²)`, `cov_e` the covariance error of the fit"
+        + (", at most `box_rms(value)`: the RMS distance from the fitted value to a truth uniform "
+           "over the box (last column; fitted with the bound in place)." if report.calibration.bounds
+           else "."),
         "",
-        "| label | scale | floor | relative floor |",
-        "|---|---|---|---|",
+        "| label | scale | floor | relative floor | γ | box bound |",
+        "|---|---|---|---|---|---|",
     ]
-    for name, m in report.calibration.models.items():
-        lines.append(
-            f"| {name} | {m.scale:.3f} | {m.floor:.4g} {_UNITS.get(name, '')} | {m.relative_floor:.4g} |"
-        )
     cal = report.calibration
+    for name, m in cal.models.items():
+        box = cal.bounds.get(name)
+        lines.append(
+            f"| {name} | {m.scale:.3f} | {m.floor:.4g} {_UNITS.get(name, '')} | {m.relative_floor:.4g} "
+            f"| {m.rchi2_power:g} | {f'[{box[0]:g}, {box[1]:g}]' if box else '–'} |"
+        )
     if cal.region_label is not None:
         names = _region_names(cal.region_label, cal.region_edges)
         lines += [
