@@ -528,8 +528,8 @@ def test_calibrate_command_stores_box_bounds_only_when_asked(toy_boss, tmp_path)
         out = tmp_path / f"calibrated{len(extra)}"
         run = subprocess.run(
             [sys.executable, "-m", "zeta_payne.cli", "bundle", "calibrate", str(toy_boss.path),
-             "--study", str(tmp_path / "study"), "--bundle-out", str(out), "-o", str(tmp_path / f"report{len(extra)}"),
-             *extra],
+             "--study", str(tmp_path / "study"), "--bundle-out", str(out),
+             "-o", str(tmp_path / f"report{len(extra)}"), *extra],
             capture_output=True, text=True,
         )
         assert run.returncode == 0, run.stderr

@@ -97,3 +97,32 @@ def test_blue_limit_outside_refits_hot_spectra_on_the_narrower_range(toy_boss):
     assert [r.n_pixels for r in batch] == [hot.n_pixels, cool.n_pixels]
     with pytest.raises(ValueError, match="blue_limit_outside"):
         Fitter(toy_boss, FitOptions(presearch_points=256, blue_limit_outside={**BLUE, "label": "t_eff"}))
+
+
+def test_an_unconstrained_label_at_the_edge_is_fitted_again_held(toy_boss):
+    """hold_unconstrained_at_edge: a fit whose [M/H] ends at an edge of the box (the spectrum
+    made beyond it, +1.1 against the box's +0.8) while flagged
+    M_H_UNCONSTRAINED is repeated with [M/H] held; one inside the box is not."""
+    from zeta_payne.fitting.flags import ResultFlags
+
+    im = toy_boss.manifest.label_names.index("m_h")
+    # every [M/H] counts as unconstrained here (threshold ~0), so the edge alone decides
+    base = {"presearch_points": 1024, "unconstrained_error": {"m_h": 1e-9}}
+    fitter = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults,
+                                            {**base, "hold_unconstrained_at_edge": {"m_h": 0.0}}))
+    plain = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, base))
+    assert fitter.refits and fitter.edge_holds == {"m_h": 0.0}
+    at_edge = simulate(toy_boss, BOSS_WAVELENGTH, [9000.0, 4.0, 30.0, 2.0, 1.1], v_rad=5.0, snr=100)
+    inside = simulate(toy_boss, BOSS_WAVELENGTH, [9000.0, 4.0, 30.0, 2.0, -0.3], v_rad=5.0, snr=100)
+    first = plain.fit(at_edge)
+    assert first.flags & ResultFlags.M_H_AT_EDGE and first.flags & ResultFlags.M_H_UNCONSTRAINED
+    held = fitter.fit(at_edge)
+    assert held.labels[im] == 0.0 and np.isnan(held.cov_e_labels[im]) and np.isnan(held.e_labels[im])
+    assert held.flags & ResultFlags.M_H_UNCONSTRAINED  # says why [M/H] has no error
+    assert not held.flags & ResultFlags.M_H_AT_EDGE
+    kept = fitter.fit(inside)
+    assert abs(kept.labels[im] + 0.3) < 0.05 and np.isfinite(kept.cov_e_labels[im])
+    batch = fitter.fit_batch([inside, at_edge], batched=True)
+    assert [r.labels[im] == 0.0 for r in batch] == [False, True]
+    with pytest.raises(ValueError, match="hold_unconstrained_at_edge"):
+        Fitter(toy_boss, FitOptions(presearch_points=256, hold_unconstrained_at_edge={"mh": 0.0}))

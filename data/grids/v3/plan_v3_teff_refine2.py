@@ -17,15 +17,13 @@ Run from the repository root: ``python data/grids/v3/plan_v3_teff_refine2.py``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from plan_v3_teff_refine import _nodes  # noqa: E402
+
 SLICES = [8250.0, 7750.0, 8750.0, 9250.0, 9750.0]
-
-
-def _nodes(path: Path) -> list[tuple[float, float, float]]:
-    rows = [line.split() for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
-    return [(float(t), round(float(g), 4), round(float(m), 4)) for t, g, m in rows]
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 Columns follow ASTRA's vocabulary: labels ``teff, logg, v_sini, m_h, v_micro, v_rad``; their
 errors ``e_*`` (calibrated: the bundle's error model applied to ``cov_e_*``, measured against
-synthesis truth — ``zeta-payne bundle calibrate``; equal to ``raw_e_*`` for a bundle without
-an error calibration),
+synthesis truth — ``zeta-payne bundle calibrate``; at most the box's spread where the
+calibration bounds it; equal to ``raw_e_*`` for a bundle without an error calibration),
 ``raw_e_*`` (formal: the paper's χ²-parabola errors for labels, the covariance error for
 ``v_rad``) and ``cov_e_*`` (covariance errors, rchi2·(JᵀJ)⁻¹);
 pre-search values ``initial_*``; correlations ``rho_<a>_<b>`` of the free labels and RV;
@@ -75,7 +75,9 @@ _PER_LABEL_HELP = {
     "nonconvex_chi2": "{label} chi2 curve not convex",
     "unconstrained": (
         "{label} barely constrained by this spectrum (covariance error above the bundle's "
-        "unconstrained_error): the value is close to arbitrary within the box"
+        "unconstrained_error): the value is close to arbitrary within the box; where it ran to "
+        "an edge and the bundle says so (hold_unconstrained_at_edge), it is held at the bundle's "
+        "value with no error"
     ),
 }
 

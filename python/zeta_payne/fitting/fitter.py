@@ -15,6 +15,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from zeta_payne.fitting.diagnostics import (
     unconstrained_flags,
     unresolved_v_sini,
 )
-from zeta_payne.fitting.flags import ResultFlags
+from zeta_payne.fitting.flags import ResultFlags, label_flag
 from zeta_payne.fitting.least_squares import trf
 from zeta_payne.fitting.options import FitOptions, merge_options
 from zeta_payne.fitting.outofbox import OutOfBoxDiagnostics, OutOfBoxThresholds, diagnose, out_of_box_flags
@@ -115,6 +116,8 @@ class Fitter:
         self.fixed_values = values
         #: ``{name: (index of the other label, lo, hi, held value)}`` of options.hold_outside.
         self.holds = self._holds(options)
+        #: ``{name: held value}`` of options.hold_unconstrained_at_edge (free labels only).
+        self.edge_holds = self._edge_holds(options)
         #: ``(index of the label, lo, hi, blue limit)`` of options.blue_limit_outside, or None.
         self.blue_rule = self._blue_rule(options)
         self._held_fitters: dict[tuple[str, ...], Fitter] = {}
@@ -165,6 +168,17 @@ class Fitter:
                 holds[name] = parsed
         return holds
 
+    def _edge_holds(self, options: FitOptions) -> dict[str, float]:
+        """The labels of ``options.hold_unconstrained_at_edge`` that this fit frees."""
+        out = {}
+        for name, value in (options.hold_unconstrained_at_edge or {}).items():
+            if name not in self.label_names:
+                raise ValueError(f"hold_unconstrained_at_edge {name!r}: unknown label; "
+                                 f"bundle has {self.label_names}")
+            if self.free[self.label_names.index(name)]:
+                out[name] = float(value)
+        return out
+
     def _blue_rule(self, options: FitOptions) -> tuple[int, float, float, float] | None:
         """``options.blue_limit_outside`` as label index, range and blue limit (None: no rule)."""
         rule = options.blue_limit_outside or {}
@@ -180,7 +194,7 @@ class Fitter:
     @property
     def refits(self) -> bool:
         """Whether a fit may be repeated with held labels or a narrower range."""
-        return bool(self.holds) or self.blue_rule is not None
+        return bool(self.holds) or bool(self.edge_holds) or self.blue_rule is not None
 
     def _hold_outside(self, spectra: list[Spectrum], results: list[FitResult], batched: bool
                       ) -> list[FitResult]:
@@ -194,14 +208,29 @@ class Fitter:
         groups: dict[tuple[str, ...], list[int]] = {}
         for i, result in enumerate(results):
             names = self.held_names(dict(zip(self.label_names, result.labels, strict=True)))
+            names += tuple(n for n in self.edge_held_names(result.flags) if n not in names)
             if names:
                 groups.setdefault(names, []).append(i)
         for names, index in groups.items():
             refit = self.held_fitter(names).fit_batch([spectra[i] for i in index],
                                                       batched=batched and len(index) > 1)
+            why = 0
+            for name in names:
+                if name in self.edge_holds:
+                    why |= int(label_flag(name, "unconstrained"))
             for i, result in zip(index, refit, strict=True):
-                results[i] = result
+                results[i] = replace(result, flags=int(result.flags) | why) if why else result
         return results
+
+    def edge_held_names(self, flags: int) -> tuple[str, ...]:
+        """The ``hold_unconstrained_at_edge`` labels a fit with result ``flags`` must hold:
+        those flagged both ``<LABEL>_AT_EDGE`` and ``<LABEL>_UNCONSTRAINED``."""
+        out = []
+        for name in self.edge_holds:
+            both = int(label_flag(name, "at_edge")) | int(label_flag(name, "unconstrained"))
+            if (int(flags) & both) == both:
+                out.append(name)
+        return tuple(out)
 
     def held_names(self, labels: Mapping[str, float]) -> tuple[str, ...]:
         """The ``hold_outside`` labels a fit ending at ``labels`` must hold, and
@@ -224,14 +253,16 @@ class Fitter:
         return tuple(out)
 
     def held_fitter(self, names: Sequence[str]) -> Fitter:
-        """A fitter like this one with the labels ``names`` held at their ``hold_outside``
-        values, fitting from the ``blue_limit_outside`` limit if ``names`` holds
-        :data:`BLUE_LIMIT` (made once per set of names)."""
+        """A fitter like this one with the labels ``names`` held at their ``hold_outside`` (or
+        ``hold_unconstrained_at_edge``) values, fitting from the ``blue_limit_outside`` limit
+        if ``names`` holds :data:`BLUE_LIMIT` (made once per set of names)."""
         key = tuple(names)
         if key not in self._held_fitters:
             fixed = {**dict(self.options.fixed),
-                     **{n: self.holds[n][3] for n in key if n != BLUE_LIMIT}}
-            options = self.options.updated(fixed=fixed, hold_outside={}, blue_limit_outside={})
+                     **{n: self.holds[n][3] if n in self.holds else self.edge_holds[n]
+                        for n in key if n != BLUE_LIMIT}}
+            options = self.options.updated(fixed=fixed, hold_outside={}, blue_limit_outside={},
+                                           hold_unconstrained_at_edge={})
             if BLUE_LIMIT in key:
                 lo, hi = self.options.wavelength_range or self.default_range
                 options = options.updated(wavelength_range=(max(lo, self.blue_rule[3]), hi))

@@ -80,6 +80,14 @@ class FitOptions:
         ``fit_defaults``). A spectrum whose fitted ``other`` ends outside ``[lo, hi]`` is
         fitted again with ``name`` held at ``held`` (that result is returned: the held label
         carries its value and NaN errors). Labels in ``fixed`` are held everywhere instead.
+    hold_unconstrained_at_edge : mapping
+        ``{name: held value}``: a spectrum whose fit ends with ``name`` at an edge of the box
+        *and* flagged ``<NAME>_UNCONSTRAINED`` (its covariance error above
+        ``unconstrained_error``) is fitted again with ``name`` held at the value (that result
+        is returned, still flagged ``<NAME>_UNCONSTRAINED``; the held label carries the value
+        and NaN errors). The v3 APOGEE bundle: ``{"m_h": 0.0}`` — a hot star's [M/H], which
+        the H band barely constrains, ran to an edge of the box and took teff with it
+        (``docs/validation/v3/README.md``).
     blue_limit_outside : mapping
         ``{"label": name, "range": (lo, hi), "value": wavelength}``: a spectrum whose fitted
         label ``name`` ends outside ``[lo, hi]`` is fitted again from ``wavelength`` [Å] (the
@@ -158,6 +166,7 @@ class FitOptions:
     fixed: Mapping[str, float] = field(default_factory=dict)
     free: tuple[str, ...] = ()
     hold_outside: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    hold_unconstrained_at_edge: Mapping[str, float] = field(default_factory=dict)
     blue_limit_outside: Mapping[str, Any] = field(default_factory=dict)
     initial_fit: bool = False
     max_nfev: int = 100
