@@ -29,6 +29,12 @@ def _nodes(path: Path) -> list[tuple[float, float, float]]:
     return [(float(t), round(float(g), 4), round(float(m), 4)) for t, g, m in rows]
 
 
+def _write_nodes(path: Path, note: str, nodes: list[tuple[float, float, float]]) -> None:
+    """Write ``nodes`` as the campaign's ``teff logg m_h`` rows under a header naming ``note``."""
+    lines = [f"# teff logg m_h  ({note})"] + [f"{t:.1f} {g:.4f} {m:.4f}" for t, g, m in nodes]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     here = Path(__file__).parent
     level0 = _nodes(here / "nodes-v3-level0.txt")
@@ -42,10 +48,8 @@ def main() -> None:
             else:
                 skipped.append((teff, g, m))
     path = here / "nodes-v3-level1-teff.txt"
-    lines = ["# teff logg m_h  (data/grids/v3/plan_v3_teff_refine.py; teff refinement level, "
-             "6,500 and 7,500 K first)"]
-    lines += [f"{t:.1f} {g:.4f} {m:.4f}" for t, g, m in nodes]
-    path.write_text("\n".join(lines) + "\n")
+    _write_nodes(path, "data/grids/v3/plan_v3_teff_refine.py; teff refinement level, "
+                 "6,500 and 7,500 K first", nodes)
     probe = set(_nodes(here / "nodes-v3-teffprobe.txt"))
     print(f"wrote {path}: {len(nodes)} nodes ({len(probe & set(nodes))} already in the probe); "
           f"{len(skipped)} left out (a neighbouring level-0 node has no atmosphere): {skipped}")

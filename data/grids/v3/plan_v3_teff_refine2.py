@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plan_v3_teff_refine import _nodes  # noqa: E402
+from plan_v3_teff_refine import _nodes, _write_nodes  # noqa: E402
 
 SLICES = [8250.0, 7750.0, 8750.0, 9250.0, 9750.0]
 
@@ -38,10 +38,8 @@ def main() -> None:
             elif any(t == teff - 250.0 and (gg, mm) == (g, m) for t, gg, mm in have):
                 skipped.append((teff, g, m))
     path = here / "nodes-v3-level2-teff.txt"
-    lines = ["# teff logg m_h  (data/grids/v3/plan_v3_teff_refine2.py; second teff refinement "
-             "level, 8,250 K first)"]
-    lines += [f"{t:.1f} {g:.4f} {m:.4f}" for t, g, m in nodes]
-    path.write_text("\n".join(lines) + "\n")
+    _write_nodes(path, "data/grids/v3/plan_v3_teff_refine2.py; second teff refinement level, "
+                 "8,250 K first", nodes)
     print(f"wrote {path}: {len(nodes)} nodes; {len(skipped)} left out (a neighbour is not on "
           f"disk): {skipped}")
 
