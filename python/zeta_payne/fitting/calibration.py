@@ -40,8 +40,8 @@ import numpy.typing as npt
 
 __all__ = [
     "ErrorCalibration",
-    "box_rms",
     "ErrorModel",
+    "box_rms",
     "fit_error_model",
     "pull_widths",
     "region_index",
@@ -309,9 +309,8 @@ class ErrorCalibration:
             model = self.model_for(name, by_name)
             if model is not None:
                 out[i] = model.apply(sigma[i : i + 1], labels[i : i + 1], [rchi2])[0]
-                bound = box_rms(labels[i : i + 1], *self.bounds[name])[0] if name in self.bounds else np.nan
-                if np.isfinite(out[i]) and np.isfinite(bound):
-                    out[i] = min(out[i], float(bound))
+                if name in self.bounds and np.isfinite(out[i]):  # fmin: a NaN label keeps it
+                    out[i] = np.fmin(out[i], box_rms(labels[i : i + 1], *self.bounds[name])[0])
         rv_model = self.model_for("v_rad", by_name)
         e_rv = float(rv_model.apply([cov_e_v_rad], [v_rad], [rchi2])[0]) if rv_model else float(cov_e_v_rad)
         return out, e_rv
