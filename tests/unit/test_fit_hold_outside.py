@@ -126,3 +126,33 @@ def test_an_unconstrained_label_at_the_edge_is_fitted_again_held(toy_boss):
     assert [r.labels[im] == 0.0 for r in batch] == [False, True]
     with pytest.raises(ValueError, match="hold_unconstrained_at_edge"):
         Fitter(toy_boss, FitOptions(presearch_points=256, hold_unconstrained_at_edge={"mh": 0.0}))
+
+
+def test_a_held_refit_that_ends_unconstrained_at_the_edge_is_held_there_too(toy_boss, monkeypatch):
+    """The two rules compose: a fit refitted with v_micro held (teff outside its range) whose
+    refit then puts [M/H] at an edge, unconstrained, is fitted once more with both held.
+    (Seen on APOGEE hot stars: the first fit had [M/H] inside, the v_micro-held refit at −2.)"""
+    from dataclasses import replace
+
+    from zeta_payne.fitting.flags import ResultFlags
+
+    im = toy_boss.manifest.label_names.index("m_h")
+    iv = toy_boss.manifest.label_names.index("v_micro")
+    hold = {"v_micro": {"label": "teff", "range": [6000.0, 8500.0], "value": 2.0}}
+    fitter = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {
+        "presearch_points": 1024, "free": ["v_micro"], "hold_outside": hold,
+        "hold_unconstrained_at_edge": {"m_h": 0.0}}))
+    spectrum = simulate(toy_boss, BOSS_WAVELENGTH, [9000.0, 4.0, 30.0, 2.0, -0.3], v_rad=5.0, snr=100)
+    # the v_micro-held refit reports [M/H] at the edge and unconstrained (forced here, so
+    # that the test does not depend on where the toy's χ² surface happens to send it)
+    v_held = fitter.held_fitter(("v_micro",))
+    real_batch = v_held.fit_batch
+    edge = int(ResultFlags.M_H_AT_EDGE | ResultFlags.M_H_UNCONSTRAINED)
+    monkeypatch.setattr(v_held, "fit_batch", lambda spectra, **kw: [
+        replace(r, flags=int(r.flags) | edge) for r in real_batch(spectra, **kw)])
+    result = fitter.fit(spectrum)
+    assert result.labels[iv] == 2.0 and result.labels[im] == 0.0
+    assert result.flags & ResultFlags.M_H_UNCONSTRAINED and not result.flags & ResultFlags.M_H_AT_EDGE
+    assert ("v_micro", "m_h") in fitter._held_fitters
+    batch = fitter.fit_batch([spectrum, spectrum], batched=True)
+    assert all(r.labels[im] == 0.0 and r.labels[iv] == 2.0 for r in batch)

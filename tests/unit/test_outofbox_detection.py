@@ -270,6 +270,22 @@ def test_a_star_below_the_bundles_logg_floor_is_out_of_its_box():
     assert scored_set(21000.0, 2.7, 0.0, (), box, floor=floor) == "out"
 
 
+def test_synthetic_scoring_uses_the_bundles_logg_floor_as_the_real_stars_do():
+    """A truth point at 25.4 kK and log g 3.0 lies in the rectangle but 0.5 dex below the
+    APOGEE bundle's floor (3.5 above 25 kK): scored out, not in (it was in before)."""
+    from zeta_payne.validation.realstars_synth import synthetic_detection
+
+    box = {"teff": (6000.0, 30000.0), "logg": (2.5, 5.0), "m_h": (-2.0, 0.8)}
+    floor = [(18000.0, 25000.0, 3.0), (25000.0, 30000.0, 3.5)]
+    rows = [{"teff_ref": 25359.0, "logg_ref": 3.02, "m_h_ref": 0.16, "kind": "in", "result_flags": 0},
+            {"teff_ref": 12000.0, "logg_ref": 4.0, "m_h_ref": 0.0, "kind": "in", "result_flags": 0}]
+    plain = {(t["set"], t["group"]): t["n"] for t in synthetic_detection([dict(r) for r in rows], box)}
+    assert plain[("in", "all")] == 2 and ("out", "all") not in plain
+    table = {(t["set"], t["group"]): t["n"] for t in synthetic_detection(rows, box, floor)}
+    assert table[("in", "all")] == 1 and table[("out", "all")] == 1
+    assert table[("box", "in")] == 2  # the truth file's own split is unchanged
+
+
 def test_tuning_table_scores_every_variant_on_both_halves():
     from zeta_payne.validation.realstars_tuning import format_tuning, tuning_table
 

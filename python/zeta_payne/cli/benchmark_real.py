@@ -156,7 +156,8 @@ def _run_synthetic(args: argparse.Namespace) -> int:
     note = (
         f"Made by `zeta-payne benchmark-real --bundle {args.bundle} --synthetic {args.synthetic} "
         f"--snr {args.snr:g} -o {args.output}`. Sets: `zeta_payne.validation.realstars.scored_set` of the "
-        "true labels (out: beyond the box by more than Teff 2 %, log g 0.25, [M/H] 0.35; edge: within "
+        "true labels against the bundle's box, its lower log g raised to the bundle's log g floor at "
+        "the star's Teff (out: beyond it by more than Teff 2 %, log g 0.25, [M/H] 0.35; edge: within "
         "that of an edge). Halves: even/odd rows."
     )
     if args.report_only:
@@ -168,7 +169,7 @@ def _run_synthetic(args: argparse.Namespace) -> int:
         rows = run_synthetic(bundle, args.synthetic, out, snr=args.snr, limit=args.limit)
     specs = {s.name: s for s in bundle.manifest.labels}
     box = {k: (specs[k].lower, specs[k].upper) for k in ("teff", "logg", "m_h")}
-    table = synthetic_detection(rows, box)
+    table = synthetic_detection(rows, box, bundle.manifest.fit_defaults.get("logg_floor") or ())
     snr = rows[0]["snr"] if rows else args.snr
     title = (
         f"Out-of-box detection on synthesis truth: {bundle.name} {bundle.version}, "

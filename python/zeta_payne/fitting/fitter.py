@@ -198,28 +198,39 @@ class Fitter:
 
     def _hold_outside(self, spectra: list[Spectrum], results: list[FitResult], batched: bool
                       ) -> list[FitResult]:
-        """Refit the spectra whose fit ended where a ``hold_outside`` label is unconstrained
-        or outside the ``blue_limit_outside`` range.
+        """Refit the spectra whose fit ended where a ``hold_outside`` label is unconstrained,
+        outside the ``blue_limit_outside`` range, or with a ``hold_unconstrained_at_edge``
+        label at an edge and unconstrained.
 
         Each such spectrum is fitted again by a fitter that holds those labels at their
         values and fits from the blue limit (one per set of held names, made once); its
-        result replaces the first.
+        result replaces the first. A refit whose own result calls for a further edge hold
+        (say v_micro held above 10 kK, after which [M/H] runs to an edge unconstrained) is
+        fitted once more with both held: the names only grow, so this ends.
         """
-        groups: dict[tuple[str, ...], list[int]] = {}
+        pending: dict[int, tuple[str, ...]] = {}
         for i, result in enumerate(results):
             names = self.held_names(dict(zip(self.label_names, result.labels, strict=True)))
             names += tuple(n for n in self.edge_held_names(result.flags) if n not in names)
             if names:
+                pending[i] = names
+        while pending:
+            groups: dict[tuple[str, ...], list[int]] = {}
+            for i, names in pending.items():
                 groups.setdefault(names, []).append(i)
-        for names, index in groups.items():
-            refit = self.held_fitter(names).fit_batch([spectra[i] for i in index],
-                                                      batched=batched and len(index) > 1)
-            why = 0
-            for name in names:
-                if name in self.edge_holds:
-                    why |= int(label_flag(name, "unconstrained"))
-            for i, result in zip(index, refit, strict=True):
-                results[i] = replace(result, flags=int(result.flags) | why) if why else result
+            pending = {}
+            for names, index in groups.items():
+                refit = self.held_fitter(names).fit_batch([spectra[i] for i in index],
+                                                          batched=batched and len(index) > 1)
+                why = 0
+                for name in names:
+                    if name in self.edge_holds:
+                        why |= int(label_flag(name, "unconstrained"))
+                for i, result in zip(index, refit, strict=True):
+                    more = tuple(n for n in self.edge_held_names(result.flags) if n not in names)
+                    if more:
+                        pending[i] = names + more
+                    results[i] = replace(result, flags=int(result.flags) | why) if why else result
         return results
 
     def edge_held_names(self, flags: int) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ import csv
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +153,13 @@ def run_synthetic(
 
 
 def synthetic_detection(
-    rows: list[dict[str, Any]], box: dict[str, tuple[float, float]]
+    rows: list[dict[str, Any]],
+    box: dict[str, tuple[float, float]],
+    floor: Sequence[Sequence[float]] = (),
 ) -> list[dict[str, Any]]:
     """Flag rates per scored set (:func:`~zeta_payne.validation.realstars.scored_set` of the true
-    labels) and per truth group, all cases and per half (even/odd rows).
+    labels, against ``box`` raised to the bundle's log g ``floor`` as for the real stars) and
+    per truth group, all cases and per half (even/odd rows).
 
     The set ``box`` splits the cases plainly by the truth file (``in``: every point it marks
     in the box; ``out``: every other), margins ignored.
@@ -171,7 +175,7 @@ def synthetic_detection(
 
     for i, r in enumerate(rows):
         r["half"] = i % 2
-        r["scored"] = scored_set(r["teff_ref"], r["logg_ref"], r["m_h_ref"], (), box)
+        r["scored"] = scored_set(r["teff_ref"], r["logg_ref"], r["m_h_ref"], (), box, floor=floor)
         r["oob"] = bool(r["result_flags"] & int(ResultFlags.OUT_OF_BOX))
         r["bad"] = bool(r["result_flags"] & int(BAD_MASK))
     groups: list[tuple[str, str, list[dict[str, Any]]]] = []
