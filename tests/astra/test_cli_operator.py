@@ -68,6 +68,7 @@ def test_run_interrupted_then_finished_and_exported(loaded, tmp_path, toy_boss):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal
     )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:

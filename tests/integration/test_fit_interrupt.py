@@ -37,8 +37,14 @@ def spectra_folder(tmp_path, toy_boss):
 
 
 def _interrupt(command, cwd, ready) -> subprocess.CompletedProcess:
-    """Run ``command``, send SIGINT once ``ready(stderr lines so far)``, return what it did."""
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """Run ``command``, send SIGINT once ``ready(stderr lines so far)``, return what it did.
+
+    The child gets SIGINT's default disposition, as a command typed at a terminal does: when
+    pytest itself runs as a background job of a non-interactive shell (``nohup … &``) it
+    inherits SIGINT ignored, and so would the child — Python then installs no
+    KeyboardInterrupt handler and the Ctrl-C this test sends would do nothing."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
     reader.start()
