@@ -39,7 +39,8 @@ class Spectrum:
         Free-form identification (file, spectrum_pk, ...).
     frame : {"rest", "observed"} or None
         Reference frame of ``wavelength`` (see :data:`FRAMES`); ``None`` if unknown. It
-        chooses the radial-velocity search range (:func:`zeta_payne.fitting.options.merge_options`).
+        chooses the radial-velocity search range (:func:`zeta_payne.fitting.options.merge_options`)
+        and where the observatory-frame ``masked_bands`` of the fit options lie.
     """
 
     wavelength: npt.ArrayLike

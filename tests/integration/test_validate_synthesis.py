@@ -56,3 +56,16 @@ def test_validate_synthesis_truth(tmp_path):
     again = tmp_path / "again"
     assert main(["validate", "--report-only", str(out), "-o", str(again)]) == 0
     assert (again / "report.md").read_text() == report
+
+
+def test_validate_takes_one_effect_out_of_the_realistic_observations(tmp_path):
+    truth = _tiny_truth(tmp_path)
+    out = tmp_path / "val"
+    status = main(["validate", "--bundle", str(BUNDLE), "--generator", "synthesis", "--truth", str(truth),
+                   "--n", "2", "--snr", "100", "--processes", "1", "--presearch-points", "256",
+                   "--observation-set", "ebv_range=0,0", "--observation-set", "sky=false",
+                   "-o", str(out)])
+    assert status == 0
+    assert "realistic (ebv_range=(0.0, 0.0), sky=False) observations" in (out / "report.md").read_text()
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert len(rows) == 2 and all(float(r["case_ebv"]) == 0.0 for r in rows)

@@ -166,3 +166,26 @@ def test_gapped_spectrum_short_of_a_segment_boundary_is_fitted(toy_boss):
     batched = Fitter(toy_boss, options).fit_batch([gapped, gapped], batched=True)
     assert all(not b.flags & ResultFlags.RUNTIME_EXCEPTION for b in batched)
     assert np.allclose([b.labels[0] for b in batched], r.labels[0], rtol=0.02)
+
+
+def test_a_masked_telluric_band_keeps_its_residuals_out_of_the_fit(toy_boss):
+    # the A band's correction left 8 % of a forest of narrow absorption lines in the observed
+    # frame; masking the band recovers the clean spectrum's labels and RV, not masking it
+    # does not (teff 7,427 K for 7,000 here)
+    truth = np.array([7000.0, 4.0, 10.0, 2.0, 0.0])
+    clean = simulate(toy_boss, BOSS_WAVELENGTH, truth, v_rad=12.0)
+    lam = BOSS_WAVELENGTH
+    residual = np.zeros(lam.size)
+    for centre in np.arange(7600.0, 7700.0, 4.3):
+        residual += 0.08 * np.exp(-0.5 * ((lam - centre) / 1.2) ** 2)
+    spoiled = Spectrum(lam, clean.flux * (1.0 - residual), clean.ivar, frame="observed")
+    options = {**Fitter.default_options(toy_boss).__dict__, "presearch_points": 1024}
+    plain = Fitter(toy_boss, FitOptions(**options)).fit(spoiled)
+    masked = Fitter(toy_boss, FitOptions(**{**options, "masked_bands": ((7595.0, 7700.0),)})).fit(spoiled)
+    assert abs(plain.labels[0] - truth[0]) > 100.0
+    # no pixel constrains the response inside the band: no model flux is reported there
+    band = (lam >= 7595.0) & (lam <= 7700.0)
+    assert np.isnan(masked.model_flux[band]).all() and np.isfinite(plain.model_flux[band]).all()
+    assert np.isfinite(masked.model_flux[(lam > 7400.0) & (lam < 7590.0)]).all()
+    assert abs(masked.labels[0] - truth[0]) < 20.0 and abs(masked.labels[2] - truth[2]) < 1.0
+    assert abs(masked.v_rad - 12.0) < 0.2

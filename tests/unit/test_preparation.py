@@ -72,3 +72,24 @@ def test_spectrum_frame_is_checked():
     assert Spectrum(LAM, np.ones(LAM.size), np.ones(LAM.size), frame="observed").frame == "observed"
     with pytest.raises(SpectrumError, match="frame"):
         Spectrum(LAM, np.ones(LAM.size), np.ones(LAM.size), frame="barycentric")
+
+
+def test_masked_bands_leave_their_pixels_out_in_the_observatory_frame(toy_boss):
+    band = (7595.0, 7700.0)
+    inside = (LAM >= band[0]) & (LAM <= band[1])
+    observed = Spectrum(LAM, np.ones(LAM.size), np.ones(LAM.size), lsf_fwhm=WRESL, frame="observed")
+    plain = run(toy_boss, observed)
+    masked = run(toy_boss, observed, masked_bands=[band])
+    assert plain.used[inside].all()
+    np.testing.assert_array_equal(masked.used, plain.used & ~inside)
+
+
+def test_masked_bands_widen_by_the_margin_where_the_frame_is_not_observed(toy_boss):
+    band, margin = (7595.0, 7700.0), 300.0
+    shift = margin / 299_792.458
+    wide = (LAM >= band[0] * (1 - shift)) & (LAM <= band[1] * (1 + shift))
+    assert wide.sum() > ((LAM >= band[0]) & (LAM <= band[1])).sum() + 8  # ±7.7 Å at 7,650 Å
+    for frame in ("rest", None):
+        spec = Spectrum(LAM, np.ones(LAM.size), np.ones(LAM.size), lsf_fwhm=WRESL, frame=frame)
+        prep = run(toy_boss, spec, masked_bands=[band], masked_band_margin=margin)
+        assert not prep.used[wide].any() and prep.used[~wide & (LAM > 4600) & (LAM < 10000)].all()

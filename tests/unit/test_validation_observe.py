@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from zeta_payne.io.sdss.common import bad_pixel_bits
+from zeta_payne.io.sdss.layout import BOSS_BAD_PIXEL_BITS
 from zeta_payne.validation.extinction import ccm89, reddening
 from zeta_payne.validation.instrument import (
     APOGEE_CHIPS,
@@ -124,14 +125,15 @@ def test_masks_give_ivar_zero_and_flags():
     lam, flux, r_model = _model("boss")
     args = (lam, flux, r_model, "boss", 9000.0, -10.0, 100.0)
     pixels, truth = observe_realistic(*args, np.random.default_rng(0))
-    bad = (pixels["pixel_flags"] & bad_pixel_bits("boss")) != 0
+    bad = (pixels["pixel_flags"] & BOSS_BAD_PIXEL_BITS) != 0
     assert np.all(pixels["ivar"][bad] == 0) and np.all(pixels["ivar"][~bad] > 0)
     assert 0.01 < bad.mean() < 0.06  # a few per cent
     brightsky = (pixels["pixel_flags"] & (1 << 23)) != 0
     assert brightsky.any() and pixels["wavelength"][brightsky].min() > 5500
-    # as a file reads: flags become the pixel mask, wresl the LSF
+    # as a file reads: flags become the pixel mask (sky-dominated pixels too), wresl the LSF
     spectrum, _ = realistic_spectrum(*args, np.random.default_rng(0))
-    assert np.array_equal(spectrum.pixel_mask, bad)
+    assert np.array_equal(spectrum.pixel_mask, bad | brightsky)
+    assert (pixels["pixel_flags"] & bad_pixel_bits("boss") != 0).sum() == (bad | brightsky).sum()
     assert np.allclose(spectrum.lsf_fwhm, truth["fwhm"])
     r = spectrum.wavelength / spectrum.lsf_fwhm
     assert 0.9 * BOSS_R_RANGE[0] < r.min() and r.max() < 1.1 * BOSS_R_RANGE[1]
@@ -185,3 +187,17 @@ def test_lsf_wings_make_lines_shallower_and_keep_their_width_reported():
     depth0, depth1 = 1 - plain.min(), 1 - winged.min()
     assert 0.70 * depth0 < depth1 < 0.92 * depth0  # shallower by about the wing fraction
     assert abs(np.sum(1 - winged) - np.sum(1 - plain)) < 0.03 * np.sum(1 - plain)  # same EW
+
+
+def test_exclude_bits_leave_flagged_pixels_out_of_the_fit_not_out_of_the_file():
+    lam, flux, r_model = _model("apogee")
+    args = (lam, flux, r_model, "apogee", 15000.0, 5.0, 100.0)
+    plain, _ = realistic_spectrum(*args, np.random.default_rng(2))
+    sky = 1 << 12  # SIG_SKYLINE: informational, kept by the reader's defaults
+    masked, _ = realistic_spectrum(*args, np.random.default_rng(2), ObservationModel(exclude_bits=sky))
+    pixels, _ = observe_realistic(*args, np.random.default_rng(2), ObservationModel(exclude_bits=sky))
+    flagged = (pixels["pixel_flags"] & sky) != 0
+    assert flagged.any() and plain.usable()[flagged].any()
+    assert not masked.usable()[flagged].any()
+    np.testing.assert_array_equal(masked.usable(), plain.usable() & ~flagged)
+    np.testing.assert_array_equal(masked.ivar, plain.ivar)

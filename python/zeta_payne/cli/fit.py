@@ -405,6 +405,8 @@ def _batches(
     for spectrum in spectra:
         instrument = BUNDLE_FOR[spectrum.meta["instrument"]]
         frame = args.frame or spectrum.frame or UNKNOWN_FRAME
+        if args.frame and spectrum.frame != args.frame:  # the fit's masked bands follow it too
+            spectrum.frame = args.frame
         key = (instrument, frame)
         if key not in fitters:
             bundle = bundles[instrument]

@@ -165,6 +165,9 @@ def run_joint(
     bad = 0
     try:
         for source, group in enumerate(groups):
+            if args.frame:  # the fit's masked bands follow the frame too
+                for s in group:
+                    s.frame = args.frame
             frames = {args.frame or s.frame or UNKNOWN_FRAME for s in group}
             frame = "observed" if "observed" in frames else frames.pop()
             chosen = []

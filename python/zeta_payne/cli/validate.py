@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 __all__ = ["register"]
 
@@ -115,6 +116,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="realistic observations with a non-Gaussian LSF: FRACTION of the light in a "
         "Gaussian WIDTH times wider than the core (the reported wresl stays the core's)",
+    )
+    p.add_argument(
+        "--observation-set",
+        action="append",
+        default=[],
+        type=observation_setting,
+        metavar="FIELD=VALUE",
+        help="realistic observations: set one field of the observation model (repeatable), "
+        "to take one effect out and measure what it costs, e.g. sky=false, telluric=false, "
+        "sky_shift_error=0, lsf_scatter=0, calibration_error=0, reject_fraction=0, "
+        "bad_columns=0, ebv_range=0,0 (fields: zeta_payne.validation.observe.ObservationModel; "
+        "'default' restores the instrument's default of a field that has one)",
     )
     p.add_argument("--processes", type=int, default=2)
     p.add_argument(
@@ -308,13 +321,57 @@ def _observation(args: argparse.Namespace):
     """The realistic observation model, or None for the idealised observations."""
     kind = args.observations or ("realistic" if args.generator == "synthesis" else "ideal")
     if kind == "ideal":
+        if getattr(args, "observation_set", None) or getattr(args, "lsf_wings", None):
+            from zeta_payne.exceptions import ZetaPayneError
+
+            raise ZetaPayneError("--observation-set and --lsf-wings change realistic observations only")
         return None
     from zeta_payne.validation.observe import ObservationModel
 
+    settings = dict(getattr(args, "observation_set", None) or [])
     if getattr(args, "lsf_wings", None):
         fraction, width = args.lsf_wings
-        return ObservationModel(lsf_wing_fraction=fraction, lsf_wing_width=width)
-    return ObservationModel()
+        settings.update(lsf_wing_fraction=fraction, lsf_wing_width=width)
+    return ObservationModel(**settings)
+
+
+def observation_setting(pair: str) -> tuple[str, Any]:
+    """One field of :class:`~zeta_payne.validation.observe.ObservationModel` from a
+    ``FIELD=VALUE`` string, converted to the field's type (bool: true/false; a pair:
+    ``lo,hi``; ``default``: None, the instrument's default, for the fields that have one).
+    The ``type`` of ``--observation-set``.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        An unknown field, a malformed pair or a value of the wrong type (a usage error).
+    """
+    import dataclasses
+
+    from zeta_payne.validation.observe import ObservationModel
+
+    fields = {f.name: f for f in dataclasses.fields(ObservationModel)}
+    name, sep, text = (part.strip() for part in pair.partition("="))
+    if not sep or name not in fields:
+        raise argparse.ArgumentTypeError(
+            f"{pair!r}: expected FIELD=VALUE, FIELD one of {', '.join(sorted(fields))}"
+        )
+    kind = str(fields[name].type)
+    try:
+        if text.lower() == "default":
+            if "None" not in kind:
+                raise ValueError("this field has no instrument default")
+            return name, None
+        if kind.startswith("bool"):
+            if text.lower() not in ("true", "false"):
+                raise ValueError("expected true or false")
+            return name, text.lower() == "true"
+        if kind.startswith("tuple"):
+            lo, hi = (float(v) for v in text.split(","))
+            return name, (lo, hi)
+        return name, (int(text) if kind.startswith("int") else float(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{pair!r}: {err}") from None
 
 
 def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
@@ -421,6 +478,9 @@ def _title(args: argparse.Namespace) -> str:
 
     mismatch = args.grid_level is not None or (args.grid and args.generator == "grid")
     observations = args.observations or ("realistic" if args.generator == "synthesis" else "ideal")
+    changed = getattr(args, "observation_set", None) or []
+    if changed and observations == "realistic":
+        observations += " (" + ", ".join(f"{k}={v}" for k, v in changed) + ")"
     return (
         f"ZETA-PAYNE simulation study ({TRUTH_LABELS[args.generator]}, {observations} observations"
         + (", model mismatch" if mismatch else "")

@@ -34,6 +34,18 @@ class FitOptions:
     use_spectrum_lsf : bool
         Use the spectrum's per-pixel LSF when it has one (``False``: ignore it and take
         ``resolution``, else ``fallback_resolution``).
+    masked_bands : tuple of (float, float)
+        Wavelength intervals [Å, vacuum, the observatory's frame] left out of χ²: features
+        fixed at the telescope that the reduction corrects imperfectly, the telluric bands
+        (BOSS 3.0.6: O₂ B and A and the H₂O bands at 7,160–7,340 and 8,130–8,350 Å, where a
+        correction 10 % off biased the RV and [M/H] in the realistic simulations,
+        ``docs/fitting.md``, "Masked pixels"). The fit reports no model flux inside them (no
+        pixel constrains the response there). In a spectrum that is not
+        in the observed frame (rest frame, or unknown) each interval is widened by
+        ``masked_band_margin`` on both sides: the star's RV and the barycentric correction
+        have moved it by an amount the fit does not know. Empty: every pixel counts.
+    masked_band_margin : float
+        Widening [km/s] of ``masked_bands`` in rest-frame spectra.
     n_chebyshev : int
         Chebyshev terms of the response (per segment). Paper/authors' default 15.
     response_segments : tuple of float
@@ -151,6 +163,8 @@ class FitOptions:
     resolution: float | None = None
     fallback_resolution: float | None = None
     use_spectrum_lsf: bool = True
+    masked_bands: tuple[tuple[float, float], ...] = ()
+    masked_band_margin: float = 300.0
     n_chebyshev: int = 15
     response_segments: tuple[float, ...] = ()
     presearch_points: int = 4000

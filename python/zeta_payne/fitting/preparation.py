@@ -15,12 +15,12 @@ import numpy as np
 from zeta_payne.exceptions import SpectrumError, SpectrumRejected
 from zeta_payne.fitting.flags import ResultFlags
 from zeta_payne.fitting.options import FitOptions
-from zeta_payne.model.doppler import log_doppler_factor
+from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS, log_doppler_factor
 from zeta_payne.model.forward import ModelGrid
 from zeta_payne.model.lsf import residual_sigma
 from zeta_payne.spectrum import Spectrum
 
-__all__ = ["LSF_SOURCES", "Prepared", "lsf_fwhm", "prepare"]
+__all__ = ["LSF_SOURCES", "Prepared", "in_masked_bands", "lsf_fwhm", "prepare"]
 
 #: Where the LSF of a fit came from: the spectrum's per-pixel FWHM, an explicit
 #: ``options.resolution``, or the bundle's nominal R (``options.fallback_resolution``).
@@ -38,7 +38,9 @@ class Prepared:
     used : numpy.ndarray of bool, shape (N_all,)
         Pixels in χ².
     modelled : numpy.ndarray of bool, shape (N_all,)
-        Pixels that get a model flux (the fitted range, covered by the model).
+        Pixels that get a model flux (the fitted range, covered by the model, outside the
+        masked bands: there no pixel constrains the response, which a band across the
+        Paschen edge's response break leaves to extrapolation).
     flux, weight : numpy.ndarray, shape (N,)
         Flux and inverse variance of the used pixels, scaled by ``scale`` (flux / scale,
         ivar · scale²).
@@ -112,6 +114,29 @@ def lsf_fwhm(spectrum: Spectrum, options: FitOptions) -> tuple[np.ndarray, str]:
     raise SpectrumError("no LSF: the spectrum has no lsf_fwhm and no resolution is set")
 
 
+def in_masked_bands(lam: np.ndarray, options: FitOptions, frame: str | None) -> np.ndarray:
+    """Pixels inside ``options.masked_bands`` (observatory-frame intervals), each widened by
+    ``options.masked_band_margin`` unless the spectrum is in the observed frame.
+
+    Parameters
+    ----------
+    lam : numpy.ndarray, shape (N,)
+        Wavelengths [Å] of the spectrum, in its frame.
+    options : FitOptions
+    frame : {"rest", "observed"} or None
+        The spectrum's frame (None: unknown, treated as not observed).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (N,)
+    """
+    out = np.zeros(lam.shape, dtype=bool)
+    stretch = 0.0 if frame == "observed" else options.masked_band_margin / SPEED_OF_LIGHT_KMS
+    for lo, hi in options.masked_bands:
+        out |= (lam >= lo * (1.0 - stretch)) & (lam <= hi * (1.0 + stretch))
+    return out
+
+
 def _covered(lam: np.ndarray, fwhm: np.ndarray, grid: ModelGrid, options: FitOptions) -> np.ndarray:
     """Pixels the model reaches at every RV of the search (plus margin) and LSF wing."""
     v_lo = options.rv_range[0] - options.rv_margin
@@ -171,7 +196,8 @@ def prepare(
     if source == "bundle":
         flags |= ResultFlags.LSF_FROM_BUNDLE
     covered = _covered(lam, fwhm, grid, options)
-    used = in_range & covered & spectrum.usable()
+    masked = in_masked_bands(lam, options, spectrum.frame)
+    used = in_range & covered & spectrum.usable() & ~masked
     if not in_range.any():
         raise SpectrumRejected(
             flags | ResultFlags.NO_PIXELS | ResultFlags.OUTSIDE_COVERAGE,
@@ -203,7 +229,7 @@ def prepare(
     return Prepared(
         spectrum=spectrum,
         used=used,
-        modelled=in_range & covered & (lam >= fit_range[0]) & (lam <= fit_range[1]),
+        modelled=in_range & covered & ~masked & (lam >= fit_range[0]) & (lam <= fit_range[1]),
         flux=f / scale,
         weight=w * scale**2,
         scale=scale,

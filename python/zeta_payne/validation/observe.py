@@ -102,6 +102,11 @@ class ObservationModel:
         Airmass drawn uniformly in this range.
     reference_snr : float
         S/N whose noise sets the weights (ivar) of a noiseless spectrum.
+    exclude_bits : int
+        Pixel-flag bits the reader leaves out besides its defaults
+        (:func:`~zeta_payne.io.sdss.common.bad_pixel_bits`) when the spectrum is read into the
+        fitter — to measure what a mask would gain (e.g. APOGEE SIG_SKYLINE, ``1 << 12`` =
+        4096); the delivered file is unchanged.
     lsf_wing_fraction, lsf_wing_width : float
         A non-Gaussian LSF: this fraction of the light in a second Gaussian this many times
         wider than the core (0: a Gaussian LSF, the default). The reported ``wresl`` stays the
@@ -127,6 +132,7 @@ class ObservationModel:
     reference_snr: float = 1000.0
     lsf_wing_fraction: float = 0.0
     lsf_wing_width: float = 3.0
+    exclude_bits: int = 0
 
     def value(self, name: str, instrument: str):
         """A field's value for ``instrument`` (its default where the field is ``None``)."""
@@ -284,10 +290,11 @@ def observe_realistic(
 
 
 def _bit_mask(instrument: str) -> int:
-    """The pixel-flag bits that make a pixel unusable (the readers' defaults)."""
-    from zeta_payne.io.sdss.common import bad_pixel_bits
+    """The pixel-flag bits that make a pixel unusable: those the pipelines give ivar 0 (not
+    the readers' defaults, which also leave out BOSS's sky-dominated pixels)."""
+    from zeta_payne.io.sdss.layout import APOGEE_BAD_PIXEL_BITS, BOSS_BAD_PIXEL_BITS
 
-    return bad_pixel_bits(instrument)
+    return BOSS_BAD_PIXEL_BITS if instrument == "boss" else APOGEE_BAD_PIXEL_BITS
 
 
 def realistic_spectrum(
@@ -311,9 +318,11 @@ def realistic_spectrum(
     truth : dict
         See :func:`observe_realistic`.
     """
-    from zeta_payne.io.sdss.common import to_spectrum
+    from zeta_payne.io.sdss.common import bad_pixel_bits, to_spectrum
 
     pixels, truth = observe_realistic(
         model_wavelength, model_flux, model_resolution, instrument, teff, v_rad, snr, rng, model
     )
-    return to_spectrum(pixels, {"instrument": instrument, "kind": "simulated"}), truth
+    bits = bad_pixel_bits(instrument) | (model.exclude_bits if model is not None else 0)
+    meta = {"instrument": instrument, "kind": "simulated"}
+    return to_spectrum(pixels, meta, bits, frame="observed"), truth

@@ -14,6 +14,7 @@ __all__ = [
     "APOGEE_BAD_PIXEL_BITS",
     "APOGEE_GRID",
     "BOSS_BAD_PIXEL_BITS",
+    "BOSS_SKY_PIXEL_BITS",
     "BOSS_GRID",
     "INSTRUMENTS",
     "LogLinearGrid",
@@ -70,6 +71,11 @@ MWM_EXTNAMES: dict[int, str] = {1: "BOSS/APO", 2: "BOSS/LCO", 3: "APOGEE/APO", 4
 #: BOSS ``or_mask``/``pixel_flags`` bits that make a pixel unusable: NOPLUG, BADTRACE,
 #: BADFLAT, BADARC (bits 0–3), FULLREJECT (18), NODATA (24).
 BOSS_BAD_PIXEL_BITS: int = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 18) | (1 << 24)
+#: BOSS bits of pixels the pipeline keeps (ivar > 0) but the fit leaves out: BRIGHTSKY (23),
+#: where the sky outshines the star and the sky subtraction's residual (a few per cent of the
+#: sky line, shifted by a fraction of a pixel) is a P-Cygni-shaped feature larger than the
+#: star's noise. Measured on realistic simulations (``docs/fitting.md``, "Masked pixels").
+BOSS_SKY_PIXEL_BITS: int = 1 << 23
 #: APOGEE ``APOGEE_PIXMASK`` bits that make a pixel unusable: BADPIX, CRPIX, SATPIX,
 #: UNFIXABLE, BADDARK, BADFLAT, BADERR, NOSKY (bits 0–7), PERSIST_HIGH (9).
 APOGEE_BAD_PIXEL_BITS: int = 0xFF | (1 << 9)
