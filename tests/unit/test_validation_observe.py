@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zeta_payne.io.sdss.common import bad_pixel_bits
-from zeta_payne.io.sdss.layout import BOSS_BAD_PIXEL_BITS
+from zeta_payne.io.sdss.layout import APOGEE_BAD_PIXEL_BITS, APOGEE_SKY_PIXEL_BITS, BOSS_BAD_PIXEL_BITS
 from zeta_payne.validation.extinction import ccm89, reddening
 from zeta_payne.validation.instrument import (
     APOGEE_CHIPS,
@@ -139,6 +139,20 @@ def test_masks_give_ivar_zero_and_flags():
     assert 0.9 * BOSS_R_RANGE[0] < r.min() and r.max() < 1.1 * BOSS_R_RANGE[1]
 
 
+def test_apogee_sky_line_pixels_stay_in_the_file_and_out_of_the_fit():
+    lam, flux, r_model = _model("apogee")
+    args = (lam, flux, r_model, "apogee", 9000.0, 25.0, 100.0)
+    pixels, truth = observe_realistic(*args, np.random.default_rng(4))
+    bad = (pixels["pixel_flags"] & APOGEE_BAD_PIXEL_BITS) != 0
+    skyline = (pixels["pixel_flags"] & APOGEE_SKY_PIXEL_BITS) != 0
+    # the pipeline keeps them (ivar > 0); a few per cent of the detector pixels
+    assert skyline.any() and np.all(pixels["ivar"][skyline & ~bad] > 0)
+    assert 0.005 < (skyline & ~bad).mean() < 0.15
+    spectrum, _ = realistic_spectrum(*args, np.random.default_rng(4))
+    assert not spectrum.usable()[skyline].any()
+    assert (pixels["pixel_flags"] & bad_pixel_bits("apogee") != 0).sum() == (bad | skyline).sum()
+
+
 def test_apogee_file_carries_no_lsf_and_masks_the_gaps():
     lam, flux, r_model = _model("apogee")
     spectrum, truth = realistic_spectrum(lam, flux, r_model, "apogee", 15000.0, 5.0, None,
@@ -193,10 +207,10 @@ def test_exclude_bits_leave_flagged_pixels_out_of_the_fit_not_out_of_the_file():
     lam, flux, r_model = _model("apogee")
     args = (lam, flux, r_model, "apogee", 15000.0, 5.0, 100.0)
     plain, _ = realistic_spectrum(*args, np.random.default_rng(2))
-    sky = 1 << 12  # SIG_SKYLINE: informational, kept by the reader's defaults
-    masked, _ = realistic_spectrum(*args, np.random.default_rng(2), ObservationModel(exclude_bits=sky))
-    pixels, _ = observe_realistic(*args, np.random.default_rng(2), ObservationModel(exclude_bits=sky))
-    flagged = (pixels["pixel_flags"] & sky) != 0
+    telluric = 1 << 13  # SIG_TELLURIC: informational, kept by the reader's defaults
+    masked, _ = realistic_spectrum(*args, np.random.default_rng(2), ObservationModel(exclude_bits=telluric))
+    pixels, _ = observe_realistic(*args, np.random.default_rng(2), ObservationModel(exclude_bits=telluric))
+    flagged = (pixels["pixel_flags"] & telluric) != 0
     assert flagged.any() and plain.usable()[flagged].any()
     assert not masked.usable()[flagged].any()
     np.testing.assert_array_equal(masked.usable(), plain.usable() & ~flagged)

@@ -11,7 +11,12 @@ import numpy as np
 from astropy.io.fits.verify import VerifyError
 
 from zeta_payne.exceptions import SpectrumError
-from zeta_payne.io.sdss.layout import APOGEE_BAD_PIXEL_BITS, BOSS_BAD_PIXEL_BITS, BOSS_SKY_PIXEL_BITS
+from zeta_payne.io.sdss.layout import (
+    APOGEE_BAD_PIXEL_BITS,
+    APOGEE_SKY_PIXEL_BITS,
+    BOSS_BAD_PIXEL_BITS,
+    BOSS_SKY_PIXEL_BITS,
+)
 from zeta_payne.spectrum import Spectrum
 
 __all__ = ["PixelData", "SpectrumRecord", "bad_pixel_bits", "header_keywords", "to_spectrum"]
@@ -59,8 +64,12 @@ class SpectrumRecord:
 
 def bad_pixel_bits(instrument: str) -> int:
     """Default pixel-flag bits that exclude a pixel from the fit for ``instrument``: the
-    unusable pixels, and for BOSS the sky-dominated ones (``BOSS_SKY_PIXEL_BITS``)."""
-    return {"boss": BOSS_BAD_PIXEL_BITS | BOSS_SKY_PIXEL_BITS, "apogee": APOGEE_BAD_PIXEL_BITS}[instrument]
+    unusable pixels and the sky-dominated ones (``BOSS_SKY_PIXEL_BITS``,
+    ``APOGEE_SKY_PIXEL_BITS``)."""
+    return {
+        "boss": BOSS_BAD_PIXEL_BITS | BOSS_SKY_PIXEL_BITS,
+        "apogee": APOGEE_BAD_PIXEL_BITS | APOGEE_SKY_PIXEL_BITS,
+    }[instrument]
 
 
 def to_spectrum(

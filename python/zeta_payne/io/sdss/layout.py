@@ -13,6 +13,7 @@ import numpy as np
 __all__ = [
     "APOGEE_BAD_PIXEL_BITS",
     "APOGEE_GRID",
+    "APOGEE_SKY_PIXEL_BITS",
     "BOSS_BAD_PIXEL_BITS",
     "BOSS_GRID",
     "BOSS_SKY_PIXEL_BITS",
@@ -79,6 +80,11 @@ BOSS_SKY_PIXEL_BITS: int = 1 << 23
 #: APOGEE ``APOGEE_PIXMASK`` bits that make a pixel unusable: BADPIX, CRPIX, SATPIX,
 #: UNFIXABLE, BADDARK, BADFLAT, BADERR, NOSKY (bits 0–7), PERSIST_HIGH (9).
 APOGEE_BAD_PIXEL_BITS: int = 0xFF | (1 << 9)
+#: APOGEE bits of pixels the pipeline keeps but the fit leaves out: SIG_SKYLINE (12), where
+#: an airglow line outshines the star and its subtraction residual biases RV, v sin i and
+#: [M/H] (measured on realistic simulations: ``docs/fitting.md``, "Masked pixels"). ASTRA's
+#: ASPCAP does the same in effect: it multiplies these pixels' errors by 100.
+APOGEE_SKY_PIXEL_BITS: int = 1 << 12
 
 
 def grid_for(instrument: str) -> LogLinearGrid:
