@@ -93,3 +93,28 @@ def test_masked_bands_widen_by_the_margin_where_the_frame_is_not_observed(toy_bo
         spec = Spectrum(LAM, np.ones(LAM.size), np.ones(LAM.size), lsf_fwhm=WRESL, frame=frame)
         prep = run(toy_boss, spec, masked_bands=[band], masked_band_margin=margin)
         assert not prep.used[wide].any() and prep.used[~wide & (LAM > 4600) & (LAM < 10000)].all()
+
+
+def test_error_floor_bands_add_a_relative_error_in_quadrature(toy_boss):
+    band, fraction = (8950.0, 9800.0), 0.02
+    rng = np.random.default_rng(5)
+    flux = 2.0 + 0.1 * rng.standard_normal(LAM.size)
+    ivar = np.full(LAM.size, 1.0 / 0.01**2)  # S/N 200
+    observed = Spectrum(LAM, flux, ivar, lsf_fwhm=WRESL, frame="observed")
+    plain = run(toy_boss, observed)
+    floored = run(toy_boss, observed, error_floor_bands=[(*band, fraction)])
+    np.testing.assert_array_equal(floored.used, plain.used)  # a floor keeps every pixel
+    lam = LAM[plain.used]
+    inside = (lam >= band[0]) & (lam <= band[1])
+    assert inside.sum() > 50
+    # outside: untouched; inside: 1/w = σ² + (fraction·f)², in the prepared (scaled) units
+    np.testing.assert_array_equal(floored.weight[~inside], plain.weight[~inside])
+    f = floored.flux[inside]
+    expected = 1.0 / (1.0 / plain.weight[inside] + (fraction * np.abs(f)) ** 2)
+    np.testing.assert_allclose(floored.weight[inside], expected, rtol=1e-12)
+    # at S/N 200 a 2 % floor dominates: weights fall about 17-fold
+    assert 10 < np.median(plain.weight[inside] / floored.weight[inside]) < 25
+    # a rest-frame spectrum's band is widened by the margin, as masked bands are
+    rest = Spectrum(LAM, flux, ivar, lsf_fwhm=WRESL, frame="rest")
+    wide = run(toy_boss, rest, error_floor_bands=[(*band, fraction)])
+    assert (wide.weight < plain.weight).sum() > inside.sum() + 8

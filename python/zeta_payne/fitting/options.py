@@ -45,7 +45,13 @@ class FitOptions:
         ``masked_band_margin`` on both sides: the star's RV and the barycentric correction
         have moved it by an amount the fit does not know. Empty: every pixel counts.
     masked_band_margin : float
-        Widening [km/s] of ``masked_bands`` in rest-frame spectra.
+        Widening [km/s] of ``masked_bands`` and ``error_floor_bands`` in rest-frame spectra.
+    error_floor_bands : tuple of (float, float, float)
+        Intervals ``(lo, hi, fraction)`` [Å, Å, dimensionless; vacuum, the observatory's
+        frame, widened as ``masked_bands`` are] whose pixels get a relative error floor: their
+        variance grows by ``(fraction · |flux|)²``. A band whose correction leaves a residual of
+        about that fraction of the flux keeps its information in noisy spectra (the noise
+        dominates) and stops dominating χ² in clean ones. Empty: no floor.
     n_chebyshev : int
         Chebyshev terms of the response (per segment). Paper/authors' default 15.
     response_segments : tuple of float
@@ -165,6 +171,7 @@ class FitOptions:
     use_spectrum_lsf: bool = True
     masked_bands: tuple[tuple[float, float], ...] = ()
     masked_band_margin: float = 300.0
+    error_floor_bands: tuple[tuple[float, float, float], ...] = ()
     n_chebyshev: int = 15
     response_segments: tuple[float, ...] = ()
     presearch_points: int = 4000

@@ -20,7 +20,7 @@ from zeta_payne.model.forward import ModelGrid
 from zeta_payne.model.lsf import residual_sigma
 from zeta_payne.spectrum import Spectrum
 
-__all__ = ["LSF_SOURCES", "Prepared", "in_masked_bands", "lsf_fwhm", "prepare"]
+__all__ = ["LSF_SOURCES", "Prepared", "error_floor", "in_masked_bands", "lsf_fwhm", "prepare"]
 
 #: Where the LSF of a fit came from: the spectrum's per-pixel FWHM, an explicit
 #: ``options.resolution``, or the bundle's nominal R (``options.fallback_resolution``).
@@ -114,6 +114,11 @@ def lsf_fwhm(spectrum: Spectrum, options: FitOptions) -> tuple[np.ndarray, str]:
     raise SpectrumError("no LSF: the spectrum has no lsf_fwhm and no resolution is set")
 
 
+def _band_stretch(options: FitOptions, frame: str | None) -> float:
+    """Fractional widening of observatory-frame bands in a spectrum of ``frame``."""
+    return 0.0 if frame == "observed" else options.masked_band_margin / SPEED_OF_LIGHT_KMS
+
+
 def in_masked_bands(lam: np.ndarray, options: FitOptions, frame: str | None) -> np.ndarray:
     """Pixels inside ``options.masked_bands`` (observatory-frame intervals), each widened by
     ``options.masked_band_margin`` unless the spectrum is in the observed frame.
@@ -131,9 +136,33 @@ def in_masked_bands(lam: np.ndarray, options: FitOptions, frame: str | None) -> 
     numpy.ndarray of bool, shape (N,)
     """
     out = np.zeros(lam.shape, dtype=bool)
-    stretch = 0.0 if frame == "observed" else options.masked_band_margin / SPEED_OF_LIGHT_KMS
+    stretch = _band_stretch(options, frame)
     for lo, hi in options.masked_bands:
         out |= (lam >= lo * (1.0 - stretch)) & (lam <= hi * (1.0 + stretch))
+    return out
+
+
+def error_floor(lam: np.ndarray, options: FitOptions, frame: str | None) -> np.ndarray:
+    """The relative error floor of each pixel from ``options.error_floor_bands`` (widened as
+    :func:`in_masked_bands` widens; where bands overlap, the larger fraction).
+
+    Parameters
+    ----------
+    lam : numpy.ndarray, shape (N,)
+        Wavelengths [Å] of the spectrum, in its frame.
+    options : FitOptions
+    frame : {"rest", "observed"} or None
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Fraction of |flux| added in quadrature to each pixel's error (0 outside the bands).
+    """
+    out = np.zeros(lam.shape)
+    stretch = _band_stretch(options, frame)
+    for lo, hi, fraction in options.error_floor_bands:
+        inside = (lam >= lo * (1.0 - stretch)) & (lam <= hi * (1.0 + stretch))
+        out[inside] = np.maximum(out[inside], float(fraction))
     return out
 
 
@@ -218,6 +247,9 @@ def prepare(
         raise SpectrumRejected(flags | ResultFlags.TOO_FEW_PIXELS, f"only {n_used} usable pixels")
     f = spectrum.flux[used]
     w = spectrum.ivar[used]
+    if options.error_floor_bands:
+        floor = error_floor(lam[used], options, spectrum.frame) * np.abs(f)
+        w = w / (1.0 + w * floor**2)
     scale = float(np.median(np.abs(f)))
     if not scale > 0 or not np.isfinite(scale):
         raise SpectrumRejected(flags | ResultFlags.NO_PIXELS, "flux is zero everywhere in the fitted range")
