@@ -143,15 +143,9 @@ def in_masked_bands(lam: np.ndarray, options: FitOptions, frame: str | None) -> 
 
 
 def error_floor(lam: np.ndarray, options: FitOptions, frame: str | None) -> np.ndarray:
-    """The relative error floor of each pixel from ``options.error_floor_bands`` (widened as
-    :func:`in_masked_bands` widens; where bands overlap, the larger fraction).
-
-    Parameters
-    ----------
-    lam : numpy.ndarray, shape (N,)
-        Wavelengths [Å] of the spectrum, in its frame.
-    options : FitOptions
-    frame : {"rest", "observed"} or None
+    """The relative error floor of each pixel from ``options.error_floor_bands``, the bands
+    widened as :func:`in_masked_bands` widens its own (``lam``, ``options`` and ``frame`` as
+    there); where bands overlap, the larger fraction.
 
     Returns
     -------
