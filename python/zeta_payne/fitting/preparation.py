@@ -114,9 +114,11 @@ def lsf_fwhm(spectrum: Spectrum, options: FitOptions) -> tuple[np.ndarray, str]:
     raise SpectrumError("no LSF: the spectrum has no lsf_fwhm and no resolution is set")
 
 
-def _band_stretch(options: FitOptions, frame: str | None) -> float:
-    """Fractional widening of observatory-frame bands in a spectrum of ``frame``."""
-    return 0.0 if frame == "observed" else options.masked_band_margin / SPEED_OF_LIGHT_KMS
+def _in_band(lam: np.ndarray, lo: float, hi: float, options: FitOptions, frame: str | None) -> np.ndarray:
+    """Pixels inside the observatory-frame band ``lo``–``hi`` [Å], widened by
+    ``options.masked_band_margin`` unless the spectrum (of ``frame``) is in the observed frame."""
+    stretch = 0.0 if frame == "observed" else options.masked_band_margin / SPEED_OF_LIGHT_KMS
+    return (lam >= lo * (1.0 - stretch)) & (lam <= hi * (1.0 + stretch))
 
 
 def in_masked_bands(lam: np.ndarray, options: FitOptions, frame: str | None) -> np.ndarray:
@@ -136,9 +138,8 @@ def in_masked_bands(lam: np.ndarray, options: FitOptions, frame: str | None) -> 
     numpy.ndarray of bool, shape (N,)
     """
     out = np.zeros(lam.shape, dtype=bool)
-    stretch = _band_stretch(options, frame)
     for lo, hi in options.masked_bands:
-        out |= (lam >= lo * (1.0 - stretch)) & (lam <= hi * (1.0 + stretch))
+        out |= _in_band(lam, lo, hi, options, frame)
     return out
 
 
@@ -153,9 +154,8 @@ def error_floor(lam: np.ndarray, options: FitOptions, frame: str | None) -> np.n
         Fraction of |flux| added in quadrature to each pixel's error (0 outside the bands).
     """
     out = np.zeros(lam.shape)
-    stretch = _band_stretch(options, frame)
     for lo, hi, fraction in options.error_floor_bands:
-        inside = (lam >= lo * (1.0 - stretch)) & (lam <= hi * (1.0 + stretch))
+        inside = _in_band(lam, lo, hi, options, frame)
         out[inside] = np.maximum(out[inside], float(fraction))
     return out
 
