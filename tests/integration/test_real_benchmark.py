@@ -131,3 +131,14 @@ def test_benchmark_synthetic_small(tmp_path):
     assert (folder / "spectra.npz").is_file()
     # scored again without fitting
     assert main([*args, "--report-only"]) == 0
+    # the same two cases observed without noise, weighted at S/N 50: the fit's χ² is λ, the
+    # case's distance from the box — far below the noisy χ² (noise adds about one per pixel)
+    assert main([*args, "--noiseless"]) == 0
+    quiet = list(csv.DictReader(open(out / "synthetic-noiseless-boss" / "results.csv")))
+    noisy = {r["point"]: r for r in csv.DictReader(open(folder / "results.csv"))}
+    assert [r["kind"] for r in quiet] == [r["kind"] for r in rows]
+    for r in quiet:
+        assert 0.0 <= float(r["chi2"]) < 0.5 * float(noisy[r["point"]]["rchi2"]) * int(r["n_pixels"])
+    report = (out / "synthetic-noiseless-boss" / "detectability.md").read_text()
+    # both cases lie within the scoring margin of the box's edges (set "edge"): none to judge
+    assert "In-box cases: 0" in report and "Out-of-box cases: 0" in report

@@ -189,3 +189,53 @@ def test_a_masked_telluric_band_keeps_its_residuals_out_of_the_fit(toy_boss):
     assert np.isfinite(masked.model_flux[(lam > 7400.0) & (lam < 7590.0)]).all()
     assert abs(masked.labels[0] - truth[0]) < 20.0 and abs(masked.labels[2] - truth[2]) < 1.0
     assert abs(masked.v_rad - 12.0) < 0.2
+
+
+def test_restart_starts_lie_in_other_basins(toy_boss):
+    """``restarts``: the lowest-χ² candidates that differ from the best and from each other
+    by more than ``restart_separation`` of the box in some free label (brute force agrees)."""
+    opts = {**Fitter.default_options(toy_boss).__dict__, "presearch_points": 512, "restarts": 3}
+    f = Fitter(toy_boss, FitOptions(**opts))
+    rng = np.random.default_rng(1)
+    chi2 = rng.uniform(100, 200, len(f._cand_labels))
+    chi2[5] = np.inf  # not evaluated
+    v = rng.uniform(-50, 50, chi2.size)
+    best = int(np.argmin(chi2))
+    starts = f._other_basins(best, chi2, v)
+    assert len(starts) == 3
+    width = (f.upper - f.lower)[f.free]
+    chosen = [f._cand_labels[best]]
+    for labels, v_rad in starts:
+        j = int(np.flatnonzero((f._cand_labels == labels).all(axis=1))[0])
+        assert v_rad == v[j]
+        far = lambda k: all(np.max(np.abs(f._cand_labels[k] - c)[f.free] / width) > 0.15 for c in chosen)  # noqa: E731
+        assert far(j)
+        # no candidate with a lower χ² was far from every start so far
+        assert not any(far(k) for k in np.flatnonzero(chi2 < chi2[j]))
+        chosen.append(f._cand_labels[j])
+    assert Fitter(toy_boss, FitOptions(**{**opts, "restarts": 0}))._other_basins(best, chi2, v) == []
+
+
+def test_restart_keeps_the_lower_chi2(toy_boss, monkeypatch):
+    """A start in the wrong place and a restart at the truth: with ``restarts`` the fit ends at
+    the truth and reports that start; without, it stays where the short descent left it."""
+    truth = np.array([9000.0, 3.8, 60.0, 2.0, -0.3])
+    spec = simulate(toy_boss, BOSS_WAVELENGTH, truth, v_rad=12.0, snr=100, seed=2)
+    wrong = np.array([20000.0, 4.6, 250.0, 2.0, 0.5])
+    base = {**Fitter.default_options(toy_boss).__dict__, "presearch_points": 256, "max_nfev": 2,
+            "polish_nfev": 2, "compute_uncertainties": False}
+    def presearch(self, prep, fm):  # the wrong start first, the truth as the other basin
+        return wrong.copy(), -30.0, 0.0, [(truth.copy(), 12.0)][: self.options.restarts]
+
+    monkeypatch.setattr(Fitter, "_presearch", presearch)
+    one = Fitter(toy_boss, FitOptions(**{**base, "restarts": 0})).fit(spec)
+    two = Fitter(toy_boss, FitOptions(**{**base, "restarts": 1})).fit(spec)
+    assert two.chi2 < 0.5 * one.chi2
+    assert np.allclose(two.initial_labels, truth) and np.allclose(one.initial_labels, wrong)
+    assert abs(two.labels[0] - truth[0]) < 200 and abs(one.labels[0] - truth[0]) > 2000
+    # fit_batch takes the per-spectrum path with restarts (the batched one has none), even
+    # when asked for the batched one (as the validation runner does)
+    fitter = Fitter(toy_boss, FitOptions(**{**base, "restarts": 1}))
+    for batched in (None, True):
+        batch = fitter.fit_batch([spec, spec], batched=batched)
+        assert batch[1].chi2 == pytest.approx(two.chi2, rel=1e-9)

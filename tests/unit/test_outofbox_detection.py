@@ -305,3 +305,25 @@ def test_tuning_table_scores_every_variant_on_both_halves():
         assert OutOfBoxThresholds.from_changes(r["changes"]) == r["thresholds"]
     text = format_tuning(table, "t")
     assert text.count("\n| emission on half") == 2 and "**" in text
+
+
+def test_detectability_threshold_is_the_larger_of_the_bound_and_the_in_box_floor():
+    """λ of out-of-box cases against max(NP bound 10.8, p95 of in-box λ); flagged by point."""
+    from zeta_payne.validation.realstars_synth import NP_LAMBDA, detectability
+
+    assert NP_LAMBDA == pytest.approx(10.82, abs=0.01)
+    inside = [{"point": i, "scored": "in", "chi2": float(c), "bad": False}
+              for i, c in enumerate(range(1, 101))]
+    out = [{"point": 200 + i, "scored": "out", "chi2": c, "bad": b}
+           for i, (c, b) in enumerate([(50.0, False), (96.0, True), (500.0, True), (np.nan, True)])]
+    edge = [{"point": 300, "scored": "edge", "chi2": 1e4, "bad": True}]
+    cases, summary = detectability(inside + out + edge, inside + out + edge)
+    assert summary["lam_in_p95"] == pytest.approx(95.05)
+    assert summary["threshold"] == pytest.approx(95.05)
+    assert [c["distinguishable"] for c in cases] == [False, True, True, False]
+    assert summary["n_out"] == 4 and summary["n_distinguishable"] == 2
+    assert summary["n_flagged"] == 3 and summary["n_flagged_distinguishable"] == 2
+    # a floor below the bound: the bound decides
+    low = [dict(r, chi2=0.01 * r["chi2"]) for r in inside]
+    _, s = detectability(low + out, None)
+    assert s["threshold"] == pytest.approx(NP_LAMBDA) and s["n_flagged"] is None

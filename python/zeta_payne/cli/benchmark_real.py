@@ -56,6 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--snr", type=float, default=50.0, help="S/N of the --synthetic observations (default: 50)"
     )
     p.add_argument(
+        "--noiseless",
+        action="store_true",
+        help="with --synthetic: observe without noise, weighted at --snr; the fit's χ² is each case's "
+        "distance λ from the box in noise units; written to OUTPUT/synthetic-noiseless-<instrument>/ "
+        "with detectability.md (which out-of-box cases any detector could flag; flagged or not in "
+        "OUTPUT/synthetic-<instrument>/ when that run exists)",
+    )
+    p.add_argument(
         "--compare",
         nargs=2,
         metavar=("BEFORE", "AFTER"),
@@ -143,19 +151,23 @@ def _select(sample: str, teff_range: list[float] | None, limit: int | None) -> l
 def _run_synthetic(args: argparse.Namespace) -> int:
     from zeta_payne.bundles.registry import find_bundle
     from zeta_payne.validation.realstars_synth import (
+        detectability,
         read_synthetic,
         rediagnose,
         reflag_synthetic,
         run_synthetic,
         synthetic_detection,
+        write_detectability_report,
         write_synthetic_report,
     )
 
     bundle = find_bundle(args.bundle)
-    out = os.path.join(args.output, f"synthetic-{bundle.instrument}")
+    kind = "synthetic-noiseless" if args.noiseless else "synthetic"
+    out = os.path.join(args.output, f"{kind}-{bundle.instrument}")
     note = (
         f"Made by `zeta-payne benchmark-real --bundle {args.bundle} --synthetic {args.synthetic} "
-        f"--snr {args.snr:g} -o {args.output}`. Sets: `zeta_payne.validation.realstars.scored_set` of the "
+        f"--snr {args.snr:g}{' --noiseless' if args.noiseless else ''} -o {args.output}`. "
+        "Sets: `zeta_payne.validation.realstars.scored_set` of the "
         "true labels against the bundle's box, its lower log g raised to the bundle's log g floor at "
         "the star's Teff (out: beyond it by more than Teff 2 %, log g 0.25, [M/H] 0.35; edge: within "
         "that of an edge). Halves: even/odd rows."
@@ -166,10 +178,28 @@ def _run_synthetic(args: argparse.Namespace) -> int:
             rows = reflag_synthetic(rows, rediagnose(out, rows))
             note += " Out-of-box bits recomputed by the current detector from the stored spectra and models."
     else:
-        rows = run_synthetic(bundle, args.synthetic, out, snr=args.snr, limit=args.limit)
+        rows = run_synthetic(
+            bundle, args.synthetic, out, snr=args.snr, limit=args.limit, noiseless=args.noiseless
+        )
     specs = {s.name: s for s in bundle.manifest.labels}
     box = {k: (specs[k].lower, specs[k].upper) for k in ("teff", "logg", "m_h")}
-    table = synthetic_detection(rows, box, bundle.manifest.fit_defaults.get("logg_floor") or ())
+    floor = bundle.manifest.fit_defaults.get("logg_floor") or ()
+    table = synthetic_detection(rows, box, floor)
+    if args.noiseless:
+        noisy_dir = os.path.join(args.output, f"synthetic-{bundle.instrument}")
+        noisy = None
+        if os.path.isfile(os.path.join(noisy_dir, "results.csv")):
+            noisy = read_synthetic(noisy_dir)
+            synthetic_detection(noisy, box, floor)
+        cases, summary = detectability(rows, noisy)
+        write_detectability_report(
+            os.path.join(out, "detectability.md"),
+            cases,
+            summary,
+            f"Detectability of the out-of-box cases: {bundle.name} {bundle.version}, noiseless "
+            f"observations weighted at S/N {args.snr:g}",
+            note.split(" Sets:")[0] + " λ: the fit's χ² of the noise-free observation.",
+        )
     snr = rows[0]["snr"] if rows else args.snr
     title = (
         f"Out-of-box detection on synthesis truth: {bundle.name} {bundle.version}, "

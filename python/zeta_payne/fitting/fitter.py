@@ -313,8 +313,9 @@ class Fitter:
         batched : bool, optional
             ``None`` (default): the batched path (:mod:`~zeta_payne.fitting.batched`, equal
             to the per-spectrum fit within a small fraction of the errors) whenever it is
-            equivalent — more than one spectrum, ``batch_size`` not 0 or 1 and no paper
-            stage 1 (``initial_fit``); ``False`` fits one spectrum at a time. A batch that
+            equivalent — more than one spectrum, ``batch_size`` not 0 or 1; ``False`` fits
+            one spectrum at a time, as does any value with the paper's stage 1
+            (``initial_fit``) or ``restarts``, which only the per-spectrum path has. A batch that
             fails as a whole is refitted one spectrum at a time, and so is a member the
             batched solver leaves unconverged.
 
@@ -324,9 +325,11 @@ class Fitter:
         held label's range are fitted again with it held, and only then reported.
         """
         spectra = list(spectra)
-        if batched is None:
+        if self.options.initial_fit or self.options.restarts:
+            batched = False  # the batched path has neither
+        elif batched is None:
             one_at_a_time = self.batch_size is not None and self.batch_size <= 1
-            batched = not one_at_a_time and len(spectra) > 1 and not self.options.initial_fit
+            batched = not one_at_a_time and len(spectra) > 1
         fit = self._fit_batched if batched else self._fit_each
         if not self.refits:
             return fit(spectra, progress)
@@ -483,8 +486,11 @@ class Fitter:
         n = int(np.clip(np.ceil((hi - lo) / max(step, 1e-6)) + 1, 3, 401))
         return np.linspace(lo, hi, n)
 
-    def _presearch(self, prep: Prepared, fm: ForwardModel) -> tuple[np.ndarray, float, float]:
-        """Best candidate (labels, RV) and its χ² over the Sobol set and ``rv_range``.
+    def _presearch(
+        self, prep: Prepared, fm: ForwardModel
+    ) -> tuple[np.ndarray, float, float, list[tuple[np.ndarray, float]]]:
+        """Best candidate (labels, RV) and its χ² over the Sobol set and ``rv_range``, and
+        the starts of ``restarts`` other basins (:meth:`_other_basins`).
 
         A range wider than ``presearch_refine_width`` spreads the candidates thinly over
         RV; the search is then repeated over that width around the best RV (the candidate
@@ -502,7 +508,7 @@ class Fitter:
 
     def _presearch_range(
         self, prep: Prepared, fm: ForwardModel, lo: float, hi: float
-    ) -> tuple[np.ndarray, float, float]:
+    ) -> tuple[np.ndarray, float, float, list[tuple[np.ndarray, float]]]:
         """Best candidate (labels, RV) and its χ² with the candidates' RVs spread over [lo, hi].
 
         Every candidate's χ² (every ``presearch_stride``-th pixel, response solved by the
@@ -526,6 +532,7 @@ class Fitter:
         packed = packed_products(design)
         keep = max(1, int(self.options.presearch_recheck))
         shortlist: list[tuple[float, int, int]] = []  # (float32 χ², candidate, level)
+        every = np.full(level_index.size, np.inf)  # float32 χ² of every candidate
         used_levels = np.unique(level_index)
         with torch.no_grad():
             bases = fm.folded_levels(levels[used_levels], pixels)
@@ -533,6 +540,7 @@ class Fitter:
                 members = np.flatnonzero(level_index == k)
                 model = self._cand_hidden[members] @ basis.T + offset
                 chi2, _ = varpro_chi2(model, flux, weight, design, packed)
+                every[members] = chi2.cpu().numpy()
                 best = torch.topk(chi2, min(keep, chi2.numel()), largest=False)
                 shortlist += [
                     (float(c), int(members[j]), int(k))
@@ -542,7 +550,45 @@ class Fitter:
         if not shortlist:
             raise FloatingPointError("pre-search produced no finite χ²")
         chi2_best, index, v_best = self._recheck(prep, fm, pixels, shortlist, levels)
-        return self._cand_labels[index].copy(), v_best, chi2_best
+        others = self._other_basins(index, every, levels[level_index])
+        return self._cand_labels[index].copy(), v_best, chi2_best, others
+
+    def _other_basins(
+        self, best: int, chi2: np.ndarray, v_rad: np.ndarray
+    ) -> list[tuple[np.ndarray, float]]:
+        """Starts in ``restarts`` other basins: greedily the lowest-χ² candidates that differ
+        from ``best`` and from each other by more than ``restart_separation`` of the box's
+        width in some free label.
+
+        Parameters
+        ----------
+        best : int
+            The chosen candidate.
+        chi2 : numpy.ndarray, shape (N_cand,)
+            Pre-search χ² of every candidate (inf: not evaluated).
+        v_rad : numpy.ndarray, shape (N_cand,)
+            Each candidate's RV level [km/s].
+
+        Returns
+        -------
+        list of (numpy.ndarray, float)
+            (labels, RV) of each further start, best first.
+        """
+        n = int(self.options.restarts)
+        if n <= 0:
+            return []
+        free = self.free
+        width = np.where((self.upper - self.lower)[free] > 0, (self.upper - self.lower)[free], 1.0)
+        scaled = self._cand_labels[:, free] / width
+        chosen = [scaled[best]]
+        out: list[tuple[np.ndarray, float]] = []
+        for j in np.argsort(chi2):
+            if len(out) >= n or not np.isfinite(chi2[j]):
+                break
+            if all(np.max(np.abs(scaled[j] - c)) > self.options.restart_separation for c in chosen):
+                chosen.append(scaled[j])
+                out.append((self._cand_labels[j].copy(), float(v_rad[j])))
+        return out
 
     def _recheck(
         self,
@@ -663,13 +709,16 @@ class Fitter:
         result, _ = trf(evaluate, start, lower, upper, max_nfev, self.options.chi2_tolerance, x_scale)
         return result
 
-    def _start(self, prep: Prepared, fm: ForwardModel, timing: dict[str, float]) -> tuple[np.ndarray, float]:
-        """Start of the least squares: the best pre-search candidate, or the paper's stage 1."""
+    def _start(
+        self, prep: Prepared, fm: ForwardModel, timing: dict[str, float]
+    ) -> tuple[np.ndarray, float, list[tuple[np.ndarray, float]]]:
+        """Start of the least squares: the best pre-search candidate, or the paper's stage 1;
+        and the further starts of ``restarts`` other basins."""
         t = time.perf_counter()
-        labels, v_rad, _ = self._presearch(prep, fm)
+        labels, v_rad, _, others = self._presearch(prep, fm)
         timing["presearch"] = time.perf_counter() - t
         if not self.options.initial_fit:
-            return labels, v_rad
+            return labels, v_rad, others
         # paper stage 1 (TRF from the box centre) competes with the pre-search (exact χ²)
         t = time.perf_counter()
         centre = self.fixed_values.copy()
@@ -680,7 +729,14 @@ class Fitter:
         chi_pre = solve_response(fm.normalized(labels, v_rad), prep.flux, prep.weight, design)[1]
         chi_one = solve_response(fm.normalized(one_labels, one_v), prep.flux, prep.weight, design)[1]
         timing["initial_fit"] = time.perf_counter() - t
-        return (one_labels, one_v) if chi_one < chi_pre else (labels, v_rad)
+        return (*((one_labels, one_v) if chi_one < chi_pre else (labels, v_rad)), others)
+
+    def _descend(self, prep: Prepared, fm: ForwardModel, labels: np.ndarray, v_rad: float):
+        """Least squares from one start: over labels + RV (response projected out), then
+        polished with the response free. Returns both results (projected, final)."""
+        projected, c0 = self._projected_least_squares(prep, fm, labels, v_rad, self.options.max_nfev)
+        start_labels, start_v, _ = self._unpack(np.concatenate([projected.x, c0]))
+        return projected, self._least_squares(prep, fm, start_labels, start_v, c0, self.options.polish_nfev)
 
     def _fit_one(self, spectrum: Spectrum) -> FitResult:
         """Prepare, pre-search, least squares, diagnostics (a rejection becomes a flagged row)."""
@@ -693,11 +749,13 @@ class Fitter:
         fm = self._forward(prep, prep.used)
         timing["prepare"] = time.perf_counter() - t
 
-        init_labels, init_v = self._start(prep, fm, timing)
+        init_labels, init_v, others = self._start(prep, fm, timing)
         t = time.perf_counter()
-        projected, c0 = self._projected_least_squares(prep, fm, init_labels, init_v, self.options.max_nfev)
-        start_labels, start_v, _ = self._unpack(np.concatenate([projected.x, c0]))
-        res = self._least_squares(prep, fm, start_labels, start_v, c0, self.options.polish_nfev)
+        projected, res = self._descend(prep, fm, init_labels, init_v)
+        for other_labels, other_v in others:  # ``restarts``: the lowest χ² wins
+            alt = self._descend(prep, fm, other_labels, other_v)
+            if alt[1].cost < res.cost:
+                (projected, res), init_labels, init_v = alt, other_labels, other_v
         labels, v_rad, coeffs = self._unpack(res.x)
         timing["least_squares"] = time.perf_counter() - t
 

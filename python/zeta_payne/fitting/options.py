@@ -113,6 +113,15 @@ class FitOptions:
         bundles fit from 3,900 Å below 10,000 K and from 4,450 Å above, where 3,900–4,450 Å
         pulled real B stars' teff 4 % lower and doubled their χ² (``docs/fitting.md``).
         Empty: one range for every spectrum.
+    restarts : int
+        Per-spectrum fitter only (it forces that path, as ``initial_fit`` does): after the
+        least squares from the best pre-search candidate, start them again from the best
+        candidate of up to ``restarts`` other basins — a candidate belongs to another basin
+        when some free label differs from every start so far by more than
+        ``restart_separation`` of the box's width — and keep the lowest χ². 0 (default): one
+        start, as in the paper.
+    restart_separation : float
+        See ``restarts`` (a fraction of each free label's box width).
     initial_fit : bool
         Run the paper's stage 1 (TRF from the box centre) before the pre-search. With the
         response solved linearly for every pre-search candidate this stage is not needed.
@@ -189,6 +198,8 @@ class FitOptions:
     hold_outside: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     hold_unconstrained_at_edge: Mapping[str, float] = field(default_factory=dict)
     blue_limit_outside: Mapping[str, Any] = field(default_factory=dict)
+    restarts: int = 0
+    restart_separation: float = 0.15
     initial_fit: bool = False
     max_nfev: int = 100
     polish_nfev: int = 40

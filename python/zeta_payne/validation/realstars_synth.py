@@ -23,6 +23,9 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "NP_LAMBDA",
+    "detectability",
+    "write_detectability_report",
     "select_points",
     "rediagnose",
     "reflag_synthetic",
@@ -34,6 +37,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The non-centrality λ one out-of-box case needs for *any* test at ≤ 5 % false positives to
+#: flag it ≥ 95 % of the time: two simple Gaussian hypotheses (the case's spectrum and the best
+#: in-box model, known exactly — the most favourable case), power Φ(√λ − z₀.₉₅) ≥ 0.95 ⇔
+#: √λ ≥ 2 z₀.₉₅ = 3.29.
+NP_LAMBDA = (2.0 * 1.6448536269514722) ** 2
+
 
 def run_synthetic(
     bundle: Any,
@@ -42,6 +51,7 @@ def run_synthetic(
     snr: float = 50.0,
     seed: int = 0,
     limit: int | None = None,
+    noiseless: bool = False,
 ) -> list[dict[str, Any]]:
     """Fit one realistic observation of every stored truth point with ``bundle``.
 
@@ -59,12 +69,16 @@ def run_synthetic(
         Seed of the v sin i / RV draws and of the noise.
     limit : int, optional
         Fit about ``limit`` points (:func:`select_points`: every out-of-box point first).
+    noiseless : bool
+        Observe without noise but with the pixel weights of S/N ``snr`` (every other
+        realistic effect kept): the fit's ``chi2`` is then the non-centrality λ of the best
+        model in the bundle's box, in units of that S/N's noise (:func:`detectability`).
 
     Returns
     -------
     list of dict
         One row per point: ``point``, ``kind`` (the truth file's in/out:<group>), true and
-        fitted teff/logg/m_h/v_sini, ``rchi2``, ``result_flags``.
+        fitted teff/logg/m_h/v_sini, ``rchi2``, ``chi2``, ``n_pixels``, ``result_flags``.
     """
     from zeta_payne.fitting.fitter import Fitter
     from zeta_payne.fitting.options import merge_options
@@ -95,7 +109,7 @@ def run_synthetic(
     point = chosen[point]
     r_model = grid.manifest["instruments"][instrument].get("R_model")
     generator = SynthesisGenerator(grid, names, resolution=r_model)
-    observation = ObservationModel()
+    observation = ObservationModel(reference_snr=snr) if noiseless else ObservationModel()
     fitter = Fitter(bundle, merge_options(bundle.manifest.fit_defaults, {}, frame="observed"))
     rows: list[dict[str, Any]] = []
     arrays: dict[str, np.ndarray] = {}
@@ -110,7 +124,7 @@ def run_synthetic(
             instrument,
             teff,
             float(rv[i]),
-            snr,
+            None if noiseless else snr,
             rng,
             observation,
         )
@@ -125,6 +139,8 @@ def run_synthetic(
             v_rad_ref=float(rv[i]),
             v_rad=float(fit.get("v_rad", float("nan"))),
             rchi2=float(fit.get("rchi2", float("nan"))),
+            chi2=float(result.chi2),
+            n_pixels=int(result.n_pixels),
             result_flags=int(fit.get("result_flags", 0)),
             flag_names=fit.get("flag_names", ""),
             seconds=round(time.perf_counter() - t0, 2),
@@ -307,3 +323,99 @@ def reflag_synthetic(
         )
         out.append({**r, "result_flags": flags, "flag_names": ",".join(flag_names(flags))})
     return out
+
+
+def detectability(
+    noiseless: list[dict[str, Any]], noisy: list[dict[str, Any]] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """How far each out-of-box case is from the bundle's box, in units of the noise.
+
+    ``noiseless`` are rows of :func:`run_synthetic` with ``noiseless=True``, already scored
+    (:func:`synthetic_detection`): the fit's χ² of a noise-free observation weighted at the
+    S/N of the study is λ, the squared distance from the case's spectrum to the best model in
+    the box (response and RV included), emulator error and the simulated observation's
+    systematics (sky and telluric residuals) with it. In-box cases give λ's floor. A case is
+    *distinguishable* when ``λ ≥ max(NP_LAMBDA, p95 of in-box λ)``: below
+    :data:`NP_LAMBDA` no detector reaches 95 % at 5 % false positives even knowing both
+    spectra exactly; below the in-box p95 no fit-quality statistic can flag it without also
+    flagging 5 % of the in-box cases.
+
+    Parameters
+    ----------
+    noiseless : list of dict
+        Scored noiseless rows (``scored``, ``chi2``, ``point`` …).
+    noisy : list of dict, optional
+        Scored rows of the noisy study of the same points and seed (``bad`` by point), to
+        say which cases the pipeline flags.
+
+    Returns
+    -------
+    cases : list of dict
+        The ``out`` rows with ``lam``, ``distinguishable`` and ``flagged`` (None without
+        ``noisy``).
+    summary : dict
+        ``n_in``, ``lam_in_p50``, ``lam_in_p95``, ``threshold``, ``n_out``,
+        ``n_distinguishable``, ``n_flagged``, ``n_flagged_distinguishable``.
+    """
+    lam_in = np.array([r["chi2"] for r in noiseless if r["scored"] == "in" and np.isfinite(r["chi2"])])
+    p50, p95 = (np.percentile(lam_in, [50, 95]) if lam_in.size else (np.nan, np.nan))
+    threshold = max(NP_LAMBDA, float(p95)) if np.isfinite(p95) else NP_LAMBDA
+    bad = {r["point"]: bool(r["bad"]) for r in noisy} if noisy is not None else {}
+    cases = []
+    for r in noiseless:
+        if r["scored"] != "out":
+            continue
+        lam = float(r["chi2"])
+        cases.append({
+            **r,
+            "lam": lam,
+            "distinguishable": bool(np.isfinite(lam) and lam >= threshold),
+            "flagged": bad.get(r["point"]) if noisy is not None else None,
+        })
+    flagged = [c for c in cases if c["flagged"]]
+    summary = {
+        "n_in": int(lam_in.size),
+        "lam_in_p50": float(p50),
+        "lam_in_p95": float(p95),
+        "threshold": threshold,
+        "n_out": len(cases),
+        "n_distinguishable": sum(c["distinguishable"] for c in cases),
+        "n_flagged": len(flagged) if noisy is not None else None,
+        "n_flagged_distinguishable": (
+            sum(c["distinguishable"] for c in flagged) if noisy is not None else None
+        ),
+    }
+    return cases, summary
+
+
+def write_detectability_report(
+    path: str | os.PathLike, cases: list[dict[str, Any]], summary: dict[str, Any], title: str, note: str = ""
+) -> None:
+    """Markdown: λ of every out-of-box case against the in-box floor, and whether it was flagged."""
+    s = summary
+    lines = [f"# {title}", "", *([note, ""] if note else [])]
+    lines += [
+        f"- In-box cases: {s['n_in']}, λ median {s['lam_in_p50']:.0f}, p95 {s['lam_in_p95']:.0f} "
+        f"(emulator error and the observation's systematics at this S/N).",
+        f"- Threshold: λ ≥ max({NP_LAMBDA:.1f}, in-box p95) = {s['threshold']:.0f}.",
+        f"- Out-of-box cases: {s['n_out']}; distinguishable from the box: {s['n_distinguishable']}.",
+    ]
+    if s["n_flagged"] is not None:
+        lines.append(
+            f"- Flagged (any BAD bit) in the noisy study: {s['n_flagged']} of {s['n_out']}; of the "
+            f"distinguishable ones {s['n_flagged_distinguishable']} of {s['n_distinguishable']}."
+        )
+    lines += [
+        "",
+        "| group | true Teff / log g / [M/H] / v sin i | noiseless fit Teff / log g / [M/H] | λ "
+        "| distinguishable | flagged (noisy) |",
+        "| --- | --- | --- | ---: | --- | --- |",
+    ]
+    for c in sorted(cases, key=lambda c: c["lam"]):
+        flagged = "—" if c["flagged"] is None else ("yes" if c["flagged"] else "**no**")
+        lines.append(
+            f"| {c['kind']} | {c['teff_ref']:.0f} / {c['logg_ref']:.2f} / {c['m_h_ref']:.2f} / "
+            f"{c['v_sini_ref']:.0f} | {c['teff']:.0f} / {c['logg']:.2f} / {c['m_h']:.2f} | "
+            f"{c['lam']:.0f} | {'yes' if c['distinguishable'] else 'no'} | {flagged} |"
+        )
+    Path(path).write_text("\n".join(lines) + "\n")
