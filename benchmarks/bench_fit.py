@@ -8,7 +8,10 @@ also the throughput of the same fitter on the GPU.
 
 Usage::
 
-    python benchmarks/bench_fit.py [--n 50] [--bundle-boss DIR] [--bundle-apogee DIR]
+    python benchmarks/bench_fit.py [--n 50] [--bundle-boss DIR] [--bundle-apogee DIR] [--restarts K]
+
+``--restarts K`` also times the same spectra with ``FitOptions.restarts = K`` (least squares
+started again in K other basins of the pre-search) beside the one-start fit.
 
 Without bundles it uses the shipped ones, or (if absent) synthetic 300-unit bundles of
 ~20,000 model pixels (timing depends on the sizes, not on the weights).
@@ -104,9 +107,9 @@ def make_spectra(bundle, instrument: str, n: int, snr: float, seed: int) -> list
     return out
 
 
-def bench(bundle, instrument: str, n: int, device: str = "cpu") -> dict:
+def bench(bundle, instrument: str, n: int, device: str = "cpu", restarts: int = 0) -> dict:
     spectra = make_spectra(bundle, instrument, n + 1, 50.0, seed=1)
-    opts = Fitter.default_options(bundle).updated(presearch_points=4000, n_chebyshev=15)
+    opts = Fitter.default_options(bundle).updated(presearch_points=4000, n_chebyshev=15, restarts=restarts)
     fitter = Fitter(bundle, opts, device=device)
     fitter.fit(spectra[0])  # warm-up
     walls, cpus, stages = [], [], {}
@@ -134,6 +137,8 @@ def main() -> int:
     ap.add_argument("--legacy-pixels", type=int, default=0,
                     help="also time a BOSS fit with an authors'-format network of this many pixels "
                          "(linear air grid over 4500-10170 Å, imported; the paper's: 57800)")
+    ap.add_argument("--restarts", type=int, default=0,
+                    help="also time the fit with this many restarts in other basins, side by side")
     args = ap.parse_args()
     print(f"# zeta-payne fit benchmark: 1 thread, torch {torch.__version__}, {os.cpu_count()} cores visible")
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,6 +152,14 @@ def main() -> int:
                 f"{inst}: median {res['wall']:.3f} s wall, {res['cpu']:.3f} s CPU per spectrum "
                 f"(n={args.n}, {res['n_pixels_used']} px fitted); stages [s]: {stages}"
             )
+            if args.restarts:
+                more = bench(bundle, inst, args.n, restarts=args.restarts)
+                print(
+                    f"{inst} restarts={args.restarts}: median {more['wall']:.3f} s wall, "
+                    f"{more['cpu']:.3f} s CPU per spectrum "
+                    f"({more['wall'] / res['wall']:.2f}x the one-start fit); "
+                    f"least squares {more['stages'].get('least_squares', float('nan')):.3f} s"
+                )
             if torch.cuda.is_available():
                 gpu = bench(bundle, inst, args.n, device="cuda")
                 print(
