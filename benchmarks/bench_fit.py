@@ -128,6 +128,17 @@ def bench(bundle, instrument: str, n: int, device: str = "cpu", restarts: int = 
     }
 
 
+def bench_batched(bundle, instrument: str, n: int, restarts: int = 0, batch_size: int = 16) -> float:
+    """Seconds per spectrum of ``Fitter.fit_batch`` (the batched path) on the same spectra."""
+    spectra = make_spectra(bundle, instrument, n + 1, 50.0, seed=1)
+    opts = Fitter.default_options(bundle).updated(presearch_points=4000, n_chebyshev=15, restarts=restarts)
+    fitter = Fitter(bundle, opts, batch_size=batch_size)
+    fitter.fit_batch(spectra[:2], batched=True)  # warm-up
+    t = time.perf_counter()
+    fitter.fit_batch(spectra[1:], batched=True)
+    return (time.perf_counter() - t) / n
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=50)
@@ -159,6 +170,11 @@ def main() -> int:
                     f"{more['cpu']:.3f} s CPU per spectrum "
                     f"({more['wall'] / res['wall']:.2f}x the one-start fit); "
                     f"least squares {more['stages'].get('least_squares', float('nan')):.3f} s"
+                )
+                one, many = (bench_batched(bundle, inst, args.n, k) for k in (0, args.restarts))
+                print(
+                    f"{inst} batched (16 per batch): {one:.3f} s per spectrum, restarts={args.restarts} "
+                    f"{many:.3f} s ({many / one:.2f}x)"
                 )
             if torch.cuda.is_available():
                 gpu = bench(bundle, inst, args.n, device="cuda")

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from zeta_payne.exceptions import SpectrumError
 from zeta_payne.fitting import FitOptions, Fitter, ResultFlags, Spectrum
@@ -233,9 +234,30 @@ def test_restart_keeps_the_lower_chi2(toy_boss, monkeypatch):
     assert two.chi2 < 0.5 * one.chi2
     assert np.allclose(two.initial_labels, truth) and np.allclose(one.initial_labels, wrong)
     assert abs(two.labels[0] - truth[0]) < 200 and abs(one.labels[0] - truth[0]) > 2000
-    # fit_batch takes the per-spectrum path with restarts (the batched one has none), even
-    # when asked for the batched one (as the validation runner does)
-    fitter = Fitter(toy_boss, FitOptions(**{**base, "restarts": 1}))
-    for batched in (None, True):
-        batch = fitter.fit_batch([spec, spec], batched=batched)
-        assert batch[1].chi2 == pytest.approx(two.chi2, rel=1e-9)
+
+
+def test_batched_restart_rows_keep_the_lower_chi2(toy_boss, monkeypatch):
+    """The batched fitter fits each further start as one more row and keeps, per spectrum,
+    the row with the lower χ²: a wrong first start and a restart at the truth."""
+    from zeta_payne.fitting.batched import BatchedFit
+
+    truths = [np.array([9000.0, 3.8, 60.0, 2.0, -0.3]), np.array([15000.0, 4.2, 120.0, 2.0, 0.2])]
+    spectra = [simulate(toy_boss, BOSS_WAVELENGTH, t, v_rad=12.0, snr=100, seed=2 + i)
+               for i, t in enumerate(truths)]
+    wrong = np.array([20000.0, 4.6, 250.0, 2.0, 0.5])
+
+    def presearch(self, preps, models, exact_chi2, batch):  # spectrum 0 gets a restart, 1 none
+        n = len(preps)
+        labels = torch.as_tensor(np.array([wrong] * n), dtype=torch.float64)
+        v = torch.full((n,), -30.0, dtype=torch.float64)
+        return labels, v, [[(truths[0].copy(), 12.0)]] + [[] for _ in range(n - 1)]
+
+    monkeypatch.setattr(BatchedFit, "_presearch", presearch)
+    monkeypatch.setattr(BatchedFit, "_refit_alone", lambda self, spectrum, result: result)  # keep the rows
+    opts = {**Fitter.default_options(toy_boss).__dict__, "presearch_points": 256, "max_nfev": 3,
+            "polish_nfev": 3, "compute_uncertainties": False, "restarts": 1}
+    fitter = Fitter(toy_boss, FitOptions(**opts))
+    first, second = BatchedFit(fitter).fit(spectra)
+    assert np.allclose(first.initial_labels, truths[0]) and np.allclose(second.initial_labels, wrong)
+    assert abs(first.labels[0] - truths[0][0]) < 200  # from the restart at the truth
+    assert first.chi2 < 1.2 * first.dof and np.isfinite(second.chi2)  # rows put back per spectrum

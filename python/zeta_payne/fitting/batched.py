@@ -12,6 +12,7 @@ spectra in one evaluation → the same diagnostics and flags
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -296,13 +297,23 @@ class BatchedFit:
 
         # ---- pre-search
         t = time.perf_counter()
-        init_labels, init_v = self._presearch(preps, models, exact_chi2, batch)
+        init_labels, init_v, others = self._presearch(preps, models, exact_chi2, batch)
         timing["presearch"] = time.perf_counter() - t
+        # ``restarts``: every further start is one more row, fitted beside its spectrum's first
+        owner = [b for b, starts in enumerate(others) for _ in starts]
+        if owner:
+            init_labels = torch.cat([init_labels, torch.as_tensor(
+                np.array([lab for starts in others for lab, _ in starts]), dtype=f64, device=dev)])
+            init_v = torch.cat([init_v, torch.as_tensor(
+                [v for starts in others for _, v in starts], dtype=f64, device=dev)])
+        spectrum_of = torch.as_tensor(list(range(n)) + owner, device=dev)
+        n_rows = len(spectrum_of)
 
         # ---- least squares: response projected out, then the polish
         t = time.perf_counter()
 
         def projected(x: torch.Tensor, rows: torch.Tensor):
+            rows = spectrum_of[rows]
             norm, dnorm = batch.normalized_and_jacobian(full_labels(x), x[:, -1], rows)
             s = sw[rows]
             design = batch.design[rows]
@@ -315,12 +326,13 @@ class BatchedFit:
             jac = d - q @ (q.transpose(1, 2) @ d)
             return resid, jac, coeffs
 
-        lower, upper = self._bounds(0, n)
+        lower, upper = self._bounds(0, n_rows)
         start = torch.cat([init_labels[:, fitter.free], init_v[:, None]], dim=1)
         proj = batched_lm(projected, start, lower, upper, opt.max_nfev, opt.chi2_tolerance)
         n_coeffs = batch.design.shape[2]
 
         def polish(x: torch.Tensor, rows: torch.Tensor):
+            rows = spectrum_of[rows]
             norm, dnorm = batch.normalized_and_jacobian(full_labels(x), x[:, n_free], rows)
             design = batch.design[rows]
             resp = (design @ x[:, n_free + 1 :, None]).squeeze(-1)
@@ -329,19 +341,26 @@ class BatchedFit:
             jac = torch.cat([dnorm[:, :, columns] * resp[:, :, None], design * norm[:, :, None]], dim=2)
             return resid, jac * s[:, :, None], None
 
-        lower, upper = self._bounds(n_coeffs, n)
+        lower, upper = self._bounds(n_coeffs, n_rows)
         start = torch.cat([proj.x, proj.extra], dim=1)
         # the per-spectrum polish's scales: a tenth of the box for labels, 1 km/s, |c|
         width = torch.as_tensor(0.1 * (fitter.upper - fitter.lower)[fitter.free], dtype=f64, device=dev)
         x_scale = torch.cat(
             [
-                width.expand(n, -1),
-                torch.ones((n, 1), dtype=f64, device=dev),
+                width.expand(n_rows, -1),
+                torch.ones((n_rows, 1), dtype=f64, device=dev),
                 proj.extra.abs().clamp_min(1e-3),
             ],
             dim=1,
         )
         final = batched_lm(polish, start, lower, upper, opt.polish_nfev, opt.chi2_tolerance, x_scale=x_scale)
+        if owner:  # each spectrum keeps its row with the lowest χ²
+            keep = torch.arange(n, device=dev)
+            for r, b in enumerate(owner, start=n):
+                if final.chi2[r] < final.chi2[keep[b]]:
+                    keep[b] = r
+            proj, final = _rows(proj, keep), _rows(final, keep)
+            init_labels, init_v = init_labels[keep], init_v[keep]
         timing["least_squares"] = time.perf_counter() - t
 
         # ---- diagnostics and uncertainties
@@ -365,32 +384,40 @@ class BatchedFit:
 
     def _presearch(
         self, preps, models, exact_chi2, batch: BatchedForward
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Best start (labels (B, L), RV (B,)) of every spectrum, re-checked exactly."""
+    ) -> tuple[torch.Tensor, torch.Tensor, list[list[tuple[np.ndarray, float]]]]:
+        """Best start (labels (B, L), RV (B,)) of every spectrum, re-checked exactly, and
+        each spectrum's starts in ``restarts`` other basins (from the full-range search)."""
         fitter, opt = self.fitter, self.fitter.options
         lo, hi = opt.rv_range
         n = len(preps)
         ranges = [(lo, hi)] * n
-        best = self._presearch_ranges(preps, models, ranges, exact_chi2)
+        *best, others = self._presearch_ranges(preps, models, ranges, exact_chi2)
         half = 0.5 * float(opt.presearch_refine_width or 0.0)
         if half > 0 and hi - lo > 2 * half:
             centres = np.clip(best[1].cpu().numpy(), lo + half, hi - half)
             refined = self._presearch_ranges(
-                preps, models, [(c - half, c + half) for c in centres], exact_chi2
-            )
+                preps, models, [(c - half, c + half) for c in centres], exact_chi2, others=False
+            )[:3]
             better = refined[2] < best[2]
             best = tuple(
                 torch.where(better.view(-1, *([1] * (a.dim() - 1))), r, a)
                 for a, r in zip(best, refined, strict=True)
             )
         del fitter, batch
-        return best[0], best[1]
+        return best[0], best[1], others
 
-    def _presearch_ranges(self, preps, models, ranges, exact_chi2):
+    def _presearch_ranges(self, preps, models, ranges, exact_chi2, others: bool = True):
+        """Exactly re-checked best candidate per spectrum: labels (B, L), RV (B,), χ² (B,);
+        and (``others`` and ``restarts``) each spectrum's starts in other basins, chosen by
+        :meth:`Fitter._other_basins` among the ``presearch_coarse_keep`` best by the
+        approximate χ² (the per-spectrum fitter chooses among every candidate)."""
         fitter, opt = self.fitter, self.fitter.options
         dev = self.device
         levels = [fitter._rv_levels(p, a, b) for p, (a, b) in zip(preps, ranges, strict=True)]
-        index, v_lev, _ = presearch_batch(
+        restarts = int(opt.restarts) if others else 0
+        recheck = int(opt.presearch_recheck)
+        wanted = max(recheck, int(opt.presearch_coarse_keep) or 200) if restarts else recheck
+        index, v_lev, approx = presearch_batch(
             self.factors,
             fitter._cand_rv_unit,
             models,
@@ -399,19 +426,28 @@ class BatchedFit:
             levels,
             opt.n_chebyshev,
             opt.presearch_stride,
-            opt.presearch_recheck,
+            wanted,
             group_size=1 if dev.type == "cpu" else 64,
             coarse_stride=opt.presearch_coarse_stride,
             coarse_keep=opt.presearch_coarse_keep,
             folded_cache=self._folded,
         )
-        n, k = index.shape
-        labels = torch.as_tensor(fitter._cand_labels[index], dtype=torch.float64, device=dev)  # (B, K, L)
-        v = torch.as_tensor(v_lev, dtype=torch.float64, device=dev)  # (B, K)
+        n = index.shape[0]
+        k = min(recheck, index.shape[1])
+        # (B, K, L)
+        labels = torch.as_tensor(fitter._cand_labels[index[:, :k]], dtype=torch.float64, device=dev)
+        v = torch.as_tensor(v_lev[:, :k], dtype=torch.float64, device=dev)  # (B, K)
         chi2 = exact_chi2(labels, v)
         j = torch.argmin(chi2, dim=1)
         everyone = torch.arange(n, device=dev)
-        return labels[everyone, j], v[everyone, j], chi2[everyone, j]
+        starts: list[list[tuple[np.ndarray, float]]] = [[] for _ in range(n)]
+        if restarts:
+            n_cand = len(fitter._cand_labels)
+            for b in range(n):
+                every, v_every = np.full(n_cand, np.inf), np.zeros(n_cand)
+                every[index[b]], v_every[index[b]] = approx[b], v_lev[b]
+                starts[b] = fitter._other_basins(int(index[b, int(j[b])]), every, v_every)
+        return labels[everyone, j], v[everyone, j], chi2[everyone, j], starts
 
     def _results(
         self,
@@ -535,6 +571,14 @@ class BatchedFit:
                 )
             )
         return results
+
+
+def _rows(result: LMResult, rows: torch.Tensor) -> LMResult:
+    """The rows ``rows`` of every per-row field of a :class:`LMResult`."""
+    return LMResult(**{
+        f.name: (getattr(result, f.name)[rows] if getattr(result, f.name) is not None else None)
+        for f in dataclasses.fields(LMResult)
+    })
 
 
 def _triangular_solve(r: torch.Tensor, rhs: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -315,7 +315,7 @@ class Fitter:
             to the per-spectrum fit within a small fraction of the errors) whenever it is
             equivalent — more than one spectrum, ``batch_size`` not 0 or 1; ``False`` fits
             one spectrum at a time, as does any value with the paper's stage 1
-            (``initial_fit``) or ``restarts``, which only the per-spectrum path has. A batch that
+            (``initial_fit``), which only the per-spectrum path has. A batch that
             fails as a whole is refitted one spectrum at a time, and so is a member the
             batched solver leaves unconverged.
 
@@ -325,8 +325,8 @@ class Fitter:
         held label's range are fitted again with it held, and only then reported.
         """
         spectra = list(spectra)
-        if self.options.initial_fit or self.options.restarts:
-            batched = False  # the batched path has neither
+        if self.options.initial_fit:
+            batched = False  # the batched path has no stage 1
         elif batched is None:
             one_at_a_time = self.batch_size is not None and self.batch_size <= 1
             batched = not one_at_a_time and len(spectra) > 1

@@ -114,12 +114,13 @@ class FitOptions:
         pulled real B stars' teff 4 % lower and doubled their χ² (``docs/fitting.md``).
         Empty: one range for every spectrum.
     restarts : int
-        Per-spectrum fitter only (it forces that path, as ``initial_fit`` does): after the
-        least squares from the best pre-search candidate, start them again from the best
-        candidate of up to ``restarts`` other basins — a candidate belongs to another basin
-        when some free label differs from every start so far by more than
-        ``restart_separation`` of the box's width — and keep the lowest χ². 0 (default): one
-        start, as in the paper.
+        After the least squares from the best pre-search candidate, start them again from
+        the best candidate of up to ``restarts`` other basins — a candidate belongs to
+        another basin when some free label differs from every start so far by more than
+        ``restart_separation`` of the box's width — and keep the lowest χ². The batched
+        fitter looks for the other basins among its ``presearch_coarse_keep`` best
+        candidates (by its approximate χ²), the per-spectrum one among all, and fits every
+        further start as one more row of its batch. 0 (default): one start, as in the paper.
     restart_separation : float
         See ``restarts`` (a fraction of each free label's box width).
     initial_fit : bool
