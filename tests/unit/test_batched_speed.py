@@ -155,7 +155,7 @@ def test_per_spectrum_presearch_picks_the_float64_best(toy_apogee):
     prep = fitter._prepare(spectrum)
     fm = fitter._forward(prep, prep.used)
     lo, hi = opts.rv_range
-    labels, v_rad, chi2 = fitter._presearch_range(prep, fm, lo, hi)
+    labels, v_rad, chi2, _ = fitter._presearch_range(prep, fm, lo, hi)
     levels = fitter._rv_levels(prep, lo, hi)
     level = np.clip(np.rint(fitter._cand_rv_unit * (len(levels) - 1)).astype(int), 0, len(levels) - 1)
     pixels = np.arange(0, prep.flux.size, opts.presearch_stride)
