@@ -164,10 +164,12 @@ def _run_synthetic(args: argparse.Namespace) -> int:
     bundle = find_bundle(args.bundle)
     kind = "synthetic-noiseless" if args.noiseless else "synthetic"
     out = os.path.join(args.output, f"{kind}-{bundle.instrument}")
-    note = (
+    made_by = (
         f"Made by `zeta-payne benchmark-real --bundle {args.bundle} --synthetic {args.synthetic} "
-        f"--snr {args.snr:g}{' --noiseless' if args.noiseless else ''} -o {args.output}`. "
-        "Sets: `zeta_payne.validation.realstars.scored_set` of the "
+        f"--snr {args.snr:g}{' --noiseless' if args.noiseless else ''} -o {args.output}`."
+    )
+    note = made_by + (
+        " Sets: `zeta_payne.validation.realstars.scored_set` of the "
         "true labels against the bundle's box, its lower log g raised to the bundle's log g floor at "
         "the star's Teff (out: beyond it by more than Teff 2 %, log g 0.25, [M/H] 0.35; edge: within "
         "that of an edge). Halves: even/odd rows."
@@ -198,7 +200,7 @@ def _run_synthetic(args: argparse.Namespace) -> int:
             summary,
             f"Detectability of the out-of-box cases: {bundle.name} {bundle.version}, noiseless "
             f"observations weighted at S/N {args.snr:g}",
-            note.split(" Sets:")[0] + " λ: the fit's χ² of the noise-free observation.",
+            made_by + " λ: the fit's χ² of the noise-free observation.",
         )
     snr = rows[0]["snr"] if rows else args.snr
     title = (

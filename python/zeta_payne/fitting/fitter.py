@@ -135,6 +135,9 @@ class Fitter:
             cand, unit = cand[keep], unit[keep]
         self._cand_labels = cand
         self._cand_rv_unit = unit[:, n_free]
+        # the free labels in units of the box's width: the metric of ``restarts``' basins
+        span = (self.upper - self.lower)[free]
+        self._cand_scaled = cand[:, free] / np.where(span > 0, span, 1.0)
         with torch.no_grad():
             self._cand_hidden = self.emulator.hidden(
                 torch.as_tensor(cand, dtype=torch.float64, device=self.device)
@@ -532,7 +535,7 @@ class Fitter:
         packed = packed_products(design)
         keep = max(1, int(self.options.presearch_recheck))
         shortlist: list[tuple[float, int, int]] = []  # (float32 χ², candidate, level)
-        every = np.full(level_index.size, np.inf)  # float32 χ² of every candidate
+        every = np.full(level_index.size, np.inf) if self.options.restarts else None  # float32 χ²
         used_levels = np.unique(level_index)
         with torch.no_grad():
             bases = fm.folded_levels(levels[used_levels], pixels)
@@ -540,7 +543,8 @@ class Fitter:
                 members = np.flatnonzero(level_index == k)
                 model = self._cand_hidden[members] @ basis.T + offset
                 chi2, _ = varpro_chi2(model, flux, weight, design, packed)
-                every[members] = chi2.cpu().numpy()
+                if every is not None:
+                    every[members] = chi2.cpu().numpy()
                 best = torch.topk(chi2, min(keep, chi2.numel()), largest=False)
                 shortlist += [
                     (float(c), int(members[j]), int(k))
@@ -550,7 +554,7 @@ class Fitter:
         if not shortlist:
             raise FloatingPointError("pre-search produced no finite χ²")
         chi2_best, index, v_best = self._recheck(prep, fm, pixels, shortlist, levels)
-        others = self._other_basins(index, every, levels[level_index])
+        others = self._other_basins(index, every, levels[level_index]) if every is not None else []
         return self._cand_labels[index].copy(), v_best, chi2_best, others
 
     def _other_basins(
@@ -577,9 +581,7 @@ class Fitter:
         n = int(self.options.restarts)
         if n <= 0:
             return []
-        free = self.free
-        width = np.where((self.upper - self.lower)[free] > 0, (self.upper - self.lower)[free], 1.0)
-        scaled = self._cand_labels[:, free] / width
+        scaled = self._cand_scaled
         chosen = [scaled[best]]
         out: list[tuple[np.ndarray, float]] = []
         for j in np.argsort(chi2):
