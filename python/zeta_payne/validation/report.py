@@ -39,6 +39,44 @@ def _free(study: StudyResult) -> list[str]:
     return list(bundle.get("free", [n for n in study.label_names]))
 
 
+def formal_errors(study: StudyResult, label: str) -> np.ndarray:
+    """Each fit's formal error of one label: ``sqrt(diag((JᵀJ)⁻¹))`` at the fitted labels.
+
+    The covariance error divided by ``sqrt(rchi2)``: the Cramér–Rao bound of an unbiased
+    estimate of the label when the model is the bundle's network and the noise is the
+    spectrum's stated inverse variance, with every other label, the RV and the response
+    polynomial fitted too. A fit whose scatter about the truth equals it extracts all the
+    information the pixels hold about that label; the scatter cannot be smaller at that S/N
+    except by bias (a box edge, a prior).
+
+    Parameters
+    ----------
+    study : StudyResult
+    label : str
+        A label name or ``"v_rad"`` [the label's unit].
+
+    Returns
+    -------
+    numpy.ndarray, shape (M,)
+        NaN where the study stored no covariance error.
+    """
+    rchi2 = np.asarray(study.rchi2, dtype=float)
+    if label == "v_rad":
+        cov = study.cov_e_v_rad
+        if cov is None:
+            return np.full(rchi2.shape, np.nan)
+        cov = np.asarray(cov, dtype=float)
+    else:
+        cov = np.asarray(study.cov_e_labels, dtype=float)[:, study.label_names.index(label)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(rchi2 > 0, cov / np.sqrt(rchi2), np.nan)
+
+
+def _rms(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.sqrt(np.mean(x**2))) if x.size else float("nan")
+
+
 def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
     """One row per (instrument, S/N, label) with RMS, reliability, n and the paper's values."""
     rows = []
@@ -53,6 +91,8 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
             unconstrained = (flags & int(label_flag(label, "unconstrained"))) != 0
             kept = converged(deltas[label]) & ~unconstrained
             d = np.asarray(deltas[label], dtype=float)
+            formal = formal_errors(st, label)
+            matched = kept & np.isfinite(formal)  # fits held at a fixed value have none
             rows.append(
                 {
                     "instrument": st.instrument,
@@ -68,6 +108,9 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
                     "paper_rms": (paper or {}).get(label, np.nan),
                     "n_unconstrained": int(unconstrained.sum()),
                     "rms_constrained": float(np.sqrt(np.mean(d[kept] ** 2))) if kept.any() else np.nan,
+                    "rms_formal": _rms(formal[matched]),
+                    "rms_matched": _rms(d[matched]),
+                    "n_matched": int(matched.sum()),
                 }
             )
         rows.append(
@@ -84,6 +127,52 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
             }
         )
     return rows
+
+
+def _noise_floor_lines(t3: list[dict]) -> list[str]:
+    """Markdown: each noisy Table 3 cell's RMS against the RMS of its fits' formal errors."""
+    rows = [
+        r
+        for r in t3
+        if r["label"] != "all" and r["snr"] != "inf" and np.isfinite(r.get("rms_formal", np.nan))
+    ]
+    if not rows:
+        return []
+    lines = [
+        "## The noise floor: RMS against the formal errors",
+        "",
+        "Per noisy cell, over the converged fits without an *_UNCONSTRAINED flag that fitted "
+        "the label (not held at a fixed value): the RMS of Δθ / the RMS of the fits' formal "
+        "errors (`sqrt(diag((JᵀJ)⁻¹))`, the covariance error "
+        "without the rchi2 factor: the Cramér–Rao bound for the network as the model and the "
+        "stated noise, every other label, the RV and the response fitted too) (their ratio). "
+        "A ratio near 1 is a fit at the information limit of the pixels: a smaller RMS at "
+        "this S/N needs more information (S/N, pixels, resolution), not a better fit; a "
+        "ratio well above 1 is model error or misses on top of the noise; n: the fits. Also in "
+        "table3.csv (`rms_matched`, `rms_formal`, `n_matched`).",
+        "",
+    ]
+    for inst in dict.fromkeys(r["instrument"] for r in rows):
+        sub = [r for r in rows if r["instrument"] == inst]
+        snrs = list(dict.fromkeys(r["snr"] for r in sub))
+        lines += [
+            f"| {inst.upper()} | " + " | ".join(f"S/N {s}" for s in snrs) + " |",
+            "|---|" + "---|" * len(snrs),
+        ]
+        for label in dict.fromkeys(r["label"] for r in sub):
+            cells = []
+            for s in snrs:
+                r = next((r for r in sub if r["snr"] == s and r["label"] == label), None)
+                if r is None:
+                    cells.append("")
+                    continue
+                ratio = r["rms_matched"] / r["rms_formal"] if r["rms_formal"] > 0 else np.nan
+                cells.append(
+                    f"{_fmt(r['rms_matched'])} / {_fmt(r['rms_formal'])} ({ratio:.2f}; {r['n_matched']})"
+                )
+            lines.append(f"| {label} [{UNITS.get(label, '')}] | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
 
 
 def table2_rows(studies: Sequence[StudyResult]) -> list[dict]:
@@ -498,6 +587,7 @@ def write_report(
         "criterion 4(P50+P16) < Δθ < 4(P50+P84), and with the same ±4σ band centred on the "
         "median). RMS over fits converged by the literal criterion.",
         "",
+        *_noise_floor_lines(t3),
         "## Failures: emulator limit or optimizer miss",
         "",
         "A fit fails when any label falls outside the convergence band. *Emulator-limited*: "

@@ -1,0 +1,61 @@
+"""Table 3's noise floor: each cell's RMS against the RMS of its fits' formal errors."""
+
+import numpy as np
+
+from zeta_payne.fitting import Fitter
+from zeta_payne.fitting.options import merge_options
+
+from ..conftest import BOSS_WAVELENGTH, simulate
+
+
+def test_formal_errors_take_the_rchi2_factor_out_and_skip_held_labels(toy_boss, tmp_path):
+    from zeta_payne.validation.report import formal_errors, table3_rows, write_report
+
+    from .test_calibration import _study
+
+    study = _study(toy_boss, 50.0, 0)
+    n = study.rchi2.size
+    study.rchi2 = np.linspace(0.5, 4.0, n)
+    names = list(study.label_names)
+    it = names.index("teff")
+    expected = study.cov_e_labels[:, it] / np.sqrt(study.rchi2)
+    np.testing.assert_allclose(formal_errors(study, "teff"), expected)
+    np.testing.assert_allclose(formal_errors(study, "v_rad"), study.cov_e_v_rad / np.sqrt(study.rchi2))
+    # a fit that held the label at a fixed value has no formal error and leaves both RMS
+    study.cov_e_labels[: n // 4, it] = np.nan
+    rows = {r["label"]: r for r in table3_rows([study])}
+    teff = rows["teff"]
+    assert teff["n_matched"] <= n - n // 4
+    d = study.labels[:, it] - study.true_labels[:, it]
+    from zeta_payne.validation.statistics import converged
+
+    matched = converged(d) & np.isfinite(expected) & (np.arange(n) >= n // 4)
+    assert teff["n_matched"] == matched.sum()
+    np.testing.assert_allclose(teff["rms_formal"], np.sqrt(np.mean(expected[matched] ** 2)))
+    np.testing.assert_allclose(teff["rms_matched"], np.sqrt(np.mean(d[matched] ** 2)))
+    write_report([study], tmp_path / "study")
+    text = (tmp_path / "study" / "report.md").read_text()
+    assert "## The noise floor" in text
+    assert f"({teff['rms_matched'] / teff['rms_formal']:.2f}; {teff['n_matched']})" in text
+
+
+def test_fits_of_the_networks_own_spectra_scatter_as_their_formal_errors(toy_boss):
+    """With the network as the truth there is no model error: the RV's scatter over fits at
+    S/N 50 is its formal error's RMS (the fitter is efficient), within the sampling error."""
+    rng = np.random.default_rng(11)
+    fitter = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {"presearch_points": 512}))
+    box = np.array([[s.lower, s.upper] for s in toy_boss.labels])
+    free = np.array([s.free for s in toy_boss.labels])
+    deltas, formal = [], []
+    for k in range(40):
+        labels = box[:, 0] + (0.2 + 0.6 * rng.uniform(size=len(box))) * (box[:, 1] - box[:, 0])
+        labels = np.where(free, labels, [s.value if s.value is not None else 0.0 for s in toy_boss.labels])
+        rv = float(rng.uniform(-40, 40))
+        spectrum = simulate(toy_boss, BOSS_WAVELENGTH, labels, v_rad=rv, snr=50, seed=100 + k)
+        result = fitter.fit(spectrum)
+        deltas.append(result.v_rad - rv)
+        formal.append(result.cov_e_v_rad / np.sqrt(result.rchi2))
+    deltas, formal = np.array(deltas), np.array(formal)
+    ratio = np.sqrt(np.mean(deltas**2)) / np.sqrt(np.mean(formal**2))
+    # 40 Gaussian draws: the RMS is known to ~11 %; a fit missing information would sit far above
+    assert 0.7 < ratio < 1.4, ratio
