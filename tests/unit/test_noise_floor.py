@@ -59,3 +59,26 @@ def test_fits_of_the_networks_own_spectra_scatter_as_their_formal_errors(toy_bos
     ratio = np.sqrt(np.mean(deltas**2)) / np.sqrt(np.mean(formal**2))
     # 40 Gaussian draws: the RMS is known to ~11 %; a fit missing information would sit far above
     assert 0.7 < ratio < 1.4, ratio
+
+
+def test_within_own_errors_counts_each_fit_against_its_reported_error(toy_boss, tmp_path):
+    from zeta_payne.validation.report import table3_rows, within_own_errors, write_report
+
+    from .test_calibration import _study
+
+    study = _study(toy_boss, 100.0, 1)
+    it = list(study.label_names).index("teff")
+    d = study.labels[:, it] - study.true_labels[:, it]
+    study.e_labels[:, it] = np.abs(d) / 3.0  # every teff within 3 of its own error ...
+    study.e_labels[:5, it] = np.abs(d[:5]) / 5.0  # ... but five at 5
+    assert within_own_errors(study, "teff").sum() == d.size - 5
+    study.e_v_rad = np.abs(study.v_rad - study.true_rv) / 4.5  # every RV outside 4
+    study.v_rad[:3] = study.true_rv[:3]  # but exact ones (Δ = 0) count as within
+    assert within_own_errors(study, "v_rad").sum() == 3
+    rows = {r["label"]: r for r in table3_rows([study])}
+    assert rows["teff"]["reliability_own_errors"] == (d.size - 5) / d.size
+    assert rows["all"]["reliability_own_errors"] <= 3 / d.size
+    write_report([study], tmp_path / "study")
+    text = (tmp_path / "study" / "report.md").read_text()
+    share = 100 * rows["all"]["reliability_own_errors"]
+    assert f"| within 4 own errors (all labels) | {share:.1f} % |" in text
