@@ -82,3 +82,19 @@ def test_within_own_errors_counts_each_fit_against_its_reported_error(toy_boss, 
     text = (tmp_path / "study" / "report.md").read_text()
     share = 100 * rows["all"]["reliability_own_errors"]
     assert f"| within 4 own errors (all labels) | {share:.1f} % |" in text
+
+
+def test_a_label_held_as_unconstrained_makes_no_claim(toy_boss):
+    from zeta_payne.fitting.flags import ResultFlags
+    from zeta_payne.validation.report import within_own_errors
+
+    from .test_calibration import _study
+
+    study = _study(toy_boss, 50.0, 2)
+    im = list(study.label_names).index("m_h")
+    study.labels[:, im] = study.true_labels[:, im] + 1.0  # every [M/H] 1 dex off ...
+    study.e_labels[:, im] = 0.1  # ... with a claimed error of 0.1: outside
+    study.e_labels[:6, im] = np.nan  # no error: outside, unless the flag says why
+    study.flags[:4] |= int(ResultFlags.M_H_UNCONSTRAINED)
+    within = within_own_errors(study, "m_h")
+    assert within[:4].all() and not within[4:].any()

@@ -83,7 +83,8 @@ def within_own_errors(study: StudyResult, label: str, k: float = OWN_ERRORS_K) -
     whole set; a star whose spectrum holds little information about a label (a hot fast
     rotator's [M/H] or RV) falls outside it although its fit agrees with its own error. This
     criterion asks each fit to agree with the error it reports. A label held at the true value
-    (``Δθ = 0``) lies within.
+    (``Δθ = 0``) lies within, and so does one the fit reports without an error and with its
+    ``<LABEL>_UNCONSTRAINED`` flag (held because the spectrum does not constrain it: no claim).
 
     Parameters
     ----------
@@ -104,8 +105,12 @@ def within_own_errors(study: StudyResult, label: str, k: float = OWN_ERRORS_K) -
         i = study.label_names.index(label)
         d = study.labels[:, i] - study.true_labels[:, i]
         e = np.asarray(study.e_labels, dtype=float)[:, i]
+    no_claim = np.zeros(d.shape, dtype=bool)
+    if label != "v_rad":  # held because unconstrained: no error, and a flag that says why
+        flagged = (np.asarray(study.flags, dtype=np.int64) & int(label_flag(label, "unconstrained"))) != 0
+        no_claim = flagged & ~np.isfinite(e)
     with np.errstate(invalid="ignore"):
-        return (d == 0) | (np.abs(d) <= k * e)
+        return (d == 0) | (np.abs(d) <= k * e) | no_claim
 
 
 def _rms(x: np.ndarray) -> float:
