@@ -69,3 +69,26 @@ def test_validate_takes_one_effect_out_of_the_realistic_observations(tmp_path):
     assert "realistic (ebv_range=(0.0, 0.0), sky=False) observations" in (out / "report.md").read_text()
     rows = list(csv.DictReader(open(out / "results.csv")))
     assert len(rows) == 2 and all(float(r["case_ebv"]) == 0.0 for r in rows)
+
+
+def test_validate_fits_only_the_truth_points_in_teff_range(tmp_path):
+    """``--teff-range LO HI``: cases are drawn only from the in-box truth points in that range
+    (a v_micro calibration study at 6-10 kK), and the range is recorded with the study."""
+    import json
+
+    import numpy as np
+
+    from zeta_payne.grids.nodes import load_node_grid
+
+    truth = _tiny_truth(tmp_path)
+    teff = load_node_grid(truth, "boss").labels[:, 0]
+    lo, hi = float(np.min(teff)) - 1.0, float(np.median(teff)) + 1.0  # the cooler half or so
+    out = tmp_path / "val"
+    status = main(["validate", "--bundle", str(BUNDLE), "--generator", "synthesis", "--truth", str(truth),
+                   "--teff-range", str(lo), str(hi), "--n", "4", "--snr", "100", "--processes", "1",
+                   "--presearch-points", "256", "-o", str(out)])
+    assert status == 0
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert rows and all(lo <= float(r["true_teff"]) <= hi for r in rows)
+    stored = json.dumps(json.loads((out / "studies.json").read_text()))
+    assert f'"teff_range": [{lo}, {hi}]' in stored  # the range is stored with the study

@@ -536,3 +536,48 @@ def test_calibrate_command_stores_box_bounds_only_when_asked(toy_boss, tmp_path)
         assert load_bundle(out).error_calibration.bounds == expected
         table = (tmp_path / f"report{len(extra)}" / "report.md").read_text()
         assert ("box_rms" in table) == bool(expected)
+
+
+def test_a_label_study_enters_its_labels_model_only(toy_boss):
+    """``label_studies``: a study whose cases calibrate one label (v_micro fitted at 6–10 kK only
+    in the shipped bundles) — its own error structure sets that label's model, and every other
+    label's model is the one the main studies give."""
+    from zeta_payne.validation.calibrate import calibrate
+
+    free = [s.name for s in toy_boss.labels if s.free]
+    main = [_study(toy_boss, snr, 60 + i, scale=1.0, floor=0.0) for i, snr in enumerate(SNRS)]
+    more = [_study(toy_boss, snr, 70 + i, scale=3.0, floor=0.0) for i, snr in enumerate(SNRS)]
+    alone = calibrate(main, free + ["v_rad"])
+    both = calibrate(main, free + ["v_rad"], label_studies={"logg": more})
+    assert alone.calibration.models["logg"].scale == pytest.approx(1.0, rel=0.15)
+    assert both.calibration.models["logg"].scale > 1.5  # the extra cases (3×) pull it up ...
+    for name in ("teff", "m_h", "v_rad"):  # ... and nothing else moves
+        assert both.calibration.models[name] == alone.calibration.models[name]
+    n = {name: sum(r["n"] for r in rep.widths if r["name"] == "logg") for name, rep in
+         (("alone", alone), ("both", both))}
+    assert n["both"] == 2 * n["alone"]
+    with pytest.raises(ValueError, match="not one of"):
+        calibrate(main, free + ["v_rad"], label_studies={"vmicro": more})
+
+
+def test_calibrate_command_takes_a_label_study(toy_boss, tmp_path):
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.validation.report import write_report
+
+    write_report([_study(toy_boss, s, 80 + i, scale=1.0, floor=0.0) for i, s in enumerate(SNRS)],
+                 tmp_path / "study")
+    write_report([_study(toy_boss, s, 90 + i, scale=3.0, floor=0.0) for i, s in enumerate(SNRS)],
+                 tmp_path / "logg-study")
+    base = [sys.executable, "-m", "zeta_payne.cli", "bundle", "calibrate", str(toy_boss.path),
+            "--study", str(tmp_path / "study")]
+    for extra, out in (([], "plain"), (["--label-study", f"logg:{tmp_path / 'logg-study'}"], "with")):
+        run = subprocess.run([*base, *extra, "--bundle-out", str(tmp_path / out)], capture_output=True,
+                             text=True)
+        assert run.returncode == 0, run.stderr
+    plain, with_ = (load_bundle(tmp_path / n).error_calibration for n in ("plain", "with"))
+    assert with_.models["logg"].scale > 1.5 * plain.models["logg"].scale
+    assert with_.models["teff"] == plain.models["teff"]
+    assert with_.provenance["label_studies"] == [f"logg:{tmp_path / 'logg-study'}"]
+    bad = subprocess.run([*base, "--label-study", "nolabel:x", "--bundle-out", str(tmp_path / "x")],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "--label-study takes" in bad.stderr

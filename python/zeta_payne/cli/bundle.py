@@ -92,6 +92,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="an independent study (another seed) of this bundle's network: report the widths the new "
         "calibration gives on it (its errors recomputed from the fits' covariance errors); repeatable",
     )
+    cal.add_argument(
+        "--label-study",
+        action="append",
+        default=[],
+        metavar="LABEL:DIR",
+        help="a study whose cases enter LABEL's error model only (repeatable): for a label fitted in "
+        "part of the box, e.g. 'v_micro:DIR' with a study of 6-10 kK truth points "
+        "(validate --teff-range 6000 10000)",
+    )
     cal.add_argument("--version", default=None, help="version of the calibrated bundle (default: next patch)")
     cal.add_argument(
         "-o", "--output", default=None, metavar="DIR", help="write report.md and widths.csv here"
@@ -214,6 +223,9 @@ def _calibrate(args: argparse.Namespace) -> int:
         "command": "zeta-payne " + shlex.join(sys.argv[1:]),
     }
     regions = _parse_regions(args.regions, free)
+    label_studies = _label_studies(args.label_study, bundle, free + ["v_rad"])
+    if label_studies:
+        provenance["label_studies"] = list(args.label_study)
     bounds = ({s.name: (float(s.lower), float(s.upper)) for s in bundle.labels if s.free}
               if args.box_bound else {})
     if bounds:
@@ -227,9 +239,14 @@ def _calibrate(args: argparse.Namespace) -> int:
         if bundle.error_calibration is None:
             raise ZetaPayneError(f"{bundle.name}@{bundle.version} has no error calibration to check")
         studies = _same_network(bundle, studies, "--check", bundle.error_calibration)
+    if args.check and label_studies:
+        label_studies = {
+            name: _same_network(bundle, more, "--label-study", bundle.error_calibration)
+            for name, more in label_studies.items()
+        }
     report = calibrate(
         studies, free + ["v_rad"], (lo, hi), provenance, strict=not args.check, regions=regions,
-        bounds=bounds,
+        bounds=bounds, label_studies=label_studies,
     )
     independent = None
     if args.check_study and not args.check:
@@ -265,6 +282,24 @@ def _calibrate(args: argparse.Namespace) -> int:
     else:
         print("(no bundle written: give --in-place or --bundle-out DIR)")
     return 0
+
+
+def _label_studies(specs: list[str], bundle, names: list[str]) -> dict[str, list]:
+    """``['v_micro:DIR', …]`` → ``{"v_micro": [studies of DIR for the bundle's instrument]}``."""
+    from zeta_payne.exceptions import ZetaPayneError
+    from zeta_payne.validation.report import load_studies
+
+    out: dict[str, list] = {}
+    for spec in specs:
+        label, _, folder = spec.partition(":")
+        if label not in names or not folder:
+            raise ZetaPayneError(f"--label-study takes 'LABEL:DIR' with LABEL one of {names}, not {spec!r}")
+        loaded, _ = load_studies(folder)
+        found = [st for st in loaded if st.instrument == bundle.instrument]
+        if not found:
+            raise ZetaPayneError(f"--label-study {spec}: no {bundle.instrument} study in {folder}")
+        out.setdefault(label, []).extend(found)
+    return out
 
 
 def _parse_regions(text: str | None, free: list[str]) -> tuple[str, tuple[float, ...]] | None:

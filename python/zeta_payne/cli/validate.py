@@ -100,6 +100,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(a coarser node spacing than the bundle was trained on)",
     )
     p.add_argument(
+        "--teff-range",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        default=None,
+        help="synthesis truth: fit only the in-box truth points with LO <= teff <= HI K (e.g. 6000 "
+        "10000, where v_micro is fitted: a v_micro calibration study, bundle calibrate --label-study)",
+    )
+    p.add_argument(
         "--v-sini-range",
         type=float,
         nargs=2,
@@ -410,7 +419,11 @@ def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
     kinds = np.array(point_kinds(grid.labels, points, box))
     gen = GeneratorSpec(kind="synthesis", path=str(truth), instrument=bundle.instrument,
                         continuum_grid=_truth_continuum(truth, bundle))
-    subsets = [("in", kinds == "in", args.n, args.output)]
+    inside = kinds == "in"
+    if args.teff_range is not None:
+        teff = grid.labels[:, list(grid.label_names).index("teff")]
+        inside &= (teff >= args.teff_range[0]) & (teff <= args.teff_range[1])
+    subsets = [("in", inside, args.n, args.output)]
     if args.out_of_box:
         out = kinds != "in"
         subsets.append(("out", out, int(out.sum()), str(Path(args.output) / "out-of-box")))
@@ -459,6 +472,8 @@ def _synthesis_studies(args, path, bundle, snrs, options, observation) -> list:
                 "subset": subset,
             }
             st.meta["fit_lsf"] = args.fit_lsf
+            if args.teff_range is not None:
+                st.meta["truth_folder"]["teff_range"] = list(args.teff_range)
             if overlap:
                 st.meta["training_overlap"] = overlap
             (studies if subset == "in" else extra).append(st)

@@ -201,6 +201,7 @@ def calibrate(
     strict: bool = True,
     regions: tuple[str, Sequence[float]] | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
+    label_studies: Mapping[str, Sequence[StudyResult]] | None = None,
 ) -> CalibrationReport:
     """Fit error models for ``names`` on the studies' cases with S/N in ``snr_range``.
 
@@ -228,6 +229,10 @@ def calibrate(
         ``{label: (lo, hi)}``, the bundle's box: those labels' errors are bounded by
         :func:`~zeta_payne.fitting.calibration.box_rms` of the fitted value, fitted and
         stored so (labels without a box, and the RV, are not bounded).
+    label_studies : mapping, optional
+        ``{label: studies}``: more studies whose cases enter that label's model (and its
+        widths) only — for a label fitted in part of the box (v_micro at 6–10 kK), a study of
+        that part enlarges its sample without reweighting the other labels.
 
     Returns
     -------
@@ -241,6 +246,10 @@ def calibrate(
     region_label, edges = (regions[0], tuple(float(e) for e in regions[1])) if regions else (None, ())
     bounds = {name: (float(lo), float(hi)) for name, (lo, hi) in (bounds or {}).items() if name in names}
     gathered = gather_cases(studies, names, region_label)
+    for name, more in (label_studies or {}).items():
+        if name not in names:
+            raise ValueError(f"label_studies: {name!r} is not one of {list(names)}")
+        gathered[name] = gather_cases([*studies, *more], [name], region_label)[name]
     models: dict[str, ErrorModel] = {}
     regional_models: dict[str, tuple[ErrorModel | None, ...]] = {}
     rows: list[dict] = []
