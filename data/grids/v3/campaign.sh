@@ -18,6 +18,9 @@
 # 6. the v3 synthesis-truth set (data/truth/truth-points-v3.txt, 328 points, the v3 line list);
 # 7. the second teff refinement, 7,500-10,000 K (data/grids/v3/plan_v3_teff_refine2.py: 8,250,
 #    7,750, 8,750, 9,250 and 9,750 K slices, 207 nodes, one more level of obaf-sme-v3).
+# 8. the fine levels at 8-10 kK (data/grids/v3/plan_v3_fine.py; measured need and cure:
+#    data/grids/v3/measure_axis_probe2.py): level 3, teff every 125 K (340 nodes), then
+#    level 4, log g every 0.25 dex (595 nodes); atmospheres interpolated between ATLAS9 models.
 # Beside them, the continuum jump factors (zeta-payne grid continuum, ≈ 3 CPU s per node;
 # docs/synthesis.md, "The continuum's jumps"): of level 0 and the v1 truth after the v_micro
 # grids, of the refined lattice and the v3 truth after those.
@@ -55,4 +58,8 @@ continuum data/grids/obaf-sme-v3
 VERSION=v3 PYTHON=$PY bash data/truth/make_truth.sh
 continuum data/truth/synth-truth-v3
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level2-teff.txt 2.0 --new-level
+continuum data/grids/obaf-sme-v3
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --new-level
+continuum data/grids/obaf-sme-v3
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --new-level
 continuum data/grids/obaf-sme-v3
