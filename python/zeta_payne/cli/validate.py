@@ -99,24 +99,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="model mismatch: true spectra from the grid's refinement levels 0..K only "
         "(a coarser node spacing than the bundle was trained on)",
     )
-    p.add_argument(
-        "--teff-range",
-        type=float,
-        nargs=2,
-        metavar=("LO", "HI"),
-        default=None,
-        help="synthesis truth: fit only the in-box truth points with LO <= teff <= HI K (e.g. 6000 "
-        "10000, where v_micro is fitted: a v_micro calibration study, bundle calibrate --label-study)",
-    )
-    p.add_argument(
-        "--v-sini-range",
-        type=float,
-        nargs=2,
-        metavar=("LO", "HI"),
-        default=None,
-        help="synthesis truth: draw the cases' v sin i uniformly in [LO, HI] km/s instead of "
+    ranges = {
+        "--teff-range": "synthesis truth: fit only the in-box truth points with LO <= teff <= HI K (e.g. "
+        "6000 10000, where v_micro is fitted: a v_micro calibration study, bundle calibrate --label-study)",
+        "--v-sini-range": "synthesis truth: draw the cases' v sin i uniformly in [LO, HI] km/s instead of "
         "over the bundle's whole range (e.g. 0 20 for the slow rotators most F stars are)",
-    )
+    }
+    for flag, text in ranges.items():
+        p.add_argument(flag, type=float, nargs=2, metavar=("LO", "HI"), default=None, help=text)
     p.add_argument(
         "--lsf-wings",
         type=float,
