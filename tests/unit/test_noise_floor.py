@@ -9,7 +9,8 @@ from ..conftest import BOSS_WAVELENGTH, simulate
 
 
 def test_formal_errors_take_the_rchi2_factor_out_and_skip_held_labels(toy_boss, tmp_path):
-    from zeta_payne.validation.report import formal_errors, table3_rows, write_report
+    from zeta_payne.validation.own_errors import formal_errors
+    from zeta_payne.validation.report import table3_rows, write_report
 
     from .test_calibration import _study
 
@@ -62,7 +63,8 @@ def test_fits_of_the_networks_own_spectra_scatter_as_their_formal_errors(toy_bos
 
 
 def test_within_own_errors_counts_each_fit_against_its_reported_error(toy_boss, tmp_path):
-    from zeta_payne.validation.report import table3_rows, within_own_errors, write_report
+    from zeta_payne.validation.own_errors import within_own_errors
+    from zeta_payne.validation.report import table3_rows, write_report
 
     from .test_calibration import _study
 
@@ -86,7 +88,7 @@ def test_within_own_errors_counts_each_fit_against_its_reported_error(toy_boss, 
 
 def test_a_label_held_as_unconstrained_makes_no_claim(toy_boss):
     from zeta_payne.fitting.flags import ResultFlags
-    from zeta_payne.validation.report import within_own_errors
+    from zeta_payne.validation.own_errors import within_own_errors
 
     from .test_calibration import _study
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from zeta_payne.fitting.flags import BAD_MASK, flag_names, label_flag
+from zeta_payne.validation.own_errors import OWN_ERRORS_K, formal_errors, within_own_errors
 from zeta_payne.validation.paper import TABLE2, TABLE2_EDGES, TABLE3, TABLE3_RELIABILITY
 from zeta_payne.validation.runner import StudyResult
 from zeta_payne.validation.statistics import binned_rms, converged, summarize
@@ -37,80 +38,6 @@ def _snr_key(snr: float) -> str:
 def _free(study: StudyResult) -> list[str]:
     bundle = study.meta.get("bundle", {})
     return list(bundle.get("free", [n for n in study.label_names]))
-
-
-def formal_errors(study: StudyResult, label: str) -> np.ndarray:
-    """Each fit's formal error of one label: ``sqrt(diag((JᵀJ)⁻¹))`` at the fitted labels.
-
-    The covariance error divided by ``sqrt(rchi2)``: the Cramér–Rao bound of an unbiased
-    estimate of the label when the model is the bundle's network and the noise is the
-    spectrum's stated inverse variance, with every other label, the RV and the response
-    polynomial fitted too. A fit whose scatter about the truth equals it extracts all the
-    information the pixels hold about that label; the scatter cannot be smaller at that S/N
-    except by bias (a box edge, a prior).
-
-    Parameters
-    ----------
-    study : StudyResult
-    label : str
-        A label name or ``"v_rad"`` [the label's unit].
-
-    Returns
-    -------
-    numpy.ndarray, shape (M,)
-        NaN where the study stored no covariance error.
-    """
-    rchi2 = np.asarray(study.rchi2, dtype=float)
-    if label == "v_rad":
-        cov = study.cov_e_v_rad
-        if cov is None:
-            return np.full(rchi2.shape, np.nan)
-        cov = np.asarray(cov, dtype=float)
-    else:
-        cov = np.asarray(study.cov_e_labels, dtype=float)[:, study.label_names.index(label)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(rchi2 > 0, cov / np.sqrt(rchi2), np.nan)
-
-
-#: A fit lies within its own errors when every |Δθ| ≤ OWN_ERRORS_K · e (the reported e_*)
-OWN_ERRORS_K = 4.0
-
-
-def within_own_errors(study: StudyResult, label: str, k: float = OWN_ERRORS_K) -> np.ndarray:
-    """Which fits lie within ``k`` of their own reported error: ``|Δθ| ≤ k · e``.
-
-    The paper's convergence band is one band for every star, set by the percentiles of the
-    whole set; a star whose spectrum holds little information about a label (a hot fast
-    rotator's [M/H] or RV) falls outside it although its fit agrees with its own error. This
-    criterion asks each fit to agree with the error it reports. A label held at the true value
-    (``Δθ = 0``) lies within, and so does one the fit reports without an error and with its
-    ``<LABEL>_UNCONSTRAINED`` flag (held because the spectrum does not constrain it: no claim).
-
-    Parameters
-    ----------
-    study : StudyResult
-    label : str
-        A label name or ``"v_rad"``.
-    k : float
-        How many reported errors.
-
-    Returns
-    -------
-    numpy.ndarray of bool, shape (M,)
-    """
-    if label == "v_rad":
-        d = np.asarray(study.v_rad, dtype=float) - np.asarray(study.true_rv, dtype=float)
-        e = np.asarray(study.e_v_rad, dtype=float)
-    else:
-        i = study.label_names.index(label)
-        d = study.labels[:, i] - study.true_labels[:, i]
-        e = np.asarray(study.e_labels, dtype=float)[:, i]
-    no_claim = np.zeros(d.shape, dtype=bool)
-    if label != "v_rad":  # held because unconstrained: no error, and a flag that says why
-        flagged = (np.asarray(study.flags, dtype=np.int64) & int(label_flag(label, "unconstrained"))) != 0
-        no_claim = flagged & ~np.isfinite(e)
-    with np.errstate(invalid="ignore"):
-        return (d == 0) | (np.abs(d) <= k * e) | no_claim
 
 
 def _rms(x: np.ndarray) -> float:
