@@ -581,3 +581,24 @@ def test_calibrate_command_takes_a_label_study(toy_boss, tmp_path):
     bad = subprocess.run([*base, "--label-study", "nolabel:x", "--bundle-out", str(tmp_path / "x")],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "--label-study takes" in bad.stderr
+
+
+def test_widths_rows_count_the_tails_of_the_reported_errors(toy_boss):
+    """Each widths row carries the share of fits beyond 3 and 4 reported errors (what the
+    robust width, set by the core, does not see)."""
+    from dataclasses import replace
+
+    from zeta_payne.validation.calibrate import calibrate
+
+    free = [s.name for s in toy_boss.labels if s.free]
+    st = _study(toy_boss, 50.0, 5, scale=1.0, floor=0.0)
+    j = list(st.label_names).index("logg")
+    d = st.labels[:, j] - st.true_labels[:, j]
+    e = st.e_labels.copy()
+    e[:, j] = np.abs(d) / 2.0  # every logg 2 reported errors off ...
+    e[:12, j] = np.abs(d[:12]) / 3.5  # ... twelve 3.5 off ...
+    e[:5, j] = np.abs(d[:5]) / 5.0  # ... five of them 5 off
+    report = calibrate([replace(st, e_labels=e)], free + ["v_rad"], strict=False)
+    (row,) = [r for r in report.widths if r["name"] == "logg"]
+    assert row["beyond_3"] == pytest.approx(12 / d.size)
+    assert row["beyond_4"] == pytest.approx(5 / d.size)

@@ -297,6 +297,10 @@ def calibrate(
                     "reported": robust_width(cases.delta[sel] / cases.reported_e[sel]),
                     **dict(zip(("reported_lo", "reported_hi"),
                                width_interval(cases.delta[sel] / cases.reported_e[sel]), strict=True)),
+                    **{
+                        f"beyond_{k}": float(np.mean(np.abs(cases.delta[sel] / cases.reported_e[sel]) > k))
+                        for k in (3, 4)
+                    },
                     "calibrated": robust_width(cases.delta[sel] / calibrated[sel]),
                     "held_out": robust_width(cases.delta[sel] / held[sel]),
                 }
