@@ -286,6 +286,7 @@ def calibrate(
             sel = members & (cases.snr == snr)
             if not sel.any():
                 continue
+            pulls = cases.delta[sel] / cases.reported_e[sel]
             rows.append(
                 {
                     "name": name,
@@ -294,13 +295,9 @@ def calibrate(
                     "n": int(sel.sum()),
                     "raw": robust_width(cases.delta[sel] / cases.raw_e[sel]),
                     "cov": robust_width(cases.delta[sel] / cases.cov_e[sel]),
-                    "reported": robust_width(cases.delta[sel] / cases.reported_e[sel]),
-                    **dict(zip(("reported_lo", "reported_hi"),
-                               width_interval(cases.delta[sel] / cases.reported_e[sel]), strict=True)),
-                    **{
-                        f"beyond_{k}": float(np.mean(np.abs(cases.delta[sel] / cases.reported_e[sel]) > k))
-                        for k in (3, 4)
-                    },
+                    "reported": robust_width(pulls),
+                    **dict(zip(("reported_lo", "reported_hi"), width_interval(pulls), strict=True)),
+                    **{f"beyond_{k}": float(np.mean(np.abs(pulls) > k)) for k in (3, 4)},
                     "calibrated": robust_width(cases.delta[sel] / calibrated[sel]),
                     "held_out": robust_width(cases.delta[sel] / held[sel]),
                 }

@@ -75,15 +75,12 @@ def within_own_errors(study: StudyResult, label: str, k: float = OWN_ERRORS_K) -
     -------
     numpy.ndarray of bool, shape (M,)
     """
+    d = study.deltas([] if label == "v_rad" else [label])[label]
     if label == "v_rad":
-        d = np.asarray(study.v_rad, dtype=float) - np.asarray(study.true_rv, dtype=float)
         e = np.asarray(study.e_v_rad, dtype=float)
-    else:
-        i = study.label_names.index(label)
-        d = study.labels[:, i] - study.true_labels[:, i]
-        e = np.asarray(study.e_labels, dtype=float)[:, i]
-    no_claim = np.zeros(d.shape, dtype=bool)
-    if label != "v_rad":  # held because unconstrained: no error, and a flag that says why
+        no_claim = np.zeros(d.shape, dtype=bool)
+    else:  # held because unconstrained: no error, and a flag that says why
+        e = np.asarray(study.e_labels, dtype=float)[:, study.label_names.index(label)]
         flagged = (np.asarray(study.flags, dtype=np.int64) & int(label_flag(label, "unconstrained"))) != 0
         no_claim = flagged & ~np.isfinite(e)
     with np.errstate(invalid="ignore"):

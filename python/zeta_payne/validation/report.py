@@ -54,6 +54,7 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
         deltas = st.deltas(_free(st))
         stats = summarize(deltas, all_of=None if paper is None else list(paper))
         flags = np.asarray(st.flags, dtype=np.int64)
+        within = {label: within_own_errors(st, label) for label in [*_free(st), "v_rad"]}
         for label in [*_free(st), "v_rad"]:
             s = stats[label]
             unconstrained = (flags & int(label_flag(label, "unconstrained"))) != 0
@@ -75,15 +76,15 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
                     "p84": s["p84"],
                     "paper_rms": (paper or {}).get(label, np.nan),
                     "n_unconstrained": int(unconstrained.sum()),
-                    "rms_constrained": float(np.sqrt(np.mean(d[kept] ** 2))) if kept.any() else np.nan,
+                    "rms_constrained": _rms(d[kept]),
                     "rms_formal": _rms(formal[matched]),
                     "rms_matched": _rms(d[matched]),
                     "n_matched": int(matched.sum()),
-                    "reliability_own_errors": float(np.mean(within_own_errors(st, label))),
+                    "reliability_own_errors": float(np.mean(within[label])),
                 }
             )
-        names = [n for n in (list(paper) if paper is not None else list(deltas)) if n in deltas]
-        every = np.logical_and.reduce([within_own_errors(st, n) for n in names])
+        names = [n for n in (list(paper) if paper is not None else list(within)) if n in within]
+        every = np.logical_and.reduce([within[n] for n in names])
         rows.append(
             {
                 "instrument": st.instrument,
