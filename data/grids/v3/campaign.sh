@@ -21,6 +21,10 @@
 # 8. the fine levels at 8-10 kK (data/grids/v3/plan_v3_fine.py; measured need and cure:
 #    data/grids/v3/measure_axis_probe2.py): level 3, teff every 125 K (340 nodes), then
 #    level 4, log g every 0.25 dex (595 nodes); atmospheres interpolated between ATLAS9 models.
+#    APOGEE nodes cost 2-9 CPU s (BOSS ≈ 110), so APOGEE has all of level 3 and takes level 4
+#    over the whole box (data/grids/v3/plan_v3_apogee_logg.py, 1,069 nodes; measured need:
+#    data/grids/v3/measure_axis_probe_hot.py), synthesized first with --instruments apogee;
+#    BOSS then follows on its own (--instruments boss) at 8-10 kK.
 # Beside them, the continuum jump factors (zeta-payne grid continuum, ≈ 3 CPU s per node;
 # docs/synthesis.md, "The continuum's jumps"): of level 0 and the v1 truth after the v_micro
 # grids, of the refined lattice and the v3 truth after those.
@@ -35,10 +39,12 @@ export PROCESSES=${PROCESSES:-$(nproc)}
 PYTHON=$PY bash data/truth/make_truth.sh || echo "truth set: campaign exited $? (rerun retries failed points)"
 mkdir -p data/grids/obaf-sme-v3
 synth() {  # grid, nodes file, v_micro, extra options
+    # nodes without an ATLAS9 atmosphere fail (logged) and leave the exit status 1: go on
     mkdir -p "data/grids/$1"
     nice -n "${NICE:-19}" "$PY" -m zeta_payne.grids.campaign synthesize \
         --grid "$1" --nodes-file "$2" --v-micro "$3" "${@:4}" \
-        --chunk-size 4 --processes "$PROCESSES" >> "data/grids/$1/campaign.log" 2>&1
+        --chunk-size 4 --processes "$PROCESSES" >> "data/grids/$1/campaign.log" 2>&1 \
+        || echo "synth $1 $2: exited $? (failed nodes are in its campaign.log)"
 }
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level0.txt 2.0
 synth obaf-sme-v3-vmic1 data/grids/v3/nodes-v3-vmicro.txt 1.0
@@ -59,7 +65,9 @@ VERSION=v3 PYTHON=$PY bash data/truth/make_truth.sh
 continuum data/truth/synth-truth-v3
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level2-teff.txt 2.0 --new-level
 continuum data/grids/obaf-sme-v3
-synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --new-level
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --new-level --instruments apogee
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-apogee.txt 2.0 --new-level --instruments apogee
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
-synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --new-level
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3

@@ -11,9 +11,9 @@ where the truth is below 0.9 (line cores): a systematic sign there means lines t
 shallow (+) or too deep (−) and a label bias in the fits, not just scatter.
 
 A grid is given as ``PATH[:STENCIL[:LEVEL]]``: ``STENCIL`` as ``4,4,4`` (default ``2,2,2``,
-multilinear) and ``LEVEL`` the refinement level to use (default: all levels on disk; ``0``
-for the coarsest). Compare grids only where they share the truth's physics (same line list
-in that wavelength range).
+multilinear) and ``LEVEL`` the finest refinement level to use, with the coarser ones
+(default: all levels on disk; ``0`` for the coarsest alone). Compare grids only where they
+share the truth's physics (same line list in that wavelength range).
 
     python data/grids/v3/measure_truth_interpolation.py --instrument apogee \
         --grid data/grids/obaf-sme-apogee-v2 --grid data/grids/obaf-sme-v3:2,2,2:0 \
@@ -42,7 +42,7 @@ def grid_view(spec: str, instrument: str) -> tuple[str, NodeGrid]:
     stencil = tuple(int(x) for x in rest[0].split(",")) if rest and rest[0] else (2, 2, 2)
     levels = grid.levels
     if len(rest) > 1:
-        levels = [levels[int(rest[1])]]
+        levels = levels[: int(rest[1]) + 1]
     keep = np.ones(len(grid), dtype=bool)
     for i, axis in enumerate(levels[-1]):
         keep &= np.isin(grid.labels[:, i], axis)
@@ -56,8 +56,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--instrument", required=True, choices=sorted(TRUTH_RESOLUTION))
     ap.add_argument("--grid", action="append", required=True, help="PATH[:STENCIL[:LEVEL]]")
     ap.add_argument("--truth", default="data/truth/synth-truth-v1")
+    ap.add_argument("--regions", help="teff region edges [K], e.g. 8000,8250,8500 (default: "
+                    + ",".join(str(lo) for lo, _ in REGIONS) + f",{REGIONS[-1][1]})")
+    ap.add_argument("--min-wave", type=float, help="only pixels from this wavelength [Å]")
     ap.add_argument("-o", "--out", type=Path)
     args = ap.parse_args(argv)
+    regions = REGIONS
+    if args.regions:
+        edges = [float(x) for x in args.regions.split(",")]
+        regions = list(zip(edges[:-1], edges[1:], strict=True))
 
     views = [grid_view(s, args.instrument) for s in args.grid]
     ref = views[0][1]
@@ -70,14 +77,18 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"{name}: another wavelength grid than {views[0][0]}")
         preds[name] = view.interpolate(truth.labels, missing="nan")
     pix = np.all(np.isfinite(truth.flux), axis=0)
+    if args.min_wave is not None:
+        pix &= truth.wavelength >= args.min_wave
     usable = np.all([np.all(np.isfinite(p[:, pix]), axis=1) for p in preds.values()], axis=0)
     lines = [f"# Interpolation error at synthesis-truth points ({args.instrument})", "",
              f"Truth `{args.truth}` at R {r_model:g}; {int(usable.sum())} of {len(truth)} points "
-             "inside every grid's lattice. Cells: median |Δflux| / p95 |Δflux| / mean signed "
+             f"inside every grid's lattice; {int(pix.sum())} pixels"
+             + (f" from {args.min_wave:g} Å" if args.min_wave is not None else "")
+             + ". Cells: median |Δflux| / p95 |Δflux| / mean signed "
              "Δflux where the truth < 0.9.", "",
              "| teff [K] | n | " + " | ".join(f"`{n}`" for n in preds) + " |",
              "|---|---:|" + "---|" * len(preds)]
-    for lo, hi in REGIONS:
+    for lo, hi in regions:
         sel = usable & (truth.labels[:, 0] >= lo) & (truth.labels[:, 0] < hi)
         if not sel.any():
             continue
@@ -85,9 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         cells = []
         for p in preds.values():
             d = p[sel][:, pix] - t
-            cells.append(f"{np.median(np.abs(d)):.5f} / {np.percentile(np.abs(d), 95):.4f} / "
+            cells.append(f"{np.median(np.abs(d)):.5f} / {np.percentile(np.abs(d), 95):.5f} / "
                          f"{np.mean(d[t < 0.9]):+.4f}")
-        lines.append(f"| {lo}–{hi} | {int(sel.sum())} | " + " | ".join(cells) + " |")
+        lines.append(f"| {lo:g}–{hi:g} | {int(sel.sum())} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -218,9 +218,14 @@ def _manifest(name: str, config: CampaignConfig, levels: list[dict], linelist: P
 
 
 def _check_same_settings(old: dict, new: dict, path: Path) -> None:
-    """Raise GridError unless two grid manifests were made with the same synthesis settings."""
-    if old["instruments"] != new["instruments"]:
-        raise GridError(f"{path}: instrument grids differ from this campaign's")
+    """Raise GridError unless two grid manifests were made with the same synthesis settings.
+
+    ``new`` may hold fewer instruments than ``old`` (a campaign for some of a grid's
+    instruments, ``--instruments``); each of its own must be ``old``'s exactly.
+    """
+    for name, spec in new["instruments"].items():
+        if old["instruments"].get(name) != spec:
+            raise GridError(f"{path}: instrument grids differ from this campaign's ({name})")
     if old["provenance"]["linelist_sha256"] != new["provenance"]["linelist_sha256"]:
         raise GridError(f"{path}: made with another line list")
     if old.get("fixed_labels", {}).get("v_micro", 2.0) != new["fixed_labels"]["v_micro"]:
@@ -229,7 +234,8 @@ def _check_same_settings(old: dict, new: dict, path: Path) -> None:
             f"not {new['fixed_labels']['v_micro']}"
         )
     for key in ("synthesis_dlnlambda", "synthesis_segments_air"):
-        if json.loads(json.dumps(new["provenance"][key])) != old["provenance"][key]:
+        mine = json.loads(json.dumps(new["provenance"][key]))
+        if any(old["provenance"][key].get(name) != mine.get(name) for name in new["instruments"]):
             raise GridError(f"{path}: made with other synthesis settings ({key})")
 
 
@@ -272,18 +278,19 @@ def _take_chunks(source: Path, root: Path, instruments: list[str], planned: set)
 
 
 def _done_keys(root: Path, instruments: list[str]) -> tuple[set, int]:
-    """Keys of nodes on disk for every instrument, and the next free chunk index."""
+    """Keys of nodes on disk for every one of ``instruments``, and the next chunk index free
+    in every instrument folder of the grid (also those of instruments not in this run, so
+    that a campaign for some of a grid's instruments never reuses a chunk number)."""
     per = []
-    next_index = 0
     for name in instruments:
         keys = set()
         for chunk in sorted((root / name).glob("chunk_*.npz")):
             labels, _, _ = read_chunk(chunk)
             keys.update(map(tuple, label_keys(labels)))
-            next_index = max(next_index, int(chunk.stem.split("_")[1]) + 1)
         per.append(keys)
     done = set.intersection(*per) if per else set()
-    return done, next_index
+    numbers = [int(c.stem.split("_")[1]) for c in root.glob("*/chunk_*.npz")]
+    return done, max(numbers, default=-1) + 1
 
 
 def _read_nodes_file(path: Path) -> np.ndarray:
@@ -385,6 +392,10 @@ def _run_locked(args: Any, root: Path) -> int:
         old = json.loads(manifest_path.read_text())
         _check_same_settings(old, manifest, manifest_path)
         manifest["provenance"]["created"] = old["provenance"]["created"]
+        # a run for some of the grid's instruments keeps the others' settings
+        manifest["instruments"] = old["instruments"]
+        for key in ("synthesis_dlnlambda", "synthesis_segments_air"):
+            manifest["provenance"][key] = old["provenance"][key]
         if args.nodes_file is not None:
             manifest["levels"], manifest["node_axes"] = old["levels"], old["node_axes"]
             if getattr(args, "new_level", False):

@@ -9,6 +9,7 @@ answered from the finest refinement level whose cell around it is complete.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..exceptions import GridError
 from .format import LABEL_NAMES, SCHEMA, decode_flux, read_chunk
-from .stencil import lagrange_stencils, parse_points
+from .stencil import lagrange_stencils, parse_points, stencil_shifts
 
 __all__ = [
     "label_keys",
@@ -138,10 +139,12 @@ class NodeGrid:
         Each query uses the finest level (see :attr:`levels`) whose 2×2×2 cell around it
         has all nodes with non-zero weight on disk; queries on a node reproduce it exactly.
         Outside the bounding box a GridError is raised (no extrapolation). With larger
-        stencils (:attr:`points`) a query whose stencil misses a node on a level (an axis
-        end, a hole where no atmosphere exists, a partial campaign) is answered on that level
-        with a linear teff axis and the other axes' stencils, else multilinearly
-        (:meth:`stencil_on_disk` says which queries get their full stencil).
+        stencils (:attr:`points`) a query whose central stencil misses a node on a level (a
+        hole where no atmosphere exists, a partial campaign) is answered on that level by
+        the same stencils shifted by a node along one or more axes (still holding the
+        query's cell: a one-sided cubic keeps its order), else with a linear teff axis and
+        the other axes' stencils, else multilinearly (:meth:`stencil_on_disk` says which
+        queries get a stencil of the full size).
         """
         q = np.atleast_2d(np.asarray(labels, dtype=np.float64))
         if q.shape[1] != 3:
@@ -186,7 +189,9 @@ class NodeGrid:
     def _stencils(self, q: np.ndarray):
         """The stencil each query is answered with, in groups.
 
-        Levels finest first; on each, :attr:`points`, then linear in teff, then multilinear.
+        Levels finest first; on each, :attr:`points`, then linear in teff, then multilinear,
+        each central first and then shifted by a node along one or more axes
+        (:func:`_shift_combinations`), the first with every node on disk.
         Yields ``(idx, rows, weights, points)``: query rows (into ``q``, shape (M, 3)) whose
         stencil of ``points`` has every weighted node on disk, their node rows and weights
         (shape (len(idx), k)). A query is yielded at most once; one never yielded cannot be
@@ -204,13 +209,14 @@ class NodeGrid:
             inside = np.all((q >= lo_box - tol) & (q <= hi_box + tol), axis=1)
             lookup = self._level_lookup(axes)
             for points in tries:
-                idx = np.flatnonzero(todo & inside)
-                if idx.size == 0:
-                    break
-                rows, weights = self._stencil_rows(lookup, axes, q[idx], points, tol)
-                ok = np.all((rows >= 0) | (weights == 0.0), axis=1)
-                todo[idx[ok]] = False
-                yield idx[ok], rows[ok], weights[ok], points
+                for shifts in _shift_combinations(points):
+                    idx = np.flatnonzero(todo & inside)
+                    if idx.size == 0:
+                        break
+                    rows, weights = self._stencil_rows(lookup, axes, q[idx], points, tol, shifts)
+                    ok = np.all((rows >= 0) | (weights == 0.0), axis=1)
+                    todo[idx[ok]] = False
+                    yield idx[ok], rows[ok], weights[ok], points
 
     def stencil_on_disk(self, labels: np.ndarray) -> np.ndarray:
         """Whether each query is interpolated with the full stencil of :attr:`points`.
@@ -223,24 +229,32 @@ class NodeGrid:
         Returns
         -------
         numpy.ndarray of bool, shape (M,)
-            True where the finest level holding the query has every node of its stencil (with
-            non-zero weight) on disk; False where :meth:`interpolate` falls back to a smaller
-            stencil or cannot answer.
+            True where the finest level holding the query has every node of a stencil of the
+            full size (central or shifted, with non-zero weight) on disk; False where
+            :meth:`interpolate` falls back to a smaller stencil or cannot answer.
         """
         return self._answered(labels)[1]
 
     @staticmethod
     def _stencil_rows(lookup: np.ndarray, axes: tuple[np.ndarray, ...], q: np.ndarray,
-                      points: tuple[int, int, int], tol: np.ndarray
+                      points: tuple[int, int, int], tol: np.ndarray,
+                      shifts: tuple[int, int, int] = (0, 0, 0)
                       ) -> tuple[np.ndarray, np.ndarray]:
         """Node rows (−1: not on disk) and tensor-product weights of each query's stencil,
         both of shape (M, k) with k the product of the stencil sizes."""
         (it, wt), (ig, wg), (im, wm) = (
-            lagrange_stencils(axes[d], q[:, d], points[d], atol=tol[d]) for d in range(3))
+            lagrange_stencils(axes[d], q[:, d], points[d], atol=tol[d], shift=shifts[d])
+            for d in range(3))
         rows = lookup[it[:, :, None, None], ig[:, None, :, None], im[:, None, None, :]]
         weights = wt[:, :, None, None] * wg[:, None, :, None] * wm[:, None, None, :]
         weights[np.abs(weights) < 1e-12] = 0.0
         return rows.reshape(len(q), -1), weights.reshape(len(q), -1)
+
+
+def _shift_combinations(points: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+    """Per-axis stencil shifts to try, the central stencil first, then fewest axes shifted."""
+    combos = itertools.product(*(stencil_shifts(p) for p in points))
+    return sorted(combos, key=lambda c: (sum(s != 0 for s in c), sum(abs(s) for s in c)))
 
 
 def complete_lattice(grid: NodeGrid) -> NodeGrid:

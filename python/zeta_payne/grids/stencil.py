@@ -4,13 +4,16 @@ A node lattice is interpolated as a tensor product of one-dimensional stencils, 
 axis. Two points per axis is multilinear interpolation (error ∝ Δ²); four points is cubic
 Lagrange interpolation (error ∝ Δ⁴ where the spectrum varies smoothly along the axis, but it
 can overshoot where it does not — measured per axis in ``data/grids/v3/measure_lattice_error.py``).
+A stencil is as central as the axis allows; where a node of the central one is missing (a hole
+in the lattice: no atmosphere at hot teff and low log g) a stencil shifted by one node
+(:func:`stencil_shifts`) still holds the query's interval and keeps the order.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["lagrange_stencils", "parse_points"]
+__all__ = ["lagrange_stencils", "parse_points", "stencil_shifts"]
 
 
 def parse_points(text: str | tuple[int, ...] | None) -> tuple[int, int, int]:
@@ -26,14 +29,22 @@ def parse_points(text: str | tuple[int, ...] | None) -> tuple[int, int, int]:
     return values  # type: ignore[return-value]
 
 
+def stencil_shifts(points: int) -> tuple[int, ...]:
+    """The shifts (in nodes) a ``points``-point stencil can take and still hold the query's
+    interval: 0 first, then ±1, ±2 … (2 points: only 0; 3: 0, −1; 4: 0, 1, −1)."""
+    lo, hi = -(points - points // 2 - 1), points // 2 - 1
+    return tuple(sorted(range(lo, hi + 1), key=lambda s: (abs(s), -s)))
+
+
 def lagrange_stencils(axis: np.ndarray, x: np.ndarray, points: int,
-                      atol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+                      atol: float = 1e-9, shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices and weights of ``points``-point Lagrange interpolation at each query.
 
     Each stencil is the ``points`` axis values around the interval holding the query, as
     central as the axis allows (shifted inwards at its ends, so the query always lies inside
-    it); 2 points is linear interpolation. The weights sum to 1 and reproduce polynomials of
-    degree ``p − 1`` exactly.
+    it), moved by ``shift`` nodes (one of :func:`stencil_shifts`; clipped so that the stencil
+    still holds the query's interval); 2 points is linear interpolation. The weights sum to 1
+    and reproduce polynomials of degree ``p − 1`` exactly.
 
     Parameters
     ----------
@@ -44,6 +55,8 @@ def lagrange_stencils(axis: np.ndarray, x: np.ndarray, points: int,
     points : int
         Stencil size (≥ 2), reduced to ``n`` on short axes.
     atol : float
+    shift : int
+        Nodes to move the stencil by from the central one (positive: towards larger values).
 
     Returns
     -------
@@ -65,7 +78,7 @@ def lagrange_stencils(axis: np.ndarray, x: np.ndarray, points: int,
         x = np.where(snap, axis[candidate], x)
     p = min(points, n)
     k = np.clip(np.searchsorted(axis, x, side="right") - 1, 0, n - 2)
-    first = np.clip(k - (p // 2 - 1), 0, n - p)
+    first = np.clip(k - (p // 2 - 1) + shift, np.maximum(0, k - (p - 2)), np.minimum(n - p, k))
     idx = first[:, None] + np.arange(p)[None, :]
     xs = axis[idx]
     weights = np.ones((x.size, p))
