@@ -12,6 +12,20 @@ from zeta_payne.grids.campaign import plan_segments, run_synthesize
 from zeta_payne.grids.format import BOSS_MODEL_GRID, FWHM_TO_SIGMA
 
 
+def _hb_br11_line_list(tmp_path):
+    """A minimal line list, Hβ and Br11 (air wavelengths; SME: gamqst/gamvw = n_lower/n_upper)."""
+    import pandas as pd
+
+    lines = pd.DataFrame({
+        "species": ["H 1", "H 1"], "wlcent": [4861.320, 16806.525], "excit": [10.1988, 12.7485],
+        "gflog": [-0.0202, -0.5814], "gamrad": [0.0, 0.0], "gamqst": [2.0, 4.0],
+        "gamvw": [4.0, 11.0],
+    })
+    path = tmp_path / "lines.csv"
+    lines.to_csv(path, index=False)
+    return path
+
+
 def test_segments_tile_one_loglam_grid():
     segs = plan_segments(BOSS_MODEL_GRID, 1e-5, 300.0)
     assert all(b - a <= 300.0 for a, b in segs)
@@ -36,18 +50,9 @@ def test_parser_defaults():
     reason="synthesis backend not installed",
 )
 def test_tiny_campaign_synthesizes_resumes_and_loads(tmp_path):
-    import pandas as pd
-
     from zeta_payne.grids.nodes import load_node_grid
 
-    # A minimal line list: Hβ and Br11 (air wavelengths; SME: gamqst/gamvw = n_lower/n_upper).
-    lines = pd.DataFrame({
-        "species": ["H 1", "H 1"], "wlcent": [4861.320, 16806.525], "excit": [10.1988, 12.7485],
-        "gflog": [-0.0202, -0.5814], "gamrad": [0.0, 0.0], "gamqst": [2.0, 4.0],
-        "gamvw": [4.0, 11.0],
-    })
-    linelist = tmp_path / "lines.csv"
-    lines.to_csv(linelist, index=False)
+    linelist = _hb_br11_line_list(tmp_path)
     nodes = tmp_path / "nodes.txt"
     nodes.write_text("9500 4.0 0.0\n12000 4.0 0.0\n")
     parser = add_synthesize_arguments(argparse.ArgumentParser())
@@ -181,18 +186,10 @@ def test_a_campaign_for_one_of_a_grids_instruments(tmp_path):
     """A level synthesized for APOGEE alone (its nodes cost a fiftieth of BOSS's) goes into
     the shared grid: the manifest keeps both instruments, chunk numbers are never reused,
     BOSS can follow later, and a run for both then synthesizes only what either lacks."""
-    import pandas as pd
-
     from zeta_payne.exceptions import GridError
     from zeta_payne.grids.nodes import load_node_grid
 
-    lines = pd.DataFrame({
-        "species": ["H 1", "H 1"], "wlcent": [4861.320, 16806.525], "excit": [10.1988, 12.7485],
-        "gflog": [-0.0202, -0.5814], "gamrad": [0.0, 0.0], "gamqst": [2.0, 4.0],
-        "gamvw": [4.0, 11.0],
-    })
-    linelist = tmp_path / "lines.csv"
-    lines.to_csv(linelist, index=False)
+    linelist = _hb_br11_line_list(tmp_path)
     parser = add_synthesize_arguments(argparse.ArgumentParser())
     root = tmp_path / "grids" / "main"
 

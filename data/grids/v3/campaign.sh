@@ -23,8 +23,9 @@
 #    level 4, log g every 0.25 dex (595 nodes); atmospheres interpolated between ATLAS9 models.
 #    APOGEE nodes cost 2-9 CPU s (BOSS ≈ 110), so APOGEE has all of level 3 and takes level 4
 #    over the whole box (data/grids/v3/plan_v3_apogee_logg.py, 1,069 nodes; measured need:
-#    data/grids/v3/measure_axis_probe_hot.py), synthesized first with --instruments apogee;
-#    BOSS then follows on its own (--instruments boss) at 8-10 kK.
+#    data/grids/v3/measure_axis_probe_hot.py) and a level 5, teff on every ATLAS9 model from
+#    10 to 30 kK (data/grids/v3/plan_v3_apogee_teff.py, 1,463 nodes), synthesized first with
+#    --instruments apogee; BOSS then follows on its own (--instruments boss) at 8-10 kK.
 # Beside them, the continuum jump factors (zeta-payne grid continuum, ≈ 3 CPU s per node;
 # docs/synthesis.md, "The continuum's jumps"): of level 0 and the v1 truth after the v_micro
 # grids, of the refined lattice and the v3 truth after those.
@@ -67,6 +68,7 @@ synth obaf-sme-v3 data/grids/v3/nodes-v3-level2-teff.txt 2.0 --new-level
 continuum data/grids/obaf-sme-v3
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --new-level --instruments apogee
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-apogee.txt 2.0 --new-level --instruments apogee
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level5-apogee.txt 2.0 --new-level --instruments apogee
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss

@@ -34,27 +34,30 @@ from zeta_payne.grids.atmospheres import load_kurucz_grid  # noqa: E402
 LOGG = np.arange(2.5, 5.0 + 1e-9, 0.25)
 
 
-def main() -> None:
-    here = Path(__file__).parent
-    manifest = json.loads((here.parent / "obaf-sme-v3" / "manifest.json").read_text())
-    level3 = manifest["levels"][3]
+def write_level(path: Path, note: str, candidates: list[tuple[float, float, float]]) -> None:
+    """Write the ``candidates`` (teff, log g, [M/H]) that have an ATLAS9 atmosphere to ``path``."""
     atmospheres = load_kurucz_grid()
+    nodes = [(float(t), round(float(g), 4), float(m)) for t, g, m in candidates
+             if _exists(atmospheres, float(t), float(g), float(m))]
+    _write_nodes(path, note, nodes)
+    print(f"wrote {path}: {len(nodes)} nodes ({len(candidates) - len(nodes)} without an ATLAS9 "
+          "atmosphere left out)")
+
+
+def lattice_level(k: int) -> dict:
+    """Axes of level ``k`` of ``obaf-sme-v3`` (its manifest)."""
+    manifest = json.loads((Path(__file__).parent.parent / "obaf-sme-v3" / "manifest.json").read_text())
+    return manifest["levels"][k]
+
+
+def main() -> None:
+    level3 = lattice_level(3)
     lattice_logg = {round(float(g), 4) for g in level3["logg"]}
-    nodes, missing = [], 0
-    for t in level3["teff"]:
-        for g in LOGG:
-            g = round(float(g), 4)
-            if g in lattice_logg:
-                continue
-            for m in level3["m_h"]:
-                if _exists(atmospheres, float(t), g, float(m)):
-                    nodes.append((float(t), g, float(m)))
-                else:
-                    missing += 1
-    path = here / "nodes-v3-level4-apogee.txt"
-    _write_nodes(path, "data/grids/v3/plan_v3_apogee_logg.py; level 4: log g every 0.25 dex at "
-                 "every teff of level 3, APOGEE, ascending teff", nodes)
-    print(f"wrote {path}: {len(nodes)} nodes ({missing} without an ATLAS9 atmosphere left out)")
+    new_logg = [g for g in LOGG if round(float(g), 4) not in lattice_logg]
+    write_level(Path(__file__).parent / "nodes-v3-level4-apogee.txt",
+                "data/grids/v3/plan_v3_apogee_logg.py; level 4: log g every 0.25 dex at every "
+                "teff of level 3, APOGEE, ascending teff",
+                [(t, g, m) for t in level3["teff"] for g in new_logg for m in level3["m_h"]])
 
 
 if __name__ == "__main__":

@@ -18,41 +18,25 @@ Run from the repository root: ``python data/grids/v3/plan_v3_apogee_teff.py``.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plan_v3 import _exists  # noqa: E402
-from plan_v3_teff_refine import _write_nodes  # noqa: E402
-
-from zeta_payne.grids.atmospheres import load_kurucz_grid  # noqa: E402
+from plan_v3_apogee_logg import lattice_level, write_level  # noqa: E402
 
 TEFF = np.concatenate([np.arange(10000.0, 13000.0, 250.0), np.arange(13000.0, 30001.0, 1000.0)])
 
 
 def main() -> None:
-    here = Path(__file__).parent
-    manifest = json.loads((here.parent / "obaf-sme-v3" / "manifest.json").read_text())
-    level4 = manifest["levels"][4]
-    atmospheres = load_kurucz_grid()
+    level4 = lattice_level(4)
     have = {float(t) for t in level4["teff"]}
-    nodes, missing = [], 0
-    for t in TEFF:
-        if float(t) in have:
-            continue
-        for g in level4["logg"]:
-            for m in level4["m_h"]:
-                if _exists(atmospheres, float(t), float(g), float(m)):
-                    nodes.append((float(t), round(float(g), 4), float(m)))
-                else:
-                    missing += 1
-    path = here / "nodes-v3-level5-apogee.txt"
-    _write_nodes(path, "data/grids/v3/plan_v3_apogee_teff.py; level 5: teff on every ATLAS9 model "
-                 "from 10 to 30 kK at every log g of level 4, APOGEE, ascending teff", nodes)
-    print(f"wrote {path}: {len(nodes)} nodes ({missing} without an ATLAS9 atmosphere left out)")
+    write_level(Path(__file__).parent / "nodes-v3-level5-apogee.txt",
+                "data/grids/v3/plan_v3_apogee_teff.py; level 5: teff on every ATLAS9 model from "
+                "10 to 30 kK at every log g of level 4, APOGEE, ascending teff",
+                [(t, g, m) for t in TEFF if float(t) not in have
+                 for g in level4["logg"] for m in level4["m_h"]])
 
 
 if __name__ == "__main__":
