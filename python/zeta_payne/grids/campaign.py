@@ -217,6 +217,10 @@ def _manifest(name: str, config: CampaignConfig, levels: list[dict], linelist: P
     }
 
 
+#: Provenance entries held per instrument (a run for some instruments checks and keeps them so).
+_PER_INSTRUMENT_PROVENANCE = ("synthesis_dlnlambda", "synthesis_segments_air")
+
+
 def _check_same_settings(old: dict, new: dict, path: Path) -> None:
     """Raise GridError unless two grid manifests were made with the same synthesis settings.
 
@@ -233,7 +237,7 @@ def _check_same_settings(old: dict, new: dict, path: Path) -> None:
             f"{path}: made with v_micro {old['fixed_labels']['v_micro']} km/s, "
             f"not {new['fixed_labels']['v_micro']}"
         )
-    for key in ("synthesis_dlnlambda", "synthesis_segments_air"):
+    for key in _PER_INSTRUMENT_PROVENANCE:
         mine = json.loads(json.dumps(new["provenance"][key]))
         if any(old["provenance"][key].get(name) != mine.get(name) for name in new["instruments"]):
             raise GridError(f"{path}: made with other synthesis settings ({key})")
@@ -394,7 +398,7 @@ def _run_locked(args: Any, root: Path) -> int:
         manifest["provenance"]["created"] = old["provenance"]["created"]
         # a run for some of the grid's instruments keeps the others' settings
         manifest["instruments"] = old["instruments"]
-        for key in ("synthesis_dlnlambda", "synthesis_segments_air"):
+        for key in _PER_INSTRUMENT_PROVENANCE:
             manifest["provenance"][key] = old["provenance"][key]
         if args.nodes_file is not None:
             manifest["levels"], manifest["node_axes"] = old["levels"], old["node_axes"]
