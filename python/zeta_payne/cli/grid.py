@@ -211,6 +211,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="line list (one hydrogen line is used)",
     )
     cont.set_defaults(func=_continuum)
+    ret = add_command(
+        cmds,
+        "retire",
+        "remove the nodes a changed synthesis must make again (e.g. [M/H] > +0.5 after the "
+        "supersolar atmospheres changed) and record it in the manifest; the campaign then makes them",
+        example="zeta-payne grid retire data/grids/obaf-sme-v3 --above m_h=0.5",
+    )
+    ret.add_argument("path", help="grid folder")
+    ret.add_argument("--above", required=True, metavar="LABEL=VALUE",
+                     help="remove the nodes with LABEL > VALUE (teff, logg or m_h)")
+    ret.add_argument("--reason", default="supersolar atmospheres: atmosnet [M/H] change at fixed "
+                     "log tau_Ross instead of fixed column mass (docs/synthesis.md)")
+    ret.set_defaults(func=_retire)
     start = cmds.add_parser(
         "next-start", help="print the wavelength an extension of a grid must start at [Å, vacuum]"
     )
@@ -238,6 +251,18 @@ def _continuum(args: argparse.Namespace) -> int:
     for labels, err in res["failed"]:
         print(f"  failed {labels}: {err}")
     return 1 if res["failed"] else 0
+
+
+def _retire(args: argparse.Namespace) -> int:
+    from zeta_payne.grids.campaign import ATMOSPHERES
+    from zeta_payne.grids.retire import removed_summary, retire_nodes
+
+    label, _, value = args.above.partition("=")
+    removed = retire_nodes(args.path, label.strip(), float(value), atmospheres=ATMOSPHERES,
+                           reason=args.reason)
+    print(f"{args.path}: removed {removed_summary(removed)} nodes with {args.above}; the manifest "
+          "records the atmospheres the campaign makes now")
+    return 0
 
 
 def _next_start(args: argparse.Namespace) -> float:

