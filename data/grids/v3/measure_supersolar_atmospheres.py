@@ -13,9 +13,11 @@ log τ_Ross (:func:`zeta_payne.grids.atmospheres.get_atmosphere`). Printed:
    (probe grids ``obaf-sme-v3-axisprobe-mh``, old, and ``-mh-tau``, new; 20 nodes each,
    [M/H] 0.2-0.8): the mean flux (line absorption) at each [M/H] and p95 |second difference|
    at h = 0.05 — a smooth physics has small ones, as below +0.5;
-3. the lattice's [M/H] +0.8 nodes made the old way against the same nodes made the new way
-   (``obaf-sme-v3-supersolar-check``, 5 level-0 nodes, both instruments): p95 and max
-   |Δflux| — what the retirement of the old nodes changes.
+3. the lattice's [M/H] +0.8 nodes as they are on disk against the same nodes made the new
+   way (``obaf-sme-v3-supersolar-check``, 5 level-0 nodes, both instruments): p95 and max
+   |Δflux|. Run at commit 98fb425 (before the retirement) it measured what the retirement
+   changes (``docs/synthesis.md``, "Supersolar atmospheres"); once the campaign has made the
+   nodes again it checks that they are made identically (≈ 0).
 
 Usage: ``python data/grids/v3/measure_supersolar_atmospheres.py`` (a minute). The probe
 grids: ``python -m zeta_payne.grids.campaign synthesize --root data/grids --grid G
@@ -47,6 +49,13 @@ def _fixed_rhox(grid: atm.KuruczGrid, teff: float, logg: float, m_h: float) -> n
             - np.interp(x, np.log10(ref[:, 0]), np.log10(ref[:, 1])))
 
 
+def _atlas9_log_t(grid: atm.KuruczGrid, teff: float, logg: float, m_h: float,
+                  tau: np.ndarray) -> np.ndarray:
+    """log T of the ATLAS9 model at (teff, logg, m_h) on the log τ_Ross scale ``tau``."""
+    model, own = atm._weighted_on_tau(grid, teff, logg, m_h, atm._corners(grid, teff, logg, m_h), 72)
+    return np.interp(tau, own, np.log10(model.temp))
+
+
 def atmospheres() -> None:
     grid = atm.load_kurucz_grid()
     print("1. max |Δ log T| per 0.05 dex of [M/H], log τ_Ross −4 … +1 (of the +0.5 model)")
@@ -55,12 +64,8 @@ def atmospheres() -> None:
         _, tau = atm._weighted_on_tau(grid, teff, logg, 0.5, atm._corners(grid, teff, logg, 0.5), 72)
         layers = (tau > -4) & (tau < 1)
 
-        def on_tau(a: atm.ModelAtmosphere, m_h: float) -> np.ndarray:
-            _, own = atm._weighted_on_tau(grid, teff, logg, m_h, atm._corners(grid, teff, logg, m_h), 72)
-            return np.interp(tau, own, np.log10(a.temp))
-
-        atlas = np.abs(on_tau(atm.interpolate_atmosphere(grid, teff, logg, 0.5), 0.5)
-                       - on_tau(atm.interpolate_atmosphere(grid, teff, logg, 0.0), 0.0))[layers].max() / 10
+        atlas = np.abs(_atlas9_log_t(grid, teff, logg, 0.5, tau)
+                       - _atlas9_log_t(grid, teff, logg, 0.0, tau))[layers].max() / 10
         decks = [atm._emulated_deck(teff, logg, m) for m in (0.0, 0.5)]
         net = [np.interp(tau, atm._log_tau_ross(d[:, 0], d[:, 4]), np.log10(d[:, 1])) for d in decks]
         net_step = np.abs(net[1] - net[0])[layers].max() / 10
@@ -91,7 +96,7 @@ def probes() -> None:
                                            + _node(g, (teff, logg, m + 0.05))), 95)
                       for m in (0.45, 0.5, 0.55, 0.6, 0.65)]
             print(f"    {'old' if name == 'mh' else 'new'}: mean flux at {ms}: {means}")
-            print(f"         second differences at 0.45 … 0.65: " + " ".join(f"{x:.5f}" for x in second))
+            print("         second differences at 0.45 … 0.65: " + " ".join(f"{x:.5f}" for x in second))
 
 
 def lattice_nodes() -> None:

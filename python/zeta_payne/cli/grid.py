@@ -260,8 +260,8 @@ def _retire(args: argparse.Namespace) -> int:
     label, _, value = args.above.partition("=")
     removed = retire_nodes(args.path, label.strip(), float(value), atmospheres=ATMOSPHERES,
                            reason=args.reason)
-    print(f"{args.path}: removed {removed_summary(removed)} nodes with {args.above}; the manifest "
-          "records the atmospheres the campaign makes now")
+    print(f"{args.path}: removed {removed_summary(removed)} nodes with {label.strip()} > {value}; "
+          "the manifest records the atmospheres the campaign makes now")
     return 0
 
 
