@@ -50,8 +50,8 @@ K_BOLTZMANN = 1.380649e-16  # erg / K
 AMU = 1.66053907e-24  # g
 N_DEPTH_ATLAS9 = 72
 CACHE_VERSION = 1
-#: How models above ATLAS9's [M/H] +0.5 are made (a grid's manifest records it; nodes made
-#: the earlier way, at fixed column mass, cannot be mixed with these).
+#: ``ModelAtmosphere.source`` of a model above ATLAS9's [M/H] +0.5 (the grid manifests record
+#: the whole construction as ``campaign.ATMOSPHERES``).
 ATMOSNET_DIFFERENTIAL = "ATLAS9 ODFNEW +0.5 with atmosnet C3K [M/H] differential at fixed log tau_Ross"
 
 # Standard atomic weights [u] of elements Z = 1..99 (IUPAC, rounded; radioactive elements:

@@ -18,11 +18,9 @@ import json
 from pathlib import Path
 
 from ..exceptions import GridError
-from .format import read_chunk, write_chunk, write_json_atomic
+from .format import LABEL_NAMES, read_chunk, write_chunk, write_json_atomic
 
 __all__ = ["retire_nodes"]
-
-LABELS = ("teff", "logg", "m_h")
 
 
 def retire_nodes(
@@ -52,9 +50,9 @@ def retire_nodes(
     manifest_path = root / "manifest.json"
     if not manifest_path.is_file():
         raise GridError(f"{root}: no manifest.json (not a node grid)")
-    if label not in LABELS:
-        raise GridError(f"label must be one of {', '.join(LABELS)}, not {label!r}")
-    column = LABELS.index(label)
+    if label not in LABEL_NAMES:
+        raise GridError(f"label must be one of {', '.join(LABEL_NAMES)}, not {label!r}")
+    column = LABEL_NAMES.index(label)
     manifest = json.loads(manifest_path.read_text())
     removed: dict[str, int] = {}
     for name in sorted(manifest.get("instruments", {})):
