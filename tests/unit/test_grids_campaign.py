@@ -285,3 +285,17 @@ def test_supersolar_nodes_made_at_fixed_column_mass_are_retired_and_made_again(t
         assert sorted(grid.labels[:, 2].tolist()) == [0.0, 0.8]
         # the solar node is the one made first, untouched
         assert np.array_equal(grid.flux[grid.labels[:, 2] == 0.0][0], made[name][0])
+
+    # the retirement runs at the start of every campaign: once the grid records the new
+    # atmospheres, the nodes made again are left alone (it once deleted them all again)
+    capsys.readouterr()
+    assert cli_main(["grid", "retire", str(root), "--above", "m_h=0.5"]) == 0
+    assert "nothing retired" in capsys.readouterr().out
+    for name in ("boss", "apogee"):
+        assert sorted(load_node_grid(root, name).labels[:, 2].tolist()) == [0.0, 0.8]
+    assert len(json.loads((root / "manifest.json").read_text())["provenance"]["retired"]) == 1
+    # --force retires them anyway, and records it
+    assert cli_main(["grid", "retire", str(root), "--above", "m_h=0.5", "--force"]) == 0
+    assert "removed apogee 1, boss 1 nodes" in capsys.readouterr().out
+    assert load_node_grid(root, "apogee").labels.tolist() == [[12000, 4, 0]]
+    assert len(json.loads((root / "manifest.json").read_text())["provenance"]["retired"]) == 2

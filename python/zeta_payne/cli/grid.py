@@ -223,6 +223,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="remove the nodes with LABEL > VALUE (teff, logg or m_h)")
     ret.add_argument("--reason", default="supersolar atmospheres: atmosnet [M/H] change at fixed "
                      "log tau_Ross instead of fixed column mass (docs/synthesis.md)")
+    ret.add_argument("--force", action="store_true",
+                     help="remove them even from a grid whose manifest already records the "
+                     "atmospheres the campaign makes now (by default such a grid is left alone: "
+                     "its nodes above the bound were made again with them)")
     ret.set_defaults(func=_retire)
     start = cmds.add_parser(
         "next-start", help="print the wavelength an extension of a grid must start at [Å, vacuum]"
@@ -255,11 +259,15 @@ def _continuum(args: argparse.Namespace) -> int:
 
 def _retire(args: argparse.Namespace) -> int:
     from zeta_payne.grids.campaign import ATMOSPHERES
-    from zeta_payne.grids.retire import removed_summary, retire_nodes
+    from zeta_payne.grids.retire import records_atmospheres, removed_summary, retire_nodes
 
     label, _, value = args.above.partition("=")
+    if records_atmospheres(args.path, ATMOSPHERES) and not args.force:
+        print(f"{args.path}: already made with the atmospheres the campaign makes now; "
+              "nothing retired (--force to retire anyway)")
+        return 0
     removed = retire_nodes(args.path, label.strip(), float(value), atmospheres=ATMOSPHERES,
-                           reason=args.reason)
+                           reason=args.reason, force=args.force)
     print(f"{args.path}: removed {removed_summary(removed)} nodes with {label.strip()} > {value}; "
           "the manifest records the atmospheres the campaign makes now")
     return 0

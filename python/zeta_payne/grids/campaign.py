@@ -426,6 +426,9 @@ def _run_locked(args: Any, root: Path) -> int:
         manifest["instruments"] = old["instruments"]
         for key in _PER_INSTRUMENT_PROVENANCE:
             manifest["provenance"][key] = old["provenance"][key]
+        # the grid's history (grids.retire) stays with it
+        if "retired" in old["provenance"]:
+            manifest["provenance"]["retired"] = old["provenance"]["retired"]
         if args.nodes_file is not None:
             manifest["levels"], manifest["node_axes"] = old["levels"], old["node_axes"]
             if getattr(args, "new_level", False):

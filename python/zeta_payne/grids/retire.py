@@ -9,6 +9,11 @@ deleted), then records the change in the manifest: the new ``atmospheres`` prove
 the campaign checks, so it refuses a grid whose retirement is unfinished) and an entry under
 ``provenance.retired``. Interrupted, it is simply run again: the chunk rewrites are
 idempotent and the manifest is written last.
+
+A grid whose manifest already records the target atmospheres is left alone: every node in it
+was made with them (the campaign refuses to add to a grid made otherwise), so the nodes above
+the bound there are the ones made again, not the ones to retire. That keeps the retirement a
+no-op once done — it runs at the start of every campaign — unless ``force`` is given.
 """
 
 from __future__ import annotations
@@ -20,11 +25,26 @@ from pathlib import Path
 from ..exceptions import GridError
 from .format import LABEL_NAMES, read_chunk, write_chunk, write_json_atomic
 
-__all__ = ["retire_nodes"]
+__all__ = ["records_atmospheres", "retire_nodes"]
+
+
+def records_atmospheres(root: str | Path, atmospheres: str) -> bool:
+    """Whether a grid's manifest records ``atmospheres`` (so its nodes were made with them)."""
+    manifest_path = Path(root) / "manifest.json"
+    if not manifest_path.is_file():
+        return False
+    return json.loads(manifest_path.read_text()).get("provenance", {}).get(
+        "atmospheres") == atmospheres
 
 
 def retire_nodes(
-    root: str | Path, label: str, above: float, *, atmospheres: str, reason: str
+    root: str | Path,
+    label: str,
+    above: float,
+    *,
+    atmospheres: str,
+    reason: str,
+    force: bool = False,
 ) -> dict[str, int]:
     """Remove the nodes whose ``label`` exceeds ``above`` from a grid and record it.
 
@@ -40,11 +60,15 @@ def retire_nodes(
         The ``provenance.atmospheres`` the grid's remaining and future nodes are made with.
     reason : str
         Why; stored with the count in ``provenance.retired``.
+    force : bool, optional
+        Remove the nodes even when the manifest already records ``atmospheres`` (by default
+        such a grid is left untouched: its nodes above the bound were made with them).
 
     Returns
     -------
     dict
-        Nodes removed now per instrument folder (0 everywhere on a rerun).
+        Nodes removed now per instrument folder (0 everywhere on a rerun, and for a grid
+        already made with ``atmospheres``).
     """
     root = Path(root)
     manifest_path = root / "manifest.json"
@@ -54,9 +78,10 @@ def retire_nodes(
         raise GridError(f"label must be one of {', '.join(LABEL_NAMES)}, not {label!r}")
     column = LABEL_NAMES.index(label)
     manifest = json.loads(manifest_path.read_text())
-    removed: dict[str, int] = {}
-    for name in sorted(manifest.get("instruments", {})):
-        removed[name] = 0
+    removed: dict[str, int] = {name: 0 for name in sorted(manifest.get("instruments", {}))}
+    if manifest.get("provenance", {}).get("atmospheres") == atmospheres and not force:
+        return removed
+    for name in removed:
         for chunk in sorted((root / name).glob("chunk_*.npz")):
             labels, flux, seconds = read_chunk(chunk)
             keep = ~(labels[:, column] > above + 1e-9)
