@@ -136,6 +136,39 @@ def test_a_probe_grid_becomes_a_refinement_level(tmp_path, capsys):
     assert json.loads((root / "main" / "manifest.json").read_text())["levels"] == manifest["levels"]
 
 
+def test_taken_nodes_go_only_to_the_instruments_that_lack_them(tmp_path):
+    """--take-from copies a source node into each instrument folder that lacks it: a node one
+    instrument has already (made for APOGEE alone) is not written there again; a rerun takes
+    nothing; nodes not planned stay behind."""
+    from zeta_payne.grids.campaign import _keys_on_disk, _take_chunks
+    from zeta_payne.grids.format import read_chunk, write_chunk
+    from zeta_payne.grids.nodes import label_keys
+
+    def chunk(path, teffs, value):
+        labels = np.array([[t, 4.0, 0.0] for t in teffs], dtype=float)
+        flux = np.full((len(teffs), 5), value, dtype=np.uint16)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_chunk(path, labels, flux, np.full(len(teffs), 1.0))
+
+    source, root = tmp_path / "probe", tmp_path / "main"
+    for name in ("apogee", "boss"):
+        chunk(source / name / "chunk_0000.npz", [10500, 11000, 11500], 7)
+    chunk(root / "apogee" / "chunk_0000.npz", [9000, 10500], 1)  # 10500 made for APOGEE alone
+    chunk(root / "boss" / "chunk_0000.npz", [9000], 1)
+    planned = {tuple(k) for k in label_keys(np.array([[10500, 4, 0], [11000, 4, 0]]))}
+    _take_chunks(source, root, ["apogee", "boss"], planned)
+    on_disk = _keys_on_disk(root, ["apogee", "boss"])
+    for name in ("apogee", "boss"):  # 11500 is not planned here
+        assert sorted(k[0] for k in on_disk[name]) == [90000, 105000, 110000]
+    apogee = [read_chunk(c) for c in sorted((root / "apogee").glob("chunk_*.npz"))]
+    assert sum(len(lab) for lab, _, _ in apogee) == 3  # 10500 once, the one made here
+    assert apogee[0][1][1, 0] == 1
+    assert [c.name for c in sorted((root / "boss").glob("chunk_*.npz"))] == [
+        "chunk_0000.npz", "chunk_0001.npz"]
+    _take_chunks(source, root, ["apogee", "boss"], planned)  # rerun: nothing more
+    assert len(list(root.glob("*/chunk_*.npz"))) == 4
+
+
 def test_model_range_and_instrument_selection(tmp_path):
     from zeta_payne.grids.campaign import _build_config
 

@@ -273,28 +273,37 @@ def _refined_levels(levels: list[dict], nodes: dict) -> tuple[list[dict], dict]:
 
 
 def _take_chunks(source: Path, root: Path, instruments: list[str], planned: set) -> None:
-    """Copy ``source``'s chunks (a grid checked to have the same synthesis settings) whose
-    nodes are planned here and not on disk, under this grid's next chunk numbers (temporary
-    file + rename, as the campaign writes)."""
-    done, next_index = _done_keys(root, instruments)
-    taken = 0
-    for chunk in sorted((source / instruments[0]).glob("chunk_*.npz")):
-        parts = [source / name / chunk.name for name in instruments]
-        if not all(part.is_file() for part in parts):
-            continue
-        keys = {tuple(k) for k in label_keys(read_chunk(chunk)[0])}
-        if not keys <= planned or keys & done:
-            continue
-        for name, part in zip(instruments, parts, strict=True):
+    """Copy the nodes of ``source`` (a grid checked to have the same synthesis settings) that
+    are planned here, each into the instrument folders that lack it, under this grid's next
+    chunk numbers (temporary file + rename, as the campaign writes).
+
+    Per instrument, as the synthesis is: a node one instrument has already (a level made for
+    APOGEE alone, a retirement) is copied only for the others, never written twice.
+    """
+    on_disk = _keys_on_disk(root, instruments)
+    next_index = _next_chunk(root)
+    names = sorted({c.name for name in instruments for c in (source / name).glob("chunk_*.npz")})
+    taken = dict.fromkeys(instruments, 0)
+    for chunk_name in names:
+        wrote = False
+        for name in instruments:
+            part = source / name / chunk_name
+            if not part.is_file():
+                continue
             labels, flux, seconds = read_chunk(part)
-            if {tuple(k) for k in label_keys(labels)} != keys:
-                raise GridError(f"{part}: other nodes than {chunk}")
-            write_chunk(root / name / f"chunk_{next_index:04d}.npz", labels, flux, seconds)
-        log.info("took %s from %s as chunk_%04d (%d nodes)", chunk.name, source, next_index, len(keys))
-        done |= keys
-        next_index += 1
-        taken += len(keys)
-    log.info("took %d nodes from %s", taken, source)
+            keys = [tuple(k) for k in label_keys(labels)]
+            take = np.array([k in planned and k not in on_disk[name] for k in keys], dtype=bool)
+            if not take.any():
+                continue
+            write_chunk(root / name / f"chunk_{next_index:04d}.npz", labels[take], flux[take],
+                        seconds[take])
+            on_disk[name].update(k for k, t in zip(keys, take, strict=True) if t)
+            taken[name] += int(take.sum())
+            wrote = True
+        if wrote:
+            log.info("took %s from %s as chunk_%04d", chunk_name, source, next_index)
+            next_index += 1
+    log.info("took from %s: %s", source, ", ".join(f"{n} {k} nodes" for n, k in taken.items()))
 
 
 def _keys_on_disk(root: Path, instruments: list[str]) -> dict[str, set]:
