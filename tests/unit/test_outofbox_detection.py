@@ -97,6 +97,19 @@ def test_scored_set(labels, reasons, expected):
     assert scored_set(*labels, reasons) == expected
 
 
+def test_scored_set_counts_a_true_v_sini_at_the_upper_edge_only():
+    """A synthesis-truth case whose true v sin i is within the margin of the box's upper v sin i
+    is at the edge (a fit there is rightly flagged at the edge); slow rotators stay in; without
+    a v sin i (real stars) or a v sin i box nothing changes."""
+    box = {**BOSS_BOX, "v_sini": (0.0, 400.0)}
+    assert scored_set(12000.0, 4.0, 0.0, (), box, v_sini=390.0) == "edge"
+    assert scored_set(12000.0, 4.0, 0.0, (), box, v_sini=379.0) == "in"
+    assert scored_set(12000.0, 4.0, 0.0, (), box, v_sini=0.0) == "in"
+    assert scored_set(12000.0, 4.0, 0.0, (), box, v_sini=421.0) == "out"
+    assert scored_set(12000.0, 4.0, 0.0, (), box) == "in"
+    assert scored_set(12000.0, 4.0, 0.0, (), BOSS_BOX, v_sini=399.0) == "in"
+
+
 def test_scored_set_margins_are_the_box_edges_shifted():
     lo = BOSS_BOX["m_h"][0]
     m = EDGE_MARGIN["m_h"]

@@ -172,7 +172,8 @@ def _run_synthetic(args: argparse.Namespace) -> int:
         " Sets: `zeta_payne.validation.realstars.scored_set` of the "
         "true labels against the bundle's box, its lower log g raised to the bundle's log g floor at "
         "the star's Teff (out: beyond it by more than Teff 2 %, log g 0.25, [M/H] 0.35; edge: within "
-        "that of an edge). Halves: even/odd rows."
+        "that of an edge, or a true v sin i within 20 km/s of the box's upper v sin i). Halves: "
+        "even/odd rows."
     )
     if args.report_only:
         rows = read_synthetic(out)
@@ -184,7 +185,7 @@ def _run_synthetic(args: argparse.Namespace) -> int:
             bundle, args.synthetic, out, snr=args.snr, limit=args.limit, noiseless=args.noiseless
         )
     specs = {s.name: s for s in bundle.manifest.labels}
-    box = {k: (specs[k].lower, specs[k].upper) for k in ("teff", "logg", "m_h")}
+    box = {k: (specs[k].lower, specs[k].upper) for k in ("teff", "logg", "m_h", "v_sini")}
     floor = bundle.manifest.fit_defaults.get("logg_floor") or ()
     table = synthetic_detection(rows, box, floor)
     if args.noiseless:

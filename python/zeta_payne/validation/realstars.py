@@ -69,7 +69,11 @@ BOSS_BOX: dict[str, tuple[float, float]] = {"teff": (6000.0, 25000.0), "logg": (
 #: [M/H] 0.32 — mostly the fit's −0.3 dex [M/H] offset for F stars). A star within the margin
 #: of an edge, on either side, cannot be placed by its reference labels: it is scored apart
 #: ("edge"), neither as in- nor as out-of-box.
-EDGE_MARGIN: dict[str, float] = {"teff": 0.02, "logg": 0.25, "m_h": 0.35}
+EDGE_MARGIN: dict[str, float] = {"teff": 0.02, "logg": 0.25, "m_h": 0.35, "v_sini": 20.0}
+#: v sin i [km/s] counts only where a true value is known (synthesis truth) and only at the
+#: box's upper edge (0 is a physical bound, not an edge of the box: an unresolved rotator is a
+#: warning, never bad); its margin is the v sin i RMS of Table 3 at S/N 50, rounded up (BOSS
+#: 14.4, APOGEE 18.7 km/s; ``docs/validation/v3/README.md``).
 
 #: The scored sets of :func:`scored_set`, in report order.
 SCORED_SETS: tuple[str, ...] = ("in", "out", "edge", "peculiar", "unknown")
@@ -174,6 +178,7 @@ def scored_set(
     box: dict[str, tuple[float, float]] | None = None,
     margin: dict[str, float] | None = None,
     floor: Sequence[Sequence[float]] = (),
+    v_sini: float = math.nan,
 ) -> str:
     """The set a star is scored in by the out-of-box detection (see ``docs/fitting.md``).
 
@@ -197,6 +202,9 @@ def scored_set(
         Defaults: :data:`BOSS_BOX`, :data:`EDGE_MARGIN`.
     floor : sequence of (teff_lo, teff_hi, logg_min)
         The bundle's log g floor: the box's lower log g at the star's teff.
+    v_sini : float, optional
+        True v sin i [km/s] where known (synthesis truth; NaN for real stars). Scored against
+        the upper edge of ``box["v_sini"]`` alone, when the box has one.
 
     Returns
     -------
@@ -204,7 +212,7 @@ def scored_set(
         One of :data:`SCORED_SETS`.
     """
     box = _trained_box(box or BOSS_BOX, teff, floor)
-    margin = margin or EDGE_MARGIN
+    margin = {**EDGE_MARGIN, **(margin or {})}
     if "emission" in reasons:
         return "out"
     beyond: dict[str, float] = {}
@@ -214,13 +222,15 @@ def scored_set(
         lo, hi = box[label]
         distance = max(lo - value, value - hi)  # > 0 outside, < 0 inside
         beyond[label] = distance / value if label == "teff" else distance
+    if "v_sini" in box and np.isfinite(v_sini):
+        beyond["v_sini"] = v_sini - box["v_sini"][1]
     if any(d > margin[k] for k, d in beyond.items()):
         return "out"
     if any(d > -margin[k] for k, d in beyond.items()):
         return "edge"
     if "peculiar" in reasons:
         return "peculiar"
-    if len(beyond) < 3:
+    if not all(k in beyond for k in ("teff", "logg", "m_h")):
         return "unknown"
     return "in"
 

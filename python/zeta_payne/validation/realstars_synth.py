@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -174,7 +175,7 @@ def synthetic_detection(
     floor: Sequence[Sequence[float]] = (),
 ) -> list[dict[str, Any]]:
     """Flag rates per scored set (:func:`~zeta_payne.validation.realstars.scored_set` of the true
-    labels, against ``box`` raised to the bundle's log g ``floor`` as for the real stars) and
+    labels and v sin i, against ``box`` raised to the bundle's log g ``floor`` as for the real stars) and
     per truth group, all cases and per half (even/odd rows).
 
     The set ``box`` splits the cases plainly by the truth file (``in``: every point it marks
@@ -191,7 +192,8 @@ def synthetic_detection(
 
     for i, r in enumerate(rows):
         r["half"] = i % 2
-        r["scored"] = scored_set(r["teff_ref"], r["logg_ref"], r["m_h_ref"], (), box, floor=floor)
+        r["scored"] = scored_set(r["teff_ref"], r["logg_ref"], r["m_h_ref"], (), box, floor=floor,
+                                 v_sini=float(r.get("v_sini_ref", math.nan)))
         r["oob"] = bool(r["result_flags"] & int(ResultFlags.OUT_OF_BOX))
         r["bad"] = bool(r["result_flags"] & int(BAD_MASK))
     groups: list[tuple[str, str, list[dict[str, Any]]]] = []
