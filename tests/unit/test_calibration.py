@@ -328,6 +328,39 @@ def test_bundle_defaults_writes_a_new_version_and_drops_the_calibration(toy_boss
         assert main(["bundle", "defaults", str(out), *bad, "--reason", "x", "--in-place"]) != 0
 
 
+def test_bundle_defaults_from_takes_over_the_shipped_bundles_fit_rules(toy_boss, toy_apogee, tmp_path):
+    """``bundle defaults --from SHIPPED``: a newly trained network gets every fit default the
+    shipped bundle was given after its training, at the shipped value (a rule set and later
+    unset stays unset), with the reason recorded; another instrument's bundle is refused."""
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.cli import main
+    from zeta_payne.fitting.fitter import Fitter
+
+    shipped = tmp_path / "shipped"
+    assert main(["bundle", "defaults", str(toy_boss.path), "--set", "n_chebyshev=9", "--set",
+                 "restarts=1", "--reason", "one", "--bundle-out", str(shipped)]) == 0
+    assert main(["bundle", "defaults", str(shipped), "--set", "masked_bands=[[6865.0, 6940.0]]",
+                 "--unset", "n_chebyshev", "--reason", "two", "--in-place"]) == 0
+    trained = tmp_path / "trained"
+    assert main(["bundle", "defaults", str(toy_boss.path), "--set", "presearch_points=77",
+                 "--reason", "its own", "--bundle-out", str(trained)]) == 0
+    base = Fitter.default_options(load_bundle(toy_boss.path))
+    assert main(["bundle", "defaults", str(trained), "--from", str(shipped), "--in-place"]) == 0
+    new = load_bundle(trained)
+    options = Fitter.default_options(new)
+    assert options.restarts == 1 and options.n_chebyshev == base.n_chebyshev
+    assert [list(b) for b in options.masked_bands] == [[6865.0, 6940.0]]
+    assert options.presearch_points == 77  # the candidate's own, untouched
+    change = new.manifest.provenance["fit_defaults_changes"][-1]
+    assert change["changes"] == {"n_chebyshev": None, "restarts": 1,
+                                 "masked_bands": [[6865.0, 6940.0]]}
+    assert change["reason"].startswith("the fit rules of " + load_bundle(shipped).name)
+    assert main(["bundle", "defaults", str(toy_apogee.path), "--from", str(shipped),
+                 "--bundle-out", str(tmp_path / "x")]) != 0
+    assert main(["bundle", "defaults", str(trained), "--set", "restarts=2",
+                 "--bundle-out", str(tmp_path / "y")]) != 0  # no reason
+
+
 def test_width_interval_brackets_the_width_and_shrinks_with_more_pulls():
     from zeta_payne.fitting.calibration import width_interval
 

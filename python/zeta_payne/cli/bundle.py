@@ -151,7 +151,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     dfl.add_argument("bundle", help="folder, name, or instrument")
     dfl.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="repeatable")
     dfl.add_argument("--unset", action="append", default=[], metavar="KEY", help="repeatable")
-    dfl.add_argument("--reason", required=True, help="why (stored in the provenance)")
+    dfl.add_argument(
+        "--from", dest="from_bundle", default=None, metavar="BUNDLE",
+        help="take over the fit rules another bundle of the instrument was given after its "
+        "training (every key of its recorded fit_defaults_changes, at its value there): a newly "
+        "trained network gets the shipped bundle's rules; --set/--unset apply after it",
+    )
+    dfl.add_argument("--reason", default=None,
+                     help="why (stored in the provenance; required unless --from)")
     dwhere = dfl.add_mutually_exclusive_group(required=True)
     dwhere.add_argument("--in-place", action="store_true", help="replace the bundle's folder")
     dwhere.add_argument("--bundle-out", default=None, metavar="DIR", help="write the new version here")
@@ -418,6 +425,20 @@ def _defaults(args: argparse.Namespace) -> int:
     bundle = load_bundle(resolve_bundle_path(args.bundle))
     defaults = dict(bundle.manifest.fit_defaults)
     changes: dict = {}
+    reason = args.reason
+    if args.from_bundle is not None:
+        source = load_bundle(resolve_bundle_path(args.from_bundle))
+        if source.instrument != bundle.instrument:
+            raise ZetaPayneError(f"--from {args.from_bundle}: a {source.instrument} bundle, "
+                                 f"not {bundle.instrument}")
+        changes.update(fit_rules_of(source.manifest.fit_defaults, source.manifest.provenance))
+        if not changes:
+            raise ZetaPayneError(f"--from {args.from_bundle}: no fit defaults were changed "
+                                 "after its training")
+        reason = reason or (f"the fit rules of {source.name} {source.version} "
+                            f"({', '.join(changes)})")
+    if not reason:
+        raise ZetaPayneError("give --reason (why the defaults change)")
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
@@ -427,7 +448,7 @@ def _defaults(args: argparse.Namespace) -> int:
         except json.JSONDecodeError as exc:
             raise ZetaPayneError(f"--set {key}: {value!r} is not JSON ({exc})") from exc
     for key in args.unset:
-        if key not in defaults:
+        if key not in defaults and changes.get(key, None) is None:
             raise ZetaPayneError(f"--unset {key}: not among the bundle's fit defaults")
         changes[key] = None
     if not changes:
@@ -449,7 +470,7 @@ def _defaults(args: argparse.Namespace) -> int:
     if drop:
         provenance.pop("error_calibration", None)
     history = list(provenance.get("fit_defaults_changes") or [])
-    history.append({"from_version": bundle.version, "changes": changes, "reason": args.reason,
+    history.append({"from_version": bundle.version, "changes": changes, "reason": reason,
                     "dropped": list(drop)})
     provenance["fit_defaults_changes"] = history
     new = write_bundle_revision(bundle, {}, provenance, args.bundle_out, args.version,
@@ -457,6 +478,18 @@ def _defaults(args: argparse.Namespace) -> int:
     print(f"wrote {new.name}@{new.version} to {new.path} (sha256 {new.sha256[:12]})"
           + (" — its error calibration was dropped: calibrate again" if drop else ""))
     return 0
+
+
+def fit_rules_of(fit_defaults: dict, provenance: dict) -> dict:
+    """The fit defaults a bundle was given after its training, ``{key: value}``.
+
+    Every key of its ``provenance.fit_defaults_changes``, in the order first changed, at the
+    value the bundle has now (``None``: unset there).
+    """
+    keys: list[str] = []
+    for change in provenance.get("fit_defaults_changes") or []:
+        keys += [k for k in change.get("changes", {}) if k not in keys]
+    return {k: fit_defaults.get(k) for k in keys}
 
 
 def _verify(args: argparse.Namespace) -> int:

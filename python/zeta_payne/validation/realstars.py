@@ -527,7 +527,7 @@ def _fit_rows(stars: list[RealStar], bundle: Any, device: str = "cpu") -> tuple[
             "snr_model": ref["snr_model"],
             "frame": frame,
         }
-        for label in ("teff", "logg", "v_sini", "m_h", "v_rad"):
+        for label in ("teff", "logg", "v_sini", "m_h", "v_micro", "v_rad"):
             row[label] = fit.get(label, float("nan"))
             row[f"e_{label}"] = fit.get(f"e_{label}", float("nan"))
         for label, ref_col, _ in COMPARED:

@@ -1,0 +1,186 @@
+"""Print a retrained bundle's release figures beside the shipped bundle's (Markdown).
+
+Used by ``data/bundles/release_v3.sh`` (step ``compare``); reads only what the release cycle
+writes — the bundles' held-out summaries and the validation folders in the layout of
+``docs/validation/v3`` — and runs no fit::
+
+    python data/bundles/compare_release.py --instrument boss \\
+        --shipped data/bundles/zeta-payne-boss --shipped-docs docs/validation/v3 \\
+        --candidate scratch/bundles-v3d/zeta-payne-boss --candidate-docs scratch/release-boss
+
+Figures (each the one the docs quote for the issue's targets): emulator p95 per teff region
+against the v3 synthesis truth and interpolation / emulator (median and p95) at the truth
+points and the midpoint probes; Table 3 RMS per label and the all-label reliability at S/N
+inf / 100 / 50; calibration-check cells within 0.8-1.25 (seed 13); out-of-box and in-box rates
+with any BAD bit (S/N 50, true v sin i scored); for BOSS the real-star offsets per teff bin.
+A figure whose files are missing shows as "—".
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+LABELS = ("teff", "logg", "v_sini", "m_h", "v_rad")
+SNRS = ("inf", "100", "50")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.{digits}g}"
+
+
+def holdout(bundle: Path, grid_name: str) -> dict[str, dict[str, float]]:
+    """Per teff region: emulator p95 and interpolation/emulator (median, p95) of one held-out grid."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    grids = manifest["provenance"].get("accuracy", {}).get("holdout_grids") or []
+    out: dict[str, dict[str, float]] = {}
+    for grid in grids:
+        if Path(grid["grid"]).name != grid_name:
+            continue
+        for region in grid.get("regions", []):
+            hi = region["teff_hi"]
+            lo = region["teff_lo"] / 1000
+            key = f"{lo:g}–{hi / 1000:g} kK" if hi < 1e6 else f"≥ {lo:g} kK"
+            emu, itp = region["emulator"], region["interpolation"]
+            out[key] = {
+                "emulator_p95": emu["p95"],
+                "ratio_median": itp["median"] / emu["median"] if emu["median"] else math.nan,
+                "ratio_p95": itp["p95"] / emu["p95"] if emu["p95"] else math.nan,
+                "n": region["emulator"].get("n_nodes", 0),
+            }
+    return out
+
+
+def table3(folder: Path, instrument: str) -> dict[tuple[str, str], float]:
+    """(snr, label) → RMS, and (snr, "reliability") → the all-label reliability."""
+    out: dict[tuple[str, str], float] = {}
+    for r in _rows(folder / f"synthesis-{instrument}" / "table3.csv"):
+        value = r["rms"] if r["label"] != "all" else r["reliability"]
+        key = (r["snr"], r["label"] if r["label"] != "all" else "reliability")
+        out[key] = float(value) if value not in ("", None) else math.nan
+    return out
+
+
+def calibration_cells(folder: Path, instrument: str) -> tuple[int, int, list[str]]:
+    """Check-13 cells with the reported-error pull width in 0.8–1.25: (inside, all, outside names)."""
+    rows = [r for r in _rows(folder / "calibration" / instrument / "check-13" / "widths.csv")
+            if r["region"] == "-1"]
+    outside = [f"{r['name']} S/N {float(r['snr']):g}: {float(r['reported']):.2f}" for r in rows
+               if not 0.8 <= float(r["reported"]) <= 1.25]
+    return len(rows) - len(outside), len(rows), outside
+
+
+def outofbox(folder: Path, bundle: Path, instrument: str) -> dict[str, tuple[int, int]]:
+    """{"out": (any BAD, n), "in": (any BAD, n)} of the synthetic out-of-box run, scored now."""
+    from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.validation.realstars_synth import read_synthetic, synthetic_detection
+
+    run = folder / "real" / f"synthetic-{instrument}"
+    if not (run / "results.csv").is_file():
+        return {}
+    b = load_bundle(bundle)
+    specs = {s.name: s for s in b.manifest.labels}
+    box = {k: (specs[k].lower, specs[k].upper) for k in ("teff", "logg", "m_h", "v_sini")}
+    table = synthetic_detection(read_synthetic(run), box, b.manifest.fit_defaults.get("logg_floor") or ())
+    return {d["set"]: (d["n_bad"], d["n"]) for d in table
+            if d["group"] == "all" and d["set"] in ("in", "out")}
+
+
+def real_bins(folder: Path) -> dict[str, dict[str, Any]]:
+    """In-box teff bins of the real-star benchmark: n, BAD and the median offsets."""
+    return {r["teff_bin"]: r for r in _rows(folder / "real" / "bins.csv") if r["sample"] == "in-box"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--instrument", required=True, choices=("boss", "apogee"))
+    p.add_argument("--shipped", required=True, type=Path, help="shipped bundle folder")
+    p.add_argument("--shipped-docs", required=True, type=Path, help="its validation folder")
+    p.add_argument("--candidate", required=True, type=Path, help="candidate bundle folder")
+    p.add_argument("--candidate-docs", required=True, type=Path, help="its validation folder")
+    p.add_argument("--truth", default="data/truth/synth-truth-v3", help="the held-out truth grid")
+    p.add_argument("--midpoints", default="obaf-sme-v3-midpoints", help="the midpoint grid's name")
+    args = p.parse_args(argv)
+    inst = args.instrument
+    names = {}
+    for which, bundle in (("shipped", args.shipped), ("candidate", args.candidate)):
+        m = json.loads((bundle / "manifest.json").read_text())
+        names[which] = f"{m['name']} {m['version']}"
+    sides = (("shipped", args.shipped, args.shipped_docs), ("candidate", args.candidate, args.candidate_docs))
+    print(f"# Release figures: {names['candidate']} (candidate) against {names['shipped']} (shipped)\n")
+
+    for grid, title in ((Path(args.truth).name, "truth points"), (args.midpoints, "midpoint probes")):
+        per = {w: holdout(b, grid) for w, b, _ in sides}
+        regions = list(dict.fromkeys([*per["shipped"], *per["candidate"]]))
+        print(f"## Held out: {title} ({grid}) — emulator p95; interpolation / emulator "
+              "median, p95 (target ≤ 0.5)\n")
+        print("| region | emulator p95 shipped → candidate | ratio median | ratio p95 |")
+        print("| --- | --- | --- | --- |")
+        for reg in regions:
+            s, c = per["shipped"].get(reg, {}), per["candidate"].get(reg, {})
+            print(f"| {reg} | {_fmt(s.get('emulator_p95'))} → {_fmt(c.get('emulator_p95'))} | "
+                  f"{_fmt(s.get('ratio_median'), 2)} → {_fmt(c.get('ratio_median'), 2)} | "
+                  f"{_fmt(s.get('ratio_p95'), 2)} → {_fmt(c.get('ratio_p95'), 2)} |")
+        print()
+
+    t3 = {w: table3(d, inst) for w, _, d in sides}
+    print("## Table 3 (seed 23): RMS, shipped → candidate, at S/N ∞ / 100 / 50\n")
+    print("| label | S/N ∞ | S/N 100 | S/N 50 |")
+    print("| --- | --- | --- | --- |")
+    for label in (*LABELS, "reliability"):
+        def cell(which: str, snr: str, label: str = label) -> str:
+            value = t3[which].get((snr, label))
+            if label == "reliability" and value is not None and math.isfinite(value):
+                return f"{100 * value:.1f} %"
+            return _fmt(value)
+
+        cells = [f"{cell('shipped', s)} → {cell('candidate', s)}" for s in SNRS]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+
+    print("## Calibration check (seed 13): cells with pull width 0.8–1.25\n")
+    for which, _, d in sides:
+        inside, n, outside = calibration_cells(d, inst)
+        print(f"- {which}: {inside} of {n}" + (f" (outside: {'; '.join(outside)})" if outside else ""))
+    print()
+
+    print("## Out of the box at S/N 50 (any BAD bit; targets ≥ 95 % out, ≤ 5 % in)\n")
+    for which, b, d in sides:
+        rates = outofbox(d, b, inst)
+        cells = [f"{k} {rates[k][0]} / {rates[k][1]}" for k in ("out", "in") if k in rates]
+        print(f"- {which}: " + (", ".join(cells) if cells else "—"))
+    print()
+
+    if inst == "boss":
+        bins = {w: real_bins(d) for w, _, d in sides}
+        print("## Real stars, in the box (median offsets; BAD rows left out), shipped → candidate\n")
+        print("| teff bin | n | BAD | ΔTeff % | Δlog g | Δ[M/H] |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for key in dict.fromkeys([*bins["shipped"], *bins["candidate"]]):
+            s, c = bins["shipped"].get(key, {}), bins["candidate"].get(key, {})
+
+            def pair(col: str, digits: int = 2, s=s, c=c) -> str:
+                return (f"{_fmt(float(s[col]) if s.get(col) else None, digits)} → "
+                        f"{_fmt(float(c[col]) if c.get(col) else None, digits)}")
+
+            print(f"| {key} | {s.get('n', '—')} | {pair('n_bad')} | {pair('d_teff_pct_median')} | "
+                  f"{pair('d_logg_median')} | {pair('d_m_h_median')} |")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

