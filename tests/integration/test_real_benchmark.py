@@ -64,6 +64,8 @@ def test_benchmark_real_small(tmp_path):
     f_star = rows["MILES m0763 HD194943"]
     assert f_star["in_box"] == "1"
     assert abs(float(f_star["d_teff"])) < 0.1 * float(f_star["teff_ref"])
+    # v_micro, a fitted label of the bundle, is in the results (fitted for the F star, 1-4 km/s)
+    assert 1.0 <= float(f_star["v_micro"]) <= 4.0 and "e_v_micro" in f_star
     assert rows[OUT_STAR]["in_box"] == "0"
     assert "metal_poor" in rows[OUT_STAR]["out_of_box"]
     # scored sets: the F and A stars are inside the box by more than the margin; the out star

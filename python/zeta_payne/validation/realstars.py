@@ -625,6 +625,8 @@ RESULT_COLUMNS = [
     "e_v_sini",
     "m_h",
     "e_m_h",
+    "v_micro",
+    "e_v_micro",
     "v_rad",
     "e_v_rad",
     "d_teff",
