@@ -48,6 +48,25 @@ else
         [ -f "$d/manifest.json" ] || { echo "train_v3.sh: $d missing (campaign not done)" >&2; exit 2; }
         args+=(--vmicro-grid "$d")
     done
+    # 6 km/s (campaign step 9; widens the v_micro box to 1-6 km/s) once complete for every
+    # instrument trained here
+    d=data/grids/obaf-sme-v3-vmic6
+    if [ -f "$d/manifest.json" ] && "$PY" - "$d" data/grids/v3/nodes-v3-vmicro.txt $INSTRUMENTS <<'PYEOF'
+import sys
+import numpy as np
+from zeta_payne.grids.nodes import label_keys, load_node_grid
+want = {tuple(k) for k in label_keys(np.loadtxt(sys.argv[2], ndmin=2))}
+for name in sys.argv[3:]:
+    try:
+        have = {tuple(k) for k in label_keys(load_node_grid(sys.argv[1], name).labels)}
+    except Exception:
+        sys.exit(1)
+    if want - have:
+        sys.exit(1)
+PYEOF
+    then args+=(--vmicro-grid "$d"); echo "train_v3.sh: with $d (v_micro to 6 km/s)"
+    else echo "train_v3.sh: $d not complete: v_micro 1-4 km/s"
+    fi
 fi
 source data/truth/complete.sh
 holdout() {  # the held-out synthesis truth of one instrument (none: no option; score it later

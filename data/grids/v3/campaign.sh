@@ -54,7 +54,7 @@ synth() {  # grid, nodes file, v_micro, extra options
 }
 # 0. supersolar nodes: retire the ones made at fixed column mass, APOGEE's made again first
 #    (every grid the campaign adds to; those with no such node only record the atmospheres)
-for g in data/grids/obaf-sme-v3{,-vmic1,-vmic3,-vmic4,-midpoints,-teffprobe,-continuum} \
+for g in data/grids/obaf-sme-v3{,-vmic1,-vmic3,-vmic4,-vmic6,-midpoints,-teffprobe,-continuum} \
          data/truth/synth-truth-v{1,3}{,-continuum}; do
     [ -f "$g/manifest.json" ] && "$PY" -m zeta_payne.cli grid retire "$g" --above m_h=0.5
 done
@@ -88,6 +88,12 @@ continuum data/grids/obaf-sme-v3
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --new-level --instruments apogee
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-apogee.txt 2.0 --new-level --instruments apogee
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level5-apogee.txt 2.0 --new-level --instruments apogee
+# 9. the v_micro response at 6 km/s (twenty-fifth session): real A/Am stars the BOSS fit puts
+#    at the box's 4-km/s edge want 5-6 km/s in direct syntheses at their fitted labels
+#    (docs/validation/diagnosis/vmicro-edge/); the v_micro nodes of step 3, APOGEE first
+#    (≈ 0.05 CPU-h), then BOSS (≈ 2.2 CPU-h); train_v3.sh takes the grid once it is complete
+synth obaf-sme-v3-vmic6 data/grids/v3/nodes-v3-vmicro.txt 6.0 --instruments apogee
+synth obaf-sme-v3-vmic6 data/grids/v3/nodes-v3-vmicro.txt 6.0
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss
