@@ -76,6 +76,19 @@ def test_generator_adds_the_response_and_reproduces_the_nodes(main):
     assert np.allclose(response(np.array([[8000.0, 3.5, -0.5, 4.0]])), _response(q, 4.0), atol=2e-6)
 
 
+def test_a_6_kms_grid_widens_the_v_micro_range(main):
+    """A third response grid above 4 km/s (campaign step 9) widens the box to 1–6 km/s; at 5
+    km/s the response lies halfway between the 4- and 6-km/s grids' (piecewise linear)."""
+    response = build_vmicro_response(main, [_vgrid(1.0), _vgrid(4.0), _vgrid(6.0, vcurve=0.2)])
+    assert response.values == (1.0, 2.0, 4.0, 6.0) and response.v_micro_range == (1.0, 6.0)
+    node = np.array([[8000.0, 3.0, 0.0]])
+    got = response(np.array([[8000.0, 3.0, 0.0, 5.0]]))
+    want = 0.5 * (_response(node, 4.0) + _response(node, 6.0, vcurve=0.2))
+    assert np.allclose(got, want, atol=2e-6)
+    assert np.allclose(response(np.array([[8000.0, 3.0, 0.0, 6.0]])),
+                       _response(node, 6.0, vcurve=0.2), atol=2e-6)
+
+
 def test_response_tapers_to_zero_above_its_teff_range(main):
     response = build_vmicro_response(main, [_vgrid(1.0), _vgrid(4.0)])
     at_edge = response(np.array([[10000.0, 4.0, 0.0, 4.0]]))
