@@ -86,15 +86,12 @@ def calibration_cells(folder: Path, instrument: str) -> tuple[int, int, list[str
 def outofbox(folder: Path, bundle: Path, instrument: str) -> dict[str, tuple[int, int]]:
     """{"out": (any BAD, n), "in": (any BAD, n)} of the synthetic out-of-box run, scored now."""
     from zeta_payne.bundles.bundle import load_bundle
-    from zeta_payne.validation.realstars_synth import read_synthetic, synthetic_detection
+    from zeta_payne.validation.realstars_synth import read_synthetic, scoring_box, synthetic_detection
 
     run = folder / "real" / f"synthetic-{instrument}"
     if not (run / "results.csv").is_file():
         return {}
-    b = load_bundle(bundle)
-    specs = {s.name: s for s in b.manifest.labels}
-    box = {k: (specs[k].lower, specs[k].upper) for k in ("teff", "logg", "m_h", "v_sini")}
-    table = synthetic_detection(read_synthetic(run), box, b.manifest.fit_defaults.get("logg_floor") or ())
+    table = synthetic_detection(read_synthetic(run), *scoring_box(load_bundle(bundle)))
     return {d["set"]: (d["n_bad"], d["n"]) for d in table
             if d["group"] == "all" and d["set"] in ("in", "out")}
 

@@ -156,6 +156,7 @@ def _run_synthetic(args: argparse.Namespace) -> int:
         rediagnose,
         reflag_synthetic,
         run_synthetic,
+        scoring_box,
         synthetic_detection,
         write_detectability_report,
         write_synthetic_report,
@@ -184,9 +185,7 @@ def _run_synthetic(args: argparse.Namespace) -> int:
         rows = run_synthetic(
             bundle, args.synthetic, out, snr=args.snr, limit=args.limit, noiseless=args.noiseless
         )
-    specs = {s.name: s for s in bundle.manifest.labels}
-    box = {k: (specs[k].lower, specs[k].upper) for k in ("teff", "logg", "m_h", "v_sini")}
-    floor = bundle.manifest.fit_defaults.get("logg_floor") or ()
+    box, floor = scoring_box(bundle)
     table = synthetic_detection(rows, box, floor)
     if args.noiseless:
         noisy_dir = os.path.join(args.output, f"synthetic-{bundle.instrument}")

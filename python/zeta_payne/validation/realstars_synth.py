@@ -32,6 +32,7 @@ __all__ = [
     "reflag_synthetic",
     "run_synthetic",
     "read_synthetic",
+    "scoring_box",
     "synthetic_detection",
     "write_synthetic_report",
 ]
@@ -167,6 +168,15 @@ def run_synthetic(
         writer.writeheader()
         writer.writerows(rows)
     return rows
+
+
+def scoring_box(bundle: Any) -> tuple[dict[str, tuple[float, float]], Sequence[Sequence[float]]]:
+    """The box and log g floor a bundle's synthetic cases are scored against
+    (:func:`synthetic_detection`): teff, log g, [M/H] and v sin i bounds from its labels, and
+    its ``logg_floor`` fit default."""
+    specs = {s.name: s for s in bundle.manifest.labels}
+    box = {k: (specs[k].lower, specs[k].upper) for k in ("teff", "logg", "m_h", "v_sini")}
+    return box, bundle.manifest.fit_defaults.get("logg_floor") or ()
 
 
 def synthetic_detection(
