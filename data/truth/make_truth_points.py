@@ -18,6 +18,12 @@ there) with other seeds, 64 ``in:v3`` points in the part of the v3 box outside i
 25 kK), and 64 points outside the v3 box in four groups of 16 (very metal-poor −2.5…−2.0; low
 gravity 2.0–2.5; too hot 30–35 kK; too cool 5,000–6,000 K).
 
+``--version vmicro`` writes the points of the microturbulence truth sets (twenty-sixth
+session): 40 points where the v3 bundles fit v_micro (teff 6,000–10,000 K), kept off the v3
+box's edges by its scoring margins (teff 6,200–9,800 K, log g 3.0–4.6, [M/H] −1.6…+0.4). The
+same points are synthesized at several microturbulences (``make_truth_vmicro.sh``), so the
+fits at one v_micro compare with those at another point by point.
+
 Points whose ATLAS9 atmosphere cannot be interpolated (no low-gravity hot models) are
 redrawn. Run from the repository root::
 
@@ -45,6 +51,10 @@ OUT_GROUPS = {
     "too-cool": {"teff": (5000.0, 6000.0)},
 }
 N_IN, N_OUT_PER_GROUP = 200, 16
+#: The microturbulence truth sets' box: where the v3 bundles fit v_micro, inside the v3 box's
+#: scoring margins (``zeta_payne.validation.realstars.EDGE_MARGIN``).
+BOX_VMICRO = {"teff": (6200.0, 9800.0), "logg": (3.0, 4.6), "m_h": (-1.6, 0.4)}
+N_VMICRO = 40
 
 #: The v3 bundles' box (``data/grids/v3/plan_v3.py``) and what lies beyond it.
 BOX_V3 = {"teff": (6000.0, 30000.0), "logg": (2.5, 5.0), "m_h": (-2.0, 0.8)}
@@ -85,9 +95,17 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--version", choices=("v1", "v3"), default="v1")
+    parser.add_argument("--version", choices=("v1", "v3", "vmicro"), default="v1")
     version = parser.parse_args(argv).version
     atmospheres = load_kurucz_grid()
+    if version == "vmicro":
+        rows = _draw(N_VMICRO, BOX_VMICRO, 20261205, atmospheres)
+        lines = ["# teff logg m_h kind  (data/truth/make_truth_points.py --version vmicro)"]
+        lines += [f"{r[0]:.1f} {r[1]:.4f} {r[2]:.4f}  # in:vmicro" for r in rows]
+        path = Path(__file__).with_name("truth-points-vmicro.txt")
+        path.write_text("\n".join(lines) + "\n")
+        print(f"wrote {path}: {len(rows)} points")
+        return
     seed = 20261201 if version == "v1" else 20261301
     inside = _draw(N_IN, BOX, seed, atmospheres)
     groups = []

@@ -94,10 +94,14 @@ def test_grid_command_computes_resumes_and_loads(tmp_path, capsys):
     write_chunk(src / "boss" / "chunk_0001.npz", labels[1:], flux, np.zeros(1))  # the source grows
     assert main(argv) == 0
     assert "2 nodes on disk (1 computed now" in capsys.readouterr().out
-    assert main(argv) == 0
-    assert "2 nodes on disk (0 computed now" in capsys.readouterr().out
     out = tmp_path / "src-continuum"
     meta = json.loads((out / "manifest.json").read_text())
+    meta["provenance"]["retired"] = [{"nodes": "m_h > 0.5", "removed": {"boss": 0}}]  # grid retire's
+    (out / "manifest.json").write_text(json.dumps(meta))
+    assert main(argv) == 0
+    assert "2 nodes on disk (0 computed now" in capsys.readouterr().out
+    meta = json.loads((out / "manifest.json").read_text())
+    assert meta["provenance"]["retired"] == [{"nodes": "m_h > 0.5", "removed": {"boss": 0}}]  # kept
     assert meta["provenance"]["kind"] == "continuum-jump-factor" and meta["name"] == "src-continuum"
     assert meta["instruments"]["boss"]["flux_scale"] == 25000.0
     grid = load_node_grid(out, "boss")

@@ -64,6 +64,7 @@ def _assert_parity(old, new):
             assert np.allclose(n.cov_e_labels[free], o.cov_e_labels[free], rtol=0.1)
         assert better or abs(n.chi2 - o.chi2) <= 0.05 + 1e-6 * o.chi2
         assert n.label_names == o.label_names and set(n.as_row()) == set(o.as_row())
+        np.testing.assert_array_equal(np.isfinite(n.edge_chi2), np.isfinite(o.edge_chi2))
 
 
 def _parity(bundle, wavelength, device="cpu", **changes):

@@ -319,6 +319,15 @@ def test_bundle_defaults_writes_a_new_version_and_drops_the_calibration(toy_boss
     assert change["dropped"] == ["error_calibration.json"]
     # the weights are the same payload
     assert new.manifest.payloads["weights.npz"] == calibrated.manifest.payloads["weights.npz"]
+    # an option that changes flags alone keeps the calibration (the labels and errors it
+    # measured do not change)
+    flagged = tmp_path / "d"
+    assert main(["bundle", "defaults", str(calibrated.path), "--set", 'edge_chi2_min={"v_micro": 9.0}',
+                 "--reason", "flags", "--bundle-out", str(flagged)]) == 0
+    kept = load_bundle(flagged)
+    assert kept.error_calibration is not None and kept.manifest.provenance.get("error_calibration")
+    assert kept.manifest.provenance["fit_defaults_changes"][-1]["dropped"] == []
+    assert Fitter.default_options(kept).edge_chi2_min == {"v_micro": 9.0}
     # unset brings the old default back
     assert main(["bundle", "defaults", str(out), "--unset", "response_segments", "--reason", "undo",
                  "--in-place"]) == 0

@@ -79,3 +79,66 @@ def test_fits_below_the_logg_floor_are_untrained_and_bad():
     assert f([17000.0, 3.2, 100.0, 0.0]) == 0  # a cooler cell reaches lower
     assert f([20000.0, 3.4995, 100.0, 0.0]) == 0  # on the floor (the optimiser's bound)
     assert not flags([20000.0, 3.2, 100.0, 0.0]) & ResultFlags.UNTRAINED_REGION  # no floor
+
+
+def _bounded_problem(true_a: float, noise: float = 0.0, seed: int = 0):
+    """y = a·x + b·1 + c·x² with a bounded above by 1: the residual and Jacobian at a = 1
+    (b, c re-fitted there), σ = 1 per pixel; returns the residual, Jacobian and σ_a."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(-1.0, 1.0, 200)
+    jac = np.column_stack([x, np.ones_like(x), x**2])
+    y = true_a * x + 0.3 + 0.1 * x**2 + noise * rng.standard_normal(x.size)
+    bc = np.linalg.lstsq(jac[:, 1:], y - 1.0 * x, rcond=None)[0]
+    residual = jac @ np.concatenate([[1.0], bc]) - y
+    sigma_a = np.sqrt(np.linalg.inv(jac.T @ jac)[0, 0])
+    return residual, jac, sigma_a
+
+
+def test_edge_chi2_is_the_squared_distance_past_the_edge_in_errors():
+    from zeta_payne.fitting.diagnostics import edge_chi2
+
+    sides = np.array([1, 0])  # the label a at its upper edge; a second label not at an edge
+    free = np.array([True, False])
+    res, jac, sigma_a = _bounded_problem(true_a=1.0)
+    res_far, _, _ = _bounded_problem(true_a=1.0 + 5.0 * sigma_a)  # the data want 5 errors past
+    res_in, _, _ = _bounded_problem(true_a=1.0 - 5.0 * sigma_a)  # the data want back inside
+    assert edge_chi2(res, jac, sides, free, 1.0)[0] < 1e-9
+    far = edge_chi2(res_far, jac, sides, free, 1.0)
+    assert far[0] == np.float64(far[0]) and abs(far[0] - 25.0) < 1e-6 and np.isnan(far[1])
+    assert abs(edge_chi2(res_far, jac, sides, free, 2.5)[0] - 10.0) < 1e-6  # over the reduced χ²
+    assert edge_chi2(res_in, jac, sides, free, 1.0)[0] == 0.0
+
+
+def test_edge_chi2_holds_other_parameters_on_their_bounds():
+    from zeta_payne.fitting.diagnostics import edge_chi2
+
+    # two nearly degenerate labels: the data want the first past its edge, which the second,
+    # if it may move, explains as well; on its own bound it may not
+    x = np.linspace(-1.0, 1.0, 200)
+    jac = np.column_stack([x, x + 0.05 * x**2, np.ones_like(x)])
+    residual = -3.0 * x
+    free = np.array([True, True])
+    movable = edge_chi2(residual, jac, np.array([1, 0]), free, 1.0)[0]
+    held = edge_chi2(residual, jac, np.array([1, -1]), free, 1.0)
+    assert movable < 0.01 * held[0] and held[0] > 100.0 and np.isfinite(held[1])
+
+
+def test_a_label_at_an_edge_the_data_are_content_with_is_a_warning():
+    names = ("teff", "logg", "v_sini", "m_h", "v_micro")
+    lower = np.append(LOWER, 1.0)
+    upper = np.append(UPPER, 4.0)
+    labels = np.array([8000.0, 4.0, 100.0, 0.0, 4.0])
+    free = np.ones(5, bool)
+    gain = np.array([np.nan, np.nan, np.nan, np.nan, 0.5])
+    rule = FitOptions(edge_chi2_min={"v_micro": 9.0})
+    # without the rule (the shipped bundles) or without the gain: at the edge, bad
+    assert label_flags(labels, free, lower, upper, names, OPT, 0.0, gain) == ResultFlags.V_MICRO_AT_EDGE
+    assert label_flags(labels, free, lower, upper, names, rule, 0.0) == ResultFlags.V_MICRO_AT_EDGE
+    # with it: the data barely ask for more -> near the edge (a warning); they insist -> bad
+    f = ResultFlags(label_flags(labels, free, lower, upper, names, rule, 0.0, gain))
+    assert f == ResultFlags.V_MICRO_NEAR_EDGE and not f & BAD_MASK
+    gain[4] = 30.0
+    assert label_flags(labels, free, lower, upper, names, rule, 0.0, gain) == ResultFlags.V_MICRO_AT_EDGE
+    # other labels keep their at-edge bit whatever their gain
+    labels[3], gain[3] = 0.8, 0.0
+    assert label_flags(labels, free, lower, upper, names, rule, 0.0, gain) & ResultFlags.M_H_AT_EDGE

@@ -102,6 +102,15 @@ def test_edge_flag(toy_boss, fitter):
     r = fitter.fit(simulate(toy_boss, BOSS_WAVELENGTH, truth, 5.0))
     names = set(r.flag_names)
     assert names & {"teff_at_edge", "teff_near_edge", "logg_at_edge", "logg_near_edge"}
+    # a label at an edge has its edge χ² (how much the data want past it); the others NaN
+    from zeta_payne.fitting.diagnostics import edge_sides
+
+    sides = edge_sides(r.labels, fitter.free, fitter.lower, fitter.upper, fitter.options.at_edge)
+    assert np.any(sides != 0)
+    np.testing.assert_array_equal(np.isfinite(r.edge_chi2), sides != 0)
+    assert np.all(r.edge_chi2[sides != 0] >= 0)
+    at = r.label_names[int(np.flatnonzero(sides)[0])]
+    assert np.isfinite(r.as_row()[f"edge_chi2_{at}"])
 
 
 def test_fixed_label_option(toy_boss):

@@ -94,6 +94,12 @@ synth obaf-sme-v3 data/grids/v3/nodes-v3-level5-apogee.txt 2.0 --new-level --ins
 #    (≈ 0.05 CPU-h), then BOSS (≈ 2.2 CPU-h); train_v3.sh takes the grid once it is complete
 synth obaf-sme-v3-vmic6 data/grids/v3/nodes-v3-vmicro.txt 6.0 --instruments apogee
 synth obaf-sme-v3-vmic6 data/grids/v3/nodes-v3-vmicro.txt 6.0
+# 10. the microturbulence truth for BOSS (twenty-sixth session): the first 20 points of
+#     data/truth/truth-points-vmicro.txt at 2, 3.5 and 5 km/s (≈ 2.5 CPU-h). APOGEE's (40 points
+#     at 1.5-5 km/s, 0.33 CPU-h) were made by hand: docs/validation/diagnosis/vmicro-truth/. With
+#     the 1-6 km/s box the 5-km/s set is the in-box test of the wider box.
+INSTRUMENTS=boss LIMIT=20 VMICROS="2.0 3.5 5.0" PYTHON=$PY bash data/truth/make_truth_vmicro.sh \
+    || echo "vmicro truth (BOSS): exited $?"
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss

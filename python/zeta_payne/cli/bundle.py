@@ -141,7 +141,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Write the bundle as a new version whose fit_defaults have KEY set to a JSON VALUE "
             "(or removed with --unset). The change and its reason are recorded in the provenance; "
-            "an error calibration measured with the old defaults is dropped (calibrate again)."
+            "an error calibration measured with the old defaults is dropped (calibrate again), "
+            "unless only options that change flags alone change (edge_chi2_min)."
         ),
         epilog=(
             "example: zeta-payne bundle defaults data/bundles/zeta-payne-boss "
@@ -420,7 +421,7 @@ def _defaults(args: argparse.Namespace) -> int:
     from zeta_payne.bundles.calibration import write_bundle_revision
     from zeta_payne.bundles.registry import resolve_bundle_path
     from zeta_payne.exceptions import ZetaPayneError
-    from zeta_payne.fitting.options import FitOptions, merge_options
+    from zeta_payne.fitting.options import FLAG_ONLY_OPTIONS, FitOptions, merge_options
 
     bundle = load_bundle(resolve_bundle_path(args.bundle))
     defaults = dict(bundle.manifest.fit_defaults)
@@ -466,7 +467,9 @@ def _defaults(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         raise ZetaPayneError(f"the new fit defaults are not valid fit options: {exc}") from exc
     provenance = dict(bundle.manifest.provenance)
-    drop = (CALIBRATION_NAME,) if CALIBRATION_NAME in bundle.manifest.payloads else ()
+    # flag-only options leave the labels and errors as the calibration measured them
+    refits = set(changes) - FLAG_ONLY_OPTIONS
+    drop = (CALIBRATION_NAME,) if CALIBRATION_NAME in bundle.manifest.payloads and refits else ()
     if drop:
         provenance.pop("error_calibration", None)
     history = list(provenance.get("fit_defaults_changes") or [])

@@ -34,6 +34,8 @@ from zeta_payne.fitting.batched_presearch import (
 from zeta_payne.fitting.diagnostics import (
     convergence_flags,
     covariance_errors,
+    edge_chi2,
+    edge_sides,
     label_flags,
     parabola_from_values,
     parabola_points,
@@ -523,8 +525,16 @@ class BatchedFit:
                 cov.singular,
             )
             v_sini_limit = unresolved_v_sini(prep.resolution, opt.unresolved_v_sini)
+            sides = edge_sides(labels, fitter.free, fitter.lower, fitter.upper, opt.at_edge)
+            gain = edge_chi2(
+                final.residual[b, :n_pix].cpu().numpy(),
+                final.jacobian[b, :n_pix].cpu().numpy(),
+                sides,
+                fitter.free,
+                rchi2,
+            )
             flags |= label_flags(
-                labels, fitter.free, fitter.lower, fitter.upper, fitter.label_names, opt, v_sini_limit
+                labels, fitter.free, fitter.lower, fitter.upper, fitter.label_names, opt, v_sini_limit, gain
             )
             raw_e = np.full(len(fitter.label_names), np.nan)
             if chi_points is not None:
@@ -568,6 +578,7 @@ class BatchedFit:
                     n_fev=int(nfev[b]),
                     meta=dict(prep.spectrum.meta),
                     lsf_source=prep.lsf_source,
+                    edge_chi2=gain,
                 )
             )
         return results

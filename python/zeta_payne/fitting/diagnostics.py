@@ -21,6 +21,8 @@ __all__ = [
     "CovarianceErrors",
     "convergence_flags",
     "covariance_errors",
+    "edge_chi2",
+    "edge_sides",
     "label_flags",
     "parabola_errors",
     "parabola_from_values",
@@ -91,6 +93,87 @@ def covariance_errors(
     return CovarianceErrors(e_labels, float(diag[n_free]), formal, correlations, singular)
 
 
+def edge_sides(
+    labels: np.ndarray, free: np.ndarray, lower: np.ndarray, upper: np.ndarray, at_edge: float
+) -> np.ndarray:
+    """Which edge of the box each free label ends at: −1 (lower), +1 (upper) or 0 (neither).
+
+    A label is at an edge within ``at_edge`` of the box width (:attr:`FitOptions.at_edge`),
+    the criterion of ``<LABEL>_AT_EDGE``.
+
+    Parameters
+    ----------
+    labels, lower, upper : numpy.ndarray, shape (L,)
+    free : numpy.ndarray of bool, shape (L,)
+    at_edge : float
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (L,)
+    """
+    width = upper - lower
+    side = np.zeros(len(labels), dtype=int)
+    side[free & ((labels - lower) / width <= at_edge)] = -1
+    side[free & ((upper - labels) / width <= at_edge)] = 1
+    return side
+
+
+def edge_chi2(
+    residual: np.ndarray, jacobian: np.ndarray, sides: np.ndarray, free: np.ndarray, rchi2: float
+) -> np.ndarray:
+    """How much the data ask for each label that ends at an edge to go past it.
+
+    The fit ends on the bound of the box; linearised at the optimum, the χ² it would lose if
+    the label alone were released past the bound — the other parameters not on a bound
+    (labels, RV, response) adjusting with it — is the difference of the projections of the
+    residual on the Jacobian's columns with and without that label. Divided by the reduced
+    χ² (the scale of the covariance errors), it is the square of how many errors the data
+    put the optimum beyond the edge: about 1 or less when the edge is merely where a weakly
+    constrained label came to rest, tens when the spectrum wants physics outside the box.
+    A label whose linearised step would point back into the box gets 0.
+
+    Parameters
+    ----------
+    residual : numpy.ndarray, shape (N,)
+        Weighted residual ``(model − data) / σ`` at the optimum.
+    jacobian : numpy.ndarray, shape (N, F + 1 + C)
+        Its Jacobian: free labels, RV, response coefficients.
+    sides : numpy.ndarray of int, shape (L,)
+        :func:`edge_sides` of the fit (−1, 0, +1 per label).
+    free : numpy.ndarray of bool, shape (L,)
+    rchi2 : float
+        Reduced χ² of the fit.
+
+    Returns
+    -------
+    numpy.ndarray, shape (L,)
+        Δχ² / χ²_ν per label at an edge; NaN for the others (and when not computable).
+    """
+    out = np.full(len(sides), np.nan)
+    free_sides = sides[free]
+    if not np.any(free_sides) or not np.isfinite(rchi2) or rchi2 <= 0:
+        return out
+    norms = np.linalg.norm(jacobian, axis=0)
+    scaled = jacobian / np.where(norms > 0, norms, 1.0)
+    on_bound = np.zeros(jacobian.shape[1], dtype=bool)
+    on_bound[: free_sides.size] = free_sides != 0
+    labels_at = np.flatnonzero(free)
+    for k in np.flatnonzero(free_sides):
+        if norms[k] == 0:
+            continue
+        inner = np.flatnonzero(~on_bound)
+        with_k = np.concatenate([[k], inner])
+        step = np.linalg.lstsq(scaled[:, with_k], -residual, rcond=None)[0][0]
+        if step * free_sides[k] <= 0:
+            out[labels_at[k]] = 0.0
+            continue
+        q_with = np.linalg.qr(scaled[:, with_k])[0]
+        q_without = np.linalg.qr(scaled[:, inner])[0]
+        gain = np.sum((q_with.T @ residual) ** 2) - np.sum((q_without.T @ residual) ** 2)
+        out[labels_at[k]] = max(float(gain), 0.0) / rchi2
+    return out
+
+
 def unresolved_v_sini(resolution: float, fraction: float) -> float:
     """The v sin i [km/s] below which rotation is not resolved: ``fraction · c / R``.
 
@@ -112,6 +195,7 @@ def label_flags(
     label_names: Sequence[str],
     options: FitOptions,
     v_sini_limit: float,
+    edge_gain: np.ndarray | None = None,
 ) -> int:
     """Flags of labels at or near the box edges, and of unresolved rotation.
 
@@ -123,6 +207,11 @@ def label_flags(
     ``NLTE_REGIME`` (a warning: LTE models there carry a systematic); teff and log g below
     ``options.logg_floor`` are ``UNTRAINED_REGION`` (bad: no training spectra there).
 
+    A label of ``options.edge_chi2_min`` at an edge is ``<LABEL>_AT_EDGE`` only when the data
+    push past the edge (its ``edge_gain``, :func:`edge_chi2`, at least the option's value);
+    else ``<LABEL>_NEAR_EDGE``: the edge is where a weakly constrained label came to rest,
+    a bound the data are content with, not physics outside the box.
+
     Parameters
     ----------
     labels : numpy.ndarray, shape (L,)
@@ -133,6 +222,9 @@ def label_flags(
     options : FitOptions
     v_sini_limit : float
         :func:`unresolved_v_sini` of the fitted spectrum [km/s].
+    edge_gain : numpy.ndarray, shape (L,), optional
+        :func:`edge_chi2` of the fit (needed for the labels of ``options.edge_chi2_min``;
+        without it they are flagged at the edge as every other label).
 
     Returns
     -------
@@ -140,6 +232,7 @@ def label_flags(
         :class:`ResultFlags` bits.
     """
     flags = 0
+    demand = dict(options.edge_chi2_min or {})
     width = upper - lower
     for i, name in enumerate(label_names):
         if not free[i]:
@@ -152,7 +245,10 @@ def label_flags(
             dist = to_upper
         else:
             dist = min(to_lower, to_upper)
-        if dist <= options.at_edge:
+        if dist <= options.at_edge and name in demand and edge_gain is not None \
+                and np.isfinite(edge_gain[i]) and edge_gain[i] < float(demand[name]):
+            flags |= label_flag(name, "near_edge")
+        elif dist <= options.at_edge:
             flags |= label_flag(name, "at_edge")
         elif dist <= options.near_edge:
             flags |= label_flag(name, "near_edge")

@@ -27,6 +27,8 @@ from zeta_payne.exceptions import SpectrumRejected
 from zeta_payne.fitting.diagnostics import (
     convergence_flags,
     covariance_errors,
+    edge_chi2,
+    edge_sides,
     label_flags,
     parabola_errors,
     unconstrained_flags,
@@ -778,8 +780,10 @@ class Fitter:
             cov.singular,
         )
         v_sini_limit = unresolved_v_sini(prep.resolution, self.options.unresolved_v_sini)
+        sides = edge_sides(labels, self.free, self.lower, self.upper, self.options.at_edge)
+        gain = edge_chi2(res.fun, res.jac, sides, self.free, rchi2)
         flags |= label_flags(
-            labels, self.free, self.lower, self.upper, self.label_names, self.options, v_sini_limit
+            labels, self.free, self.lower, self.upper, self.label_names, self.options, v_sini_limit, gain
         )
         raw_e = np.full(len(self.label_names), np.nan)
         if self.options.compute_uncertainties:
@@ -820,6 +824,7 @@ class Fitter:
             timing=timing,
             meta=dict(spectrum.meta),
             lsf_source=prep.lsf_source,
+            edge_chi2=gain,
         )
 
     def reported_errors(

@@ -8,11 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-__all__ = ["OBSERVED_RV_RANGE", "FitOptions", "merge_options"]
+__all__ = ["FLAG_ONLY_OPTIONS", "OBSERVED_RV_RANGE", "FitOptions", "merge_options"]
 
 #: Pre-search RV range [km/s] of spectra in the observed frame (BOSS spec files, apVisit),
 #: unless the caller gives one: halo stars and runaways reach a few hundred km/s.
 OBSERVED_RV_RANGE: tuple[float, float] = (-500.0, 500.0)
+
+#: Options that change only a fit's flags, never its labels, errors or which refits run: a
+#: bundle's error calibration survives a change of them (``zeta-payne bundle defaults``).
+FLAG_ONLY_OPTIONS: frozenset[str] = frozenset({"edge_chi2_min"})
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,14 @@ class FitOptions:
         Fraction of the box width within which a label is "near" an edge.
     at_edge : float
         Fraction of the box width within which a label is "at" an edge.
+    edge_chi2_min : mapping
+        ``{name: Δχ²/χ²_ν}``: labels whose ``<NAME>_AT_EDGE`` (bad) asks that the data push
+        past the edge — the χ² the fit would lose if the label alone went past the bound,
+        linearised at the optimum and divided by the reduced χ²
+        (:func:`~zeta_payne.fitting.diagnostics.edge_chi2`), at least this much. A fit that
+        ends at such an edge with less is ``<NAME>_NEAR_EDGE`` (a warning): a weakly
+        constrained label came to rest on the bound. Empty (default): every label at an
+        edge is bad.
     lte_teff_max : float or None
         Fitted teff [K] at or above which ``NLTE_REGIME`` (a warning) is set: the models are
         LTE, and above about 20,000 K departures from LTE in the He I lines and the Balmer line
@@ -210,6 +222,7 @@ class FitOptions:
     poor_fit_rchi2: float = 10.0
     near_edge: float = 0.02
     at_edge: float = 0.002
+    edge_chi2_min: Mapping[str, float] = field(default_factory=dict)
     lte_teff_max: float | None = 20000.0
     logg_floor: tuple[tuple[float, float, float], ...] = ()
     unconstrained_error: Mapping[str, float] = field(default_factory=dict)

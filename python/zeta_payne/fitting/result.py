@@ -69,6 +69,10 @@ class FitResult:
         Seconds per stage.
     meta : dict
         The spectrum's ``meta``.
+    edge_chi2 : numpy.ndarray, shape (L,)
+        For each label that ends at an edge of the box, the χ² (over the reduced χ²) the fit
+        would lose by going past it (:func:`zeta_payne.fitting.diagnostics.edge_chi2`); NaN
+        for the others.
     """
 
     label_names: tuple[str, ...]
@@ -96,10 +100,13 @@ class FitResult:
     lsf_source: str = ""
     cov_e_v_rad: float | None = None
     calibrated: bool = False
+    edge_chi2: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.raw_e_labels is None:
             self.raw_e_labels = np.array(self.e_labels, dtype=float, copy=True)
+        if self.edge_chi2 is None:
+            self.edge_chi2 = np.full(len(self.label_names), np.nan)
         if self.cov_e_v_rad is None:
             self.cov_e_v_rad = self.e_v_rad
 
@@ -157,7 +164,8 @@ class FitResult:
         equal to ``raw_e_``), ``raw_e_<label>`` (χ² parabola), ``cov_e_<label>``
         (covariance), ``initial_<label>``; ``v_rad``, ``e_v_rad`` (reported),
         ``raw_e_v_rad`` and ``cov_e_v_rad`` (both its covariance error: the RV has no
-        parabola), ``initial_v_rad``; fit statistics, ``lsf_source``, ``errors_calibrated``,
+        parabola), ``initial_v_rad``; ``edge_chi2_<label>`` (NaN unless at an edge); fit
+        statistics, ``lsf_source``, ``errors_calibrated``,
         ``result_flags`` and ``flag_names``.
         """
         row: dict[str, Any] = {}
@@ -167,6 +175,7 @@ class FitResult:
             row[f"raw_e_{name}"] = float(self.raw_e_labels[i])
             row[f"cov_e_{name}"] = float(self.cov_e_labels[i])
             row[f"initial_{name}"] = float(self.initial_labels[i])
+            row[f"edge_chi2_{name}"] = float(self.edge_chi2[i])
         row.update(
             v_rad=self.v_rad,
             e_v_rad=self.e_v_rad,

@@ -185,6 +185,8 @@ def run_continuum(
             raise GridError(f"{out}: made with other atmospheres than {source}'s; retire its nodes "
                             f"as the source's were (`zeta-payne grid retire {out} --above m_h=0.5`)")
         new["provenance"]["created"] = old["provenance"]["created"]
+        if "retired" in old["provenance"]:  # the grid's history (grids.retire) stays with it
+            new["provenance"]["retired"] = old["provenance"]["retired"]
     write_json_atomic(out / "manifest.json", new)  # the source's levels as they are now
     labels = _source_labels(source, instrument)
     done, index = _done_keys(out, [instrument])

@@ -535,6 +535,7 @@ def _fit_rows(stars: list[RealStar], bundle: Any, device: str = "cpu") -> tuple[
         flags = int(fit.get("result_flags", 0))
         row.update(
             rchi2=fit.get("rchi2", float("nan")),
+            edge_chi2_v_micro=fit.get("edge_chi2_v_micro", float("nan")),
             snr=fit.get("snr", float("nan")),
             result_flags=flags,
             flag_names=fit.get("flag_names", ""),
@@ -634,6 +635,7 @@ RESULT_COLUMNS = [
     "d_m_h",
     "d_v_rad",
     "rchi2",
+    "edge_chi2_v_micro",
     "snr",
     "snr_model",
     "frame",

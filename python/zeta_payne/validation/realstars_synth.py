@@ -140,6 +140,8 @@ def run_synthetic(
         row.update(
             v_rad_ref=float(rv[i]),
             v_rad=float(fit.get("v_rad", float("nan"))),
+            v_micro=float(fit.get("v_micro", float("nan"))),
+            edge_chi2_v_micro=float(fit.get("edge_chi2_v_micro", float("nan"))),
             rchi2=float(fit.get("rchi2", float("nan"))),
             chi2=float(result.chi2),
             n_pixels=int(result.n_pixels),

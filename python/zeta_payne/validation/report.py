@@ -203,6 +203,8 @@ def _raw_rows(st: StudyResult) -> list[dict]:
             row[f"cov_e_{n}"] = st.cov_e_labels[i, j]
             if st.raw_e_labels is not None:
                 row[f"raw_e_{n}"] = st.raw_e_labels[i, j]
+            if st.edge_chi2 is not None:
+                row[f"edge_chi2_{n}"] = st.edge_chi2[i, j]
         row.update(
             true_v_rad=st.true_rv[i],
             v_rad=st.v_rad[i],
@@ -391,6 +393,11 @@ def load_studies(folder: str | Path) -> tuple[list[StudyResult], str]:
                 else None
             ),
             cov_e_v_rad=column(sub, "cov_e_v_rad") if "cov_e_v_rad" in sub[0] else None,
+            edge_chi2=(
+                np.column_stack([column(sub, f"edge_chi2_{n}") for n in names])
+                if f"edge_chi2_{names[0]}" in sub[0]
+                else None
+            ),
             wall_seconds=float(entry["wall_seconds"]),
             meta=entry["meta"],
             cases={

@@ -172,6 +172,7 @@ class StudyResult:
     chi2_true: np.ndarray | None = None  # (M,) the same at the true labels and RV
     raw_e_labels: np.ndarray | None = None  # (M, L) χ²-parabola errors (e_labels: reported)
     cov_e_v_rad: np.ndarray | None = None  # (M,) covariance error of the RV
+    edge_chi2: np.ndarray | None = None  # (M, L) FitResult.edge_chi2 (NaN unless at an edge)
     wall_seconds: float = 0.0
     meta: dict = field(default_factory=dict)
     #: Per-spectrum facts of the simulated cases, each shape (M,): ``truth_point``,
@@ -403,6 +404,7 @@ def _row(task, spectrum, result, fit_seconds: float) -> dict:
         "e": result.e_labels,
         "cov_e": result.cov_e_labels,
         "raw_e": result.raw_e_labels,
+        "edge_chi2": result.edge_chi2,
         "v_rad": result.v_rad,
         "e_v_rad": result.e_v_rad,
         "cov_e_v_rad": result.cov_e_v_rad,
@@ -415,8 +417,8 @@ def _failed_row(labels: np.ndarray) -> dict:
     nan = np.full(labels.size, np.nan)
     return {
         "fit_seconds": np.nan, "chi2_fit": np.nan, "chi2_true": np.nan, "labels": nan, "e": nan,
-        "cov_e": nan, "raw_e": nan, "v_rad": np.nan, "e_v_rad": np.nan, "cov_e_v_rad": np.nan,
-        "rchi2": np.nan, "flags": 1,
+        "cov_e": nan, "raw_e": nan, "edge_chi2": nan, "v_rad": np.nan, "e_v_rad": np.nan,
+        "cov_e_v_rad": np.nan, "rchi2": np.nan, "flags": 1,
     }
 
 
@@ -555,6 +557,7 @@ def run_study(
         chi2_fit=np.array([r["chi2_fit"] for r in rows]),
         chi2_true=np.array([r["chi2_true"] for r in rows]),
         raw_e_labels=np.array([r["raw_e"] for r in rows]),
+        edge_chi2=np.array([r["edge_chi2"] for r in rows]),
         cov_e_v_rad=np.array([r["cov_e_v_rad"] for r in rows]),
         wall_seconds=wall,
         cases=recorded,
