@@ -119,11 +119,15 @@ def _study_rows(table: pd.DataFrame, threshold: float) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("runs", type=Path, nargs="?", help="folder of vmicro<v>/ validate outputs")
     parser.add_argument("--study", type=Path, help="one validate output to compare edge fits in")
     parser.add_argument("--reference", type=float, default=2.0, help="the paired reference v_micro [km/s]")
-    parser.add_argument("--threshold", type=float, default=9.0, help="the edge χ² rule's value (edge_chi2_min)")
+    parser.add_argument(
+        "--threshold", type=float, default=9.0, help="the edge χ² rule's value (edge_chi2_min)"
+    )
     args = parser.parse_args(argv)
     if args.study is not None:
         table = pd.read_csv(args.study / "results.csv")
