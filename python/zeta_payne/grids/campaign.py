@@ -236,10 +236,11 @@ def _check_same_settings(old: dict, new: dict, path: Path) -> None:
     """Raise GridError unless two grid manifests were made with the same synthesis settings.
 
     ``new`` may hold fewer instruments than ``old`` (a campaign for some of a grid's
-    instruments, ``--instruments``); each of its own must be ``old``'s exactly.
+    instruments, ``--instruments``) or one ``old`` lacks (a grid begun for APOGEE alone, which
+    BOSS follows); each instrument both hold must be ``old``'s exactly.
     """
     for name, spec in new["instruments"].items():
-        if old["instruments"].get(name) != spec:
+        if name in old["instruments"] and old["instruments"][name] != spec:
             raise GridError(f"{path}: instrument grids differ from this campaign's ({name})")
     if old["provenance"]["linelist_sha256"] != new["provenance"]["linelist_sha256"]:
         raise GridError(f"{path}: made with another line list")
@@ -255,7 +256,8 @@ def _check_same_settings(old: dict, new: dict, path: Path) -> None:
         )
     for key in _PER_INSTRUMENT_PROVENANCE:
         mine = json.loads(json.dumps(new["provenance"][key]))
-        if any(old["provenance"][key].get(name) != mine.get(name) for name in new["instruments"]):
+        made = [name for name in new["instruments"] if name in old["instruments"]]
+        if any(old["provenance"][key].get(name) != mine.get(name) for name in made):
             raise GridError(f"{path}: made with other synthesis settings ({key})")
 
 
@@ -431,10 +433,13 @@ def _run_locked(args: Any, root: Path) -> int:
         old = json.loads(manifest_path.read_text())
         _check_same_settings(old, manifest, manifest_path)
         manifest["provenance"]["created"] = old["provenance"]["created"]
-        # a run for some of the grid's instruments keeps the others' settings
-        manifest["instruments"] = old["instruments"]
+        # a run for some of the grid's instruments keeps the others' settings; one for an
+        # instrument the grid lacks adds it
+        manifest["instruments"] = {**old["instruments"], **manifest["instruments"]}
         for key in _PER_INSTRUMENT_PROVENANCE:
-            manifest["provenance"][key] = old["provenance"][key]
+            mine = {name: v for name, v in manifest["provenance"][key].items()
+                    if name in config.model_grids}
+            manifest["provenance"][key] = {**old["provenance"][key], **mine}
         # the grid's history (grids.retire) stays with it
         if "retired" in old["provenance"]:
             manifest["provenance"]["retired"] = old["provenance"]["retired"]
