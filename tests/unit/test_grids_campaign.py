@@ -26,6 +26,18 @@ def _hb_br11_line_list(tmp_path):
     return path
 
 
+def _tiny_campaign(tmp_path, grid, nodes_text):
+    """The parser, argv and folder of a tiny campaign over the nodes of ``nodes_text``."""
+    linelist = _hb_br11_line_list(tmp_path)
+    parser = add_synthesize_arguments(argparse.ArgumentParser())
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_text(nodes_text)
+    argv = ["--grid", grid, "--root", str(tmp_path / "grids"), "--linelist", str(linelist),
+            "--processes", "1", "--tiny", "--nodes-file", str(nodes),
+            "--cache-dir", str(tmp_path / "cache")]
+    return parser, argv, tmp_path / "grids" / grid
+
+
 def test_segments_tile_one_loglam_grid():
     segs = plan_segments(BOSS_MODEL_GRID, 1e-5, 300.0)
     assert all(b - a <= 300.0 for a, b in segs)
@@ -266,14 +278,7 @@ def test_a_grid_begun_for_apogee_alone_takes_boss_later(tmp_path):
     instead of being refused, and APOGEE's nodes stay as they are."""
     from zeta_payne.grids.nodes import load_node_grid
 
-    linelist = _hb_br11_line_list(tmp_path)
-    parser = add_synthesize_arguments(argparse.ArgumentParser())
-    root = tmp_path / "grids" / "late"
-    nodes = tmp_path / "nodes.txt"
-    nodes.write_text("9000 4.0 0.0\n12000 4.0 0.0\n")
-    argv = ["--grid", "late", "--root", str(tmp_path / "grids"), "--linelist", str(linelist),
-            "--processes", "1", "--tiny", "--nodes-file", str(nodes),
-            "--cache-dir", str(tmp_path / "cache")]
+    parser, argv, root = _tiny_campaign(tmp_path, "late", "9000 4.0 0.0\n12000 4.0 0.0\n")
     assert run_synthesize(parser.parse_args([*argv, "--instruments", "apogee"])) == 0
     first = json.loads((root / "manifest.json").read_text())
     assert list(first["instruments"]) == ["apogee"]
@@ -305,14 +310,7 @@ def test_supersolar_nodes_made_at_fixed_column_mass_are_retired_and_made_again(t
     from zeta_payne.grids.campaign import ATMOSPHERES, ATMOSPHERES_FIXED_RHOX
     from zeta_payne.grids.nodes import load_node_grid
 
-    linelist = _hb_br11_line_list(tmp_path)
-    parser = add_synthesize_arguments(argparse.ArgumentParser())
-    root = tmp_path / "grids" / "main"
-    nodes = tmp_path / "nodes.txt"
-    nodes.write_text("12000 4.0 0.0\n12000 4.0 0.8\n")
-    argv = ["--grid", "main", "--root", str(tmp_path / "grids"), "--linelist", str(linelist),
-            "--processes", "1", "--tiny", "--nodes-file", str(nodes), "--cache-dir",
-            str(tmp_path / "cache")]
+    parser, argv, root = _tiny_campaign(tmp_path, "main", "12000 4.0 0.0\n12000 4.0 0.8\n")
     assert run_synthesize(parser.parse_args(argv)) == 0
     made = {name: load_node_grid(root, name).flux.copy() for name in ("boss", "apogee")}
     # the grid as the campaign left it before the change
