@@ -158,18 +158,17 @@ def edge_chi2(
     on_bound = np.zeros(jacobian.shape[1], dtype=bool)
     on_bound[: free_sides.size] = free_sides != 0
     labels_at = np.flatnonzero(free)
+    inner = np.flatnonzero(~on_bound)
+    explained = np.sum((np.linalg.qr(scaled[:, inner])[0].T @ residual) ** 2)  # without any
     for k in np.flatnonzero(free_sides):
         if norms[k] == 0:
             continue
-        inner = np.flatnonzero(~on_bound)
         with_k = np.concatenate([[k], inner])
         step = np.linalg.lstsq(scaled[:, with_k], -residual, rcond=None)[0][0]
         if step * free_sides[k] <= 0:
             out[labels_at[k]] = 0.0
             continue
-        q_with = np.linalg.qr(scaled[:, with_k])[0]
-        q_without = np.linalg.qr(scaled[:, inner])[0]
-        gain = np.sum((q_with.T @ residual) ** 2) - np.sum((q_without.T @ residual) ** 2)
+        gain = np.sum((np.linalg.qr(scaled[:, with_k])[0].T @ residual) ** 2) - explained
         out[labels_at[k]] = max(float(gain), 0.0) / rchi2
     return out
 
