@@ -142,3 +142,17 @@ def test_a_label_at_an_edge_the_data_are_content_with_is_a_warning():
     # other labels keep their at-edge bit whatever their gain
     labels[3], gain[3] = 0.8, 0.0
     assert label_flags(labels, free, lower, upper, names, rule, 0.0, gain) & ResultFlags.M_H_AT_EDGE
+
+
+def test_edge_chi2_min_may_not_decide_a_refit(toy_boss):
+    """``edge_chi2_min`` changes flags only (a calibration survives it): a label that
+    ``hold_unconstrained_at_edge`` holds when flagged at the edge is refused."""
+    import pytest
+
+    from zeta_payne.fitting.fitter import Fitter
+
+    options = Fitter.default_options(toy_boss).updated(
+        hold_unconstrained_at_edge={"m_h": 0.0}, edge_chi2_min={"m_h": 9.0})
+    with pytest.raises(ValueError, match="flag-only"):
+        Fitter(toy_boss, options)
+    Fitter(toy_boss, options.updated(edge_chi2_min={"v_sini": 9.0}))  # another label: fine

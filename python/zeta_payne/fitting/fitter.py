@@ -180,6 +180,10 @@ class Fitter:
             if name not in self.label_names:
                 raise ValueError(f"hold_unconstrained_at_edge {name!r}: unknown label; "
                                  f"bundle has {self.label_names}")
+            if name in (options.edge_chi2_min or {}):  # its at-edge flag decides the refit
+                raise ValueError(f"edge_chi2_min {name!r}: the label is held at an edge by "
+                                 "hold_unconstrained_at_edge; a flag-only option must not "
+                                 "decide a refit")
             if self.free[self.label_names.index(name)]:
                 out[name] = float(value)
         return out

@@ -155,7 +155,8 @@ class FitOptions:
         (:func:`~zeta_payne.fitting.diagnostics.edge_chi2`), at least this much. A fit that
         ends at such an edge with less is ``<NAME>_NEAR_EDGE`` (a warning): a weakly
         constrained label came to rest on the bound. Empty (default): every label at an
-        edge is bad.
+        edge is bad. A label of ``hold_unconstrained_at_edge`` is refused (its at-edge flag
+        decides a refit; this option changes flags only).
     lte_teff_max : float or None
         Fitted teff [K] at or above which ``NLTE_REGIME`` (a warning) is set: the models are
         LTE, and above about 20,000 K departures from LTE in the He I lines and the Balmer line
