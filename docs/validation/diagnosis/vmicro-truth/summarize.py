@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("runs", type=Path, nargs="?", help="folder of vmicro<v>/ validate outputs")
     parser.add_argument("--study", type=Path, help="one validate output to compare edge fits in")
+    parser.add_argument("--v-sini-below", type=float,
+                        help="--study: only fits with v sin i below this [km/s], S/N >= 50 pooled")
     parser.add_argument("--reference", type=float, default=2.0, help="the paired reference v_micro [km/s]")
     parser.add_argument(
         "--threshold", type=float, default=9.0, help="the edge χ² rule's value (edge_chi2_min)"
@@ -132,6 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.study is not None:
         table = pd.read_csv(args.study / "results.csv")
         table["snr"] = table.snr.astype(float)
+        if args.v_sini_below is not None:  # slow rotators (fitted), S/N 50 and up pooled
+            table = table[(table.v_sini < args.v_sini_below) & (table.snr >= 50)].copy()
+            table["snr"] = 50.0
         print("\n".join(_study_rows(table, args.threshold)))
         return
     table = _load(args.runs)
