@@ -25,6 +25,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from zeta_payne.environment import differences
+
 LABELS = ("teff", "logg", "v_sini", "m_h", "v_rad")
 SNRS = ("inf", "100", "50")
 
@@ -101,6 +103,15 @@ def real_bins(folder: Path) -> dict[str, dict[str, Any]]:
     return {r["teff_bin"]: r for r in _rows(folder / "real" / "bins.csv") if r["sample"] == "in-box"}
 
 
+def environment(folder: Path, instrument: str) -> dict | None:
+    """The package versions Table 3's fits were made with (None: not recorded, before 2026-12)."""
+    path = folder / f"synthesis-{instrument}" / "studies.json"
+    if not path.is_file():
+        return None
+    studies = json.loads(path.read_text()).get("studies") or [{}]
+    return studies[0].get("meta", {}).get("environment")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--instrument", required=True, choices=("boss", "apogee"))
@@ -118,6 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         names[which] = f"{m['name']} {m['version']}"
     sides = (("shipped", args.shipped, args.shipped_docs), ("candidate", args.candidate, args.candidate_docs))
     print(f"# Release figures: {names['candidate']} (candidate) against {names['shipped']} (shipped)\n")
+    envs = {w: environment(d, inst) for w, _, d in sides}
+    changed = differences(envs["shipped"], envs["candidate"])
+    if changed:  # flat χ² valleys can end elsewhere when the last digits change
+        print("Environments (shipped → candidate) differ or are unknown: " + "; ".join(
+            f"{k} {a} → {b}" for k, (a, b) in changed.items())
+              + ". Fits in flat χ² valleys can differ between environments; rates and RMS "
+              "should not (docs/validation/v3/README.md, \"Reproducibility across environments\").\n")
 
     for grid, title in ((Path(args.truth).name, "truth points"), (args.midpoints, "midpoint probes")):
         per = {w: holdout(b, grid) for w, b, _ in sides}

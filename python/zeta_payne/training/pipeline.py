@@ -845,8 +845,12 @@ def train_bundle(
             "holdout_grid": str(spec.holdout_grid) if spec.holdout_grid else None,
         },
         "grid_path": str(grid_path),
-        "warm_start": None if initial is None else {"name": initial.name, "version": initial.version,
-                                                    "sha256": initial.sha256},
+        "warm_start": None if initial is None else {
+            "name": initial.name, "version": initial.version, "sha256": initial.sha256,
+            # a box other than this one's: the first layer was rescaled exactly to it
+            "x_min": np.asarray(initial.weights.x_min, dtype=float).tolist(),
+            "x_max": np.asarray(initial.weights.x_max, dtype=float).tolist(),
+        },
         "training": {
             **asdict(spec),
             **{f"config_{k}": v for k, v in asdict(config).items()},

@@ -220,8 +220,9 @@ def train_emulator(
         warm = Emulator.from_weights(initial)
         if [p.shape for p in warm.parameters()] != [p.shape for p in model.parameters()]:
             raise ValueError("initial weights do not match the network's shape")
-        if not (np.allclose(initial.x_min, x_min) and np.allclose(initial.x_max, x_max)):
-            raise ValueError("initial weights were trained with another scaling box")
+        # another box (e.g. v_micro widened from 1-4 to 1-6 km/s): the same function of the
+        # physical labels in the new scaling
+        warm = Emulator.from_weights(rescale_input_layer(initial, x_min, x_max))
         model.load_state_dict(warm.state_dict())
     model = model.to(device)
     optimizer = torch.optim.RAdam(model.parameters(), lr=config.learning_rate)
@@ -363,6 +364,49 @@ def principal_components(y: np.ndarray, k: int, seed: int = 0) -> tuple[torch.Te
     finally:
         torch.set_rng_state(state)
     return mean, v[:, :k].T.contiguous()
+
+
+def rescale_input_layer(weights: EmulatorWeights, x_min: np.ndarray, x_max: np.ndarray
+                        ) -> EmulatorWeights:
+    """The same network in another scaling box: an exact change of the first layer.
+
+    A label ``x`` enters as ``(x − x_min) / (x_max − x_min) − 0.5``. Moving to a box
+    ``(x_min', x_max')`` writes the old scaled input as ``a·s' + c`` with
+    ``a = w'/w`` and ``c = (x_min' − x_min + w'/2)/w − 1/2`` (``w`` the box widths), so
+    ``W s + b = (W diag a) s' + (b + W c)``: the network's output is unchanged for every
+    physical label, inside the old box and beyond it.
+
+    Parameters
+    ----------
+    weights : EmulatorWeights
+        Trained in the box ``(weights.x_min, weights.x_max)``, each of shape (L,).
+    x_min, x_max : numpy.ndarray, shape (L,)
+        The new box, in the labels' physical units.
+
+    Returns
+    -------
+    EmulatorWeights
+        First layer and its bias changed (float32 as stored), the box replaced.
+    """
+    x_min, x_max = np.asarray(x_min, dtype=np.float64), np.asarray(x_max, dtype=np.float64)
+    if x_min.shape != np.shape(weights.x_min) or x_max.shape != np.shape(weights.x_max):
+        raise ValueError("the new box must have one bound pair per label of the network")
+    if np.any(x_max <= x_min):
+        raise ValueError("x_max must exceed x_min for every label")
+    old_min = np.asarray(weights.x_min, dtype=np.float64)
+    old_width = np.asarray(weights.x_max, dtype=np.float64) - old_min
+    width = x_max - x_min
+    a = width / old_width
+    c = (x_min - old_min + 0.5 * width) / old_width - 0.5
+    w0 = weights.weights[0].astype(np.float64)  # (H, L)
+    w_new = (w0 * a[None, :]).astype(np.float32)
+    b_new = (weights.biases[0].astype(np.float64) + w0 @ c).astype(np.float32)
+    return EmulatorWeights(
+        weights=(w_new, *weights.weights[1:]),
+        biases=(b_new, *weights.biases[1:]),
+        x_min=x_min,
+        x_max=x_max,
+    )
 
 
 def _project_output_layer(weights: EmulatorWeights, mean: torch.Tensor, basis: torch.Tensor

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from zeta_payne.environment import package_versions
 from zeta_payne.fitting.region import logg_minimum
 
 __all__ = [
@@ -996,8 +997,12 @@ def write_outputs(
     plots: bool = True,
     seconds: float = float("nan"),
     processes: int = 1,
+    environment: dict | None = None,
 ) -> dict[str, Any]:
-    """Write the tables, the figures and ``report.md`` from fitted rows (see the module doc)."""
+    """Write the tables, the figures and ``report.md`` from fitted rows (see the module doc).
+
+    ``seconds``, ``processes`` and ``environment`` (:func:`zeta_payne.environment.package_versions`)
+    describe the run that fitted the rows (``run.json``)."""
     from zeta_payne.validation.realstars_report import write_report
 
     output = os.fspath(output)
@@ -1030,6 +1035,7 @@ def write_outputs(
         "detection": detection,
         "seconds": seconds,
         "processes": processes,
+        "environment": environment,
         "worst": worst,
         "sample": os.fspath(sample),
     }
@@ -1093,16 +1099,7 @@ def run_benchmark(
     rows, models = fit_sample(bundle, sample, wanted, processes=processes, device=device)
     seconds = time.perf_counter() - t0
     _save_models(os.path.join(output, "models.npz"), models)
+    run = {"seconds": round(seconds, 1), "processes": processes, "environment": package_versions()}
     with open(run_file, "w") as fh:
-        json.dump({"seconds": round(seconds, 1), "processes": processes}, fh)
-    return write_outputs(
-        rows,
-        models,
-        sample,
-        output,
-        bundle,
-        n_worst=n_worst,
-        plots=plots,
-        seconds=seconds,
-        processes=processes,
-    )
+        json.dump(run, fh)
+    return write_outputs(rows, models, sample, output, bundle, n_worst=n_worst, plots=plots, **run)

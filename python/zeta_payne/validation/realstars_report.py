@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from zeta_payne.environment import describe as describe_environment
 from zeta_payne.validation.realstars import bin_statistics, robust_scatter
 
 __all__ = ["write_report"]
@@ -302,7 +303,8 @@ def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = 
     if np.isfinite(seconds):
         lines += [
             f"Fitting took {seconds / 60:.1f} min with {summary.get('processes', 1)} processes on "
-            f"{platform.machine()} ({datetime.date.today().isoformat()}; a shared, loaded machine).",
+            f"{platform.machine()} ({datetime.date.today().isoformat()}; a shared, loaded machine); "
+            f"{describe_environment(summary.get('environment'))}.",
             "",
         ]
     lines += ["## The sample", "", SOURCES, *_census(rows), ""]

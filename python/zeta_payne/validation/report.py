@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zeta_payne.environment import describe as describe_environment
 from zeta_payne.fitting.flags import BAD_MASK, flag_names, label_flag
 from zeta_payne.validation.own_errors import OWN_ERRORS_K, formal_errors, within_own_errors
 from zeta_payne.validation.paper import TABLE2, TABLE2_EDGES, TABLE3, TABLE3_RELIABILITY
@@ -507,7 +508,8 @@ def write_report(
             f"{b.get('name')}@{b.get('version')} ({b.get('sha256', '')[:12]}), generator "
             f"{st.meta.get('generator', {}).get('kind')}, wall {st.wall_seconds:.0f} s on "
             f"{st.meta.get('processes')} processes ({hw['cpu']}, {hw.get('cores', '?')} cores{load}); "
-            f"fit time per spectrum: median {np.nanmedian(fit_s):.2f} s, mean {np.nanmean(fit_s):.2f} s"
+            f"fit time per spectrum: median {np.nanmedian(fit_s):.2f} s, mean {np.nanmean(fit_s):.2f} s; "
+            f"{describe_environment(st.meta.get('environment'))}"
         )
         lines += truth_lines(st)
         ov = st.meta.get("training_overlap")

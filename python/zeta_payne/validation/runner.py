@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zeta_payne.environment import package_versions
 from zeta_payne.fitting.options import FitOptions
 from zeta_payne.fitting.presearch import sobol_unit
 from zeta_payne.fitting.region import below_logg_floor
@@ -569,6 +570,7 @@ def run_study(
             "processes": processes,
             "batch_size": batch_size,
             "hardware": {**machine, "load_after": round(os.getloadavg()[0], 2)},
+            "environment": package_versions(),
         },
     )
 
