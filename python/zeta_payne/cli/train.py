@@ -35,7 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="stop after this much training time (resumable from the checkpoint)",
     )
     p.add_argument("--checkpoint", default=None, help="resumable training state (default <out>.ckpt)")
-    p.add_argument("--init-from", default=None, help="warm-start from this bundle (same shape and box)")
+    p.add_argument(
+        "--init-from",
+        default=None,
+        help="warm-start from this bundle (same network shape; another box is taken by an exact "
+        "rescaling of the first layer)",
+    )
     p.add_argument(
         "--holdout-grid",
         default=None,
