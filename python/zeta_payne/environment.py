@@ -38,7 +38,7 @@ def package_versions(packages: Sequence[str] = NUMERICAL_PACKAGES) -> dict[str, 
 
 
 def differences(a: dict | None, b: dict | None) -> dict[str, tuple]:
-    """The packages whose versions differ between two records (a missing record: all of them).
+    """The packages whose versions differ between two records.
 
     Parameters
     ----------

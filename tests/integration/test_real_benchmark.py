@@ -137,8 +137,10 @@ def test_benchmark_synthetic_small(tmp_path):
     assert "logg_" in by_kind["out:low-gravity"]["flag_names"]
     assert "Out-of-box detection on synthesis truth" in (folder / "report.md").read_text()
     assert (folder / "spectra.npz").is_file()
-    # scored again without fitting
+    # scored again without fitting; the report names the software the fits were made with
     assert main([*args, "--report-only"]) == 0
+    import numpy as np
+    assert f"numpy {np.__version__}" in (folder / "report.md").read_text()
     # the same two cases observed without noise, weighted at S/N 50: the fit's χ² is λ, the
     # case's distance from the box — far below the noisy χ² (noise adds about one per pixel)
     assert main([*args, "--noiseless"]) == 0

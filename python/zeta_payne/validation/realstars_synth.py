@@ -13,6 +13,7 @@ real-star benchmark (:func:`zeta_payne.validation.realstars.scored_set`).
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import math
 import os
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from zeta_payne.environment import package_versions
 
 __all__ = [
     "NP_LAMBDA",
@@ -35,6 +38,7 @@ __all__ = [
     "scoring_box",
     "synthetic_detection",
     "write_synthetic_report",
+    "run_environment",
 ]
 
 log = logging.getLogger(__name__)
@@ -169,7 +173,14 @@ def run_synthetic(
         writer = csv.DictWriter(fh, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    (output / "run.json").write_text(json.dumps({"environment": package_versions()}))
     return rows
+
+
+def run_environment(folder: str | os.PathLike) -> dict | None:
+    """The software a :func:`run_synthetic` folder's fits were made with (None: not recorded)."""
+    path = Path(folder) / "run.json"
+    return json.loads(path.read_text()).get("environment") if path.is_file() else None
 
 
 def scoring_box(bundle: Any) -> tuple[dict[str, tuple[float, float]], Sequence[Sequence[float]]]:
