@@ -33,6 +33,10 @@
 # docs/validation/v3's (synthesis-INST, calibration/INST, real/synthetic-INST, real/ for BOSS),
 # then update the docs' figures and data/bundles/README.md.
 #
+# Resumable: a study or Table 3 run already finished with this very candidate (the same
+# manifest sha256, every S/N, every case) is kept, so an interrupted cycle is run again with
+# the same command and picks up at the first study not made; the other steps are redone.
+#
 # Time on two cores (measured with APOGEE 3.2.3 in the twenty-fourth session, 53 min for
 # studies to out-of-box): BOSS fits are slower (Table 3 + studies + out-of-box + real ≈ 1.5 h).
 set -euo pipefail
@@ -71,7 +75,25 @@ case $INSTRUMENT in
     *) echo "release_v3.sh: INSTRUMENT must be boss or apogee" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
-study() {  # seed, cases per S/N, output
+made() {  # output folder, cases per S/N, S/N list: a finished validate run of this candidate
+    "$PY" - "$1" "$2" "$3" "$CANDIDATE" <<'PYEOF'
+import csv, json, sys
+from pathlib import Path
+from zeta_payne.bundles import load_bundle
+folder, n, snrs, candidate = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(","), sys.argv[4]
+try:
+    studies = json.loads((folder / "studies.json").read_text())["studies"]
+    with open(folder / "results.csv", newline="") as fh:
+        rows = sum(1 for _ in csv.DictReader(fh))
+except (OSError, ValueError, KeyError):
+    sys.exit(1)
+same = {s["meta"]["bundle"]["sha256"] for s in studies} == {load_bundle(candidate).sha256}
+sys.exit(0 if same and len(studies) == len(snrs) and rows == n * len(snrs) else 1)
+PYEOF
+}
+study() {  # seed, cases per S/N, output (kept when a finished run of this candidate is there)
+    if [ -z "${DRY:-}" ] && made "$3" "$2" 10,20,50,100,200; then
+        echo "release_v3.sh: $3 already made with this candidate; kept"; return 0; fi
     "$ZP" validate --bundle "$CANDIDATE" --generator synthesis --truth "$TRUTH" \
         --snr 10,20,50,100,200 --n "$2" --seed "$1" --processes "$PROCESSES" -o "$3"
 }
@@ -93,6 +115,8 @@ for step in $STEPS; do
         "$ZP" bundle calibrate "$CANDIDATE" "${studies[@]}" "${calibrate_extra[@]}" --in-place -o "$cal"
         "$ZP" bundle calibrate "$CANDIDATE" --study "$cal/study-13" --check -o "$cal/check-13" ;;
     table3)
+        if [ -z "${DRY:-}" ] && made "$OUT/synthesis-$INSTRUMENT" "$N_TABLE3" inf,100,50; then
+            echo "release_v3.sh: Table 3 already made with this candidate; kept"; continue; fi
         "$ZP" validate --bundle "$CANDIDATE" --generator synthesis --truth "$TRUTH" \
             --snr inf,100,50 --n "$N_TABLE3" --seed 23 --processes "$PROCESSES" \
             -o "$OUT/synthesis-$INSTRUMENT" ;;
