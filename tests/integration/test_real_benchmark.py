@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from zeta_payne.cli import main
@@ -85,7 +86,6 @@ def test_benchmark_real_small(tmp_path):
     assert "Real-star benchmark" in report and "wrong and unflagged" in report
     assert "Out-of-box detection by scored set" in report
     # the run records the numerical environment its fits were made in, and the report says it
-    import numpy as np
     run = json.loads((out / "run.json").read_text())
     assert run["environment"]["numpy"] == np.__version__ and "scipy" in run["environment"]
     assert f"numpy {np.__version__}" in report
@@ -139,7 +139,6 @@ def test_benchmark_synthetic_small(tmp_path):
     assert (folder / "spectra.npz").is_file()
     # scored again without fitting; the report names the software the fits were made with
     assert main([*args, "--report-only"]) == 0
-    import numpy as np
     assert f"numpy {np.__version__}" in (folder / "report.md").read_text()
     # the same two cases observed without noise, weighted at S/N 50: the fit's χ² is λ, the
     # case's distance from the box — far below the noisy χ² (noise adds about one per pixel)
