@@ -36,6 +36,8 @@
 # Resumable: a study or Table 3 run already finished with this very candidate (the same
 # manifest sha256, every S/N, every case) is kept, so an interrupted cycle is run again with
 # the same command and picks up at the first study not made; the other steps are redone.
+# A cycle cut after `calibrate` (which writes a new version of the candidate) is continued
+# with STEPS set to the steps left, e.g. STEPS="table3 outofbox real compare".
 #
 # Time on two cores (measured with APOGEE 3.2.3 in the twenty-fourth session, 53 min for
 # studies to out-of-box): BOSS fits are slower (Table 3 + studies + out-of-box + real ≈ 1.5 h).

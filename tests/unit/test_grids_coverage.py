@@ -31,6 +31,21 @@ def test_floor_follows_the_atmosphere_limit_per_teff_cell():
     assert logg_floor(_grid(present), (3.0, 4.0)) == [(25000.0, 30000.0, 3.5)]
 
 
+def test_levels_planned_for_another_instrument_are_not_a_floor():
+    """A grid's finest level is planned for all its instruments: teff and log g values with no
+    node of this instrument at all (APOGEE's extra levels, never made for BOSS) are not part
+    of its lattice. Before, they read as columns without nodes and put the floor at the top of
+    the box from the first of them on (BOSS 3.1.0's candidate: log g ≥ 5 above 8,750 K)."""
+    def present(t, g, m):
+        return not ((t > 18000 and g < 3.0) or (t > 25000 and g < 3.5))
+
+    base = _grid(present)
+    extra_teff, extra_logg = [8750.0, 22000.0], [3.25]
+    levels = [tuple(np.array(a) for a in (sorted(TEFF + extra_teff), sorted(LOGG + extra_logg), M_H))]
+    planned = NodeGrid(labels=base.labels, wavelength=base.wavelength, flux=base.flux, levels=levels)
+    assert logg_floor(planned) == logg_floor(base) == [(18000.0, 25000.0, 3.0), (25000.0, 30000.0, 3.5)]
+
+
 def test_below_the_floor():
     floor = [(18000.0, 25000.0, 3.0), (25000.0, 30000.0, 3.5)]
     teff = np.array([17000.0, 19000.0, 19000.0, 26000.0, 26000.0, 25000.0])

@@ -22,10 +22,12 @@ def logg_floor(grid: NodeGrid, box_logg: tuple[float, float] | None = None
                ) -> list[tuple[float, float, float]]:
     """The log g below which each teff cell of ``grid``'s finest level has no nodes.
 
-    A (teff, log g) column of the lattice *exists* when nodes are on disk there for at least
-    half of the [M/H] values (a single missing node is a hole the interpolant bridges, not a
-    floor). A teff value's lowest existing log g is its floor; a cell between two teff values
-    takes the higher of its two floors (the training generator needs both sides).
+    Only the teff and log g values of the finest level that have nodes on disk count (a
+    grid's levels are planned for all its instruments). A (teff, log g) column of the lattice
+    *exists* when nodes are on disk there for at least half of the [M/H] values (a single
+    missing node is a hole the interpolant bridges, not a floor). A teff value's lowest
+    existing log g is its floor; a cell between two teff values takes the higher of its two
+    floors (the training generator needs both sides).
 
     Parameters
     ----------
@@ -44,6 +46,12 @@ def logg_floor(grid: NodeGrid, box_logg: tuple[float, float] | None = None
     teff_axis, logg_axis, mh_axis = (np.asarray(a, float) for a in grid.levels[-1])
     lower = float(box_logg[0]) if box_logg is not None else float(logg_axis[0])
     present = {tuple(k) for k in np.round(grid.labels, 4)}
+    # the levels are planned for every instrument of a grid; a teff (or log g) value of the
+    # finest level with no node of this instrument at all is not part of its lattice (APOGEE's
+    # levels 4 and 5 in obaf-sme-v3, never made for BOSS), not a column without nodes
+    on_disk = np.round(grid.labels, 4)
+    teff_axis = teff_axis[np.isin(np.round(teff_axis, 4), on_disk[:, 0])]
+    logg_axis = logg_axis[np.isin(np.round(logg_axis, 4), on_disk[:, 1])]
     floors = []
     for t in teff_axis:
         exists = [g for g in logg_axis
