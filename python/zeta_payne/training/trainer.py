@@ -217,13 +217,11 @@ def train_emulator(
     n_out = n_pixels if basis is None else basis.shape[0]
     model = Emulator(n_labels, n_out, config.n_hidden, x_min, x_max)
     if initial is not None:
-        warm = Emulator.from_weights(initial)
-        if [p.shape for p in warm.parameters()] != [p.shape for p in model.parameters()]:
+        if [w.shape for w in initial.weights] != [p.weight.shape for p in model.layers]:
             raise ValueError("initial weights do not match the network's shape")
         # another box (e.g. v_micro widened from 1-4 to 1-6 km/s): the same function of the
         # physical labels in the new scaling
-        warm = Emulator.from_weights(rescale_input_layer(initial, x_min, x_max))
-        model.load_state_dict(warm.state_dict())
+        model.load_state_dict(Emulator.from_weights(rescale_input_layer(initial, x_min, x_max)).state_dict())
     model = model.to(device)
     optimizer = torch.optim.RAdam(model.parameters(), lr=config.learning_rate)
     gamma = 1.0
