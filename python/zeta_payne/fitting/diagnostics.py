@@ -99,7 +99,10 @@ def edge_sides(
     """Which edge of the box each free label ends at: −1 (lower), +1 (upper) or 0 (neither).
 
     A label is at an edge within ``at_edge`` of the box width (:attr:`FitOptions.at_edge`),
-    the criterion of ``<LABEL>_AT_EDGE``.
+    the criterion of ``<LABEL>_AT_EDGE``. Both edges of every free label count here, v sin i's
+    lower edge included: :func:`edge_chi2` is measured there too, although
+    :func:`label_flags` reports a v sin i at its lower edge as ``V_SINI_UNRESOLVED``, never
+    at the edge.
 
     Parameters
     ----------
