@@ -94,7 +94,7 @@ def _ranking(fitter: Fitter, spectra) -> tuple[float, float]:
     for spectrum in spectra:
         prep = fitter._prepare(spectrum)
         fm = fitter._forward(prep, prep.used)
-        labels, v, _ = fitter._presearch_range(prep, fm, lo, hi)  # the exact (old) pre-search
+        labels, _, _, _ = fitter._presearch_range(prep, fm, lo, hi)  # the exact (old) pre-search
         exact = int(np.flatnonzero(np.all(fitter._cand_labels == labels, axis=1))[0])
         index, _, _ = presearch_batch(
             batched.factors,
