@@ -48,9 +48,11 @@ else
         [ -f "$d/manifest.json" ] || { echo "train_v3.sh: $d missing (campaign not done)" >&2; exit 2; }
         args+=(--vmicro-grid "$d")
     done
-    # 6 km/s (campaign step 9; widens the v_micro box to 1-6 km/s) once complete for every
-    # instrument trained here
-    d=data/grids/obaf-sme-v3-vmic6
+    # 6 km/s (campaign step 9; widens the v_micro box to 1-6 km/s) and 5 km/s (step 11; the
+    # response between 4 and 6 km/s is piecewise linear in v_micro), each once complete for
+    # every instrument trained here
+    for vmic in 5 6; do
+    d=data/grids/obaf-sme-v3-vmic$vmic
     if [ -f "$d/manifest.json" ] && "$PY" - "$d" data/grids/v3/nodes-v3-vmicro.txt $INSTRUMENTS <<'PYEOF'
 import sys
 import numpy as np
@@ -64,9 +66,10 @@ for name in sys.argv[3:]:
     if want - have:
         sys.exit(1)
 PYEOF
-    then args+=(--vmicro-grid "$d"); echo "train_v3.sh: with $d (v_micro to 6 km/s)"
-    else echo "train_v3.sh: $d not complete: v_micro 1-4 km/s"
+    then args+=(--vmicro-grid "$d"); echo "train_v3.sh: with $d ($vmic km/s)"
+    else echo "train_v3.sh: $d not complete: without $vmic km/s"
     fi
+    done
 fi
 source data/truth/complete.sh
 holdout() {  # the held-out synthesis truth of one instrument (none: no option; score it later

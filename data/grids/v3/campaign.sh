@@ -102,5 +102,12 @@ INSTRUMENTS=boss LIMIT=20 VMICROS="2.0 3.5 5.0" PYTHON=$PY bash data/truth/make_
     || echo "vmicro truth (BOSS): exited $?"
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level3-teff.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
+# 11. the v_micro response at 5 km/s (twenty-eighth session): on the BOSS microturbulence truth
+#     at 5 km/s the 1-6 km/s bundle (3.2.4) fits 5.4-5.5 km/s with [M/H] 0.04-0.07 dex low —
+#     the response is piecewise linear in v_micro between its 4- and 6-km/s grids
+#     (docs/validation/diagnosis/vmicro-box/); the v_micro nodes of step 3, APOGEE first
+#     (≈ 0.08 CPU-h), then BOSS (≈ 1.9); train_v3.sh takes the grid once it is complete
+synth obaf-sme-v3-vmic5 data/grids/v3/nodes-v3-vmicro.txt 5.0 --instruments apogee
+synth obaf-sme-v3-vmic5 data/grids/v3/nodes-v3-vmicro.txt 5.0
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
