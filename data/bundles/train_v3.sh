@@ -52,8 +52,8 @@ else
     # response between 4 and 6 km/s is piecewise linear in v_micro), each once complete for
     # every instrument trained here
     for vmic in 5 6; do
-    d=data/grids/obaf-sme-v3-vmic$vmic
-    if [ -f "$d/manifest.json" ] && "$PY" - "$d" data/grids/v3/nodes-v3-vmicro.txt $INSTRUMENTS <<'PYEOF'
+        d=data/grids/obaf-sme-v3-vmic$vmic
+        if [ -f "$d/manifest.json" ] && "$PY" - "$d" data/grids/v3/nodes-v3-vmicro.txt $INSTRUMENTS <<'PYEOF'
 import sys
 import numpy as np
 from zeta_payne.grids.nodes import label_keys, load_node_grid
@@ -66,9 +66,9 @@ for name in sys.argv[3:]:
     if want - have:
         sys.exit(1)
 PYEOF
-    then args+=(--vmicro-grid "$d"); echo "train_v3.sh: with $d ($vmic km/s)"
-    else echo "train_v3.sh: $d not complete: without $vmic km/s"
-    fi
+        then args+=(--vmicro-grid "$d"); echo "train_v3.sh: with $d ($vmic km/s)"
+        else echo "train_v3.sh: $d not complete: without $vmic km/s"
+        fi
     done
 fi
 source data/truth/complete.sh

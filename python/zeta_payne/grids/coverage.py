@@ -45,11 +45,11 @@ def logg_floor(grid: NodeGrid, box_logg: tuple[float, float] | None = None
     """
     teff_axis, logg_axis, mh_axis = (np.asarray(a, float) for a in grid.levels[-1])
     lower = float(box_logg[0]) if box_logg is not None else float(logg_axis[0])
-    present = {tuple(k) for k in np.round(grid.labels, 4)}
+    on_disk = np.round(grid.labels, 4)
+    present = {tuple(k) for k in on_disk}
     # the levels are planned for every instrument of a grid; a teff (or log g) value of the
     # finest level with no node of this instrument at all is not part of its lattice (APOGEE's
     # levels 4 and 5 in obaf-sme-v3, never made for BOSS), not a column without nodes
-    on_disk = np.round(grid.labels, 4)
     teff_axis = teff_axis[np.isin(np.round(teff_axis, 4), on_disk[:, 0])]
     logg_axis = logg_axis[np.isin(np.round(logg_axis, 4), on_disk[:, 1])]
     floors = []
