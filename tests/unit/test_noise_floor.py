@@ -100,3 +100,32 @@ def test_a_label_held_as_unconstrained_makes_no_claim(toy_boss):
     study.flags[:4] |= int(ResultFlags.M_H_UNCONSTRAINED)
     within = within_own_errors(study, "m_h")
     assert within[:4].all() and not within[4:].any()
+
+
+def test_table3_against_the_paper_says_where_the_sample_cannot_tell(toy_boss, tmp_path):
+    """The verdict of each cell follows the bootstrap interval: a cell whose 95 % interval
+    holds the paper's figure is 'within', one whose interval lies wholly above it 'above'."""
+    from zeta_payne.validation.report import table3_rows, write_report
+
+    from .test_calibration import _study
+
+    study = _study(toy_boss, 50.0, 0)
+    rows = [r for r in table3_rows([study]) if np.isfinite(r.get("paper_rms", np.nan))]
+    assert rows, "the toy study's labels have paper figures at S/N 50"
+    for r in rows:
+        assert r["rms_lo95"] <= r["rms_lo68"] <= r["rms_hi68"] <= r["rms_hi95"]
+    write_report([study], tmp_path / "study")
+    text = (tmp_path / "study" / "report.md").read_text()
+    assert "## Table 3 against the paper, with sampling intervals" in text
+    for r in rows:
+        line = next(
+            ln for ln in text.splitlines() if ln.startswith(f"| BOSS | {r['snr']} | {r['label']} |")
+        )
+        expected = (
+            "above the paper"
+            if r["paper_rms"] < r["rms_lo95"]
+            else "below the paper"
+            if r["paper_rms"] > r["rms_hi95"]
+            else "within"
+        )
+        assert line.endswith(f"| {expected} |"), line

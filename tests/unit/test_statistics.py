@@ -21,3 +21,27 @@ def test_all_label_reliability_over_the_chosen_labels():
     out = summarize({"teff": teff, "v_micro": vmic}, all_of=["teff"])
     assert out["all"]["reliability"] == out["teff"]["reliability"] > 0.95
     assert summarize({"teff": teff, "v_micro": vmic})["all"]["reliability"] < out["all"]["reliability"]
+
+
+def test_bootstrap_intervals_hold_the_figure_and_shrink_as_one_over_root_n():
+    from zeta_payne.validation.statistics import bootstrap_table3
+
+    rng = np.random.default_rng(3)
+    widths = {}
+    for m in (100, 400):
+        d = rng.normal(0, 10.0, m)
+        out = bootstrap_table3({"teff": d, "logg": rng.normal(0, 0.1, m)}, n_boot=400)
+        lo68, hi68, lo95, hi95 = out["teff"]["rms"]
+        rms = summarize({"teff": d})["teff"]["rms"]
+        assert lo95 < lo68 < rms < hi68 < hi95
+        widths[m] = hi68 - lo68
+        # a Gaussian's RMS is known to sigma / sqrt(2 M): the 68 % interval is about twice that
+        assert 0.6 < widths[m] / (2 * 10.0 / np.sqrt(2 * m)) < 1.6
+        assert 0.0 < out["all"]["reliability"][0] <= out["all"]["reliability"][1] <= 1.0
+    assert 1.5 < widths[100] / widths[400] < 2.7
+    again = bootstrap_table3({"teff": d}, n_boot=50, seed=1)
+    assert again == bootstrap_table3({"teff": d}, n_boot=50, seed=1)
+    import pytest
+
+    with pytest.raises(ValueError, match="different lengths"):
+        bootstrap_table3({"teff": d, "logg": d[:10]})

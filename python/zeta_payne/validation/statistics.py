@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["binned_rms", "converged", "summarize"]
+__all__ = ["binned_rms", "bootstrap_table3", "converged", "summarize"]
 
 
 def converged(delta: npt.ArrayLike, criterion: str = "paper") -> np.ndarray:
@@ -129,3 +129,73 @@ def binned_rms(
         if count[b]:
             rms[b] = float(np.sqrt(np.mean(d[sel] ** 2)))
     return rms, count
+
+
+def bootstrap_table3(
+    deltas: dict[str, npt.ArrayLike],
+    all_of: Sequence[str] | None = None,
+    criterion: str = "paper",
+    n_boot: int = 1000,
+    seed: int = 0,
+    levels: Sequence[float] = (16.0, 84.0, 2.5, 97.5),
+) -> dict[str, dict[str, tuple[float, ...]]]:
+    """Sampling intervals of :func:`summarize`'s RMS and reliabilities, by bootstrap.
+
+    The cases (spectra) are drawn again with replacement, ``n_boot`` times, and the whole
+    statistic is recomputed on each draw — the convergence band included, since its
+    percentiles come from the same cases. The intervals say how far a Table 3 figure made
+    from ``M`` cases could move with another draw of the same kind of cases (truth points,
+    noise, v sin i, RV); they say nothing about cases unlike these.
+
+    Parameters
+    ----------
+    deltas : dict
+        ``{label: Δθ (M,)}``, all of one length ``M``.
+    all_of : sequence of str, optional
+        The labels of the all-label reliability (as :func:`summarize`).
+    criterion : {"paper", "centred"}
+    n_boot : int
+        Bootstrap draws.
+    seed : int
+        Seed of the draws (the intervals are reproducible).
+    levels : sequence of float
+        Percentiles [%] of the bootstrap distribution to return.
+
+    Returns
+    -------
+    dict
+        ``{label: {"rms": (p_levels…), "reliability": (…)}, "all": {"reliability": (…)}}``;
+        NaN where a draw has no converged fit of a label.
+    """
+    arrays = {name: np.asarray(d, dtype=float) for name, d in deltas.items()}
+    sizes = {a.size for a in arrays.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"deltas of different lengths: {sorted(sizes)}")
+    m = sizes.pop()
+    names = [n for n in (all_of if all_of is not None else arrays) if n in arrays]
+    rng = np.random.default_rng(seed)
+    rms = {name: np.full(n_boot, np.nan) for name in arrays}
+    rel = {name: np.full(n_boot, np.nan) for name in arrays}
+    rel_all = np.full(n_boot, np.nan)
+    for b in range(n_boot):
+        pick = rng.integers(0, m, m)
+        masks = {}
+        for name, d in arrays.items():
+            x = d[pick]
+            mask = converged(x, criterion)
+            masks[name] = mask
+            rel[name][b] = mask.mean()
+            if mask.any():
+                rms[name][b] = np.sqrt(np.mean(x[mask] ** 2))
+        if names:
+            rel_all[b] = np.logical_and.reduce([masks[n] for n in names]).mean()
+
+    def pct(x: np.ndarray) -> tuple[float, ...]:
+        x = x[np.isfinite(x)]
+        return tuple(float(v) for v in np.percentile(x, levels)) if x.size else (float("nan"),) * len(levels)
+
+    out: dict[str, dict[str, tuple[float, ...]]] = {
+        name: {"rms": pct(rms[name]), "reliability": pct(rel[name])} for name in arrays
+    }
+    out["all"] = {"reliability": pct(rel_all)}
+    return out
