@@ -24,28 +24,29 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
 
+from zeta_payne.validation.report import load_studies
+from zeta_payne.validation.runner import StudyResult
 from zeta_payne.validation.statistics import summarize
 
 LABELS = ("teff", "logg", "v_sini", "m_h", "v_micro")
 
 
-def read(folder: Path) -> dict[str, dict[str, np.ndarray]]:
-    """``{snr: {column: values (by case index)}}`` of a study's ``results.csv``."""
-    with open(folder / "results.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for snr in dict.fromkeys(r["snr"] for r in rows):
-        sub = sorted((r for r in rows if r["snr"] == snr), key=lambda r: int(r["index"]))
-        out[snr] = {
-            key: np.array([float(r[key]) if r[key] not in ("", None) else np.nan for r in sub])
-            for key in sub[0]
-            if key not in ("instrument", "snr", "case_truth_kind")
-        }
+def by_snr(folder: Path) -> dict[float, StudyResult]:
+    """A validate folder's studies, by S/N."""
+    studies, _ = load_studies(folder)
+    return {st.snr: st for st in studies}
+
+
+def columns(st: StudyResult, labels: list[str]) -> dict[str, np.ndarray]:
+    """Fitted value, truth and reported error of each label and the RV, by case."""
+    out = {"v_rad": st.v_rad, "true_v_rad": st.true_rv, "e_v_rad": st.e_v_rad}
+    for name in labels:
+        i = st.label_names.index(name)
+        out |= {name: st.labels[:, i], f"true_{name}": st.true_labels[:, i], f"e_{name}": st.e_labels[:, i]}
     return out
 
 
@@ -54,16 +55,17 @@ def main() -> None:
     parser.add_argument("batched", type=Path, help="validate output, --batch-size 16 (default)")
     parser.add_argument("single", type=Path, help="validate output, --batch-size 1")
     args = parser.parse_args()
-    a, b = read(args.batched), read(args.single)
+    a, b = by_snr(args.batched), by_snr(args.single)
     print(f"batched: {args.batched}    per-spectrum: {args.single}")
     for snr in a:
         if snr not in b:
             continue
-        x, y = a[snr], b[snr]
-        labels = [n for n in LABELS if f"true_{n}" in x and np.nanstd(x[f"true_{n}"] - x[n]) > 0]
+        labels = [n for n in LABELS if n in a[snr].label_names]
+        labels = [n for n in labels if np.nanstd(a[snr].deltas([n])[n]) > 0]  # fitted, not held
+        x, y = columns(a[snr], labels), columns(b[snr], labels)
         for key in [*(f"true_{n}" for n in labels), "true_v_rad"]:
             if not np.allclose(x[key], y[key], equal_nan=True):
-                raise SystemExit(f"S/N {snr}: the two studies' cases differ ({key})")
+                raise SystemExit(f"S/N {snr:g}: the two studies' cases differ ({key})")
         n = x["true_v_rad"].size
         same = np.ones(n, dtype=bool)
         for name in [*labels, "v_rad"]:
@@ -71,15 +73,16 @@ def main() -> None:
             diff = np.abs(x[name] - y[name])
             same &= (diff <= e) | ~np.isfinite(e) & (diff < 1e-6)
         other = ~same
-        lower_a = other & (x["chi2_fit"] < y["chi2_fit"])
-        lower_b = other & (y["chi2_fit"] < x["chi2_fit"])
+        chi2_a, chi2_b = a[snr].chi2_fit, b[snr].chi2_fit
+        lower_a = other & (chi2_a < chi2_b)
+        lower_b = other & (chi2_b < chi2_a)
         print(
-            f"\nS/N {snr}: {n} cases; same minimum (every label and RV within one e_*): "
+            f"\nS/N {snr:g}: {n} cases; same minimum (every label and RV within one e_*): "
             f"{int(same.sum())}; different: {int(other.sum())} (lower chi2: batched "
             f"{int(lower_a.sum())}, per-spectrum {int(lower_b.sum())})"
         )
         if other.any():
-            rel = np.abs(x["chi2_fit"][other] - y["chi2_fit"][other]) / y["chi2_fit"][other]
+            rel = np.abs(chi2_a[other] - chi2_b[other]) / chi2_b[other]
             print(f"  |Δchi2| / chi2 of the differing cases: {' '.join(f'{v:.1e}' for v in rel)}")
         print("  label      RMS batched   RMS per-spectrum")
         for name in [*labels, "v_rad"]:
