@@ -8,7 +8,9 @@ built on that grid carries into the network, and which the interpolant validatio
 cannot see. Printed per teff region and grid: median and 95th percentile of |Δflux| over all
 pixels of all points, and the mean *signed* Δflux (interpolation − truth) over the pixels
 where the truth is below 0.9 (line cores): a systematic sign there means lines that are too
-shallow (+) or too deep (−) and a label bias in the fits, not just scatter.
+shallow (+) or too deep (−) and a label bias in the fits, not just scatter. A held-out set
+already on the grid's pixels (the lattice's midpoint probes, ``data/grids/obaf-sme-v3-midpoints``)
+is used as it is, not degraded again.
 
 A grid is given as ``PATH[:STENCIL[:LEVEL]]``: ``STENCIL`` as ``4,4,4`` (default ``2,2,2``,
 multilinear) and ``LEVEL`` the finest refinement level to use, with the coarser ones
@@ -69,8 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     views = [grid_view(s, args.instrument) for s in args.grid]
     ref = views[0][1]
     r_model = float(ref.manifest["instruments"][args.instrument]["R_model"])
-    truth = degrade_node_grid(load_node_grid(args.truth, args.instrument),
-                              TRUTH_RESOLUTION[args.instrument], ref.wavelength, r_model)
+    truth = load_node_grid(args.truth, args.instrument)
+    if truth.wavelength.shape != ref.wavelength.shape or not np.allclose(
+            truth.wavelength, ref.wavelength, rtol=1e-9):  # a set already on the grid's pixels
+        truth = degrade_node_grid(truth, TRUTH_RESOLUTION[args.instrument], ref.wavelength, r_model)
     preds = {}
     for name, view in views:
         if view.wavelength.size != ref.wavelength.size or not np.allclose(view.wavelength, ref.wavelength):
@@ -81,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         pix &= truth.wavelength >= args.min_wave
     usable = np.all([np.all(np.isfinite(p[:, pix]), axis=1) for p in preds.values()], axis=0)
     lines = [f"# Interpolation error at synthesis-truth points ({args.instrument})", "",
-             f"Truth `{args.truth}` at R {r_model:g}; {int(usable.sum())} of {len(truth)} points "
+             f"Truth `{args.truth}` seen at the grid's R {r_model:g}; "
+             f"{int(usable.sum())} of {len(truth)} points "
              f"inside every grid's lattice; {int(pix.sum())} pixels"
              + (f" from {args.min_wave:g} Å" if args.min_wave is not None else "")
              + ". Cells: median |Δflux| / p95 |Δflux| / mean signed "
