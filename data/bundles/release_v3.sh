@@ -17,13 +17,15 @@
 #              defaults CANDIDATE --from SHIPPED`): response segments, masked bands, error-floor
 #              bands (BOSS); hot stars' [M/H] hold and restarts (APOGEE)
 #   studies    the calibration studies on synthesis truth, S/N 10-200: seeds 0 and 7 (BOSS),
-#              0, 7 and 11 (APOGEE) at N_CALIBRATE cases per S/N, and the check seed 13 at
-#              N_CHECK. Case i of a study uses truth point i mod M whatever the seed (the seed
+#              0, 7, 11, 13, 17 and 19 (APOGEE, as 3.2.6) at N_CALIBRATE cases per S/N, and
+#              the check seeds CHECK_SEEDS (29 31) at N_CHECK each, pooled: one seed's v_micro
+#              cells (26-53 fits) move by more than +-25 % from seed to seed (thirtieth
+#              session, docs/validation/v3/README.md "Error calibration"). Case i of a study uses truth point i mod M whatever the seed (the seed
 #              draws v sin i, RV and noise), so N_CALIBRATE is every in-box point of the v3
 #              truth (264): with 100 (before the twenty-eighth session) every seed saw the same
 #              100 stars and the check's 264 found v sin i's errors 25 % narrow at S/N 20-50
-#   calibrate  the error calibration on those seeds (APOGEE: --box-bound, seed 13 as its check
-#              study, as 3.2.3), then the check on seed 13 alone
+#   calibrate  the error calibration on those seeds (APOGEE: --box-bound), then the check on
+#              the check seeds pooled (check-29-31/)
 #   table3     Table 3 against direct syntheses observed realistically, seed 23, N_TABLE3
 #              in-box truth points, S/N inf/100/50
 #   outofbox   flag rates on the truth's in-box and out-of-box points at S/N 50
@@ -57,7 +59,8 @@ TRUTH=${TRUTH:-data/truth/synth-truth-v3}
 MIDPOINTS=${MIDPOINTS:-data/grids/obaf-sme-v3-midpoints}
 PROCESSES=${PROCESSES:-2}
 N_CALIBRATE=${N_CALIBRATE:-264}   # every in-box point of synth-truth-v3
-N_CHECK=${N_CHECK:-400}
+N_CHECK=${N_CHECK:-264}
+CHECK_SEEDS=${CHECK_SEEDS:-"29 31"}
 N_TABLE3=${N_TABLE3:-200}
 N_OUTOFBOX=${N_OUTOFBOX:-}      # empty: every truth point
 REAL_SAMPLE=${REAL_SAMPLE:-scratch/real-3900}
@@ -76,7 +79,7 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 cal="$OUT/calibration/$INSTRUMENT"
 case $INSTRUMENT in
     boss) seeds="0 7" calibrate_extra=() ;;
-    apogee) seeds="0 7 11" calibrate_extra=(--check-study "$cal/study-13" --box-bound) ;;
+    apogee) seeds="0 7 11 13 17 19" calibrate_extra=(--box-bound) ;;
     *) echo "release_v3.sh: INSTRUMENT must be boss or apogee" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
@@ -113,12 +116,17 @@ for step in $STEPS; do
         "$ZP" bundle defaults "$CANDIDATE" --from "$SHIPPED" --in-place ;;
     studies)
         for seed in $seeds; do study "$seed" "$N_CALIBRATE" "$cal/study-$seed"; done
-        study 13 "$N_CHECK" "$cal/study-13" ;;
+        for seed in $CHECK_SEEDS; do study "$seed" "$N_CHECK" "$cal/study-$seed"; done ;;
     calibrate)
-        studies=()
+        studies=() checks=() checked=() name=check
         for seed in $seeds; do studies+=(--study "$cal/study-$seed"); done
-        "$ZP" bundle calibrate "$CANDIDATE" "${studies[@]}" "${calibrate_extra[@]}" --in-place -o "$cal"
-        "$ZP" bundle calibrate "$CANDIDATE" --study "$cal/study-13" --check -o "$cal/check-13" ;;
+        for seed in $CHECK_SEEDS; do
+            checks+=(--check-study "$cal/study-$seed") checked+=(--study "$cal/study-$seed")
+            name="$name-$seed"
+        done
+        "$ZP" bundle calibrate "$CANDIDATE" "${studies[@]}" "${checks[@]}" "${calibrate_extra[@]}" \
+            --in-place -o "$cal"
+        "$ZP" bundle calibrate "$CANDIDATE" "${checked[@]}" --check -o "$cal/$name" ;;
     table3)
         if [ -z "${DRY:-}" ] && made "$OUT/synthesis-$INSTRUMENT" "$N_TABLE3" inf,100,50; then
             echo "release_v3.sh: Table 3 already made with this candidate; kept"; continue; fi
