@@ -20,8 +20,9 @@
 #              0, 7, 11, 13, 17 and 19 (APOGEE, as 3.2.6) at N_CALIBRATE cases per S/N, and
 #              the check seeds CHECK_SEEDS (29 31) at N_CHECK each, pooled: one seed's v_micro
 #              cells (26-53 fits) move by more than +-25 % from seed to seed (thirtieth
-#              session, docs/validation/v3/README.md "Error calibration"). Case i of a study uses truth point i mod M whatever the seed (the seed
-#              draws v sin i, RV and noise), so N_CALIBRATE is every in-box point of the v3
+#              session, docs/validation/v3/README.md "Error calibration"). Case i of a study
+#              uses truth point i mod M whatever the seed (the seed draws v sin i, RV and
+#              noise), so N_CALIBRATE is every in-box point of the v3
 #              truth (264): with 100 (before the twenty-eighth session) every seed saw the same
 #              100 stars and the check's 264 found v sin i's errors 25 % narrow at S/N 20-50
 #   calibrate  the error calibration on those seeds (APOGEE: --box-bound), then the check on
