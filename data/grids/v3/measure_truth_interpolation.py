@@ -29,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from zeta_payne.grids.convert import degrade_node_grid
 from zeta_payne.grids.nodes import NodeGrid, load_node_grid
+from zeta_payne.training.pipeline import _holdout_on_grid
 
 #: stored resolving power of the truth sets (data/truth/make_truth.sh)
-TRUTH_RESOLUTION = {"boss": 20000.0, "apogee": 80000.0}
 REGIONS = [(6000, 7500), (7500, 10000), (10000, 15000), (15000, 20000), (20000, 30001)]
 
 
@@ -55,7 +54,7 @@ def grid_view(spec: str, instrument: str) -> tuple[str, NodeGrid]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--instrument", required=True, choices=sorted(TRUTH_RESOLUTION))
+    ap.add_argument("--instrument", required=True, choices=("apogee", "boss"))
     ap.add_argument("--grid", action="append", required=True, help="PATH[:STENCIL[:LEVEL]]")
     ap.add_argument("--truth", default="data/truth/synth-truth-v1")
     ap.add_argument("--regions", help="teff region edges [K], e.g. 8000,8250,8500 (default: "
@@ -71,10 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     views = [grid_view(s, args.instrument) for s in args.grid]
     ref = views[0][1]
     r_model = float(ref.manifest["instruments"][args.instrument]["R_model"])
-    truth = load_node_grid(args.truth, args.instrument)
-    if truth.wavelength.shape != ref.wavelength.shape or not np.allclose(
-            truth.wavelength, ref.wavelength, rtol=1e-9):  # a set already on the grid's pixels
-        truth = degrade_node_grid(truth, TRUTH_RESOLUTION[args.instrument], ref.wavelength, r_model)
+    truth = _holdout_on_grid(args.truth, args.instrument, ref)  # degraded unless on its pixels
     preds = {}
     for name, view in views:
         if view.wavelength.size != ref.wavelength.size or not np.allclose(view.wavelength, ref.wavelength):
