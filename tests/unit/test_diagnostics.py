@@ -35,8 +35,8 @@ def test_v_sini_below_the_resolution_limit_is_unresolved():
 
 def test_upper_edges_stay_bad():
     f = flags([9000.0, 4.0, 400.0, 0.0], limit=75.0)
-    assert f == ResultFlags.V_SINI_AT_EDGE and f & BAD_MASK
-    assert flags([9000.0, 4.0, 396.0, 0.0]) == ResultFlags.V_SINI_NEAR_EDGE
+    assert f == ResultFlags.V_SINI_AT_EDGE | ResultFlags.RAPID_ROTATION and f & BAD_MASK
+    assert flags([9000.0, 4.0, 396.0, 0.0]) == ResultFlags.V_SINI_NEAR_EDGE | ResultFlags.RAPID_ROTATION
     # every other label is bad at either edge
     assert flags([6000.0, 4.0, 100.0, 0.0]) == ResultFlags.TEFF_AT_EDGE
     assert flags([9000.0, 4.0, 100.0, -0.8]) == ResultFlags.M_H_AT_EDGE
@@ -65,6 +65,18 @@ def test_hot_fits_carry_the_nlte_warning():
     assert f == ResultFlags.NLTE_REGIME and f & WARN_MASK and not f & BAD_MASK
     off = FitOptions(lte_teff_max=None)
     assert label_flags(np.array([24000.0, 4.0, 100.0, 0.0]), FREE, LOWER, UPPER, NAMES, off, 0.0) == 0
+
+
+def test_near_critical_rotators_carry_the_rapid_rotation_warning():
+    assert flags([9000.0, 4.0, 299.9, 0.0]) == ResultFlags(0)
+    f = flags([9000.0, 4.0, 300.0, 0.0])
+    assert f == ResultFlags.RAPID_ROTATION and f & WARN_MASK and not f & BAD_MASK
+    off = FitOptions(rigid_rotation_v_sini_max=None)
+    assert label_flags(np.array([9000.0, 4.0, 350.0, 0.0]), FREE, LOWER, UPPER, NAMES, off, 0.0) == 0
+    # a v sin i held by the caller is still the star's rotation
+    held = np.array([True, True, False, True])
+    assert label_flags(np.array([9000.0, 4.0, 350.0, 0.0]), held, LOWER, UPPER, NAMES, OPT, 0.0) \
+        == ResultFlags.RAPID_ROTATION
 
 
 def test_fits_below_the_logg_floor_are_untrained_and_bad():

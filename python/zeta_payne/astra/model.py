@@ -64,6 +64,11 @@ FLAG_HELP: dict[str, str] = {
         "teff at or above the LTE limit (default 20,000 K): NLTE effects in He I and the Balmer "
         "cores are not modelled, a systematic the uncertainties do not include"
     ),
+    "rapid_rotation": (
+        "v_sini at or above 300 km/s (FitOptions.rigid_rotation_v_sini_max): gravity darkening and "
+        "oblateness of a near-critical rotator are not modelled; teff and log g depend on the "
+        "inclination, a systematic the uncertainties do not include"
+    ),
     "untrained_region": (
         "teff and log g where the bundle has no training spectra (below the log g floor of its "
         "grid: no model atmospheres there): the network extrapolates, labels unusable"

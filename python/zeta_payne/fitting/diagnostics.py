@@ -206,7 +206,9 @@ def label_flags(
     exception at its lower edge: 0 is the normal answer for a slow rotator, so v sin i at
     or near the lower edge, or below ``v_sini_limit``, is ``V_SINI_UNRESOLVED`` (a warning:
     the value is an upper limit), never bad. A teff at or above ``options.lte_teff_max`` is
-    ``NLTE_REGIME`` (a warning: LTE models there carry a systematic); teff and log g below
+    ``NLTE_REGIME`` (a warning: LTE models there carry a systematic); v sin i at or above
+    ``options.rigid_rotation_v_sini_max`` is ``RAPID_ROTATION`` (a warning: gravity darkening
+    and oblateness are not modelled); teff and log g below
     ``options.logg_floor`` are ``UNTRAINED_REGION`` (bad: no training spectra there).
 
     A label of ``options.edge_chi2_min`` at an edge is ``<LABEL>_AT_EDGE`` only when the data
@@ -257,6 +259,9 @@ def label_flags(
     if "teff" in label_names and options.lte_teff_max is not None:
         if labels[list(label_names).index("teff")] >= options.lte_teff_max:
             flags |= ResultFlags.NLTE_REGIME
+    if "v_sini" in label_names and options.rigid_rotation_v_sini_max is not None:
+        if labels[list(label_names).index("v_sini")] >= options.rigid_rotation_v_sini_max:
+            flags |= ResultFlags.RAPID_ROTATION
     if options.logg_floor and {"teff", "logg"} <= set(label_names):
         names = list(label_names)
         if below_logg_floor(labels[names.index("teff")], labels[names.index("logg")],

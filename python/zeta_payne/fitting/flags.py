@@ -3,7 +3,7 @@
 Bits are fixed by name (not by a bundle's label order) so that flags from different bundles
 and versions mean the same thing. ``BAD`` bits make a result unusable; ``WARN`` bits ask for
 care. Per-label bits exist for the five canonical labels. Bits 0–63 fit a signed 64-bit
-integer column; bits 26–27 are free.
+integer column; bit 27 is free.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class ResultFlags(IntFlag):
     M_H_NEAR_EDGE = 1 << 23
     V_MICRO_NEAR_EDGE = 1 << 24
     EMISSION = 1 << 25  #: flux above the model in the Hα/Hβ (Brγ) core: an emission-line star
+    RAPID_ROTATION = 1 << 26  #: v sin i where gravity darkening matters (rigid_rotation_v_sini_max)
     TEFF_NONCONVEX_CHI2 = 1 << 28
     LOGG_NONCONVEX_CHI2 = 1 << 29
     V_SINI_NONCONVEX_CHI2 = 1 << 30

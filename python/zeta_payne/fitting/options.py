@@ -162,6 +162,14 @@ class FitOptions:
         LTE, and above about 20,000 K departures from LTE in the He I lines and the Balmer line
         cores grow large in B stars (the paper, §6, names NLTE as the next step); the labels
         there carry a systematic the uncertainties do not include. ``None``: never flag.
+    rigid_rotation_v_sini_max : float or None
+        Fitted v sin i [km/s] at or above which ``RAPID_ROTATION`` (a warning) is set: the
+        model rotates a spherical star of one temperature, while a star this close to critical
+        rotation is oblate and gravity-darkened. v_eq ≥ v sin i ≥ 300 km/s is at least 0.6 of
+        the critical velocity of a B/A/F dwarf, where (Roche model, von Zeipel's law) the
+        equator is 10–25 % cooler than the poles (``docs/validation/diagnosis/rapid-rotation/``);
+        teff and log g then depend on the inclination, a systematic the uncertainties do not
+        include. ``None``: never flag.
     logg_floor : tuple of (float, float, float)
         ``(teff_lo, teff_hi, logg_min)`` cells of the bundle's box without training spectra
         below ``logg_min`` (no model atmospheres there; a bundle's ``fit_defaults``,
@@ -225,6 +233,7 @@ class FitOptions:
     at_edge: float = 0.002
     edge_chi2_min: Mapping[str, float] = field(default_factory=dict)
     lte_teff_max: float | None = 20000.0
+    rigid_rotation_v_sini_max: float | None = 300.0
     logg_floor: tuple[tuple[float, float, float], ...] = ()
     unconstrained_error: Mapping[str, float] = field(default_factory=dict)
     out_of_box: Mapping[str, Any] = field(default_factory=dict)
