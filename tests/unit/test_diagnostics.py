@@ -1,6 +1,7 @@
 """Flags of a finished fit: v sin i at 0 is a warning, a genuine edge is bad."""
 
 import numpy as np
+import pytest
 
 from zeta_payne.fitting.diagnostics import convergence_flags, label_flags, unresolved_v_sini
 from zeta_payne.fitting.flags import BAD_MASK, WARN_MASK, ResultFlags
@@ -59,24 +60,28 @@ def test_convergence_flags():
     assert convergence_flags(OPT, 1, 1, 0.0, 0.0, 1.0, 11.0, False) == ResultFlags.POOR_FIT
 
 
-def test_hot_fits_carry_the_nlte_warning():
-    assert flags([19999.0, 4.0, 100.0, 0.0]) == ResultFlags(0)
-    f = flags([20000.0, 4.0, 100.0, 0.0])
-    assert f == ResultFlags.NLTE_REGIME and f & WARN_MASK and not f & BAD_MASK
-    off = FitOptions(lte_teff_max=None)
-    assert label_flags(np.array([24000.0, 4.0, 100.0, 0.0]), FREE, LOWER, UPPER, NAMES, off, 0.0) == 0
+@pytest.mark.parametrize(
+    ("flag", "option", "below", "at"),
+    [
+        # hot stars: LTE stops being credible
+        (ResultFlags.NLTE_REGIME, "lte_teff_max", [19999.0, 4.0, 100.0, 0.0], [20000.0, 4.0, 100.0, 0.0]),
+        # near-critical rotators: gravity darkening is not in the model
+        (ResultFlags.RAPID_ROTATION, "rigid_rotation_v_sini_max", [9000.0, 4.0, 299.9, 0.0],
+         [9000.0, 4.0, 300.0, 0.0]),
+    ],
+)
+def test_physics_warnings_start_at_their_threshold(flag, option, below, at):
+    assert flags(below) == ResultFlags(0)
+    f = flags(at)
+    assert f == flag and f & WARN_MASK and not f & BAD_MASK
+    off = FitOptions(**{option: None})
+    assert label_flags(np.array(at), FREE, LOWER, UPPER, NAMES, off, 0.0) == 0
 
 
-def test_near_critical_rotators_carry_the_rapid_rotation_warning():
-    assert flags([9000.0, 4.0, 299.9, 0.0]) == ResultFlags(0)
-    f = flags([9000.0, 4.0, 300.0, 0.0])
-    assert f == ResultFlags.RAPID_ROTATION and f & WARN_MASK and not f & BAD_MASK
-    off = FitOptions(rigid_rotation_v_sini_max=None)
-    assert label_flags(np.array([9000.0, 4.0, 350.0, 0.0]), FREE, LOWER, UPPER, NAMES, off, 0.0) == 0
-    # a v sin i held by the caller is still the star's rotation
+def test_a_held_v_sini_is_still_the_stars_rotation():
     held = np.array([True, True, False, True])
-    assert label_flags(np.array([9000.0, 4.0, 350.0, 0.0]), held, LOWER, UPPER, NAMES, OPT, 0.0) \
-        == ResultFlags.RAPID_ROTATION
+    f = label_flags(np.array([9000.0, 4.0, 350.0, 0.0]), held, LOWER, UPPER, NAMES, OPT, 0.0)
+    assert f == ResultFlags.RAPID_ROTATION
 
 
 def test_fits_below_the_logg_floor_are_untrained_and_bad():
