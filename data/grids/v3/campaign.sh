@@ -109,5 +109,13 @@ continuum data/grids/obaf-sme-v3
 #     (≈ 0.08 CPU-h), then BOSS (≈ 1.9); train_v3.sh takes the grid once it is complete
 synth obaf-sme-v3-vmic5 data/grids/v3/nodes-v3-vmicro.txt 5.0 --instruments apogee
 synth obaf-sme-v3-vmic5 data/grids/v3/nodes-v3-vmicro.txt 5.0
+# 12. BOSS: a gradual teff spacing at 10 kK (thirty-first session): with level 3 complete the
+#     interpolation error at 10-11 kK rose (the cubic teff stencil across the 125-K / 1,000-K
+#     step; data/grids/v3/level-gain.md, "BOSS level 3 complete"), as APOGEE's did until its
+#     level 5. Level 4's nodes at 9,750-10,000 K, then level 5's at 10,250-11,250 K
+#     (data/grids/v3/plan_v3_boss_10k.py, 448 nodes, 343 of them beyond level 4, ≈ 11 CPU-h);
+#     measure at 10-11 kK before BOSS is retrained. Then the rest of level 4.
+synth obaf-sme-v3 data/grids/v3/nodes-v3-boss-10k.txt 2.0 --instruments boss
+continuum data/grids/obaf-sme-v3
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
