@@ -48,7 +48,8 @@ def main() -> None:
               "ascending teff)")
     np.savetxt(out, nodes, fmt=["%.1f", "%.4f", "%.4f"], header=header)
     teffs, counts = np.unique(nodes[:, 0], return_counts=True)
-    print(f"{out}: {len(nodes)} nodes; " + ", ".join(f"{t:.0f} K: {c}" for t, c in zip(teffs, counts)))
+    per_teff = ", ".join(f"{t:.0f} K: {c}" for t, c in zip(teffs, counts, strict=True))
+    print(f"{out}: {len(nodes)} nodes; {per_teff}")
 
 
 if __name__ == "__main__":
