@@ -165,9 +165,9 @@ class FitOptions:
     rigid_rotation_v_sini_max : float or None
         Fitted v sin i [km/s] at or above which ``RAPID_ROTATION`` (a warning) is set: the
         model rotates a spherical star of one temperature, while a star this close to critical
-        rotation is oblate and gravity-darkened. v_eq ≥ v sin i ≥ 300 km/s is at least 0.6 of
-        the critical velocity of a B/A/F dwarf, where (Roche model, von Zeipel's law) the
-        equator is 10–25 % cooler than the poles (``docs/validation/diagnosis/rapid-rotation/``);
+        rotation is oblate and gravity-darkened. v_eq ≥ v sin i ≥ 300 km/s is 0.5–0.8 of the
+        critical velocity of a 1.4–10 M☉ dwarf or more, where (Roche model, von Zeipel's law)
+        the equator is 9–25 % cooler than the poles (``docs/validation/diagnosis/rapid-rotation/``);
         teff and log g then depend on the inclination, a systematic the uncertainties do not
         include. ``None``: never flag.
     logg_floor : tuple of (float, float, float)
