@@ -26,8 +26,13 @@ def _float(text: str) -> float:
         return float("nan")
 
 
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def real_stars() -> None:
-    rows = list(csv.DictReader(open(V3 / "real" / "results.csv")))
+    rows = _rows(V3 / "real" / "results.csv")
     fast = [r for r in rows if _float(r["v_sini"]) >= LIMIT]
     print(f"real stars (BOSS, {V3 / 'real' / 'results.csv'}): {len(fast)} of {len(rows)} rows")
     print(f"  by scored set: {dict(Counter(r['scored'] for r in fast))} "
@@ -41,7 +46,7 @@ def real_stars() -> None:
 
 def table3(instrument: str) -> None:
     path = V3 / f"synthesis-{instrument}" / "results.csv"
-    rows = list(csv.DictReader(open(path)))
+    rows = _rows(path)
     print(f"Table 3 cases ({instrument}, {path}; no gravity darkening in the truth):")
     for snr in sorted({r["snr"] for r in rows}, key=_float):
         sel = [r for r in rows if r["snr"] == snr]
