@@ -129,3 +129,40 @@ def test_table3_against_the_paper_says_where_the_sample_cannot_tell(toy_boss, tm
             else "within"
         )
         assert line.endswith(f"| {expected} |"), line
+
+
+def test_the_information_limit_reliability_is_the_papers_band_on_gaussian_draws(toy_boss, tmp_path):
+    """Fits scattering as their formal errors pass the paper's ±4σ band almost always when
+    every star has the same error, and fail it at the rate the mixture of errors predicts when
+    a tenth of the stars have ten times the error (the band is one for all of them)."""
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    from zeta_payne.validation.own_errors import information_limit_reliability
+    from zeta_payne.validation.report import table3_rows, write_report
+
+    from .test_calibration import _study
+
+    study = _study(toy_boss, 50.0, 4)
+    labels = ["teff", "logg", "v_rad"]
+    even = information_limit_reliability(study, labels, draws=100)
+    assert even["all"].mean() > 0.99
+    it = list(study.label_names).index("teff")
+    wide = np.arange(study.rchi2.size) % 10 == 0
+    study.cov_e_labels[wide, it] *= 10.0
+    limit = information_limit_reliability(study, labels, draws=200)
+    # the band is 4 × P84 of the mixture 0.9 N(0, σ) + 0.1 N(0, 10 σ); only the wide ones fall out
+    p84 = brentq(lambda x: 0.9 * norm.cdf(x) + 0.1 * norm.cdf(x / 10) - 0.84, 0.5, 3.0)
+    expected = 1.0 - 0.1 * 2 * norm.cdf(-4 * p84 / 10) - 0.9 * 2 * norm.cdf(-4 * p84)
+    assert abs(limit["teff"].mean() - expected) < 0.02, (limit["teff"].mean(), expected)
+    assert limit["all"].mean() <= limit["teff"].mean() + 1e-12
+    rows = {r["label"]: r for r in table3_rows([study])}
+    every = rows["all"]
+    assert every["reliability_limit_lo"] <= every["reliability_limit"] <= every["reliability_limit_hi"]
+    write_report([study], tmp_path / "study")
+    text = (tmp_path / "study" / "report.md").read_text()
+    assert "| reliability at the information limit (all labels) | " in text
+    # at S/N ∞ there is no noise for the formal errors to describe: no such row
+    noiseless = _study(toy_boss, 50.0, 5)
+    noiseless.snr = float("inf")
+    assert np.isnan(next(r for r in table3_rows([noiseless]) if r["label"] == "all")["reliability_limit"])
