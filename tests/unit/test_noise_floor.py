@@ -162,7 +162,24 @@ def test_the_information_limit_reliability_is_the_papers_band_on_gaussian_draws(
     write_report([study], tmp_path / "study")
     text = (tmp_path / "study" / "report.md").read_text()
     assert "| reliability at the information limit (all labels) | " in text
-    # at S/N ∞ there is no noise for the formal errors to describe: no such row
-    noiseless = _study(toy_boss, 50.0, 5)
-    noiseless.snr = float("inf")
-    assert np.isnan(next(r for r in table3_rows([noiseless]) if r["label"] == "all")["reliability_limit"])
+    # the band scales with the errors: ten times smaller errors, the same figure (draw by draw)
+    study.cov_e_labels = study.cov_e_labels / 10.0
+    study.cov_e_v_rad = study.cov_e_v_rad / 10.0
+    smaller = information_limit_reliability(study, labels, draws=200)
+    np.testing.assert_array_equal(smaller["all"], limit["all"])
+
+
+def test_the_rank_correlation_tells_errors_that_follow_the_formal_ones(toy_boss):
+    from zeta_payne.validation.own_errors import formal_errors, formal_rank_correlation
+
+    from .test_calibration import _study
+
+    study = _study(toy_boss, 50.0, 6)
+    rng = np.random.default_rng(6)
+    it = list(study.label_names).index("teff")
+    study.cov_e_labels[:, it] *= rng.uniform(0.2, 5.0, study.rchi2.size)  # stars differ
+    sigma = formal_errors(study, "teff")
+    study.labels[:, it] = study.true_labels[:, it] + sigma * rng.standard_normal(sigma.size)
+    assert formal_rank_correlation(study, "teff") > 0.5  # errors that follow each star's own
+    study.labels[:, it] = study.true_labels[:, it] + np.median(sigma) * rng.standard_normal(sigma.size)
+    assert abs(formal_rank_correlation(study, "teff")) < 0.2  # the same size for every star

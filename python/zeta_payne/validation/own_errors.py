@@ -13,12 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from zeta_payne.fitting.flags import label_flag
 from zeta_payne.validation.runner import StudyResult
 from zeta_payne.validation.statistics import summarize
 
-__all__ = ["OWN_ERRORS_K", "formal_errors", "information_limit_reliability", "within_own_errors"]
+__all__ = [
+    "OWN_ERRORS_K",
+    "formal_errors",
+    "formal_rank_correlation",
+    "information_limit_reliability",
+    "within_own_errors",
+]
 
 
 def formal_errors(study: StudyResult, label: str) -> np.ndarray:
@@ -109,10 +116,16 @@ def information_limit_reliability(
     Labels are drawn independently; whatever their correlation, the all-label figure cannot
     exceed the lowest per-label one.
 
+    The criterion scales with the errors, so the figure depends only on how the errors
+    differ from star to star, not on their size. At S/N ∞ the formal errors are those of the
+    noiseless spectra's nominal weights: the figure is then what any error that reaches the
+    labels as noise does (through each star's own sensitivity) would score, whatever its
+    size — which is how the model error behaves where :func:`formal_rank_correlation` is
+    high.
+
     Parameters
     ----------
     study : StudyResult
-        A noisy study (at S/N ∞ the formal errors describe no noise the fits have).
     labels : sequence of str
         The labels of the all-label reliability (label names and ``"v_rad"``).
     draws : int
@@ -138,3 +151,30 @@ def information_limit_reliability(
         for n in out:
             out[n].append(stats[n]["reliability"])
     return {n: np.asarray(v) for n, v in out.items()}
+
+
+def formal_rank_correlation(study: StudyResult, label: str) -> float:
+    """Rank (Spearman) correlation of each fit's ``|Δθ|`` with its formal error.
+
+    Near 0 when the fits' errors are the same size for every star whatever its spectrum
+    holds about the label; high when they follow each star's sensitivity, as noise does —
+    at S/N ∞, where there is no noise, a high value says the model error reaches the labels
+    the same way.
+
+    Parameters
+    ----------
+    study : StudyResult
+    label : str
+        A label name or ``"v_rad"``.
+
+    Returns
+    -------
+    float
+        NaN with fewer than three fits that have both, or when either is the same for all.
+    """
+    d = np.abs(np.asarray(study.deltas([] if label == "v_rad" else [label])[label], dtype=float))
+    sigma = formal_errors(study, label)
+    ok = np.isfinite(d) & np.isfinite(sigma)
+    if ok.sum() < 3 or np.ptp(d[ok]) == 0 or np.ptp(sigma[ok]) == 0:  # undefined: one value
+        return float("nan")
+    return float(spearmanr(d[ok], sigma[ok]).statistic)

@@ -16,6 +16,7 @@ from zeta_payne.fitting.flags import BAD_MASK, flag_names, label_flag
 from zeta_payne.validation.own_errors import (
     OWN_ERRORS_K,
     formal_errors,
+    formal_rank_correlation,
     information_limit_reliability,
     within_own_errors,
 )
@@ -64,7 +65,7 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
         flags = np.asarray(st.flags, dtype=np.int64)
         within = {label: within_own_errors(st, label) for label in [*_free(st), "v_rad"]}
         names = [n for n in (list(paper) if paper is not None else list(within)) if n in within]
-        limit = information_limit_reliability(st, names) if np.isfinite(st.snr) else {}
+        limit = information_limit_reliability(st, names)
         for label in [*_free(st), "v_rad"]:
             s = stats[label]
             unconstrained = (flags & int(label_flag(label, "unconstrained"))) != 0
@@ -91,6 +92,7 @@ def table3_rows(studies: Sequence[StudyResult]) -> list[dict]:
                     "rms_matched": _rms(d[matched]),
                     "n_matched": int(matched.sum()),
                     "reliability_own_errors": float(np.mean(within[label])),
+                    "rank_corr_formal": formal_rank_correlation(st, label),
                     **_limit_columns(limit.get(label)),
                     **_intervals(boot[label]),
                 }
@@ -667,8 +669,12 @@ def write_report(
         "all-label reliability of fits that scatter exactly as their formal (Cramér–Rao) errors, "
         "each Δθ drawn as σ_formal · N(0, 1), independently per label, 200 draws (mean, 5–95 %): "
         "what an unbiased fitter with no model error would score on these stars — below 100 % "
-        "where the stars' own errors differ widely, since the band is one for all of them "
-        "(`own_errors.information_limit_reliability`; noisy S/N only).",
+        "where the stars' own errors differ widely, since the band is one for all of them. The "
+        "band scales with the errors, so only their spread from star to star matters, not their "
+        "size: at S/N ∞ (formal errors of the noiseless spectra's nominal weights) it is what any "
+        "error reaching the labels as noise does would score, however small "
+        "(`own_errors.information_limit_reliability`; how closely each label's |Δθ| follows its "
+        "formal error: `rank_corr_formal` in table3.csv).",
         "",
         *_against_paper_lines(t3),
         *_noise_floor_lines(t3),
