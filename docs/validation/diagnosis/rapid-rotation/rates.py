@@ -39,9 +39,10 @@ def real_stars() -> None:
           f"(of {dict(Counter(r['scored'] for r in rows))})")
     for r in sorted(fast, key=lambda r: -_float(r["v_sini"])):
         d = _float(r["d_teff"]) / _float(r["teff_ref"])
+        others = ",".join(f for f in r["flag_names"].split(",") if f and f != "rapid_rotation")
         print(f"  {r['name']:<28} {r['spectral_type']:<10} {r['scored']:<8} v sin i "
               f"{_float(r['v_sini']):4.0f}  teff {_float(r['teff']):6.0f} (ref {r['teff_ref']:>6}, "
-              f"{d:+.1%})  other flags: {r['flag_names'] or '-'}")
+              f"{d:+.1%})  other flags: {others or '-'}")
 
 
 def table3(instrument: str) -> None:
