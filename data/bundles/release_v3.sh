@@ -29,6 +29,9 @@
 #              the check seeds pooled (check-29-31/)
 #   table3     Table 3 against direct syntheses observed realistically, seed 23, N_TABLE3
 #              in-box truth points, S/N inf/100/50
+#   interstellar  BOSS only: the same cases with the sight line's interstellar lines and bands
+#              (`--observation-set interstellar=true`), into OUT/synthesis-boss-interstellar,
+#              and [M/H]'s bias by teff and E(B-V) (docs/validation/diagnosis/interstellar/)
 #   outofbox   flag rates on the truth's in-box and out-of-box points at S/N 50
 #   real       BOSS only: the real-star benchmark on REAL_SAMPLE (validate_v3.sh's `sample`
 #              step makes it from the MaNGA DAP wheel on PyPI)
@@ -65,7 +68,7 @@ CHECK_SEEDS=${CHECK_SEEDS:-"29 31"}
 N_TABLE3=${N_TABLE3:-200}
 N_OUTOFBOX=${N_OUTOFBOX:-}      # empty: every truth point
 REAL_SAMPLE=${REAL_SAMPLE:-scratch/real-3900}
-STEPS=${STEPS:-"holdout rules studies calibrate table3 outofbox real compare"}
+STEPS=${STEPS:-"holdout rules studies calibrate table3 interstellar outofbox real compare"}
 if [ -n "${DRY:-}" ]; then      # every step on a copy, a few cases each: the path, not the figures
     dry=$(mktemp -d)
     cp -r "$CANDIDATE" "$dry/" && CANDIDATE="$dry/$(basename "$CANDIDATE")"
@@ -134,6 +137,15 @@ for step in $STEPS; do
         "$ZP" validate --bundle "$CANDIDATE" --generator synthesis --truth "$TRUTH" \
             --snr inf,100,50 --n "$N_TABLE3" --seed 23 --processes "$PROCESSES" \
             -o "$OUT/synthesis-$INSTRUMENT" ;;
+    interstellar)
+        if [ "$INSTRUMENT" != boss ]; then continue; fi
+        ism="$OUT/synthesis-$INSTRUMENT-interstellar"
+        if [ -n "${DRY:-}" ] || ! made "$ism" "$N_TABLE3" inf,100,50; then
+            "$ZP" validate --bundle "$CANDIDATE" --generator synthesis --truth "$TRUTH" \
+                --snr inf,100,50 --n "$N_TABLE3" --seed 23 --processes "$PROCESSES" \
+                --observation-set interstellar=true -o "$ism"
+        fi
+        "$PY" docs/validation/diagnosis/interstellar/summarize.py "$OUT/synthesis-$INSTRUMENT" "$ism" ;;
     outofbox)
         "$ZP" benchmark-real --bundle "$CANDIDATE" --synthetic "$TRUTH" --snr 50 \
             --processes "$PROCESSES" --no-plots ${N_OUTOFBOX:+--limit "$N_OUTOFBOX"} -o "$OUT/real" ;;

@@ -156,3 +156,42 @@ def test_a_held_refit_that_ends_unconstrained_at_the_edge_is_held_there_too(toy_
     assert ("v_micro", "m_h") in fitter._held_fitters
     batch = fitter.fit_batch([spectrum, spectrum], batched=True)
     assert all(r.labels[im] == 0.0 and r.labels[iv] == 2.0 for r in batch)
+
+
+MASK = {"label": "teff", "range": [0.0, 10000.0], "bands": [[5880.0, 5905.0], [6270.0, 6300.0]]}
+
+
+def test_masked_bands_outside_refits_hot_spectra_without_the_bands(toy_boss):
+    """A fit ending above the rule's teff is repeated with the rule's bands left out (fewer
+    pixels, the bands' own), a cool one is not; with ``blue_limit_outside`` too, one refit
+    does both."""
+    from zeta_payne.fitting.fitter import BLUE_LIMIT, EXTRA_MASK
+
+    base = {"presearch_points": 1024}
+    plain = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, base))
+    fitter = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults,
+                                            {**base, "masked_bands_outside": MASK}))
+    assert fitter.refits and fitter.mask_rule == (0, 0.0, 10000.0, ((5880.0, 5905.0), (6270.0, 6300.0)))
+    at_2 = toy_boss.manifest.label_names.index("v_micro")
+    cool_spec = simulate(toy_boss, BOSS_WAVELENGTH, np.where(np.arange(5) == at_2, 2.0, COOL), v_rad=5.0)
+    hot_spec = simulate(toy_boss, BOSS_WAVELENGTH, np.where(np.arange(5) == at_2, 2.0, HOT), v_rad=5.0)
+    cool, hot = fitter.fit(cool_spec), fitter.fit(hot_spec)
+    from zeta_payne.fitting.preparation import in_masked_bands
+
+    bands = FitOptions(masked_bands=tuple(tuple(b) for b in MASK["bands"]))  # widened as in a fit
+    in_bands = np.count_nonzero(in_masked_bands(np.asarray(hot_spec.wavelength), bands, hot_spec.frame))
+    assert in_bands > 10
+    assert cool.n_pixels == plain.fit(cool_spec).n_pixels
+    assert plain.fit(hot_spec).n_pixels - hot.n_pixels == pytest.approx(in_bands, abs=6)
+    assert abs(hot.labels[0] - HOT[0]) < 300
+    held = fitter._held_fitters[(EXTRA_MASK,)]
+    assert held.options.masked_bands[-2:] == ((5880.0, 5905.0), (6270.0, 6300.0)) and not held.refits
+    both = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults,
+                                          {**base, "masked_bands_outside": MASK, "blue_limit_outside": BLUE}))
+    batch = both.fit_batch([hot_spec, cool_spec], batched=True)
+    assert list(both._held_fitters) == [(BLUE_LIMIT, EXTRA_MASK)]
+    assert batch[0].n_pixels < hot.n_pixels and batch[1].n_pixels == cool.n_pixels
+    with pytest.raises(ValueError, match="masked_bands_outside"):
+        Fitter(toy_boss, FitOptions(presearch_points=256, masked_bands_outside={**MASK, "bands": []}))
+    with pytest.raises(ValueError, match="masked_bands_outside"):
+        Fitter(toy_boss, FitOptions(presearch_points=256, masked_bands_outside={**MASK, "label": "t_eff"}))

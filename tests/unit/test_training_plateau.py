@@ -90,6 +90,22 @@ def test_hot_stars_fit_from_4450_with_a_blue_boss_range():
     assert hot_fit_range("apogee", [15125.0, 16965.0]) == {}
 
 
+def test_new_boss_bundles_mask_every_interstellar_feature_for_hot_stars():
+    """The bands of the fit rule cover each feature the realistic observations put on a
+    reddened star (their centres ± 2 widths at R = 2000), and only BOSS gets the rule."""
+    from zeta_payne.fitting.options import merge_options
+    from zeta_payne.training.pipeline import hot_interstellar_mask
+    from zeta_payne.validation.interstellar import INTERSTELLAR_FEATURES
+
+    rule = hot_interstellar_mask("boss")["masked_bands_outside"]
+    assert rule["label"] == "teff" and rule["range"] == [0.0, 10000.0]
+    for _, centre, intrinsic in INTERSTELLAR_FEATURES:
+        reach = 2.0 * np.hypot(intrinsic, centre / 2000.0) / 2.3548
+        assert any(lo <= centre - reach and centre + reach <= hi for lo, hi in rule["bands"]), centre
+    assert merge_options(hot_interstellar_mask("boss")).masked_bands_outside["bands"] == rule["bands"]
+    assert hot_interstellar_mask("apogee") == {}
+
+
 def test_a_boss_model_without_jumps_breaks_its_response_at_the_paschen_edge():
     from zeta_payne.fitting.options import merge_options
     from zeta_payne.training.pipeline import PASCHEN_EDGE, default_fit_range, jump_segments

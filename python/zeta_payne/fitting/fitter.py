@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 #: The name :meth:`Fitter.held_names` gives the ``blue_limit_outside`` rule (not a label).
 BLUE_LIMIT = "<blue limit>"
+#: The name :meth:`Fitter.held_names` gives the ``masked_bands_outside`` rule (not a label).
+EXTRA_MASK = "<masked bands>"
 
 
 class Fitter:
@@ -122,6 +124,8 @@ class Fitter:
         self.edge_holds = self._edge_holds(options)
         #: ``(index of the label, lo, hi, blue limit)`` of options.blue_limit_outside, or None.
         self.blue_rule = self._blue_rule(options)
+        #: ``(index of the label, lo, hi, bands)`` of options.masked_bands_outside, or None.
+        self.mask_rule = self._mask_rule(options)
         self._held_fitters: dict[tuple[str, ...], Fitter] = {}
         self.emulator = bundle.emulator().to(self.device)
         self._emulator64 = copy.deepcopy(self.emulator).to(self.device, torch.float64)
@@ -193,6 +197,18 @@ class Fitter:
         rule = options.blue_limit_outside or {}
         return self._range_rule(rule, "blue_limit_outside") if rule else None
 
+    def _mask_rule(self, options: FitOptions
+                   ) -> tuple[int, float, float, tuple[tuple[float, float], ...]] | None:
+        """``options.masked_bands_outside`` as label index, range and bands (None: no rule)."""
+        rule = dict(options.masked_bands_outside or {})
+        if not rule:
+            return None
+        bands = tuple((float(lo), float(hi)) for lo, hi in rule.pop("bands", ()))
+        if not bands or any(hi <= lo for lo, hi in bands):
+            raise ValueError("masked_bands_outside: 'bands' must be non-empty (lo, hi) pairs, lo < hi")
+        index, lo, hi, _ = self._range_rule({**rule, "value": 0.0}, "masked_bands_outside")
+        return index, lo, hi, bands
+
     def _range_rule(self, rule: Mapping[str, Any], what: str) -> tuple[int, float, float, float]:
         """A ``{"label", "range", "value"}`` rule as (label index, lo, hi, value)."""
         if rule.get("label") not in self.label_names:
@@ -203,13 +219,14 @@ class Fitter:
     @property
     def refits(self) -> bool:
         """Whether a fit may be repeated with held labels or a narrower range."""
-        return bool(self.holds) or bool(self.edge_holds) or self.blue_rule is not None
+        return (bool(self.holds) or bool(self.edge_holds) or self.blue_rule is not None
+                or self.mask_rule is not None)
 
     def _hold_outside(self, spectra: list[Spectrum], results: list[FitResult], batched: bool
                       ) -> list[FitResult]:
         """Refit the spectra whose fit ended where a ``hold_outside`` label is unconstrained,
-        outside the ``blue_limit_outside`` range, or with a ``hold_unconstrained_at_edge``
-        label at an edge and unconstrained.
+        outside the ``blue_limit_outside`` or ``masked_bands_outside`` range, or with a
+        ``hold_unconstrained_at_edge`` label at an edge and unconstrained.
 
         Each such spectrum is fitted again by a fitter that holds those labels at their
         values and fits from the blue limit (one per set of held names, made once); its
@@ -253,8 +270,9 @@ class Fitter:
         return tuple(out)
 
     def held_names(self, labels: Mapping[str, float]) -> tuple[str, ...]:
-        """The ``hold_outside`` labels a fit ending at ``labels`` must hold, and
-        :data:`BLUE_LIMIT` when it must be fitted again from the ``blue_limit_outside`` limit.
+        """The ``hold_outside`` labels a fit ending at ``labels`` must hold, :data:`BLUE_LIMIT`
+        when it must be fitted again from the ``blue_limit_outside`` limit, and
+        :data:`EXTRA_MASK` when again with the ``masked_bands_outside`` bands left out.
 
         Parameters
         ----------
@@ -266,6 +284,8 @@ class Fitter:
         rules = [(name, rule[:3]) for name, rule in self.holds.items()]
         if self.blue_rule is not None:
             rules.append((BLUE_LIMIT, self.blue_rule[:3]))
+        if self.mask_rule is not None:
+            rules.append((EXTRA_MASK, self.mask_rule[:3]))
         for name, (j, lo, hi) in rules:
             value = float(labels.get(self.label_names[j], np.nan))
             if np.isfinite(value) and not lo <= value <= hi:
@@ -275,14 +295,18 @@ class Fitter:
     def held_fitter(self, names: Sequence[str]) -> Fitter:
         """A fitter like this one with the labels ``names`` held at their ``hold_outside`` (or
         ``hold_unconstrained_at_edge``) values, fitting from the ``blue_limit_outside`` limit
-        if ``names`` holds :data:`BLUE_LIMIT` (made once per set of names)."""
+        if ``names`` holds :data:`BLUE_LIMIT` and without the ``masked_bands_outside`` bands
+        if it holds :data:`EXTRA_MASK` (made once per set of names)."""
         key = tuple(names)
         if key not in self._held_fitters:
             fixed = {**dict(self.options.fixed),
                      **{n: self.holds[n][3] if n in self.holds else self.edge_holds[n]
-                        for n in key if n != BLUE_LIMIT}}
+                        for n in key if n not in (BLUE_LIMIT, EXTRA_MASK)}}
             options = self.options.updated(fixed=fixed, hold_outside={}, blue_limit_outside={},
-                                           hold_unconstrained_at_edge={})
+                                           masked_bands_outside={}, hold_unconstrained_at_edge={})
+            if EXTRA_MASK in key:
+                options = options.updated(
+                    masked_bands=tuple(self.options.masked_bands) + self.mask_rule[3])
             if BLUE_LIMIT in key:
                 lo, hi = self.options.wavelength_range or self.default_range
                 options = options.updated(wavelength_range=(max(lo, self.blue_rule[3]), hi))

@@ -117,6 +117,17 @@ class FitOptions:
         bundles fit from 3,900 Å below 10,000 K and from 4,450 Å above, where 3,900–4,450 Å
         pulled real B stars' teff 4 % lower and doubled their χ² (``docs/fitting.md``).
         Empty: one range for every spectrum.
+    masked_bands_outside : mapping
+        ``{"label": name, "range": (lo, hi), "bands": ((lo, hi), ...)}``: a spectrum whose
+        fitted label ``name`` ends outside ``[lo, hi]`` is fitted again with ``bands`` [Å,
+        vacuum, the observatory's frame, widened as ``masked_bands`` are] left out as well
+        (that result is returned; one refit with ``blue_limit_outside`` when both apply). The
+        BOSS bundles from 3.2.5 mask the interstellar lines and bands (Ca II H and K, Na I D,
+        the DIBs at 4428, 5780/5797, 6284 and 6614 Å) above 10,000 K, where the star's own
+        lines there are weak and the gas of a reddened sight line biased [M/H] by +0.05 dex
+        (median; 0.3–0.5 dex in the tail) in the realistic simulations
+        (``docs/fitting.md``, "Interstellar lines"); cooler stars keep them, their strong
+        stellar Ca II K and Na D carry [M/H]. Empty: no such rule.
     restarts : int
         After the least squares from the best pre-search candidate, start them again from
         the best candidate of up to ``restarts`` other basins — a candidate belongs to
@@ -220,6 +231,7 @@ class FitOptions:
     hold_outside: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     hold_unconstrained_at_edge: Mapping[str, float] = field(default_factory=dict)
     blue_limit_outside: Mapping[str, Any] = field(default_factory=dict)
+    masked_bands_outside: Mapping[str, Any] = field(default_factory=dict)
     restarts: int = 0
     restart_separation: float = 0.15
     initial_fit: bool = False

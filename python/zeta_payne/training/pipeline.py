@@ -643,6 +643,21 @@ NO_JUMP_BLUE_LIMIT = 3900.0
 HOT_TEFF = 10000.0
 HOT_BLUE_LIMIT = 4450.0
 
+#: The interstellar lines and bands a BOSS fit leaves out above :data:`HOT_TEFF` (the fit
+#: options' ``masked_bands_outside``) [Å, vacuum, the observatory's frame]: Ca II K and H,
+#: the DIB at 4428 Å (FWHM ≈ 20 Å), the DIBs at 5780 and 5797, Na I D, the DIBs at 6284 and
+#: 6614 — each ± 3 Gaussian σ of its width at R ≈ 2,000 plus 20 km/s of gas motion. A hot
+#: star's own lines there are weak, and a reddened sight line's gas (E(B−V) 0–1) biased the
+#: v3 BOSS bundle's [M/H] by +0.05 dex at median and up to 0.5 dex in the realistic
+#: simulations; masked, the bias is gone and clean spectra lose nothing measurable. Cooler
+#: stars keep the bands: their stellar Ca II K and Na D carry [M/H] (masking them for every
+#: star moved the real F and A stars' [M/H] by −0.03 to −0.10 dex; docs/fitting.md,
+#: "Interstellar lines").
+INTERSTELLAR_BANDS: tuple[tuple[float, float], ...] = (
+    (3931.0, 3938.5), (3967.5, 3971.5), (4409.0, 4450.0), (5778.0, 5802.0),
+    (5888.0, 5901.0), (6277.5, 6293.5), (6611.5, 6619.5),
+)
+
 
 #: A new bundle's ``unconstrained_error`` fit option: [M/H] with a covariance error above
 #: 0.3 dex is flagged ``M_H_UNCONSTRAINED`` (a warning). The v3 APOGEE bundle's 200 realistic
@@ -704,6 +719,21 @@ def hot_fit_range(instrument: str, fit_range: Sequence[float]) -> dict:
     if instrument != "boss" or fit_range[0] >= HOT_BLUE_LIMIT:
         return {}
     return {"blue_limit_outside": {"label": "teff", "range": [0.0, HOT_TEFF], "value": HOT_BLUE_LIMIT}}
+
+
+def hot_interstellar_mask(instrument: str) -> dict:
+    """The ``fit_defaults`` entry that leaves :data:`INTERSTELLAR_BANDS` out of hot stars' fits
+    (``masked_bands_outside`` above :data:`HOT_TEFF`; empty for APOGEE, whose range holds no
+    strong interstellar line of the optical kind).
+
+    Parameters
+    ----------
+    instrument : {"boss", "apogee"}
+    """
+    if instrument != "boss":
+        return {}
+    bands = [list(band) for band in INTERSTELLAR_BANDS]
+    return {"masked_bands_outside": {"label": "teff", "range": [0.0, HOT_TEFF], "bands": bands}}
 
 
 #: The continuum's Paschen edge [Å, vacuum; 8,205.9 Å in air, ``zeta_payne.grids.continuum``].
@@ -914,6 +944,7 @@ def train_bundle(
                 "label": "teff", "range": list(response.teff_range), "value": response.reference}}}),
             **({"logg_floor": [list(cell) for cell in floor]} if floor else {}),
             **hot_fit_range(spec.instrument, fit_range),
+            **hot_interstellar_mask(spec.instrument),
             **jump_segments(spec.instrument, fit_range, jumps=continuum is not None),
             "unconstrained_error": dict(UNCONSTRAINED_ERROR),
         },

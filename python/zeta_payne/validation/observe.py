@@ -8,7 +8,9 @@ The chain, per pixel i of the instrument's wavelength grid (observed frame):
    the LSF follows :func:`~zeta_payne.validation.instrument.resolving_power`, its width
    scaled by a per-spectrum factor (fibre to fibre);
 2. the star's continuum (a blackbody at its teff, :mod:`~zeta_payne.validation.sed`) is
-   reddened by E(B−V) (:mod:`~zeta_payne.validation.extinction`), attenuated by the
+   reddened by E(B−V) (:mod:`~zeta_payne.validation.extinction`; optionally with the
+   sight line's interstellar lines and bands, :mod:`~zeta_payne.validation.interstellar`),
+   attenuated by the
    atmosphere's telluric lines (:mod:`~zeta_payne.validation.telluric`) and by the
    instrument's throughput (:mod:`~zeta_payne.validation.instrument`); photon counts per
    log-λ pixel scale as F_λ λ² × throughput;
@@ -45,6 +47,7 @@ from zeta_payne.validation.instrument import (
     resolving_power,
     throughput,
 )
+from zeta_payne.validation.interstellar import interstellar_absorption
 from zeta_payne.validation.resample import convolve_to_pixels
 from zeta_payne.validation.sed import planck_flambda
 from zeta_payne.validation.simulate import instrument_pixels
@@ -102,6 +105,11 @@ class ObservationModel:
         Airmass drawn uniformly in this range.
     reference_snr : float
         S/N whose noise sets the weights (ivar) of a noiseless spectrum.
+    interstellar : bool
+        Put the interstellar lines and bands of the drawn E(B−V) on the star
+        (:mod:`~zeta_payne.validation.interstellar`: Ca II H and K, Na I D, five DIBs; mean
+        strengths, fixed in the observatory's frame). Off by default: the stored studies were
+        made without them; ``--observation-set interstellar=true`` measures what they cost.
     exclude_bits : int
         Pixel-flag bits the reader leaves out besides its defaults
         (:func:`~zeta_payne.io.sdss.common.bad_pixel_bits`) when the spectrum is read into the
@@ -132,6 +140,7 @@ class ObservationModel:
     reference_snr: float = 1000.0
     lsf_wing_fraction: float = 0.0
     lsf_wing_width: float = 3.0
+    interstellar: bool = False
     exclude_bits: int = 0
 
     def value(self, name: str, instrument: str):
@@ -220,6 +229,8 @@ def observe_realistic(
         tau = np.zeros(n)
         trans = trans_corr = np.ones(n)
     thru = throughput(instrument, lam)
+    if model.interstellar:
+        sed = sed * interstellar_absorption(lam, fwhm, ebv)
     light = sed * trans * thru * lam**2  # counts per pixel at unit exposure
     star = light * norm
 
