@@ -122,11 +122,11 @@ class FitOptions:
         fitted label ``name`` ends outside ``[lo, hi]`` is fitted again with ``bands`` [Å,
         vacuum, the observatory's frame, widened as ``masked_bands`` are] left out as well
         (that result is returned; one refit with ``blue_limit_outside`` when both apply). The
-        BOSS bundles from 3.2.5 mask the interstellar lines and bands (Ca II H and K, Na I D,
+        BOSS bundles from 3.2.6 mask the interstellar lines and bands (Ca II H and K, Na I D,
         the DIBs at 4428, 5780/5797, 6284 and 6614 Å) above 10,000 K, where the star's own
         lines there are weak and the gas of a reddened sight line biased [M/H] by +0.05 dex
         (median; 0.3–0.5 dex in the tail) in the realistic simulations
-        (``docs/fitting.md``, "Interstellar lines"); cooler stars keep them, their strong
+        (``docs/fitting.md``, "Refits"); cooler stars keep them, their strong
         stellar Ca II K and Na D carry [M/H]. Empty: no such rule.
     restarts : int
         After the least squares from the best pre-search candidate, start them again from

@@ -652,7 +652,7 @@ HOT_BLUE_LIMIT = 4450.0
 #: simulations; masked, the bias is gone and clean spectra lose nothing measurable. Cooler
 #: stars keep the bands: their stellar Ca II K and Na D carry [M/H] (masking them for every
 #: star moved the real F and A stars' [M/H] by −0.03 to −0.10 dex; docs/fitting.md,
-#: "Interstellar lines").
+#: "Refits", and docs/validation/diagnosis/interstellar/).
 INTERSTELLAR_BANDS: tuple[tuple[float, float], ...] = (
     (3931.0, 3938.5), (3967.5, 3971.5), (4409.0, 4450.0), (5778.0, 5802.0),
     (5888.0, 5901.0), (6277.5, 6293.5), (6611.5, 6619.5),
@@ -723,8 +723,8 @@ def hot_fit_range(instrument: str, fit_range: Sequence[float]) -> dict:
 
 def hot_interstellar_mask(instrument: str) -> dict:
     """The ``fit_defaults`` entry that leaves :data:`INTERSTELLAR_BANDS` out of hot stars' fits
-    (``masked_bands_outside`` above :data:`HOT_TEFF`; empty for APOGEE, whose range holds no
-    strong interstellar line of the optical kind).
+    (``masked_bands_outside`` above :data:`HOT_TEFF`; empty for APOGEE: the H band's own
+    diffuse band at 15,273 Å is neither simulated nor measured here).
 
     Parameters
     ----------
