@@ -195,3 +195,50 @@ def test_masked_bands_outside_refits_hot_spectra_without_the_bands(toy_boss):
         Fitter(toy_boss, FitOptions(presearch_points=256, masked_bands_outside={**MASK, "bands": []}))
     with pytest.raises(ValueError, match="masked_bands_outside"):
         Fitter(toy_boss, FitOptions(presearch_points=256, masked_bands_outside={**MASK, "label": "t_eff"}))
+
+
+def test_a_refit_back_inside_the_range_far_from_the_first_fit_is_flagged(toy_boss):
+    """``REFIT_DISAGREES``: a spectrum whose blue part is a hot star's and whose red part a
+    cool star's fits hot with every pixel and cool from the rule's blue limit — no labels
+    agree with the rule, and the row is bad; a hot star of one piece is not flagged, and
+    ``refit_shift_max=None`` never flags. Joint (multi-epoch) fits are checked the same way."""
+    import dataclasses
+
+    from zeta_payne.fitting.flags import BAD_MASK, ResultFlags
+    from zeta_payne.fitting.joint import JointOptions, fit_epochs
+
+    at_2 = toy_boss.manifest.label_names.index("v_micro")
+    hot_labels = np.where(np.arange(5) == at_2, 2.0, HOT)
+    cool_labels = np.where(np.arange(5) == at_2, 2.0, COOL)
+
+    def spliced(v_rad, seed):
+        hot = simulate(toy_boss, BOSS_WAVELENGTH, hot_labels, v_rad=v_rad, snr=300, seed=seed)
+        cool = simulate(toy_boss, BOSS_WAVELENGTH, cool_labels, v_rad=v_rad, snr=300, seed=seed)
+        return dataclasses.replace(hot, flux=np.where(BOSS_WAVELENGTH < 8000.0, hot.flux, cool.flux))
+
+    rule = {"presearch_points": 1024, "blue_limit_outside": {**BLUE, "value": 8000.0}}
+    fitter = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, rule))
+    plain = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {"presearch_points": 1024}))
+    spectrum = spliced(5.0, 0)
+    first, result = plain.fit(spectrum), fitter.fit(spectrum)
+    assert first.labels[0] > 11000.0 and result.labels[0] < 9000.0  # the rule contradicts itself
+    assert result.flags & ResultFlags.REFIT_DISAGREES and result.flags & BAD_MASK
+    assert "refit_disagrees" in result.as_row()["flag_names"]
+    hot = fitter.fit(simulate(toy_boss, BOSS_WAVELENGTH, hot_labels, v_rad=5.0, snr=300))
+    assert hot.labels[0] > 10000.0 and not hot.flags & ResultFlags.REFIT_DISAGREES
+    lenient = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {**rule, "refit_shift_max": 0.5}))
+    assert not lenient.fit(spectrum).flags & ResultFlags.REFIT_DISAGREES  # it moved less than 50 %
+    never = Fitter(toy_boss, dataclasses.replace(fitter.options, refit_shift_max=None))
+    assert not never.fit(spectrum).flags & ResultFlags.REFIT_DISAGREES
+    epochs = fit_epochs(fitter, [spliced(-5.0, 1), spliced(12.0, 2)], JointOptions(single_fits=False))
+    assert epochs.result.labels[0] < 9000.0 and epochs.flags & ResultFlags.REFIT_DISAGREES
+
+
+def test_refit_disagrees_needs_the_crossing_and_the_shift(toy_boss):
+    """The test itself: outside the range first, inside after, by more than the fraction."""
+    fitter = Fitter(toy_boss, FitOptions(presearch_points=256, blue_limit_outside=BLUE))
+    assert fitter.refit_disagrees({"teff": 11000.0}, {"teff": 9000.0})  # 18 %, crossed
+    assert not fitter.refit_disagrees({"teff": 10300.0}, {"teff": 9800.0})  # crossed, 5 %
+    assert not fitter.refit_disagrees({"teff": 14000.0}, {"teff": 11000.0})  # 21 %, not crossed
+    assert not fitter.refit_disagrees({"teff": 9000.0}, {"teff": 12000.0})  # no rule fired
+    assert not fitter.refit_disagrees({"teff": 11000.0}, {"teff": float("nan")})  # failed refit

@@ -69,6 +69,12 @@ FLAG_HELP: dict[str, str] = {
         "oblateness of a near-critical rotator are not modelled; teff and log g depend on the "
         "inclination, a systematic the uncertainties do not include"
     ),
+    "refit_disagrees": (
+        "A fit rule's refit (another blue limit, masked bands or a held label) ended back where "
+        "the rule does not apply, far from the first fit (FitOptions.refit_shift_max): the labels "
+        "depend on which pixels are fitted, physics the model lacks (e.g. a chemically peculiar "
+        "star): labels unusable"
+    ),
     "untrained_region": (
         "teff and log g where the bundle has no training spectra (below the log g floor of its "
         "grid: no model atmospheres there): the network extrapolates, labels unusable"

@@ -234,6 +234,7 @@ class Fitter:
         (say v_micro held above 10 kK, after which [M/H] runs to an edge unconstrained) is
         fitted once more with both held: the names only grow, so this ends.
         """
+        first = list(results)
         pending: dict[int, tuple[str, ...]] = {}
         for i, result in enumerate(results):
             names = self.held_names(dict(zip(self.label_names, result.labels, strict=True)))
@@ -257,6 +258,11 @@ class Fitter:
                     if more:
                         pending[i] = names + more
                     results[i] = replace(result, flags=int(result.flags) | why) if why else result
+        for i, result in enumerate(results):
+            if result is not first[i] and self.refit_disagrees(
+                    dict(zip(self.label_names, first[i].labels, strict=True)),
+                    dict(zip(self.label_names, result.labels, strict=True))):
+                results[i] = replace(result, flags=int(result.flags) | int(ResultFlags.REFIT_DISAGREES))
         return results
 
     def edge_held_names(self, flags: int) -> tuple[str, ...]:
@@ -281,16 +287,45 @@ class Fitter:
             holds nothing).
         """
         out = []
+        for name, (j, lo, hi) in self._range_rules():
+            value = float(labels.get(self.label_names[j], np.nan))
+            if np.isfinite(value) and not lo <= value <= hi:
+                out.append(name)
+        return tuple(out)
+
+    def _range_rules(self) -> list[tuple[str, tuple[int, float, float]]]:
+        """The refit rules decided by a label's range: ``(name, (label index, lo, hi))``."""
         rules = [(name, rule[:3]) for name, rule in self.holds.items()]
         if self.blue_rule is not None:
             rules.append((BLUE_LIMIT, self.blue_rule[:3]))
         if self.mask_rule is not None:
             rules.append((EXTRA_MASK, self.mask_rule[:3]))
-        for name, (j, lo, hi) in rules:
-            value = float(labels.get(self.label_names[j], np.nan))
-            if np.isfinite(value) and not lo <= value <= hi:
-                out.append(name)
-        return tuple(out)
+        return rules
+
+    def refit_disagrees(self, first: Mapping[str, float], refit: Mapping[str, float]) -> bool:
+        """Whether a refit contradicts the rule that called for it (``REFIT_DISAGREES``).
+
+        True when a rule's deciding label ended outside the rule's range in the first fit
+        and back inside it in the refit, more than ``options.refit_shift_max`` of the first
+        value away: with the rule's pixels (or label free) the spectrum is on one side of
+        the boundary, without them on the other, far apart.
+
+        Parameters
+        ----------
+        first, refit : mapping of str to float
+            The first fit's and the refit's labels by name.
+        """
+        limit = self.options.refit_shift_max
+        if limit is None:
+            return False
+        for _, (j, lo, hi) in self._range_rules():
+            name = self.label_names[j]
+            a = float(first.get(name, np.nan))
+            b = float(refit.get(name, np.nan))
+            if (np.isfinite(a) and np.isfinite(b) and not lo <= a <= hi and lo <= b <= hi
+                    and abs(b - a) > limit * abs(a)):
+                return True
+        return False
 
     def held_fitter(self, names: Sequence[str]) -> Fitter:
         """A fitter like this one with the labels ``names`` held at their ``hold_outside`` (or

@@ -3,7 +3,7 @@
 Bits are fixed by name (not by a bundle's label order) so that flags from different bundles
 and versions mean the same thing. ``BAD`` bits make a result unusable; ``WARN`` bits ask for
 care. Per-label bits exist for the five canonical labels. Bits 0–63 fit a signed 64-bit
-integer column; bit 27 is free.
+integer column; bits 43–63 are free.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class ResultFlags(IntFlag):
     V_MICRO_NEAR_EDGE = 1 << 24
     EMISSION = 1 << 25  #: flux above the model in the Hα/Hβ (Brγ) core: an emission-line star
     RAPID_ROTATION = 1 << 26  #: v sin i where gravity darkening matters (rigid_rotation_v_sini_max)
+    REFIT_DISAGREES = 1 << 27  #: a rule's refit came back inside its range, far from the first fit
     TEFF_NONCONVEX_CHI2 = 1 << 28
     LOGG_NONCONVEX_CHI2 = 1 << 29
     V_SINI_NONCONVEX_CHI2 = 1 << 30
@@ -86,6 +87,7 @@ BAD_MASK: ResultFlags = (
     | ResultFlags.OUT_OF_BOX
     | ResultFlags.JOINT_TENSION
     | ResultFlags.UNTRAINED_REGION
+    | ResultFlags.REFIT_DISAGREES
 )
 #: Every defined bit.
 ALL_BITS: int = sum(int(f) for f in ResultFlags)

@@ -484,7 +484,7 @@ def fit_joint(
         space, members, rejected, starts, options, t0, same_instrument=_same(fitters), epochs=False
     )
     held = _held_fitters(fitters, result)
-    return result if held is None else fit_joint(held, spectra, options)
+    return result if held is None else _checked_refit(fitters, result, fit_joint(held, spectra, options))
 
 
 def fit_epochs(
@@ -534,7 +534,7 @@ def fit_epochs(
         starts = []
     result = _finish(space, members, rejected, starts, options, t0, same_instrument=True, epochs=True)
     held = _held_fitters([fitter], result)
-    return result if held is None else fit_epochs(held[0], spectra, options)
+    return result if held is None else _checked_refit([fitter], result, fit_epochs(held[0], spectra, options))
 
 
 def _held_fitters(fitters: Sequence[Fitter], result: JointResult) -> list[Fitter] | None:
@@ -550,6 +550,17 @@ def _held_fitters(fitters: Sequence[Fitter], result: JointResult) -> list[Fitter
         held.append(f.held_fitter(names) if names else f)
         changed |= bool(names)
     return held if changed else None
+
+
+def _checked_refit(fitters: Sequence[Fitter], first: JointResult, refit: JointResult) -> JointResult:
+    """``refit`` flagged ``REFIT_DISAGREES`` where it contradicts a fitter's rule
+    (:meth:`Fitter.refit_disagrees`, as for one spectrum)."""
+    a = dict(zip(first.result.label_names, first.result.labels, strict=True))
+    b = dict(zip(refit.result.label_names, refit.result.labels, strict=True))
+    if not any(f.refit_disagrees(a, b) for f in fitters):
+        return refit
+    flags = int(refit.result.flags) | int(ResultFlags.REFIT_DISAGREES)
+    return replace(refit, result=replace(refit.result, flags=flags))
 
 
 def joint_errors(

@@ -1038,6 +1038,7 @@ def write_outputs(
         "environment": environment,
         "worst": worst,
         "sample": os.fspath(sample),
+        "output": output,
     }
     write_report(os.path.join(output, "report.md"), bundle, summary, plots=plots)
     return summary

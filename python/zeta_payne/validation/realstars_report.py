@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import datetime
 import math
+import os
 import platform
 from typing import Any
 
@@ -280,6 +281,19 @@ def _worst_table(cases: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _processes(n: int) -> str:
+    return f"{n} process" if n == 1 else f"{n} processes"
+
+
+def _reproduce(bundle: Any, summary: dict[str, Any]) -> str:
+    """The command that fits this sample with this bundle into this folder."""
+    where = getattr(bundle, "path", None)
+    relative = os.path.relpath(where) if where is not None else ".."
+    name = bundle.name if relative.startswith("..") else relative
+    return (f"zeta-payne benchmark-real --bundle {name} --sample {summary.get('sample', 'data/real')} "
+            f"--processes 2 -o {summary.get('output', 'OUTPUT')}")
+
+
 def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = True) -> None:
     """Write ``report.md`` from :func:`~zeta_payne.validation.realstars.write_outputs`' summary."""
     rows = summary["rows"]
@@ -293,16 +307,17 @@ def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = 
         f"box, {len(rows) - n_in} outside** (scored for flags). Offsets are raw (fit − reference): "
         "nothing here is calibrated on these stars.",
         "",
-        "Reproduce (the sample is committed in `data/real/`, made by `data/real/make_real.py`):",
+        "Reproduce (`data/real/` is committed, made by `data/real/make_real.py`; the v3 sample, "
+        "fitted from 3,900 Å, by `STEPS=sample bash data/bundles/validate_v3.sh`):",
         "",
         "```",
-        "zeta-payne benchmark-real --bundle boss --processes 2 -o docs/validation/real",
+        _reproduce(bundle, summary),
         "```",
         "",
     ]
     if np.isfinite(seconds):
         lines += [
-            f"Fitting took {seconds / 60:.1f} min with {summary.get('processes', 1)} processes on "
+            f"Fitting took {seconds / 60:.1f} min with {_processes(summary.get('processes', 1))} on "
             f"{platform.machine()} ({datetime.date.today().isoformat()}; a shared, loaded machine); "
             f"{describe_environment(summary.get('environment'))}.",
             "",
