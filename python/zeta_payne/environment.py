@@ -1,12 +1,17 @@
 """The software a result was computed with: package versions, recorded beside the result.
 
 Fits of flat χ² valleys (a hot star's [M/H] in the H band) can end at another point when
-numpy, SciPy or torch differ in their last digits; a validation figure is reproducible only
-in the environment that made it, so every study, benchmark and grid records it.
+numpy, SciPy or torch differ in their last digits — or the processor does: the same code,
+bundle and packages gave 9 of APOGEE's 328 out-of-box synthetic fits a teff more than 1 % apart
+on an Intel Xeon and on an AMD EPYC (``docs/validation/v3/README.md``, thirty-fourth session).
+A validation figure is reproducible only in the environment that made it, so every study,
+benchmark and grid records the packages (:func:`package_versions`) and studies the machine
+(:func:`machine`).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -61,3 +66,22 @@ def describe(record: dict | None) -> str:
     if not record:
         return "environment not recorded"
     return ", ".join(f"{k} {v}" for k, v in record.items() if v)
+
+
+def machine() -> dict[str, str | int | None]:
+    """The processor a result was computed on: ``{"cpu": model name, "isa": the vector
+    instructions torch's CPU kernels use (e.g. "AVX512"; None without torch), "cores": n}``."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:
+        pass
+    try:
+        import torch
+
+        isa: str | None = str(torch.backends.cpu.get_cpu_capability())
+    except (ImportError, AttributeError):
+        isa = None
+    return {"cpu": model, "isa": isa, "cores": os.cpu_count()}

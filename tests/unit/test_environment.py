@@ -19,3 +19,13 @@ def test_differences_between_two_records():
     assert differences(a, {**a, "scipy": "1.16.0", "torch": "2.13.0"}) == {
         "scipy": ("1.17.1", "1.16.0"), "torch": (None, "2.13.0")}
     assert differences(None, a) == {"environment": ("not recorded", "recorded")}
+
+
+def test_the_machine_record_names_the_processor_and_torch_s_vector_instructions():
+    import torch
+
+    from zeta_payne.environment import machine
+
+    rec = machine()
+    assert rec["cpu"] and rec["cores"] >= 1
+    assert rec["isa"] == str(torch.backends.cpu.get_cpu_capability())

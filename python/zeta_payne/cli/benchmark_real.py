@@ -209,7 +209,9 @@ def _run_synthetic(args: argparse.Namespace) -> int:
         f"Out-of-box detection on synthesis truth: {bundle.name} {bundle.version}, "
         f"{len(rows)} points of {args.synthetic}, realistic observations at S/N {snr:.0f}"
     )
-    note += f" Fitted with {describe_environment(run_environment(out))}."
+    note += f" Fitted with {describe_environment(run_environment(out))}"
+    cpu = run_environment(out, "machine")
+    note += f" on {cpu['cpu']} ({cpu['isa']})." if cpu else " (processor not recorded)."
     write_synthetic_report(os.path.join(out, "report.md"), rows, table, title, note)
     print(f"{len(rows)} synthetic spectra → {os.path.join(out, 'report.md')}")
     return 0

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from zeta_payne.environment import package_versions
+from zeta_payne.environment import machine, package_versions
 from zeta_payne.fitting.region import logg_minimum
 
 __all__ = [
@@ -998,11 +998,13 @@ def write_outputs(
     seconds: float = float("nan"),
     processes: int = 1,
     environment: dict | None = None,
+    machine: dict | None = None,
 ) -> dict[str, Any]:
     """Write the tables, the figures and ``report.md`` from fitted rows (see the module doc).
 
-    ``seconds``, ``processes`` and ``environment`` (:func:`zeta_payne.environment.package_versions`)
-    describe the run that fitted the rows (``run.json``)."""
+    ``seconds``, ``processes``, ``environment`` (:func:`zeta_payne.environment.package_versions`)
+    and ``machine`` (:func:`zeta_payne.environment.machine`) describe the run that fitted the
+    rows (``run.json``)."""
     from zeta_payne.validation.realstars_report import write_report
 
     output = os.fspath(output)
@@ -1036,6 +1038,7 @@ def write_outputs(
         "seconds": seconds,
         "processes": processes,
         "environment": environment,
+        "machine": machine,
         "worst": worst,
         "sample": os.fspath(sample),
         "output": output,
@@ -1100,7 +1103,8 @@ def run_benchmark(
     rows, models = fit_sample(bundle, sample, wanted, processes=processes, device=device)
     seconds = time.perf_counter() - t0
     _save_models(os.path.join(output, "models.npz"), models)
-    run = {"seconds": round(seconds, 1), "processes": processes, "environment": package_versions()}
+    run = {"seconds": round(seconds, 1), "processes": processes, "environment": package_versions(),
+           "machine": machine()}
     with open(run_file, "w") as fh:
         json.dump(run, fh)
     return write_outputs(rows, models, sample, output, bundle, n_worst=n_worst, plots=plots, **run)

@@ -281,6 +281,13 @@ def _worst_table(cases: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _machine(record: dict | None) -> str:
+    """``"AMD EPYC (AVX512)"`` from a :func:`zeta_payne.environment.machine` record."""
+    if not record:
+        return f"{platform.machine()} (processor not recorded)"
+    return f"{record.get('cpu')} ({record.get('isa') or 'vector instructions unknown'})"
+
+
 def _processes(n: int) -> str:
     return f"{n} process" if n == 1 else f"{n} processes"
 
@@ -318,7 +325,8 @@ def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = 
     if np.isfinite(seconds):
         lines += [
             f"Fitting took {seconds / 60:.1f} min with {_processes(summary.get('processes', 1))} on "
-            f"{platform.machine()} ({datetime.date.today().isoformat()}; a shared, loaded machine); "
+            f"{_machine(summary.get('machine'))} ({datetime.date.today().isoformat()}; "
+            "a shared, loaded machine); "
             f"{describe_environment(summary.get('environment'))}.",
             "",
         ]

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from zeta_payne.environment import package_versions
+from zeta_payne.environment import machine, package_versions
 
 __all__ = [
     "NP_LAMBDA",
@@ -173,14 +173,15 @@ def run_synthetic(
         writer = csv.DictWriter(fh, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    (output / "run.json").write_text(json.dumps({"environment": package_versions()}))
+    (output / "run.json").write_text(json.dumps({"environment": package_versions(), "machine": machine()}))
     return rows
 
 
-def run_environment(folder: str | os.PathLike) -> dict | None:
-    """The software a :func:`run_synthetic` folder's fits were made with (None: not recorded)."""
+def run_environment(folder: str | os.PathLike, key: str = "environment") -> dict | None:
+    """The software (``key="environment"``) or the machine (``"machine"``) a
+    :func:`run_synthetic` folder's fits were made with (None: not recorded)."""
     path = Path(folder) / "run.json"
-    return json.loads(path.read_text()).get("environment") if path.is_file() else None
+    return json.loads(path.read_text()).get(key) if path.is_file() else None
 
 
 def scoring_box(bundle: Any) -> tuple[dict[str, tuple[float, float]], Sequence[Sequence[float]]]:

@@ -301,17 +301,11 @@ def training_overlap(bundle, labels: np.ndarray) -> dict | None:
 
 
 def hardware() -> dict:
-    """The machine a study runs on: CPU model, cores, and the 1-minute load average now."""
-    import platform
+    """The machine a study runs on (:func:`zeta_payne.environment.machine`: CPU model, torch's
+    vector instructions, cores) and the 1-minute load average now."""
+    from zeta_payne.environment import machine
 
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
-        model = names[0] if names else model
-    except OSError:
-        pass
-    return {"cpu": model, "cores": os.cpu_count(), "load": round(os.getloadavg()[0], 2)}
+    return {**machine(), "load": round(os.getloadavg()[0], 2)}
 
 
 # ---------------------------------------------------------------- worker side
