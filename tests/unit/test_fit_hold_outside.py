@@ -226,7 +226,8 @@ def test_a_refit_back_inside_the_range_far_from_the_first_fit_is_flagged(toy_bos
     assert "refit_disagrees" in result.as_row()["flag_names"]
     hot = fitter.fit(simulate(toy_boss, BOSS_WAVELENGTH, hot_labels, v_rad=5.0, snr=300))
     assert hot.labels[0] > 10000.0 and not hot.flags & ResultFlags.REFIT_DISAGREES
-    lenient = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {**rule, "refit_shift_max": 0.5}))
+    lenient = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults,
+                                             {**rule, "refit_shift_max": 0.5}))
     assert not lenient.fit(spectrum).flags & ResultFlags.REFIT_DISAGREES  # it moved less than 50 %
     never = Fitter(toy_boss, dataclasses.replace(fitter.options, refit_shift_max=None))
     assert not never.fit(spectrum).flags & ResultFlags.REFIT_DISAGREES
