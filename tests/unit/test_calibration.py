@@ -328,6 +328,11 @@ def test_bundle_defaults_writes_a_new_version_and_drops_the_calibration(toy_boss
     assert kept.error_calibration is not None and kept.manifest.provenance.get("error_calibration")
     assert kept.manifest.provenance["fit_defaults_changes"][-1]["dropped"] == []
     assert Fitter.default_options(kept).edge_chi2_min == {"v_micro": 9.0}
+    strict = tmp_path / "e"
+    assert main(["bundle", "defaults", str(calibrated.path), "--set", "refit_shift_max=0.05",
+                 "--reason", "flags", "--bundle-out", str(strict)]) == 0
+    assert load_bundle(strict).error_calibration is not None
+    assert Fitter.default_options(load_bundle(strict)).refit_shift_max == 0.05
     # unset brings the old default back
     assert main(["bundle", "defaults", str(out), "--unset", "response_segments", "--reason", "undo",
                  "--in-place"]) == 0

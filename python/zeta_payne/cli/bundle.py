@@ -142,7 +142,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Write the bundle as a new version whose fit_defaults have KEY set to a JSON VALUE "
             "(or removed with --unset). The change and its reason are recorded in the provenance; "
             "an error calibration measured with the old defaults is dropped (calibrate again), "
-            "unless only options that change flags alone change (edge_chi2_min)."
+            "unless only options that change flags alone change (edge_chi2_min, "
+            "refit_shift_max: fitting.options.FLAG_ONLY_OPTIONS)."
         ),
         epilog=(
             "example: zeta-payne bundle defaults data/bundles/zeta-payne-boss "
