@@ -85,3 +85,10 @@ def machine() -> dict[str, str | int | None]:
     except (ImportError, AttributeError):
         isa = None
     return {"cpu": model, "isa": isa, "cores": os.cpu_count()}
+
+
+def describe_machine(record: dict | None) -> str:
+    """One line for a report: ``"AMD EPYC (AVX512)"`` from a :func:`machine` record."""
+    if not record:
+        return f"{platform.machine()} (processor not recorded)"
+    return f"{record.get('cpu')} ({record.get('isa') or 'vector instructions unknown'})"

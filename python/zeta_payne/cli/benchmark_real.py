@@ -151,6 +151,7 @@ def _select(sample: str, teff_range: list[float] | None, limit: int | None) -> l
 def _run_synthetic(args: argparse.Namespace) -> int:
     from zeta_payne.bundles.registry import find_bundle
     from zeta_payne.environment import describe as describe_environment
+    from zeta_payne.environment import describe_machine
     from zeta_payne.validation.realstars_synth import (
         detectability,
         read_synthetic,
@@ -209,9 +210,8 @@ def _run_synthetic(args: argparse.Namespace) -> int:
         f"Out-of-box detection on synthesis truth: {bundle.name} {bundle.version}, "
         f"{len(rows)} points of {args.synthetic}, realistic observations at S/N {snr:.0f}"
     )
-    note += f" Fitted with {describe_environment(run_environment(out))}"
-    cpu = run_environment(out, "machine")
-    note += f" on {cpu['cpu']} ({cpu['isa']})." if cpu else " (processor not recorded)."
+    note += (f" Fitted with {describe_environment(run_environment(out))} on "
+             f"{describe_machine(run_environment(out, 'machine'))}.")
     write_synthetic_report(os.path.join(out, "report.md"), rows, table, title, note)
     print(f"{len(rows)} synthetic spectra → {os.path.join(out, 'report.md')}")
     return 0

@@ -6,12 +6,12 @@ import collections
 import datetime
 import math
 import os
-import platform
 from typing import Any
 
 import numpy as np
 
 from zeta_payne.environment import describe as describe_environment
+from zeta_payne.environment import describe_machine
 from zeta_payne.validation.realstars import bin_statistics, robust_scatter
 
 __all__ = ["write_report"]
@@ -281,13 +281,6 @@ def _worst_table(cases: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _machine(record: dict | None) -> str:
-    """``"AMD EPYC (AVX512)"`` from a :func:`zeta_payne.environment.machine` record."""
-    if not record:
-        return f"{platform.machine()} (processor not recorded)"
-    return f"{record.get('cpu')} ({record.get('isa') or 'vector instructions unknown'})"
-
-
 def _processes(n: int) -> str:
     return f"{n} process" if n == 1 else f"{n} processes"
 
@@ -325,7 +318,7 @@ def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = 
     if np.isfinite(seconds):
         lines += [
             f"Fitting took {seconds / 60:.1f} min with {_processes(summary.get('processes', 1))} on "
-            f"{_machine(summary.get('machine'))} ({datetime.date.today().isoformat()}; "
+            f"{describe_machine(summary.get('machine'))} ({datetime.date.today().isoformat()}; "
             "a shared, loaded machine); "
             f"{describe_environment(summary.get('environment'))}.",
             "",
