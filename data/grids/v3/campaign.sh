@@ -117,5 +117,12 @@ synth obaf-sme-v3-vmic5 data/grids/v3/nodes-v3-vmicro.txt 5.0
 #     measure at 10-11 kK before BOSS is retrained. Then the rest of level 4.
 synth obaf-sme-v3 data/grids/v3/nodes-v3-boss-10k.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
+# 13. APOGEE: a gradual teff step at 13-15 kK (thirty-fifth session): level 5's 250-K steps end
+#     at 13 kK where the ATLAS9 models' 1,000-K steps begin, and the cubic stencil across the
+#     jump left the shipped bundle's 10-15 kK midpoints at 0.60 of its emulator's median error.
+#     Level 6: teff 13,500 and 14,500 K (data/grids/v3/plan_v3_apogee_level6.py, 154 nodes,
+#     measured in data/grids/v3/apogee-13k.md), taken over from the probe grid that measured it.
+synth obaf-sme-v3 data/grids/v3/nodes-v3-level6-apogee.txt 2.0 --new-level --instruments apogee \
+    --take-from data/grids/obaf-sme-v3-apogee-13k
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
