@@ -29,6 +29,7 @@ obaf-sme-v3-apogee-13k --nodes-file data/grids/v3/nodes-v3-apogee-13k.txt --v-mi
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,9 @@ import numpy as np
 from zeta_payne.grids.nodes import load_node_grid
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from nodes_file import write_nodes  # noqa: E402
+
 ROOT = HERE.parents[2]
 #: the 13,250-K midpoint probes (``nodes-v3-midpoints.txt``)
 MIDPOINTS = ((13250.0, 3.75, 0.2), (13250.0, 4.75, -0.75), (13250.0, 4.75, 0.2))
@@ -54,14 +58,10 @@ def main() -> None:
     nodes += [(t, g, m) for _, g, m in MIDPOINTS for t in (13000.0, 14000.0)]
     nodes.append(CHECK)
     nodes = np.unique(np.array(nodes), axis=0)
-    out = HERE / "nodes-v3-apogee-13k.txt"
-    header = ("teff logg m_h  (data/grids/v3/plan_v3_apogee_13k.py; APOGEE probes: teff 13,250 / "
-              "13,500 / 13,750 / 14,500 K at the lattice's log g and [M/H], and the 13,250-K midpoints' "
-              "log g and [M/H] at 13,000 and 14,000 K)")
-    np.savetxt(out, nodes, fmt=["%.1f", "%.4f", "%.4f"], header=header)
-    teffs, counts = np.unique(nodes[:, 0], return_counts=True)
-    per_teff = ", ".join(f"{t:.0f} K: {c}" for t, c in zip(teffs, counts, strict=True))
-    print(f"{out}: {len(nodes)} nodes; {per_teff}")
+    write_nodes(HERE / "nodes-v3-apogee-13k.txt", nodes,
+                "data/grids/v3/plan_v3_apogee_13k.py; APOGEE probes: teff 13,250 / 13,500 / 13,750 / "
+                "14,500 K at the lattice's log g and [M/H], and the 13,250-K midpoints' log g and [M/H] "
+                "at 13,000 and 14,000 K")
 
 
 if __name__ == "__main__":

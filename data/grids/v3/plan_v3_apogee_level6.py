@@ -16,22 +16,24 @@ Run from the repository root: ``python data/grids/v3/plan_v3_apogee_level6.py``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from nodes_file import write_nodes  # noqa: E402
+
 TEFF = (13500.0, 14500.0)
 
 
 def main() -> None:
     probe = np.loadtxt(HERE / "nodes-v3-apogee-13k.txt", ndmin=2)
     nodes = probe[np.isin(probe[:, 0], TEFF)]
-    out = HERE / "nodes-v3-level6-apogee.txt"
-    header = ("teff logg m_h  (data/grids/v3/plan_v3_apogee_level6.py; APOGEE level 6: teff 13,500 "
-              "and 14,500 K at the lattice's log g and [M/H], a gradual teff step at 13-15 kK)")
-    np.savetxt(out, nodes, fmt=["%.1f", "%.4f", "%.4f"], header=header)
-    print(f"{out}: {len(nodes)} nodes")
+    write_nodes(HERE / "nodes-v3-level6-apogee.txt", nodes,
+                "data/grids/v3/plan_v3_apogee_level6.py; APOGEE level 6: teff 13,500 and 14,500 K at "
+                "the lattice's log g and [M/H], a gradual teff step at 13-15 kK")
 
 
 if __name__ == "__main__":

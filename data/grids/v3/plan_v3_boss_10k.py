@@ -20,11 +20,14 @@ Run from the repository root: ``python data/grids/v3/plan_v3_boss_10k.py``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from nodes_file import write_nodes  # noqa: E402
 
 
 def _load(name: str) -> np.ndarray:
@@ -42,14 +45,9 @@ def main() -> None:
     ]
     nodes = np.unique(np.concatenate(parts), axis=0)
     nodes = nodes[np.lexsort((nodes[:, 2], nodes[:, 1], nodes[:, 0]))]
-    out = HERE / "nodes-v3-boss-10k.txt"
-    header = ("teff logg m_h  (data/grids/v3/plan_v3_boss_10k.py; BOSS: gradual teff spacing at "
-              "10 kK, level-4 nodes at 9,750-10,000 K and level-5 nodes at 10,250-11,250 K, "
-              "ascending teff)")
-    np.savetxt(out, nodes, fmt=["%.1f", "%.4f", "%.4f"], header=header)
-    teffs, counts = np.unique(nodes[:, 0], return_counts=True)
-    per_teff = ", ".join(f"{t:.0f} K: {c}" for t, c in zip(teffs, counts, strict=True))
-    print(f"{out}: {len(nodes)} nodes; {per_teff}")
+    write_nodes(HERE / "nodes-v3-boss-10k.txt", nodes,
+                "data/grids/v3/plan_v3_boss_10k.py; BOSS: gradual teff spacing at 10 kK, level-4 "
+                "nodes at 9,750-10,000 K and level-5 nodes at 10,250-11,250 K, ascending teff")
 
 
 if __name__ == "__main__":
