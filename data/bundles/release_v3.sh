@@ -17,7 +17,7 @@
 #              defaults CANDIDATE --from SHIPPED`): response segments, masked bands, error-floor
 #              bands (BOSS); hot stars' [M/H] hold and restarts (APOGEE)
 #   studies    the calibration studies on synthesis truth, S/N 10-200: seeds 0 and 7 (BOSS),
-#              0, 7, 11, 13, 17 and 19 (APOGEE, as 3.2.6) at N_CALIBRATE cases per S/N, and
+#              0, 7, 11, 13, 17 and 19 (APOGEE, as 3.2.6; SEEDS overrides) at N_CALIBRATE cases per S/N, and
 #              the check seeds CHECK_SEEDS (29 31) at N_CHECK each, pooled: one seed's v_micro
 #              cells (26-53 fits) move by more than +-25 % from seed to seed (thirtieth
 #              session, docs/validation/v3/README.md "Error calibration"). Case i of a study
@@ -86,6 +86,7 @@ case $INSTRUMENT in
     apogee) seeds="0 7 11 13 17 19" calibrate_extra=(--box-bound) ;;
     *) echo "release_v3.sh: INSTRUMENT must be boss or apogee" >&2; exit 2 ;;
 esac
+seeds=${SEEDS:-$seeds}   # the calibration seeds (e.g. a failed check's seeds joined, as in 3.2.6)
 mkdir -p "$OUT"
 made() {  # output folder, cases per S/N, S/N list: a finished validate run of this candidate
     "$PY" - "$1" "$2" "$3" "$CANDIDATE" <<'PYEOF'
