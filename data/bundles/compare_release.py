@@ -11,7 +11,7 @@ writes — the bundles' held-out summaries and the validation folders in the lay
 Figures (each the one the docs quote for the issue's targets): emulator p95 per teff region
 against the v3 synthesis truth and interpolation / emulator (median and p95) at the truth
 points and the midpoint probes; Table 3 RMS per label and the all-label reliability at S/N
-inf / 100 / 50; calibration-check cells within 0.8-1.25 (seeds 29 + 31 pooled, else seed 13);
+inf / 100 / 50; calibration-check cells within 0.8-1.25 (fresh seeds pooled, else seed 13);
 out-of-box and in-box rates with any BAD bit (S/N 50, true v sin i scored); for BOSS the
 real-star offsets per teff bin.
 A figure whose files are missing shows as "—".
@@ -77,33 +77,50 @@ def table3(folder: Path, instrument: str) -> dict[tuple[str, str], float]:
     return out
 
 
-def calibration_cells(folder: Path, instrument: str) -> tuple[int, int, list[str]]:
-    """Check cells with the reported-error pull width in 0.8–1.25: (inside, all, outside names).
+def calibration_cells(folder: Path, instrument: str) -> tuple[int, int, list[str], str]:
+    """Check cells with the reported-error pull width in 0.8–1.25.
 
     A pooled check of several seeds (``check-29-31/``: the release cycle's since the thirtieth
-    session, named by its seeds) where there is one, else the single seed 13 (``check-13/``).
+    session, named by its seeds; the newest where there are several, as a calibration joined
+    by a failed check's seeds is checked on fresh ones) where there is one, else the single
+    seed 13 (``check-13/``).
+
+    Returns
+    -------
+    tuple
+        (cells inside, all cells, the cells outside, the check folder's name).
     """
     cal = folder / "calibration" / instrument
-    pooled = sorted(p for p in cal.glob("check-*-*")
-                    if p.name[len("check-"):].replace("-", "").isdigit() and (p / "widths.csv").is_file())
-    check = pooled[0] if pooled else cal / "check-13"
+    pooled = sorted((p for p in cal.glob("check-*-*")
+                     if p.name[len("check-"):].replace("-", "").isdigit() and (p / "widths.csv").is_file()),
+                    key=lambda p: (p / "widths.csv").stat().st_mtime)
+    check = pooled[-1] if pooled else cal / "check-13"
     rows = [r for r in _rows(check / "widths.csv") if r["region"] == "-1"]
     outside = [f"{r['name']} S/N {float(r['snr']):g}: {float(r['reported']):.2f}" for r in rows
                if not 0.8 <= float(r["reported"]) <= 1.25]
-    return len(rows) - len(outside), len(rows), outside
+    return len(rows) - len(outside), len(rows), outside, check.name
 
 
 def outofbox(folder: Path, bundle: Path, instrument: str) -> dict[str, tuple[int, int]]:
-    """{"out": (any BAD, n), "in": (any BAD, n)} of the synthetic out-of-box run, scored now."""
+    """{"out": (any BAD, n), "in": (any BAD, n)} of the synthetic out-of-box run, scored now,
+    and "in_bad_flags": {bad flag: in-box rows carrying it} (which bits make the false alarms)."""
+    from collections import Counter
+
     from zeta_payne.bundles.bundle import load_bundle
+    from zeta_payne.fitting.flags import BAD_MASK, ResultFlags
     from zeta_payne.validation.realstars_synth import read_synthetic, scoring_box, synthetic_detection
 
     run = folder / "real" / f"synthetic-{instrument}"
     if not (run / "results.csv").is_file():
         return {}
-    table = synthetic_detection(read_synthetic(run), *scoring_box(load_bundle(bundle)))
-    return {d["set"]: (d["n_bad"], d["n"]) for d in table
-            if d["group"] == "all" and d["set"] in ("in", "out")}
+    rows = read_synthetic(run)
+    table = synthetic_detection(rows, *scoring_box(load_bundle(bundle)))
+    out = {d["set"]: (d["n_bad"], d["n"]) for d in table
+           if d["group"] == "all" and d["set"] in ("in", "out")}
+    bits = [f for f in ResultFlags if f & BAD_MASK and f.name]
+    out["in_bad_flags"] = dict(Counter(f.name.lower() for r in rows if r["scored"] == "in" and r["bad"]
+                                       for f in bits if r["result_flags"] & int(f)))
+    return out
 
 
 def real_bins(folder: Path) -> dict[str, dict[str, Any]]:
@@ -174,18 +191,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {label} | " + " | ".join(cells) + " |")
     print()
 
-    print("## Calibration check (seeds 29 + 31 pooled, else seed 13): cells with pull width "
-          "0.8–1.25\n")
+    print("## Calibration check (fresh seeds pooled, else seed 13): cells with pull width 0.8–1.25\n")
     for which, _, d in sides:
-        inside, n, outside = calibration_cells(d, inst)
-        print(f"- {which}: {inside} of {n}" + (f" (outside: {'; '.join(outside)})" if outside else ""))
+        inside, n, outside, name = calibration_cells(d, inst)
+        print(f"- {which} (`{name}/`): {inside} of {n}"
+              + (f" (outside: {'; '.join(outside)})" if outside else ""))
     print()
 
     print("## Out of the box at S/N 50 (any BAD bit; targets ≥ 95 % out, ≤ 5 % in)\n")
     for which, b, d in sides:
         rates = outofbox(d, b, inst)
         cells = [f"{k} {rates[k][0]} / {rates[k][1]}" for k in ("out", "in") if k in rates]
-        print(f"- {which}: " + (", ".join(cells) if cells else "—"))
+        why = ", ".join(f"{name} {n}" for name, n in sorted(rates.get("in_bad_flags", {}).items()))
+        print(f"- {which}: " + (", ".join(cells) if cells else "—")
+              + (f" (in-box BAD bits: {why})" if why else ""))
     print()
 
     if inst == "boss":

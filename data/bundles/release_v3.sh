@@ -45,6 +45,9 @@
 # Resumable: a study or Table 3 run already finished with this very candidate (the same
 # manifest sha256, every S/N, every case) is kept, so an interrupted cycle is run again with
 # the same command and picks up at the first study not made; the other steps are redone.
+# A calibration study made with an earlier version that differs from the candidate only by its
+# error calibration (the same network, fit rules and so fits) is kept too, so a calibrated
+# candidate can be calibrated again on more seeds (SEEDS, CHECK_SEEDS) without remaking them.
 # A cycle cut after `calibrate` (which writes a new version of the candidate) is continued
 # with STEPS set to the steps left, e.g. STEPS="table3 outofbox real compare".
 #
@@ -88,8 +91,10 @@ case $INSTRUMENT in
 esac
 seeds=${SEEDS:-$seeds}   # the calibration seeds (e.g. a failed check's seeds joined, as in 3.2.6)
 mkdir -p "$OUT"
-made() {  # output folder, cases per S/N, S/N list: a finished validate run of this candidate
-    "$PY" - "$1" "$2" "$3" "$CANDIDATE" <<'PYEOF'
+made() {  # output folder, cases per S/N, S/N list[, any]: a finished validate run of this candidate
+    # (with "any": or of an earlier version it differs from only by its error calibration —
+    # the same fits, `same_fits_as` in its provenance — as a calibration study may be)
+    "$PY" - "$1" "$2" "$3" "$CANDIDATE" "${4:-}" <<'PYEOF'
 import csv, json, sys
 from pathlib import Path
 from zeta_payne.bundles import load_bundle
@@ -100,12 +105,17 @@ try:
         rows = sum(1 for _ in csv.DictReader(fh))
 except (OSError, ValueError, KeyError):
     sys.exit(1)
-same = {s["meta"]["bundle"]["sha256"] for s in studies} == {load_bundle(candidate).sha256}
+bundle = load_bundle(candidate)
+earlier = bundle.manifest.provenance.get("error_calibration", {}) if sys.argv[5] else {}
+versions = {bundle.version, *earlier.get("same_fits_as", []), earlier.get("calibrated_from_version")}
+same = all(s["meta"]["bundle"]["sha256"] == bundle.sha256
+           or (s["meta"]["bundle"].get("name") == bundle.name and s["meta"]["bundle"].get("version") in versions)
+           for s in studies)
 sys.exit(0 if same and len(studies) == len(snrs) and rows == n * len(snrs) else 1)
 PYEOF
 }
 study() {  # seed, cases per S/N, output (kept when a finished run of this candidate is there)
-    if [ -z "${DRY:-}" ] && made "$3" "$2" 10,20,50,100,200; then
+    if [ -z "${DRY:-}" ] && made "$3" "$2" 10,20,50,100,200 any; then
         echo "release_v3.sh: $3 already made with this candidate; kept"; return 0; fi
     "$ZP" validate --bundle "$CANDIDATE" --generator synthesis --truth "$TRUTH" \
         --snr 10,20,50,100,200 --n "$2" --seed "$1" --processes "$PROCESSES" -o "$3"
