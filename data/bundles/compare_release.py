@@ -81,9 +81,9 @@ def calibration_cells(folder: Path, instrument: str) -> tuple[int, int, list[str
     """Check cells with the reported-error pull width in 0.8–1.25.
 
     A pooled check of several seeds (``check-29-31/``: the release cycle's since the thirtieth
-    session, named by its seeds; the newest where there are several, as a calibration joined
-    by a failed check's seeds is checked on fresh ones) where there is one, else the single
-    seed 13 (``check-13/``).
+    session, named by its seeds) none of whose seeds the stored calibration was fitted on
+    (``calibration.json``'s studies: a failed check's seeds may have joined it), else the
+    single seed 13 (``check-13/``).
 
     Returns
     -------
@@ -91,9 +91,14 @@ def calibration_cells(folder: Path, instrument: str) -> tuple[int, int, list[str
         (cells inside, all cells, the cells outside, the check folder's name).
     """
     cal = folder / "calibration" / instrument
-    pooled = sorted((p for p in cal.glob("check-*-*")
-                     if p.name[len("check-"):].replace("-", "").isdigit() and (p / "widths.csv").is_file()),
-                    key=lambda p: (p / "widths.csv").stat().st_mtime)
+    try:
+        studies = json.loads((cal / "calibration.json").read_text())["provenance"]["studies"]
+    except (OSError, ValueError, KeyError):
+        studies = []
+    used = {Path(s).name.removeprefix("study-") for s in studies}
+    pooled = sorted(p for p in cal.glob("check-*-*")
+                    if p.name[len("check-"):].replace("-", "").isdigit() and (p / "widths.csv").is_file()
+                    and not used & set(p.name[len("check-"):].split("-")))
     check = pooled[-1] if pooled else cal / "check-13"
     rows = [r for r in _rows(check / "widths.csv") if r["region"] == "-1"]
     outside = [f"{r['name']} S/N {float(r['snr']):g}: {float(r['reported']):.2f}" for r in rows
