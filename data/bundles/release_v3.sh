@@ -98,6 +98,7 @@ made() {  # output folder, cases per S/N, S/N list[, any]: a finished validate r
 import csv, json, sys
 from pathlib import Path
 from zeta_payne.bundles import load_bundle
+from zeta_payne.bundles.calibration import same_fits
 folder, n, snrs, candidate = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(","), sys.argv[4]
 try:
     studies = json.loads((folder / "studies.json").read_text())["studies"]
@@ -106,10 +107,7 @@ try:
 except (OSError, ValueError, KeyError):
     sys.exit(1)
 bundle = load_bundle(candidate)
-earlier = bundle.manifest.provenance.get("error_calibration", {}) if sys.argv[5] else {}
-versions = {bundle.version, *earlier.get("same_fits_as", []), earlier.get("calibrated_from_version")}
-same = all(s["meta"]["bundle"]["sha256"] == bundle.sha256
-           or (s["meta"]["bundle"].get("name") == bundle.name and s["meta"]["bundle"].get("version") in versions)
+same = all(same_fits(bundle, s["meta"]["bundle"]) if sys.argv[5] else s["meta"]["bundle"]["sha256"] == bundle.sha256
            for s in studies)
 sys.exit(0 if same and len(studies) == len(snrs) and rows == n * len(snrs) else 1)
 PYEOF

@@ -13,7 +13,7 @@ from zeta_payne.bundles.bundle import CALIBRATION_NAME, MANIFEST_NAME, Bundle, l
 from zeta_payne.exceptions import BundleError
 from zeta_payne.fitting.calibration import ErrorCalibration
 
-__all__ = ["next_patch_version", "write_bundle_revision", "write_calibrated_bundle"]
+__all__ = ["next_patch_version", "same_fits", "write_bundle_revision", "write_calibrated_bundle"]
 
 
 def next_patch_version(version: str) -> str:
@@ -22,6 +22,26 @@ def next_patch_version(version: str) -> str:
     if len(parts) == 3 and all(p.isdigit() for p in parts):
         return f"{parts[0]}.{parts[1]}.{int(parts[2]) + 1}"
     return f"{version}.1"
+
+
+def same_fits(bundle: Bundle, fitted_with: dict) -> bool:
+    """Whether fits made with the bundle described by ``fitted_with`` are ``bundle``'s fits.
+
+    True for ``bundle`` itself (the same manifest sha256) and for an earlier version of it that
+    differs only by its error calibration (``same_fits_as`` of
+    :func:`write_calibrated_bundle`: the same network and fit defaults).
+
+    Parameters
+    ----------
+    bundle : Bundle
+    fitted_with : dict
+        A study's record of its bundle (``name``, ``version``, ``sha256``).
+    """
+    earlier = bundle.manifest.provenance.get("error_calibration") or {}
+    versions = {bundle.version, *earlier.get("same_fits_as", []), earlier.get("calibrated_from_version")}
+    return fitted_with.get("sha256") == bundle.sha256 or (
+        fitted_with.get("name") == bundle.name and fitted_with.get("version") in versions - {None}
+    )
 
 
 def write_calibrated_bundle(

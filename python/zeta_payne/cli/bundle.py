@@ -333,18 +333,14 @@ def _same_network(bundle, studies, option, calibration):
     """The studies with their errors recomputed by ``calibration``, after checking that each
     was fitted with ``bundle`` or an earlier version that differs from it only by its error
     calibration (``same_fits_as`` of its provenance: the same network and fit defaults)."""
+    from zeta_payne.bundles.calibration import same_fits
     from zeta_payne.exceptions import ZetaPayneError
     from zeta_payne.validation.calibrate import apply_calibration
 
-    earlier = bundle.manifest.provenance.get("error_calibration", {})
-    same_fits = {v for v in (*earlier.get("same_fits_as", []), earlier.get("calibrated_from_version")) if v}
     out = []
     for st in studies:
         meta = st.meta.get("bundle", {})
-        same = meta.get("sha256") == bundle.sha256 or (
-            meta.get("name") == bundle.name and meta.get("version") in {bundle.version, *same_fits}
-        )
-        if not same:
+        if not same_fits(bundle, meta):
             raise ZetaPayneError(
                 f"{option}: a study was fitted with {meta.get('name')}@{meta.get('version')} "
                 f"({str(meta.get('sha256'))[:12]}), not {bundle.name}@{bundle.version} "
