@@ -243,3 +243,30 @@ def test_refit_disagrees_needs_the_crossing_and_the_shift(toy_boss):
     assert not fitter.refit_disagrees({"teff": 14000.0}, {"teff": 11000.0})  # 21 %, not crossed
     assert not fitter.refit_disagrees({"teff": 9000.0}, {"teff": 12000.0})  # no rule fired
     assert not fitter.refit_disagrees({"teff": 11000.0}, {"teff": float("nan")})  # failed refit
+
+
+def test_a_label_held_for_its_range_rule_is_not_flagged_unconstrained(toy_boss):
+    """A label in both ``hold_outside`` and ``hold_unconstrained_at_edge`` (APOGEE from 3.3.5:
+    v_micro held above 10 kK, and at 6–10 kK where a fit leaves it at an edge unconstrained):
+    a hot star held for its teff carries no V_MICRO_UNCONSTRAINED, a cool star whose v_micro
+    ran to the edge does, and both are held at the value."""
+    from zeta_payne.fitting.flags import ResultFlags
+
+    iv = toy_boss.manifest.label_names.index("v_micro")
+    # every v_micro counts as unconstrained here (threshold ~0), so the edge alone decides
+    fitter = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {
+        "presearch_points": 1024, "free": ["v_micro"], "hold_outside": HOLD,
+        "unconstrained_error": {"v_micro": 1e-9}, "hold_unconstrained_at_edge": {"v_micro": 2.0}}))
+    at_edge = simulate(toy_boss, BOSS_WAVELENGTH, [8000.0, 4.0, 30.0, 4.0, -0.2], v_rad=5.0, snr=200)
+    hot = simulate(toy_boss, BOSS_WAVELENGTH, HOT, v_rad=5.0, snr=200)
+    first = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {
+        "presearch_points": 1024, "free": ["v_micro"], "unconstrained_error": {"v_micro": 1e-9}})
+    ).fit(at_edge)
+    assert first.flags & ResultFlags.V_MICRO_AT_EDGE and first.flags & ResultFlags.V_MICRO_UNCONSTRAINED
+    held = fitter.fit(at_edge)
+    assert held.labels[iv] == 2.0 and np.isnan(held.cov_e_labels[iv])
+    assert held.flags & ResultFlags.V_MICRO_UNCONSTRAINED and not held.flags & ResultFlags.V_MICRO_AT_EDGE
+    hot_fit = fitter.fit(hot)
+    assert hot_fit.labels[iv] == 2.0 and not hot_fit.flags & ResultFlags.V_MICRO_UNCONSTRAINED
+    batch = fitter.fit_batch([hot, at_edge], batched=True)
+    assert [bool(r.flags & ResultFlags.V_MICRO_UNCONSTRAINED) for r in batch] == [False, True]

@@ -235,28 +235,30 @@ class Fitter:
         fitted once more with both held: the names only grow, so this ends.
         """
         first = list(results)
-        pending: dict[int, tuple[str, ...]] = {}
+        # spectrum -> (names to hold, the subset held because a fit put them at an edge
+        # unconstrained: only those are flagged <LABEL>_UNCONSTRAINED in the result; a label
+        # that is also a hold_outside label, held for the other label's range, is not)
+        pending: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         for i, result in enumerate(results):
             names = self.held_names(dict(zip(self.label_names, result.labels, strict=True)))
-            names += tuple(n for n in self.edge_held_names(result.flags) if n not in names)
-            if names:
-                pending[i] = names
+            edge = tuple(n for n in self.edge_held_names(result.flags) if n not in names)
+            if names + edge:
+                pending[i] = (names + edge, edge)
         while pending:
-            groups: dict[tuple[str, ...], list[int]] = {}
-            for i, names in pending.items():
-                groups.setdefault(names, []).append(i)
+            groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+            for i, key in pending.items():
+                groups.setdefault(key, []).append(i)
             pending = {}
-            for names, index in groups.items():
+            for (names, edge), index in groups.items():
                 refit = self.held_fitter(names).fit_batch([spectra[i] for i in index],
                                                           batched=batched and len(index) > 1)
                 why = 0
-                for name in names:
-                    if name in self.edge_holds:
-                        why |= int(label_flag(name, "unconstrained"))
+                for name in edge:
+                    why |= int(label_flag(name, "unconstrained"))
                 for i, result in zip(index, refit, strict=True):
                     more = tuple(n for n in self.edge_held_names(result.flags) if n not in names)
                     if more:
-                        pending[i] = names + more
+                        pending[i] = (names + more, edge + more)
                     results[i] = replace(result, flags=int(result.flags) | why) if why else result
         for i, result in enumerate(results):
             if result is not first[i] and self.refit_disagrees(
