@@ -13,6 +13,7 @@ any BAD bit and with v_micro at an edge.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,22 +21,10 @@ import pandas as pd
 
 from zeta_payne.fitting.flags import BAD_MASK, ResultFlags
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "vmicro-truth"))
+from summarize import _has, _load  # noqa: E402  (the microturbulence study's helpers)
+
 BINS = ((60.0, 150.0), (150.0, 250.0), (250.0, 400.0))
-
-
-def _load(folder: Path) -> pd.DataFrame:
-    frames = []
-    for run in sorted(p for p in folder.glob("vmicro*") if (p / "results.csv").is_file()):
-        table = pd.read_csv(run / "results.csv")
-        table["vmicro_truth"] = float(run.name.removeprefix("vmicro"))
-        frames.append(table)
-    if not frames:
-        raise SystemExit(f"{folder}: no vmicro<v>/results.csv")
-    return pd.concat(frames, ignore_index=True)
-
-
-def _has(flags: pd.Series, bit: int) -> np.ndarray:
-    return (flags.astype("int64").to_numpy() & int(bit)) != 0
 
 
 def _line(name: str, rows: pd.DataFrame) -> str:
