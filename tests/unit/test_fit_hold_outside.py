@@ -270,3 +270,28 @@ def test_a_label_held_for_its_range_rule_is_not_flagged_unconstrained(toy_boss):
     assert hot_fit.labels[iv] == 2.0 and not hot_fit.flags & ResultFlags.V_MICRO_UNCONSTRAINED
     batch = fitter.fit_batch([hot, at_edge], batched=True)
     assert [bool(r.flags & ResultFlags.V_MICRO_UNCONSTRAINED) for r in batch] == [False, True]
+
+
+def test_joint_and_epoch_fits_hold_an_unconstrained_label_at_the_edge(toy_boss):
+    """hold_unconstrained_at_edge applies to joint and multi-epoch fits as to one spectrum:
+    visits whose joint v_micro runs to the box edge unconstrained are fitted again with it
+    held (V_MICRO_UNCONSTRAINED, not V_MICRO_AT_EDGE); a hot star's joint fit, held for its
+    teff, carries no V_MICRO_UNCONSTRAINED. Before, joint fits applied the range rules only."""
+    from zeta_payne.fitting.flags import ResultFlags
+    from zeta_payne.fitting.joint import JointOptions, fit_epochs, fit_joint
+
+    iv = toy_boss.manifest.label_names.index("v_micro")
+    fitter = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {
+        "presearch_points": 1024, "free": ["v_micro"], "hold_outside": HOLD,
+        "unconstrained_error": {"v_micro": 1e-9}, "hold_unconstrained_at_edge": {"v_micro": 2.0}}))
+    # noiseless visits made at the upper v_micro bound: the joint optimum is on it
+    at_edge = [simulate(toy_boss, BOSS_WAVELENGTH, [8000.0, 4.0, 30.0, 4.0, -0.2], v_rad=v, seed=s)
+               for s, v in ((1, 5.0), (2, -3.0))]
+    hot = [simulate(toy_boss, BOSS_WAVELENGTH, HOT, v_rad=5.0, snr=200, seed=s) for s in (1, 2)]
+    for result in (fit_epochs(fitter, at_edge, JointOptions(single_fits=False)).result,
+                   fit_joint([fitter, fitter], at_edge).result):
+        assert result.labels[iv] == 2.0
+        assert result.flags & ResultFlags.V_MICRO_UNCONSTRAINED
+        assert not result.flags & ResultFlags.V_MICRO_AT_EDGE
+    hot_fit = fit_epochs(fitter, hot, JointOptions(single_fits=False)).result
+    assert hot_fit.labels[iv] == 2.0 and not hot_fit.flags & ResultFlags.V_MICRO_UNCONSTRAINED

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -44,10 +44,11 @@ from zeta_payne.fitting.diagnostics import (
     covariance_errors,
     label_flags,
     parabola_errors,
+    unconstrained_flags,
     unresolved_v_sini,
 )
 from zeta_payne.fitting.fitter import Fitter
-from zeta_payne.fitting.flags import ResultFlags, flag_names
+from zeta_payne.fitting.flags import ResultFlags, flag_names, label_flag
 from zeta_payne.fitting.least_squares import trf
 from zeta_payne.fitting.preparation import Prepared
 from zeta_payne.fitting.presearch import solve_response
@@ -483,8 +484,7 @@ def fit_joint(
     result = _finish(
         space, members, rejected, starts, options, t0, same_instrument=_same(fitters), epochs=False
     )
-    held = _held_fitters(fitters, result)
-    return result if held is None else _checked_refit(fitters, result, fit_joint(held, spectra, options))
+    return _with_holds(fitters, result, lambda held: fit_joint(held, spectra, options))
 
 
 def fit_epochs(
@@ -533,23 +533,52 @@ def fit_epochs(
     else:
         starts = []
     result = _finish(space, members, rejected, starts, options, t0, same_instrument=True, epochs=True)
-    held = _held_fitters([fitter], result)
-    return result if held is None else _checked_refit([fitter], result, fit_epochs(held[0], spectra, options))
+    return _with_holds([fitter], result, lambda held: fit_epochs(held[0], spectra, options))
 
 
-def _held_fitters(fitters: Sequence[Fitter], result: JointResult) -> list[Fitter] | None:
-    """The fitters with their ``hold_outside`` labels held where the joint fit ended outside
-    their range (as :meth:`Fitter.fit` does for one spectrum), or None when nothing is held.
+def _with_holds(fitters: Sequence[Fitter], first: JointResult,
+                refit: Callable[[list[Fitter]], JointResult]) -> JointResult:
+    """``first`` fitted again under the fitters' refit rules, as :meth:`Fitter.fit` does for
+    one spectrum, or ``first`` itself when no rule applies.
 
-    The held fitters hold nothing further, so a refit with them ends the recursion.
+    The ``hold_outside`` (and blue-limit, extra-mask) rules are decided by the first joint
+    fit's labels; ``hold_unconstrained_at_edge`` by each fit's flags (a label at an edge
+    *and* unconstrained), so a refit that puts another such label at an edge is fitted once
+    more with it held too: the held names only grow, so this ends. Every refit is made with
+    fitters that have no rules of their own (``Fitter.held_fitter``), so ``refit`` does not
+    recurse. The labels held for an edge keep ``<LABEL>_UNCONSTRAINED``; a refit that
+    contradicts its rule is flagged ``REFIT_DISAGREES`` (:func:`_checked_refit`).
+
+    Parameters
+    ----------
+    fitters : sequence of Fitter
+        The members' fitters, as given to the joint fit.
+    first : JointResult
+        The joint fit with the fitters as given.
+    refit : callable
+        The same joint fit with other fitters (one per entry of ``fitters``).
     """
-    labels = dict(zip(result.result.label_names, result.result.labels, strict=True))
-    held, changed = [], False
-    for f in fitters:
-        names = f.held_names(labels)
-        held.append(f.held_fitter(names) if names else f)
-        changed |= bool(names)
-    return held if changed else None
+    labels = dict(zip(first.result.label_names, first.result.labels, strict=True))
+    names = [f.held_names(labels) for f in fitters]
+    edge: set[str] = set()
+    current = first
+    while True:
+        flags = int(current.result.flags)
+        more = [tuple(n for n in f.edge_held_names(flags) if n not in held)
+                for f, held in zip(fitters, names, strict=True)]
+        if not any(more) and (current is not first or not any(names)):
+            break
+        names = [held + extra for held, extra in zip(names, more, strict=True)]
+        edge.update(n for extra in more for n in extra)
+        current = refit([f.held_fitter(held) for f, held in zip(fitters, names, strict=True)])
+    if current is first:
+        return first
+    why = 0
+    for name in edge:
+        why |= int(label_flag(name, "unconstrained"))
+    if why:
+        current = replace(current, result=replace(current.result, flags=int(current.result.flags) | why))
+    return _checked_refit(fitters, first, current)
 
 
 def _checked_refit(fitters: Sequence[Fitter], first: JointResult, refit: JointResult) -> JointResult:
@@ -993,6 +1022,8 @@ def _solve(
             flags |= ResultFlags.RV_AT_SEARCH_EDGE
     v_limit = min(unresolved_v_sini(m.prep.resolution, m.fitter.options.unresolved_v_sini) for m in members)
     flags |= label_flags(labels, space.free, space.lower, space.upper, space.names, opt0, v_limit)
+    for fitter in {id(m.fitter): m.fitter for m in members}.values():  # each bundle's thresholds
+        flags |= unconstrained_flags(cov.e_labels, space.free, space.names, fitter.options)
     flags |= nonconvex
     for mr in outcome:
         flags |= mr.flags & (ResultFlags.JOINT_TENSION | ResultFlags.SB2_CANDIDATE)
