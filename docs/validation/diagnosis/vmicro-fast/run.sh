@@ -7,6 +7,10 @@
 # between sets only by its true v_micro. ~1 min per set and variant on two cores.
 #
 #   bash docs/validation/diagnosis/vmicro-fast/run.sh [OUT]      # default scratch/vmicro-fast
+#
+# The committed results were made with APOGEE 3.3.4 as SHIPPED (commit a702083). Once a later
+# bundle ships, "free" means that bundle; to remake these, point SHIPPED at 3.3.4's folder
+# (git worktree add /tmp/zp-3.3.4 a702083, SHIPPED=/tmp/zp-3.3.4/data/bundles/zeta-payne-apogee).
 #   python docs/validation/diagnosis/vmicro-fast/summarize.py OUT/free OUT/fixed2 OUT/vhold
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
