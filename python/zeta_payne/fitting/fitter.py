@@ -34,7 +34,7 @@ from zeta_payne.fitting.diagnostics import (
     unconstrained_flags,
     unresolved_v_sini,
 )
-from zeta_payne.fitting.flags import ResultFlags, label_flag
+from zeta_payne.fitting.flags import ResultFlags, label_flag, labels_flag
 from zeta_payne.fitting.least_squares import trf
 from zeta_payne.fitting.options import FitOptions, merge_options
 from zeta_payne.fitting.outofbox import OutOfBoxDiagnostics, OutOfBoxThresholds, diagnose, out_of_box_flags
@@ -252,9 +252,7 @@ class Fitter:
             for (names, edge), index in groups.items():
                 refit = self.held_fitter(names).fit_batch([spectra[i] for i in index],
                                                           batched=batched and len(index) > 1)
-                why = 0
-                for name in edge:
-                    why |= int(label_flag(name, "unconstrained"))
+                why = labels_flag(edge, "unconstrained")
                 for i, result in zip(index, refit, strict=True):
                     more = tuple(n for n in self.edge_held_names(result.flags) if n not in names)
                     if more:

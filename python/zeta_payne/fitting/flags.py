@@ -8,6 +8,7 @@ integer column; bits 43–63 are free.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntFlag
 
 __all__ = [
@@ -103,6 +104,14 @@ def label_flag(label: str, kind: str) -> ResultFlags:
     if label not in CANONICAL_LABELS:
         return ResultFlags(0)
     return ResultFlags[f"{label.upper()}_{kind.upper()}"]
+
+
+def labels_flag(labels: Iterable[str], kind: str) -> int:
+    """The per-label flags of ``kind`` of every label in ``labels``, or-ed (0 for none)."""
+    bits = 0
+    for label in labels:
+        bits |= int(label_flag(label, kind))
+    return bits
 
 
 def flag_names(value: int) -> list[str]:

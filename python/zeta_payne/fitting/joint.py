@@ -48,7 +48,7 @@ from zeta_payne.fitting.diagnostics import (
     unresolved_v_sini,
 )
 from zeta_payne.fitting.fitter import Fitter
-from zeta_payne.fitting.flags import ResultFlags, flag_names, label_flag
+from zeta_payne.fitting.flags import ResultFlags, flag_names, labels_flag
 from zeta_payne.fitting.least_squares import trf
 from zeta_payne.fitting.preparation import Prepared
 from zeta_payne.fitting.presearch import solve_response
@@ -558,24 +558,24 @@ def _with_holds(fitters: Sequence[Fitter], first: JointResult,
     refit : callable
         The same joint fit with other fitters (one per entry of ``fitters``).
     """
+    def more(held: list[tuple[str, ...]], result: JointResult) -> list[tuple[str, ...]]:
+        flags = int(result.result.flags)
+        return [tuple(n for n in f.edge_held_names(flags) if n not in h)
+                for f, h in zip(fitters, held, strict=True)]
+
     labels = dict(zip(first.result.label_names, first.result.labels, strict=True))
     names = [f.held_names(labels) for f in fitters]
+    extra = more(names, first)
+    if not any(names) and not any(extra):
+        return first
     edge: set[str] = set()
     current = first
-    while True:
-        flags = int(current.result.flags)
-        more = [tuple(n for n in f.edge_held_names(flags) if n not in held)
-                for f, held in zip(fitters, names, strict=True)]
-        if not any(more) and (current is not first or not any(names)):
-            break
-        names = [held + extra for held, extra in zip(names, more, strict=True)]
-        edge.update(n for extra in more for n in extra)
+    while current is first or any(extra):
+        names = [held + e for held, e in zip(names, extra, strict=True)]
+        edge.update(n for e in extra for n in e)
         current = refit([f.held_fitter(held) for f, held in zip(fitters, names, strict=True)])
-    if current is first:
-        return first
-    why = 0
-    for name in edge:
-        why |= int(label_flag(name, "unconstrained"))
+        extra = more(names, current)
+    why = labels_flag(edge, "unconstrained")
     if why:
         current = replace(current, result=replace(current.result, flags=int(current.result.flags) | why))
     return _checked_refit(fitters, first, current)
