@@ -207,11 +207,14 @@ class BatchedFit:
         return self._factors
 
     # ------------------------------------------------------------------ public
-    def fit(self, spectra: Sequence[Spectrum]) -> list[FitResult]:
+    def fit(
+        self, spectra: Sequence[Spectrum], starts: Sequence[tuple[np.ndarray, float]] | None = None
+    ) -> list[FitResult]:
         """Fit a batch; one result per input, in order (rejections become flagged rows).
 
-        Exceptions other than a rejection propagate (the caller decides whether to retry
-        the spectra one at a time).
+        ``starts`` (one ``(labels (L,), RV [km/s])`` per spectrum) replace the pre-search, as
+        in :meth:`Fitter.fit_batch`. Exceptions other than a rejection propagate (the caller
+        decides whether to retry the spectra one at a time).
         """
         fitter = self.fitter
         t_start = time.perf_counter()
@@ -231,18 +234,21 @@ class BatchedFit:
             models.append(fitter._forward(prep, prep.used))
             where.append(i)
         timing: dict[str, float] = {"prepare": time.perf_counter() - t_start}
+        given = None if starts is None else [starts[i] for i in where]
         if preps:
-            for i, result in zip(where, self._fit_prepared(preps, models, timing), strict=True):
+            for i, result in zip(where, self._fit_prepared(preps, models, timing, given), strict=True):
                 results[i] = result
         total = time.perf_counter() - t_start
         for result in results:
             result.timing["total"] = total / len(spectra)
         for i in where:
             if results[i].flags & ResultFlags.UNCONVERGED:
-                results[i] = self._refit_alone(spectra[i], results[i])
+                results[i] = self._refit_alone(spectra[i], results[i], None if starts is None else starts[i])
         return results  # type: ignore[return-value]
 
-    def _refit_alone(self, spectrum: Spectrum, batched: FitResult) -> FitResult:
+    def _refit_alone(
+        self, spectrum: Spectrum, batched: FitResult, start: tuple[np.ndarray, float] | None = None
+    ) -> FitResult:
         """The per-spectrum fit of a batch member that ran out of evaluations.
 
         The batched solver stops at the same evaluation limits as the per-spectrum one but
@@ -252,14 +258,18 @@ class BatchedFit:
         """
         t = time.perf_counter()
         log.info("batched fit unconverged (%s); fitting the spectrum alone", batched.message)
-        (result,) = self.fitter._fit_each([spectrum], None)
+        (result,) = self.fitter._fit_each([spectrum], None, [start])
         result.timing["refit_alone"] = time.perf_counter() - t
         result.timing["total"] = batched.timing.get("total", 0.0) + result.timing["refit_alone"]
         return result
 
     # -------------------------------------------------------------- internals
     def _fit_prepared(
-        self, preps: list[Prepared], models: list[ForwardModel], timing: dict[str, float]
+        self,
+        preps: list[Prepared],
+        models: list[ForwardModel],
+        timing: dict[str, float],
+        starts: Sequence[tuple[np.ndarray, float]] | None = None,
     ) -> list[FitResult]:
         fitter, opt = self.fitter, self.fitter.options
         dev, f64 = self.device, torch.float64
@@ -299,7 +309,13 @@ class BatchedFit:
 
         # ---- pre-search
         t = time.perf_counter()
-        init_labels, init_v, others = self._presearch(preps, models, exact_chi2, batch)
+        if starts is None:
+            init_labels, init_v, others = self._presearch(preps, models, exact_chi2, batch)
+        else:  # given starts: no pre-search, no restarts
+            init_labels = torch.as_tensor(
+                np.array([fitter.start_from(labels) for labels, _ in starts]), dtype=f64, device=dev)
+            init_v = torch.as_tensor([float(v) for _, v in starts], dtype=f64, device=dev)
+            others = [[] for _ in starts]
         timing["presearch"] = time.perf_counter() - t
         # ``restarts``: every further start is one more row, fitted beside its spectrum's first
         owner = [b for b, starts in enumerate(others) for _ in starts]

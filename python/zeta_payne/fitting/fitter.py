@@ -106,6 +106,8 @@ class Fitter:
         )
         if unknown:
             raise ValueError(f"unknown labels {sorted(unknown)}; bundle has {self.label_names}")
+        if options.refit_start not in ("presearch", "first"):
+            raise ValueError(f"refit_start must be 'presearch' or 'first', not {options.refit_start!r}")
         #: The bundle's out-of-box thresholds (``options.out_of_box`` over the defaults).
         self.out_of_box = OutOfBoxThresholds.from_changes(options.out_of_box)
         free = np.array([s.free or s.name in options.free for s in specs])
@@ -229,7 +231,8 @@ class Fitter:
         ``hold_unconstrained_at_edge`` label at an edge and unconstrained.
 
         Each such spectrum is fitted again by a fitter that holds those labels at their
-        values and fits from the blue limit (one per set of held names, made once); its
+        values and fits from the blue limit (one per set of held names, made once), from a
+        fresh pre-search or (``options.refit_start == "first"``) from the fit it repeats; its
         result replaces the first. A refit whose own result calls for a further edge hold
         (say v_micro held above 10 kK, after which [M/H] runs to an edge unconstrained) is
         fitted once more with both held: the names only grow, so this ends.
@@ -250,8 +253,11 @@ class Fitter:
                 groups.setdefault(key, []).append(i)
             pending = {}
             for (names, edge), index in groups.items():
-                refit = self.held_fitter(names).fit_batch([spectra[i] for i in index],
-                                                          batched=batched and len(index) > 1)
+                held = self.held_fitter(names)
+                starts = ([(held.start_from(results[i].labels), results[i].v_rad) for i in index]
+                          if self.options.refit_start == "first" else None)
+                refit = held.fit_batch([spectra[i] for i in index],
+                                       batched=batched and len(index) > 1, starts=starts)
                 why = labels_flag(edge, "unconstrained")
                 for i, result in zip(index, refit, strict=True):
                     more = tuple(n for n in self.edge_held_names(result.flags) if n not in names)
@@ -264,6 +270,12 @@ class Fitter:
                     dict(zip(self.label_names, result.labels, strict=True))):
                 results[i] = replace(result, flags=int(result.flags) | int(ResultFlags.REFIT_DISAGREES))
         return results
+
+    def start_from(self, labels: np.ndarray) -> np.ndarray:
+        """``labels`` (shape (L,)) with this fitter's fixed labels at their values: a start."""
+        start = np.array(labels, dtype=float)
+        start[~self.free] = self.fixed_values[~self.free]
+        return start
 
     def edge_held_names(self, flags: int) -> tuple[str, ...]:
         """The ``hold_unconstrained_at_edge`` labels a fit with result ``flags`` must hold:
@@ -369,6 +381,7 @@ class Fitter:
         spectra: Iterable[Spectrum],
         progress: Callable[[int, FitResult], None] | None = None,
         batched: bool | None = None,
+        starts: Sequence[tuple[np.ndarray, float] | None] | None = None,
     ) -> list[FitResult]:
         """Fit several spectra; one result per input, in order.
 
@@ -386,6 +399,10 @@ class Fitter:
             (``initial_fit``), which only the per-spectrum path has. A batch that
             fails as a whole is refitted one spectrum at a time, and so is a member the
             batched solver leaves unconverged.
+        starts : sequence of (numpy.ndarray, float) or None, optional
+            Per spectrum, the labels (shape (L,), every label; fixed ones are ignored) and RV
+            [km/s] to start the least squares from instead of a pre-search (``None`` entries
+            and non-finite starts: pre-search). No ``restarts`` from a given start.
 
         Notes
         -----
@@ -398,15 +415,22 @@ class Fitter:
         elif batched is None:
             one_at_a_time = self.batch_size is not None and self.batch_size <= 1
             batched = not one_at_a_time and len(spectra) > 1
+        if starts is not None:
+            starts = [_usable(start) for start in starts]
+            if len(starts) != len(spectra):
+                raise ValueError(f"{len(starts)} starts for {len(spectra)} spectra")
+            if any(start is None for start in starts):
+                batched = False  # a batch pre-searches all its members or none
         fit = self._fit_batched if batched else self._fit_each
         if not self.refits:
-            return fit(spectra, progress)
+            return fit(spectra, progress, starts)
         largest = max((s.n_pixels for s in spectra if isinstance(s, Spectrum)), default=0)
         step = self.resolved_batch_size(largest) if batched else 1
         results: list[FitResult] = []
         for start in range(0, len(spectra), step):
             chunk = spectra[start : start + step]
-            done = self._hold_outside(chunk, fit(chunk, None), batched)
+            given = None if starts is None else starts[start : start + step]
+            done = self._hold_outside(chunk, fit(chunk, None, given), batched)
             if progress is not None:
                 for index, result in enumerate(done, start=start):
                     progress(index, result)
@@ -414,7 +438,10 @@ class Fitter:
         return results
 
     def _fit_batched(
-        self, spectra: list[Spectrum], progress: Callable[[int, FitResult], None] | None
+        self,
+        spectra: list[Spectrum],
+        progress: Callable[[int, FitResult], None] | None,
+        starts: Sequence[tuple[np.ndarray, float]] | None = None,
     ) -> list[FitResult]:
         from zeta_payne.fitting.batched import BatchedFit
 
@@ -427,12 +454,13 @@ class Fitter:
         results: list[FitResult] = []
         for start in range(0, len(spectra), size):
             chunk = spectra[start : start + size]
+            given = None if starts is None else starts[start : start + size]
             try:
-                fitted = self._batched.fit(chunk)
+                fitted = self._batched.fit(chunk, given)
             except Exception as exc:  # refit one at a time: one bad spectrum never stops a batch
                 log.warning("batched fit failed (%s); fitting the %d spectra one at a time", exc, len(chunk))
                 log.debug("%s", traceback.format_exc())
-                fitted = self._fit_each(chunk, None)
+                fitted = self._fit_each(chunk, None, given)
             for index, result in enumerate(fitted, start=start):
                 results.append(result)
                 if progress is not None:
@@ -462,14 +490,17 @@ class Fitter:
         return memory_batch_size(n_pixels, n_params, len(self.label_names), self.device)
 
     def _fit_each(
-        self, spectra: Iterable[Spectrum], progress: Callable[[int, FitResult], None] | None
+        self,
+        spectra: Iterable[Spectrum],
+        progress: Callable[[int, FitResult], None] | None,
+        starts: Sequence[tuple[np.ndarray, float] | None] | None = None,
     ) -> list[FitResult]:
         """The reference path: every spectrum alone (``_fit_one``)."""
         results = []
         for index, spectrum in enumerate(spectra):
             t0 = time.perf_counter()
             try:
-                result = self._fit_one(spectrum)
+                result = self._fit_one(spectrum, None if starts is None else starts[index])
             except Exception as exc:  # one bad spectrum never stops a batch
                 log.warning("fit failed: %s", exc)
                 log.debug("%s", traceback.format_exc())
@@ -777,10 +808,18 @@ class Fitter:
         return result
 
     def _start(
-        self, prep: Prepared, fm: ForwardModel, timing: dict[str, float]
+        self,
+        prep: Prepared,
+        fm: ForwardModel,
+        timing: dict[str, float],
+        given: tuple[np.ndarray, float] | None = None,
     ) -> tuple[np.ndarray, float, list[tuple[np.ndarray, float]]]:
-        """Start of the least squares: the best pre-search candidate, or the paper's stage 1;
-        and the further starts of ``restarts`` other basins."""
+        """Start of the least squares: ``given``, else the best pre-search candidate or the
+        paper's stage 1; and the further starts of ``restarts`` other basins (none after a
+        given start)."""
+        if given is not None:
+            timing["presearch"] = 0.0
+            return self.start_from(given[0]), float(given[1]), []
         t = time.perf_counter()
         labels, v_rad, _, others = self._presearch(prep, fm)
         timing["presearch"] = time.perf_counter() - t
@@ -805,8 +844,9 @@ class Fitter:
         start_labels, start_v, _ = self._unpack(np.concatenate([projected.x, c0]))
         return projected, self._least_squares(prep, fm, start_labels, start_v, c0, self.options.polish_nfev)
 
-    def _fit_one(self, spectrum: Spectrum) -> FitResult:
-        """Prepare, pre-search, least squares, diagnostics (a rejection becomes a flagged row)."""
+    def _fit_one(self, spectrum: Spectrum, start: tuple[np.ndarray, float] | None = None) -> FitResult:
+        """Prepare, pre-search (unless ``start`` gives labels and RV), least squares,
+        diagnostics (a rejection becomes a flagged row)."""
         timing: dict[str, float] = {}
         t = time.perf_counter()
         try:
@@ -816,7 +856,7 @@ class Fitter:
         fm = self._forward(prep, prep.used)
         timing["prepare"] = time.perf_counter() - t
 
-        init_labels, init_v, others = self._start(prep, fm, timing)
+        init_labels, init_v, others = self._start(prep, fm, timing, start)
         t = time.perf_counter()
         projected, res = self._descend(prep, fm, init_labels, init_v)
         for other_labels, other_v in others:  # ``restarts``: the lowest χ² wins
@@ -961,3 +1001,11 @@ class Fitter:
         lam = spectrum.wavelength[prep.modelled]
         model_flux[prep.modelled] = fm.flux_at(lam, self._design(lam, prep.fit_range), labels, v_rad, coeffs)
         return model_flux * prep.scale
+
+
+def _usable(start: tuple[np.ndarray, float] | None) -> tuple[np.ndarray, float] | None:
+    """A start with finite labels and RV, else ``None`` (pre-search)."""
+    if start is None:
+        return None
+    labels, v_rad = np.asarray(start[0], dtype=float), float(start[1])
+    return (labels, v_rad) if np.all(np.isfinite(labels)) and np.isfinite(v_rad) else None
