@@ -335,5 +335,10 @@ def test_given_starts_replace_the_presearch_and_bad_ones_fall_back_to_it(toy_bos
         assert all(abs(r.labels[0] - COOL[0]) < 250 for r in given)
         mixed = fitter.fit_batch(spectra, batched=batched, starts=[start, (start[0] * np.nan, 0.0)])
         assert mixed[0].timing["presearch"] == 0.0 and mixed[1].timing["presearch"] > 1e-3
+    outside = (np.array([40000.0, 1.0, -5.0, 9.0, 3.0]), 900.0)  # clipped into the box
+    for batched in (False, True):
+        clipped = fitter.fit_batch(spectra, batched=batched, starts=[outside, outside])
+        assert all(np.all(r.initial_labels <= fitter.upper) and np.all(r.initial_labels >= fitter.lower)
+                   and np.isfinite(r.labels).all() and r.initial_v_rad < 900.0 for r in clipped)
     with pytest.raises(ValueError, match="starts"):
         fitter.fit_batch(spectra, starts=[start])

@@ -314,7 +314,7 @@ class BatchedFit:
         else:  # given starts: no pre-search, no restarts
             init_labels = torch.as_tensor(
                 np.array([fitter.start_from(labels) for labels, _ in starts]), dtype=f64, device=dev)
-            init_v = torch.as_tensor([float(v) for _, v in starts], dtype=f64, device=dev)
+            init_v = torch.as_tensor([fitter.start_v_rad(v) for _, v in starts], dtype=f64, device=dev)
             others = [[] for _ in starts]
         timing["presearch"] = time.perf_counter() - t
         # ``restarts``: every further start is one more row, fitted beside its spectrum's first

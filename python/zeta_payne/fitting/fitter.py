@@ -272,10 +272,16 @@ class Fitter:
         return results
 
     def start_from(self, labels: np.ndarray) -> np.ndarray:
-        """``labels`` (shape (L,)) with this fitter's fixed labels at their values: a start."""
-        start = np.array(labels, dtype=float)
+        """``labels`` (shape (L,)) with this fitter's fixed labels at their values and the free
+        ones inside the box: a start."""
+        start = np.clip(np.array(labels, dtype=float), self.lower, self.upper)
         start[~self.free] = self.fixed_values[~self.free]
         return start
+
+    def start_v_rad(self, v_rad: float) -> float:
+        """``v_rad`` [km/s] inside the least squares' RV bounds: a start."""
+        lo, hi = self.options.rv_range
+        return float(np.clip(v_rad, lo - self.options.rv_margin, hi + self.options.rv_margin))
 
     def edge_held_names(self, flags: int) -> tuple[str, ...]:
         """The ``hold_unconstrained_at_edge`` labels a fit with result ``flags`` must hold:
@@ -819,7 +825,7 @@ class Fitter:
         given start)."""
         if given is not None:
             timing["presearch"] = 0.0
-            return self.start_from(given[0]), float(given[1]), []
+            return self.start_from(given[0]), self.start_v_rad(given[1]), []
         t = time.perf_counter()
         labels, v_rad, _, others = self._presearch(prep, fm)
         timing["presearch"] = time.perf_counter() - t
