@@ -19,9 +19,9 @@ def batches(monkeypatch):
     seen: list[int] = []
     real = BatchedFit.fit
 
-    def spy(self, spectra):
+    def spy(self, spectra, starts=None):
         seen.append(len(spectra))
-        return real(self, spectra)
+        return real(self, spectra, starts)
 
     monkeypatch.setattr(BatchedFit, "fit", spy)
     return seen

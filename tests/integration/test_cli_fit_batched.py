@@ -34,9 +34,9 @@ def batches(monkeypatch):
     seen: list[int] = []
     real = BatchedFit.fit
 
-    def spy(self, spectra):
+    def spy(self, spectra, starts=None):
         seen.append(len(spectra))
-        return real(self, spectra)
+        return real(self, spectra, starts)
 
     monkeypatch.setattr(BatchedFit, "fit", spy)
     return seen
@@ -80,11 +80,11 @@ def test_ctrl_c_keeps_the_finished_batches(spectra_file, toy_boss, tmp_path, mon
     real = BatchedFit.fit
     calls = []
 
-    def interrupted_third(self, spectra):
+    def interrupted_third(self, spectra, starts=None):
         calls.append(len(spectra))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(self, spectra)
+        return real(self, spectra, starts)
 
     monkeypatch.setattr(BatchedFit, "fit", interrupted_third)
     out = tmp_path / "part.csv"

@@ -262,7 +262,8 @@ def test_batched_restart_rows_keep_the_lower_chi2(toy_boss, monkeypatch):
         return labels, v, [[(truths[0].copy(), 12.0)]] + [[] for _ in range(n - 1)]
 
     monkeypatch.setattr(BatchedFit, "_presearch", presearch)
-    monkeypatch.setattr(BatchedFit, "_refit_alone", lambda self, spectrum, result: result)  # keep the rows
+    # keep the rows
+    monkeypatch.setattr(BatchedFit, "_refit_alone", lambda self, spectrum, result, start=None: result)
     opts = {**Fitter.default_options(toy_boss).__dict__, "presearch_points": 256, "max_nfev": 3,
             "polish_nfev": 3, "compute_uncertainties": False, "restarts": 1}
     fitter = Fitter(toy_boss, FitOptions(**opts))
