@@ -40,9 +40,9 @@ def _instrument(records: list[dict]) -> None:
         current.setdefault("final", []).append(float(2.0 * result[1].cost))
         return result
 
-    def _fit_one(self, spectrum):
+    def _fit_one(self, spectrum, start=None):
         current.clear()
-        result = fit_one(self, spectrum)
+        result = fit_one(self, spectrum, start)
         records.append(dict(current))
         return result
 
