@@ -60,6 +60,13 @@ def get_bundle(instrument: str, path: str | None, tmp: Path):
         return make_toy_bundle(tmp / instrument, instrument, n_pixels=n_pixels, n_hidden=300, resolution=res)
 
 
+def each_bundle(args: argparse.Namespace, tmp: Path):
+    """``(instrument, bundle)`` for each of ``args.instruments`` (``args.bundle_<inst>`` or the
+    shipped one, see :func:`get_bundle`)."""
+    for inst in args.instruments.split(","):
+        yield inst, get_bundle(inst, getattr(args, f"bundle_{inst}"), tmp)
+
+
 def legacy_bundle(tmp: Path, n_pixels: int):
     """An authors'-format network NPZ (random line-like weights) imported as a bundle."""
     from zeta_payne.bundles.legacy import import_legacy
@@ -153,8 +160,7 @@ def main() -> int:
     args = ap.parse_args()
     print(f"# zeta-payne fit benchmark: 1 thread, torch {torch.__version__}, {os.cpu_count()} cores visible")
     with tempfile.TemporaryDirectory() as tmp:
-        for inst in args.instruments.split(","):
-            bundle = get_bundle(inst, getattr(args, f"bundle_{inst}"), Path(tmp))
+        for inst, bundle in each_bundle(args, Path(tmp)):
             d = bundle.describe()
             print(f"# {inst}: bundle {d['name']}@{d['version']} H={d['n_hidden']} P={d['n_pixels']}")
             res = bench(bundle, inst, args.n)

@@ -37,7 +37,7 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_fit import get_bundle, make_spectra  # noqa: E402
+from bench_fit import each_bundle, make_spectra  # noqa: E402
 
 from zeta_payne.fitting import Fitter  # noqa: E402
 
@@ -81,8 +81,7 @@ def main() -> int:
     args = ap.parse_args()
     print(f"# refit cost: 1 thread, torch {torch.__version__}, S/N 50, labels uniform in the box")
     with tempfile.TemporaryDirectory() as tmp:
-        for inst in args.instruments.split(","):
-            bundle = get_bundle(inst, getattr(args, f"bundle_{inst}"), Path(tmp))
+        for inst, bundle in each_bundle(args, Path(tmp)):
             d = bundle.describe()
             res = measure(bundle, inst, args.n)
             first, again = res["first"], res["again"]
