@@ -8,7 +8,8 @@
 #
 #   bash docs/validation/diagnosis/refit-start/run.sh [OUT] [INSTRUMENTS]   # default scratch/refit-first, "boss apogee"
 #
-# ≈ 8 min (BOSS) / 15 min (APOGEE) on two idle cores. The committed results were made with
+# 22 min (BOSS) / 31 min (APOGEE) as measured here, on two cores shared with the synthesis
+# campaign and a release cycle. The committed results were made with
 # BOSS 3.2.6 and APOGEE 3.3.4 as shipped (commit 063aa26); the comparison needs the committed
 # study of the same bundle version (compare.py checks it).
 set -euo pipefail
