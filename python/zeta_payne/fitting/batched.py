@@ -312,9 +312,9 @@ class BatchedFit:
         if starts is None:
             init_labels, init_v, others = self._presearch(preps, models, exact_chi2, batch)
         else:  # given starts: no pre-search, no restarts
-            init_labels = torch.as_tensor(
-                np.array([fitter.start_from(labels) for labels, _ in starts]), dtype=f64, device=dev)
-            init_v = torch.as_tensor([fitter.start_v_rad(v) for _, v in starts], dtype=f64, device=dev)
+            given = [fitter.start_from(labels, v) for labels, v in starts]
+            init_labels = torch.as_tensor(np.array([labels for labels, _ in given]), dtype=f64, device=dev)
+            init_v = torch.as_tensor([v for _, v in given], dtype=f64, device=dev)
             others = [[] for _ in starts]
         timing["presearch"] = time.perf_counter() - t
         # ``restarts``: every further start is one more row, fitted beside its spectrum's first

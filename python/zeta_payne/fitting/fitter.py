@@ -254,7 +254,7 @@ class Fitter:
             pending = {}
             for (names, edge), index in groups.items():
                 held = self.held_fitter(names)
-                starts = ([(held.start_from(results[i].labels), results[i].v_rad) for i in index]
+                starts = ([(results[i].labels, results[i].v_rad) for i in index]
                           if self.options.refit_start == "first" else None)
                 refit = held.fit_batch([spectra[i] for i in index],
                                        batched=batched and len(index) > 1, starts=starts)
@@ -271,17 +271,14 @@ class Fitter:
                 results[i] = replace(result, flags=int(result.flags) | int(ResultFlags.REFIT_DISAGREES))
         return results
 
-    def start_from(self, labels: np.ndarray) -> np.ndarray:
-        """``labels`` (shape (L,)) with this fitter's fixed labels at their values and the free
-        ones inside the box: a start."""
+    def start_from(self, labels: np.ndarray, v_rad: float) -> tuple[np.ndarray, float]:
+        """A start of the least squares from ``labels`` (shape (L,)) and ``v_rad`` [km/s]: this
+        fitter's fixed labels at their values, the free ones inside the box, the RV inside the
+        least squares' bounds."""
         start = np.clip(np.array(labels, dtype=float), self.lower, self.upper)
         start[~self.free] = self.fixed_values[~self.free]
-        return start
-
-    def start_v_rad(self, v_rad: float) -> float:
-        """``v_rad`` [km/s] inside the least squares' RV bounds: a start."""
         lo, hi = self.options.rv_range
-        return float(np.clip(v_rad, lo - self.options.rv_margin, hi + self.options.rv_margin))
+        return start, float(np.clip(v_rad, lo - self.options.rv_margin, hi + self.options.rv_margin))
 
     def edge_held_names(self, flags: int) -> tuple[str, ...]:
         """The ``hold_unconstrained_at_edge`` labels a fit with result ``flags`` must hold:
@@ -825,7 +822,7 @@ class Fitter:
         given start)."""
         if given is not None:
             timing["presearch"] = 0.0
-            return self.start_from(given[0]), self.start_v_rad(given[1]), []
+            return (*self.start_from(*given), [])
         t = time.perf_counter()
         labels, v_rad, _, others = self._presearch(prep, fm)
         timing["presearch"] = time.perf_counter() - t
