@@ -50,6 +50,10 @@
 # candidate can be calibrated again on more seeds (SEEDS, CHECK_SEEDS) without remaking them.
 # A cycle cut after `calibrate` (which writes a new version of the candidate) is continued
 # with STEPS set to the steps left, e.g. STEPS="table3 outofbox real compare".
+# scratch/ (OUT's default) is not kept from one working session to the next (the thirty-ninth
+# found it gone): a cycle longer than a session writes OUT somewhere committed and commits each
+# finished study's results.csv and studies.json (what `made` reads), as
+# docs/validation/diagnosis/vmicro-fast/release-3.3.6/try2.sh does.
 #
 # Time on two cores (measured with APOGEE 3.2.3 in the twenty-fourth session, 53 min for
 # studies to out-of-box): BOSS fits are slower (Table 3 + studies + out-of-box + real ≈ 1.5 h).
