@@ -9,7 +9,8 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("bundle", help="model bundles: import-legacy, verify, calibrate, holdout, list")
+    parser = sub.add_parser(
+        "bundle", help="model bundles: list, verify, calibrate, holdout, defaults, import-legacy, make-toy")
     cmds = parser.add_subparsers(dest="bundle_command", metavar="ACTION")
     imp = cmds.add_parser("import-legacy", help="convert an authors' network NPZ into a bundle")
     imp.add_argument("npz", help="the authors' network file (w_array_*, b_array_*, x_min, x_max, wave)")

@@ -109,7 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         "grid",
-        "node grids: synthesize (resumable campaign), info, import, concat",
+        "node grids: synthesize (resumable campaign), info, import, concat, continuum, retire,"
+        " vmicro-check, next-start",
         example="zeta-payne grid synthesize --grid my-grid --instruments apogee --max-level 1 --processes 2\n"
         "zeta-payne grid info data/grids/my-grid",
     )
