@@ -114,3 +114,31 @@ def test_mwmstar_with_both_instruments_and_one_bundle(toy_boss, toy_apogee, tmp_
     assert "skipped 1 apogee spectra" in capsys.readouterr().err
     rows = list(csv.DictReader(open(out)))
     assert [r["instrument"] for r in rows] == ["boss"]
+
+
+def test_fit_help_gives_the_default_bundles_own_fit_defaults(capsys, monkeypatch):
+    """The help's default values are read from the bundles the CLI would use, so a new bundle
+    cannot leave them stale (they once said 4500-10170 Å and 15 terms for BOSS 3.2.6)."""
+    import json
+
+    from zeta_payne.bundles.registry import resolve_bundle_path
+
+    assert main(["fit", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for instrument in ("boss", "apogee"):
+        defaults = json.loads((resolve_bundle_path(instrument) / "manifest.json").read_text())["fit_defaults"]
+        lo, hi = defaults["wavelength_range"]
+        assert f"{instrument.upper()} {lo:.0f}-{hi:.0f}" in text
+        assert f"{instrument.upper()} {defaults['n_chebyshev']}" in text
+    # no bundle to be found: the help says nothing of their values and still works
+    from zeta_payne.bundles import registry
+    from zeta_payne.cli.fit import shipped_default
+    from zeta_payne.exceptions import BundleError
+
+    def missing(spec, search_paths=None):
+        raise BundleError(f"no bundle {spec!r}")
+
+    monkeypatch.setattr(registry, "resolve_bundle_path", missing)
+    assert shipped_default("n_chebyshev") == ""
+    assert main(["fit", "--help"]) == 0
+    assert "Chebyshev terms of the response --presearch-points" in " ".join(capsys.readouterr().out.split())

@@ -52,15 +52,35 @@ def _label_value(text: str) -> tuple[str, float]:
     return name.strip(), number
 
 
+def shipped_default(key: str) -> str:
+    """The default bundles' ``fit_defaults[key]`` as help text ("BOSS …, APOGEE …"), read from
+    their manifests (no network is loaded); "" where no bundle is found."""
+    import json
+
+    from zeta_payne.bundles.registry import resolve_bundle_path
+
+    parts = []
+    for instrument in ("boss", "apogee"):
+        try:
+            manifest = resolve_bundle_path(instrument) / "manifest.json"
+            value = json.loads(manifest.read_text())["fit_defaults"][key]
+        except (ZetaPayneError, OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(value, list):
+            value = "-".join(f"{v:.0f}" for v in value)
+        parts.append(f"{instrument.upper()} {value}")
+    return f" (the default bundles: {', '.join(parts)})" if parts else ""
+
+
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
-    """Fit options shared by the commands that fit."""
+    """Fit options shared by the commands that fit (the bundle's value where not given)."""
     g = parser.add_argument_group("fit options (default: the bundle's)")
     g.add_argument(
         "--wavelength-range",
         nargs=2,
         type=finite_float,
         metavar=("MIN", "MAX"),
-        help="fitted range [Å, vacuum] (bundle default: BOSS 4500-10170, APOGEE 15000-17000)",
+        help="fitted range [Å, vacuum]" + shipped_default("wavelength_range"),
     )
     g.add_argument(
         "--resolution",
@@ -70,13 +90,16 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
         "per-pixel LSF (default: the spectrum's LSF, else the bundle's R, flagged lsf_from_bundle)",
     )
     g.add_argument(
-        "--n-chebyshev", type=positive_int, metavar="N", help="Chebyshev terms of the response (bundle: 15)"
+        "--n-chebyshev",
+        type=positive_int,
+        metavar="N",
+        help="Chebyshev terms of the response" + shipped_default("n_chebyshev"),
     )
     g.add_argument(
         "--presearch-points",
         type=positive_int,
         metavar="N",
-        help="Sobol points of the pre-search (bundle: 4000)",
+        help="Sobol points of the pre-search" + shipped_default("presearch_points"),
     )
     g.add_argument(
         "--rv-range",
