@@ -56,8 +56,9 @@ truth_for() {  # the synthesis truth an instrument's v3 bundle is validated on (
     fi
 }
 bundle() { echo "$BUNDLES/zeta-payne-$1"; }
-for inst in boss apogee; do
-    [ -f "$(bundle $inst)/manifest.json" ] || { echo "validate_v3.sh: $(bundle $inst) missing" >&2; exit 2; }
+for inst in boss apogee; do   # every step but `sample` fits with them
+    [ "$STEPS" = sample ] || [ -f "$(bundle $inst)/manifest.json" ] || {
+        echo "validate_v3.sh: $(bundle $inst) missing" >&2; exit 2; }
 done
 
 for step in $STEPS; do

@@ -85,6 +85,12 @@ def test_benchmark_real_small(tmp_path):
     report = (out / "report.md").read_text()
     assert "Real-star benchmark" in report and "wrong and unflagged" in report
     assert "Out-of-box detection by scored set" in report
+    # the processing paragraph gives this sample's blue cut and the bundle's own fitted range
+    defaults = json.loads((REPO / "data" / "bundles" / "zeta-payne-boss" / "manifest.json").read_text())[
+        "fit_defaults"]
+    lo, hi = defaults["wavelength_range"]
+    assert "4450 Å and redder" in report
+    assert f"the bundle's default fitted range ({lo:.0f}–{hi:.0f} Å)" in report
     # the run records the numerical environment its fits were made in, and the report says it
     run = json.loads((out / "run.json").read_text())
     assert run["environment"]["numpy"] == np.__version__ and "scipy" in run["environment"]

@@ -294,6 +294,26 @@ def _float(value: Any) -> float:
         return float("nan")
 
 
+def sample_blue_limit(folder: str | os.PathLike) -> float | None:
+    """The bluest finite-flux wavelength [Å, vacuum] of a real-star sample's spectra (its
+    ``make_real.py --min-wave``), or None where the folder holds no readable spectra."""
+    import numpy as np
+
+    lowest = []
+    try:
+        names = sorted(f for f in os.listdir(folder) if f.endswith(".npz"))
+        for fname in names:
+            with np.load(os.path.join(folder, fname), allow_pickle=False) as data:
+                flux = np.asarray(data["flux"])  # (N_star, N_pix) or (N_pix,)
+                lam = np.broadcast_to(np.asarray(data["wavelength"]), flux.shape)  # shared or per star
+                good = np.isfinite(flux) & (flux != 0) & (lam > 0)
+                if good.any():
+                    lowest.append(float(lam[good].min()))
+    except (OSError, ValueError, KeyError):
+        return None
+    return min(lowest) if lowest else None
+
+
 def load_sample(folder: str | os.PathLike, names: Iterable[str] | None = None) -> list[RealStar]:
     """Read ``stars.csv`` and the .npz files of a real-star sample folder.
 
@@ -1041,6 +1061,7 @@ def write_outputs(
         "machine": machine,
         "worst": worst,
         "sample": os.fspath(sample),
+        "sample_blue_limit": sample_blue_limit(sample),
         "output": output,
     }
     write_report(os.path.join(output, "report.md"), bundle, summary, plots=plots)

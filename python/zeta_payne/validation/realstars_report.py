@@ -285,6 +285,28 @@ def _processes(n: int) -> str:
     return f"{n} process" if n == 1 else f"{n} processes"
 
 
+def _blue_limit(wave: float | None) -> str:
+    """The sample's blue cut, as the processing paragraph states it."""
+    if wave is None or not np.isfinite(wave):
+        return "the sample's blue limit (`make_real.py --min-wave`)"
+    return f"{round(wave):.0f} Å and redder (`make_real.py --min-wave`)"
+
+
+def _fit_range(bundle: Any) -> str:
+    """The bundle's default fitted range and, where it has one, its blue-limit refit rule."""
+    defaults = getattr(getattr(bundle, "manifest", None), "fit_defaults", None) or {}
+    lo_hi = defaults.get("wavelength_range")
+    text = (f"the bundle's default fitted range ({lo_hi[0]:.0f}–{lo_hi[1]:.0f} Å)" if lo_hi
+            else "the bundle's default fitted range")
+    rule = defaults.get("blue_limit_outside")
+    if isinstance(rule, dict) and {"label", "range", "value"} <= rule.keys():
+        lo, hi = rule["range"]
+        where = (f"above {hi:,.0f}" if lo <= 0 else f"outside {lo:,.0f}–{hi:,.0f}")
+        unit = " K" if rule["label"] == "teff" else ""
+        text += f", from {rule['value']:.0f} Å where a first fit's {rule['label']} ends {where}{unit}"
+    return text
+
+
 def _reproduce(bundle: Any, summary: dict[str, Any]) -> str:
     """The command that fits this sample with this bundle into this folder."""
     where = getattr(bundle, "path", None)
@@ -329,9 +351,10 @@ def write_report(path: str, bundle: Any, summary: dict[str, Any], plots: bool = 
         "wavelengths (IAU, Morton 2000); a per-pixel Gaussian convolution to FWHM = max(native, λ/2000) "
         "(R = 2000 where the library is sharper), the result's FWHM passed to the fit as the spectrum's "
         "own LSF (`wresl`); "
-        "4450 Å and redder; telluric bands masked (6862–6940, 7160–7350, 7590–7710, 8100–8350, 8920–9850 Å); "
-        "inverse variance from a constant S/N per pixel = DER_SNR of the spectrum, capped at 200; the fit's "
-        "default range (4500–10170 Å), RV search for the rest frame. Stars kept: reference Teff ≥ 6000 K.",
+        f"{_blue_limit(summary.get('sample_blue_limit'))}; telluric bands masked (6862–6940, 7160–7350, "
+        "7590–7710, 8100–8350, 8920–9850 Å); "
+        "inverse variance from a constant S/N per pixel = DER_SNR of the spectrum, capped at 200; "
+        f"{_fit_range(bundle)}, RV search for the rest frame. Stars kept: reference Teff ≥ 6000 K.",
         "",
         "In the box means Teff, log g and [Fe/H] all inside the bundle's box and no peculiar "
         "(p, m, element), emission (e) or HB/subdwarf marker in the spectral type. "
