@@ -142,3 +142,26 @@ def test_fit_help_gives_the_default_bundles_own_fit_defaults(capsys, monkeypatch
     assert shipped_default("n_chebyshev") == ""
     assert main(["fit", "--help"]) == 0
     assert "Chebyshev terms of the response --presearch-points" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_command_line_starts_without_torch():
+    """Building the parser (help from the bundles' manifests included) and finding bundles load
+    no network: torch is imported only to load one. Under the real ASTRA this matters twice:
+    its models import several times slower once torch is loaded (its flag fields inspect every
+    loaded module), and every `zeta-payne db` command imports them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from zeta_payne.cli import main\n"
+        "assert main(['fit', '--help']) == 0\n"
+        "from zeta_payne.bundles.registry import resolve_bundle_path\n"
+        "resolve_bundle_path('boss')\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "from zeta_payne.bundles import load_bundle\n"
+        "load_bundle(resolve_bundle_path('boss'))\n"
+        "assert 'torch' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -6,9 +6,12 @@ import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zeta_payne.bundles.bundle import Bundle, load_bundle
 from zeta_payne.exceptions import BundleError
+
+if TYPE_CHECKING:
+    from zeta_payne.bundles.bundle import Bundle
 
 __all__ = ["SHIPPED_BUNDLE_DIR", "default_search_paths", "find_bundle", "list_bundles", "resolve_bundle_path"]
 
@@ -79,6 +82,8 @@ def _version_key(version: str) -> tuple:
 
 @lru_cache(maxsize=8)
 def _load_cached(path: str, mtime: float) -> Bundle:
+    from zeta_payne.bundles.bundle import load_bundle  # the network (torch) only when loading
+
     return load_bundle(path)
 
 
