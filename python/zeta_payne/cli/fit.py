@@ -52,20 +52,31 @@ def _label_value(text: str) -> tuple[str, float]:
     return name.strip(), number
 
 
-def shipped_default(key: str) -> str:
-    """The default bundles' ``fit_defaults[key]`` as help text ("BOSS …, APOGEE …"), read from
-    their manifests (no network is loaded); "" where no bundle is found."""
+def _default_fit_defaults() -> dict[str, dict[str, Any]]:
+    """Each default bundle's ``fit_defaults``, read from its manifest (no network is loaded);
+    an instrument whose bundle is not found is left out."""
     import json
 
     from zeta_payne.bundles.registry import resolve_bundle_path
 
-    parts = []
+    out = {}
     for instrument in ("boss", "apogee"):
         try:
             manifest = resolve_bundle_path(instrument) / "manifest.json"
-            value = json.loads(manifest.read_text())["fit_defaults"][key]
+            out[instrument] = dict(json.loads(manifest.read_text())["fit_defaults"])
         except (ZetaPayneError, OSError, ValueError, KeyError, TypeError):
             continue
+    return out
+
+
+def shipped_default(key: str, defaults: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """The default bundles' ``fit_defaults[key]`` as help text ("BOSS …, APOGEE …"); ``defaults``
+    as from :func:`_default_fit_defaults` (read when not given); "" where no bundle has it."""
+    parts = []
+    for instrument, values in (_default_fit_defaults() if defaults is None else defaults).items():
+        if key not in values:
+            continue
+        value = values[key]
         if isinstance(value, list):
             value = "-".join(f"{v:.0f}" for v in value)
         parts.append(f"{instrument.upper()} {value}")
@@ -75,12 +86,13 @@ def shipped_default(key: str) -> str:
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
     """Fit options shared by the commands that fit (the bundle's value where not given)."""
     g = parser.add_argument_group("fit options (default: the bundle's)")
+    shipped = _default_fit_defaults()  # the manifests read once for every option's help
     g.add_argument(
         "--wavelength-range",
         nargs=2,
         type=finite_float,
         metavar=("MIN", "MAX"),
-        help="fitted range [Å, vacuum]" + shipped_default("wavelength_range"),
+        help="fitted range [Å, vacuum]" + shipped_default("wavelength_range", shipped),
     )
     g.add_argument(
         "--resolution",
@@ -93,13 +105,13 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
         "--n-chebyshev",
         type=positive_int,
         metavar="N",
-        help="Chebyshev terms of the response" + shipped_default("n_chebyshev"),
+        help="Chebyshev terms of the response" + shipped_default("n_chebyshev", shipped),
     )
     g.add_argument(
         "--presearch-points",
         type=positive_int,
         metavar="N",
-        help="Sobol points of the pre-search" + shipped_default("presearch_points"),
+        help="Sobol points of the pre-search" + shipped_default("presearch_points", shipped),
     )
     g.add_argument(
         "--rv-range",
