@@ -24,7 +24,7 @@ def fitter(toy_boss):
 
 def test_v_micro_is_fitted_inside_the_range_and_held_outside(toy_boss, fitter):
     iv = toy_boss.manifest.label_names.index("v_micro")
-    assert fitter.holds == {"v_micro": (0, 6000.0, 10000.0, 2.0)}
+    assert fitter.rules.holds == {"v_micro": (0, 6000.0, 10000.0, 2.0)}
     cool = fitter.fit(simulate(toy_boss, BOSS_WAVELENGTH, COOL, v_rad=5.0))
     assert abs(cool.labels[iv] - 3.0) < 0.05 and np.isfinite(cool.cov_e_labels[iv])
     assert abs(cool.labels[0] - COOL[0]) < 100
@@ -46,8 +46,9 @@ def test_batches_report_the_held_results(toy_boss, fitter):
 
 def test_fixed_wins_and_unknown_labels_are_refused(toy_boss):
     options = FitOptions(presearch_points=256, free=("v_micro",), fixed={"v_micro": 1.5}, hold_outside=HOLD)
-    assert Fitter(toy_boss, options).holds == {}  # held everywhere already
-    assert Fitter(toy_boss, FitOptions(presearch_points=256, hold_outside=HOLD)).holds == {}  # not freed
+    assert Fitter(toy_boss, options).rules.holds == {}  # held everywhere already
+    unfreed = Fitter(toy_boss, FitOptions(presearch_points=256, hold_outside=HOLD))
+    assert unfreed.rules.holds == {}  # not freed
     typo = {"v_micro": {"label": "t_eff", "range": [0, 1], "value": 2}}
     with pytest.raises(ValueError, match="hold_outside"):
         Fitter(toy_boss, FitOptions(presearch_points=256, free=("v_micro",), hold_outside=typo))
@@ -76,13 +77,13 @@ BLUE = {"label": "teff", "range": [0.0, 10000.0], "value": 4900.0}
 def test_blue_limit_outside_refits_hot_spectra_on_the_narrower_range(toy_boss):
     """A fit ending above the rule's teff is repeated from its blue limit (fewer pixels), a
     cool one is not; both paths (one spectrum, batches) report the refit."""
-    from zeta_payne.fitting.fitter import BLUE_LIMIT
+    from zeta_payne.fitting.refits import BLUE_LIMIT
 
     options = merge_options(toy_boss.manifest.fit_defaults,
                             {"presearch_points": 1024, "blue_limit_outside": BLUE})
     fitter = Fitter(toy_boss, options)
     plain = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, {"presearch_points": 1024}))
-    assert fitter.refits and fitter.blue_rule == (0, 0.0, 10000.0, 4900.0)
+    assert fitter.rules.active and fitter.rules.blue_rule == (0, 0.0, 10000.0, 4900.0)
     at_2 = toy_boss.manifest.label_names.index("v_micro")  # the bundle holds v_micro at 2 km/s
     cool_spec = simulate(toy_boss, BOSS_WAVELENGTH, np.where(np.arange(5) == at_2, 2.0, COOL), v_rad=5.0)
     hot_spec = simulate(toy_boss, BOSS_WAVELENGTH, np.where(np.arange(5) == at_2, 2.0, HOT), v_rad=5.0)
@@ -93,7 +94,7 @@ def test_blue_limit_outside_refits_hot_spectra_on_the_narrower_range(toy_boss):
     assert abs(hot.labels[0] - HOT[0]) < 300
     assert list(fitter._held_fitters) == [(BLUE_LIMIT,)]
     held = fitter._held_fitters[(BLUE_LIMIT,)]
-    assert held.options.wavelength_range[0] == 4900.0 and not held.refits
+    assert held.options.wavelength_range[0] == 4900.0 and not held.rules.active
     batch = fitter.fit_batch([hot_spec, cool_spec], batched=True)
     assert [r.n_pixels for r in batch] == [hot.n_pixels, cool.n_pixels]
     with pytest.raises(ValueError, match="blue_limit_outside"):
@@ -112,7 +113,7 @@ def test_an_unconstrained_label_at_the_edge_is_fitted_again_held(toy_boss):
     fitter = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults,
                                             {**base, "hold_unconstrained_at_edge": {"m_h": 0.0}}))
     plain = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, base))
-    assert fitter.refits and fitter.edge_holds == {"m_h": 0.0}
+    assert fitter.rules.active and fitter.rules.edge_holds == {"m_h": 0.0}
     at_edge = simulate(toy_boss, BOSS_WAVELENGTH, [9000.0, 4.0, 30.0, 2.0, 1.1], v_rad=5.0, snr=100)
     inside = simulate(toy_boss, BOSS_WAVELENGTH, [9000.0, 4.0, 30.0, 2.0, -0.3], v_rad=5.0, snr=100)
     first = plain.fit(at_edge)
@@ -166,13 +167,14 @@ def test_masked_bands_outside_refits_hot_spectra_without_the_bands(toy_boss):
     """A fit ending above the rule's teff is repeated with the rule's bands left out (fewer
     pixels, the bands' own), a cool one is not; with ``blue_limit_outside`` too, one refit
     does both."""
-    from zeta_payne.fitting.fitter import BLUE_LIMIT, EXTRA_MASK
+    from zeta_payne.fitting.refits import BLUE_LIMIT, EXTRA_MASK
 
     base = {"presearch_points": 1024}
     plain = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults, base))
     fitter = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults,
                                             {**base, "masked_bands_outside": MASK}))
-    assert fitter.refits and fitter.mask_rule == (0, 0.0, 10000.0, ((5880.0, 5905.0), (6270.0, 6300.0)))
+    assert fitter.rules.active
+    assert fitter.rules.mask_rule == (0, 0.0, 10000.0, ((5880.0, 5905.0), (6270.0, 6300.0)))
     at_2 = toy_boss.manifest.label_names.index("v_micro")
     cool_spec = simulate(toy_boss, BOSS_WAVELENGTH, np.where(np.arange(5) == at_2, 2.0, COOL), v_rad=5.0)
     hot_spec = simulate(toy_boss, BOSS_WAVELENGTH, np.where(np.arange(5) == at_2, 2.0, HOT), v_rad=5.0)
@@ -186,7 +188,7 @@ def test_masked_bands_outside_refits_hot_spectra_without_the_bands(toy_boss):
     assert plain.fit(hot_spec).n_pixels - hot.n_pixels == pytest.approx(in_bands, abs=6)
     assert abs(hot.labels[0] - HOT[0]) < 300
     held = fitter._held_fitters[(EXTRA_MASK,)]
-    assert held.options.masked_bands[-2:] == ((5880.0, 5905.0), (6270.0, 6300.0)) and not held.refits
+    assert held.options.masked_bands[-2:] == ((5880.0, 5905.0), (6270.0, 6300.0)) and not held.rules.active
     both = Fitter(toy_boss, merge_options(toy_boss.manifest.fit_defaults,
                                           {**base, "masked_bands_outside": MASK, "blue_limit_outside": BLUE}))
     batch = both.fit_batch([hot_spec, cool_spec], batched=True)
@@ -239,11 +241,11 @@ def test_a_refit_back_inside_the_range_far_from_the_first_fit_is_flagged(toy_bos
 def test_refit_disagrees_needs_the_crossing_and_the_shift(toy_boss):
     """The test itself: outside the range first, inside after, by more than the fraction."""
     fitter = Fitter(toy_boss, FitOptions(presearch_points=256, blue_limit_outside=BLUE))
-    assert fitter.refit_disagrees({"teff": 11000.0}, {"teff": 9000.0})  # 18 %, crossed
-    assert not fitter.refit_disagrees({"teff": 10300.0}, {"teff": 9800.0})  # crossed, 5 %
-    assert not fitter.refit_disagrees({"teff": 14000.0}, {"teff": 11000.0})  # 21 %, not crossed
-    assert not fitter.refit_disagrees({"teff": 9000.0}, {"teff": 12000.0})  # no rule fired
-    assert not fitter.refit_disagrees({"teff": 11000.0}, {"teff": float("nan")})  # failed refit
+    assert fitter.rules.disagrees({"teff": 11000.0}, {"teff": 9000.0})  # 18 %, crossed
+    assert not fitter.rules.disagrees({"teff": 10300.0}, {"teff": 9800.0})  # crossed, 5 %
+    assert not fitter.rules.disagrees({"teff": 14000.0}, {"teff": 11000.0})  # 21 %, not crossed
+    assert not fitter.rules.disagrees({"teff": 9000.0}, {"teff": 12000.0})  # no rule fired
+    assert not fitter.rules.disagrees({"teff": 11000.0}, {"teff": float("nan")})  # failed refit
 
 
 def test_a_label_held_for_its_range_rule_is_not_flagged_unconstrained(toy_boss):

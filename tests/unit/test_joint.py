@@ -224,13 +224,13 @@ def test_relative_rv_error_drops_the_zero_point_floor():
     from types import SimpleNamespace
 
     from zeta_payne.fitting.calibration import ErrorCalibration, ErrorModel
-    from zeta_payne.fitting.joint import _rv_error, relative_rv_error
+    from zeta_payne.fitting.joint_errors import relative_rv_error, rv_error
 
     model = ErrorModel(scale=1.38, floor=2.4, relative_floor=0.01, rchi2_power=0.0)
     fitter = SimpleNamespace(error_calibration=ErrorCalibration({"v_rad": model}), label_names=("teff",))
     # rchi2_power 0: the covariance error at the fit's rchi2 is brought back to the formal one
     assert relative_rv_error(fitter, 50.0, 5.0, 1.7) == pytest.approx(1.38 * 5.0 / 1.7**0.5)
-    assert _rv_error(fitter, np.array([1e4]), 50.0, 5.0, 1.7) == pytest.approx(
+    assert rv_error(fitter, np.array([1e4]), 50.0, 5.0, 1.7) == pytest.approx(
         math.sqrt((1.38 * 5.0 / 1.7**0.5) ** 2 + 2.4**2 + 0.5**2)
     )
     scaled = ErrorModel(scale=2.0, floor=1.0, rchi2_power=2.0)  # the rchi2 dependence is kept

@@ -14,9 +14,8 @@ import copy
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import torch
@@ -34,12 +33,13 @@ from zeta_payne.fitting.diagnostics import (
     unconstrained_flags,
     unresolved_v_sini,
 )
-from zeta_payne.fitting.flags import ResultFlags, label_flag, labels_flag
+from zeta_payne.fitting.flags import ResultFlags, labels_flag
 from zeta_payne.fitting.least_squares import trf
 from zeta_payne.fitting.options import FitOptions, merge_options
 from zeta_payne.fitting.outofbox import OutOfBoxDiagnostics, OutOfBoxThresholds, diagnose, out_of_box_flags
 from zeta_payne.fitting.preparation import Prepared, prepare
 from zeta_payne.fitting.presearch import packed_products, sobol_unit, solve_response, varpro_chi2
+from zeta_payne.fitting.refits import RefitRules
 from zeta_payne.fitting.region import below_logg_floor
 from zeta_payne.fitting.result import FitResult
 from zeta_payne.fitting.uncertainty import chi2_one_sigma, n_degrees
@@ -51,11 +51,6 @@ from zeta_payne.spectrum import Spectrum
 __all__ = ["Fitter"]
 
 log = logging.getLogger(__name__)
-
-#: The name :meth:`Fitter.held_names` gives the ``blue_limit_outside`` rule (not a label).
-BLUE_LIMIT = "<blue limit>"
-#: The name :meth:`Fitter.held_names` gives the ``masked_bands_outside`` rule (not a label).
-EXTRA_MASK = "<masked bands>"
 
 
 class Fitter:
@@ -120,14 +115,8 @@ class Fitter:
             raise ValueError("no free labels")
         self.free = free
         self.fixed_values = values
-        #: ``{name: (index of the other label, lo, hi, held value)}`` of options.hold_outside.
-        self.holds = self._holds(options)
-        #: ``{name: held value}`` of options.hold_unconstrained_at_edge (free labels only).
-        self.edge_holds = self._edge_holds(options)
-        #: ``(index of the label, lo, hi, blue limit)`` of options.blue_limit_outside, or None.
-        self.blue_rule = self._blue_rule(options)
-        #: ``(index of the label, lo, hi, bands)`` of options.masked_bands_outside, or None.
-        self.mask_rule = self._mask_rule(options)
+        #: The refit rules of ``options`` (``docs/fitting.md``, "Refits").
+        self.rules = RefitRules.from_options(options, self.label_names, free)
         self._held_fitters: dict[tuple[str, ...], Fitter] = {}
         self.emulator = bundle.emulator().to(self.device)
         self._emulator64 = copy.deepcopy(self.emulator).to(self.device, torch.float64)
@@ -168,62 +157,6 @@ class Fitter:
         flags = out_of_box_flags(diag, self.out_of_box, teff=teff, m_h=m_h)
         return flags | unconstrained_flags(cov_e_labels, self.free, self.label_names, self.options)
 
-    def _holds(self, options: FitOptions) -> dict[str, tuple[int, float, float, float]]:
-        """The labels of ``options.hold_outside`` that this fit frees, as index and range."""
-        holds = {}
-        for name, rule in (options.hold_outside or {}).items():
-            if name not in self.label_names:
-                raise ValueError(f"hold_outside {name!r}: unknown labels; bundle has {self.label_names}")
-            parsed = self._range_rule(rule, f"hold_outside {name!r}")
-            if self.free[self.label_names.index(name)]:  # else fixed everywhere already
-                holds[name] = parsed
-        return holds
-
-    def _edge_holds(self, options: FitOptions) -> dict[str, float]:
-        """The labels of ``options.hold_unconstrained_at_edge`` that this fit frees."""
-        out = {}
-        for name, value in (options.hold_unconstrained_at_edge or {}).items():
-            if name not in self.label_names:
-                raise ValueError(f"hold_unconstrained_at_edge {name!r}: unknown label; "
-                                 f"bundle has {self.label_names}")
-            if name in (options.edge_chi2_min or {}):  # its at-edge flag decides the refit
-                raise ValueError(f"edge_chi2_min {name!r}: the label is held at an edge by "
-                                 "hold_unconstrained_at_edge; a flag-only option must not "
-                                 "decide a refit")
-            if self.free[self.label_names.index(name)]:
-                out[name] = float(value)
-        return out
-
-    def _blue_rule(self, options: FitOptions) -> tuple[int, float, float, float] | None:
-        """``options.blue_limit_outside`` as label index, range and blue limit (None: no rule)."""
-        rule = options.blue_limit_outside or {}
-        return self._range_rule(rule, "blue_limit_outside") if rule else None
-
-    def _mask_rule(self, options: FitOptions
-                   ) -> tuple[int, float, float, tuple[tuple[float, float], ...]] | None:
-        """``options.masked_bands_outside`` as label index, range and bands (None: no rule)."""
-        rule = dict(options.masked_bands_outside or {})
-        if not rule:
-            return None
-        bands = tuple((float(lo), float(hi)) for lo, hi in rule.pop("bands", ()))
-        if not bands or any(hi <= lo for lo, hi in bands):
-            raise ValueError("masked_bands_outside: 'bands' must be non-empty (lo, hi) pairs, lo < hi")
-        index, lo, hi, _ = self._range_rule({**rule, "value": 0.0}, "masked_bands_outside")
-        return index, lo, hi, bands
-
-    def _range_rule(self, rule: Mapping[str, Any], what: str) -> tuple[int, float, float, float]:
-        """A ``{"label", "range", "value"}`` rule as (label index, lo, hi, value)."""
-        if rule.get("label") not in self.label_names:
-            raise ValueError(f"{what}: unknown label {rule.get('label')!r}; bundle has {self.label_names}")
-        lo, hi = (float(x) for x in rule["range"])
-        return self.label_names.index(rule["label"]), lo, hi, float(rule["value"])
-
-    @property
-    def refits(self) -> bool:
-        """Whether a fit may be repeated with held labels or a narrower range."""
-        return (bool(self.holds) or bool(self.edge_holds) or self.blue_rule is not None
-                or self.mask_rule is not None)
-
     def _hold_outside(self, spectra: list[Spectrum], results: list[FitResult], batched: bool
                       ) -> list[FitResult]:
         """Refit the spectra whose fit ended where a ``hold_outside`` label is unconstrained,
@@ -243,8 +176,8 @@ class Fitter:
         # that is also a hold_outside label, held for the other label's range, is not)
         pending: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         for i, result in enumerate(results):
-            names = self.held_names(dict(zip(self.label_names, result.labels, strict=True)))
-            edge = tuple(n for n in self.edge_held_names(result.flags) if n not in names)
+            names = self.rules.held_names(dict(zip(self.label_names, result.labels, strict=True)))
+            edge = tuple(n for n in self.rules.edge_held_names(result.flags) if n not in names)
             if names + edge:
                 pending[i] = (names + edge, edge)
         while pending:
@@ -260,12 +193,12 @@ class Fitter:
                                        batched=batched and len(index) > 1, starts=starts)
                 why = labels_flag(edge, "unconstrained")
                 for i, result in zip(index, refit, strict=True):
-                    more = tuple(n for n in self.edge_held_names(result.flags) if n not in names)
+                    more = tuple(n for n in self.rules.edge_held_names(result.flags) if n not in names)
                     if more:
                         pending[i] = (names + more, edge + more)
                     results[i] = replace(result, flags=int(result.flags) | why) if why else result
         for i, result in enumerate(results):
-            if result is not first[i] and self.refit_disagrees(
+            if result is not first[i] and self.rules.disagrees(
                     dict(zip(self.label_names, first[i].labels, strict=True)),
                     dict(zip(self.label_names, result.labels, strict=True))):
                 results[i] = replace(result, flags=int(result.flags) | int(ResultFlags.REFIT_DISAGREES))
@@ -280,86 +213,15 @@ class Fitter:
         lo, hi = self.options.rv_range
         return start, float(np.clip(v_rad, lo - self.options.rv_margin, hi + self.options.rv_margin))
 
-    def edge_held_names(self, flags: int) -> tuple[str, ...]:
-        """The ``hold_unconstrained_at_edge`` labels a fit with result ``flags`` must hold:
-        those flagged both ``<LABEL>_AT_EDGE`` and ``<LABEL>_UNCONSTRAINED``."""
-        out = []
-        for name in self.edge_holds:
-            both = int(label_flag(name, "at_edge")) | int(label_flag(name, "unconstrained"))
-            if (int(flags) & both) == both:
-                out.append(name)
-        return tuple(out)
-
-    def held_names(self, labels: Mapping[str, float]) -> tuple[str, ...]:
-        """The ``hold_outside`` labels a fit ending at ``labels`` must hold, :data:`BLUE_LIMIT`
-        when it must be fitted again from the ``blue_limit_outside`` limit, and
-        :data:`EXTRA_MASK` when again with the ``masked_bands_outside`` bands left out.
-
-        Parameters
-        ----------
-        labels : mapping of str to float
-            A fit's labels by name (other names are ignored; a missing or NaN deciding label
-            holds nothing).
-        """
-        out = []
-        for name, (j, lo, hi) in self._range_rules():
-            value = float(labels.get(self.label_names[j], np.nan))
-            if np.isfinite(value) and not lo <= value <= hi:
-                out.append(name)
-        return tuple(out)
-
-    def _range_rules(self) -> list[tuple[str, tuple[int, float, float]]]:
-        """The refit rules decided by a label's range: ``(name, (label index, lo, hi))``."""
-        rules = [(name, rule[:3]) for name, rule in self.holds.items()]
-        if self.blue_rule is not None:
-            rules.append((BLUE_LIMIT, self.blue_rule[:3]))
-        if self.mask_rule is not None:
-            rules.append((EXTRA_MASK, self.mask_rule[:3]))
-        return rules
-
-    def refit_disagrees(self, first: Mapping[str, float], refit: Mapping[str, float]) -> bool:
-        """Whether a refit contradicts the rule that called for it (``REFIT_DISAGREES``).
-
-        True when a rule's deciding label ended outside the rule's range in the first fit
-        and back inside it in the refit, more than ``options.refit_shift_max`` of the first
-        value away: with the rule's pixels (or label free) the spectrum is on one side of
-        the boundary, without them on the other, far apart.
-
-        Parameters
-        ----------
-        first, refit : mapping of str to float
-            The first fit's and the refit's labels by name.
-        """
-        limit = self.options.refit_shift_max
-        if limit is None:
-            return False
-        for _, (j, lo, hi) in self._range_rules():
-            name = self.label_names[j]
-            a = float(first.get(name, np.nan))
-            b = float(refit.get(name, np.nan))
-            if (np.isfinite(a) and np.isfinite(b) and not lo <= a <= hi and lo <= b <= hi
-                    and abs(b - a) > limit * abs(a)):
-                return True
-        return False
-
     def held_fitter(self, names: Sequence[str]) -> Fitter:
-        """A fitter like this one with the labels ``names`` held at their ``hold_outside`` (or
-        ``hold_unconstrained_at_edge``) values, fitting from the ``blue_limit_outside`` limit
-        if ``names`` holds :data:`BLUE_LIMIT` and without the ``masked_bands_outside`` bands
-        if it holds :data:`EXTRA_MASK` (made once per set of names)."""
+        """A fitter like this one for the refit that holds ``names`` (labels,
+        :data:`~zeta_payne.fitting.refits.BLUE_LIMIT`,
+        :data:`~zeta_payne.fitting.refits.EXTRA_MASK`; see
+        :meth:`~zeta_payne.fitting.refits.RefitRules.held_options`), without refit rules of
+        its own, made once per set of names."""
         key = tuple(names)
         if key not in self._held_fitters:
-            fixed = {**dict(self.options.fixed),
-                     **{n: self.holds[n][3] if n in self.holds else self.edge_holds[n]
-                        for n in key if n not in (BLUE_LIMIT, EXTRA_MASK)}}
-            options = self.options.updated(fixed=fixed, hold_outside={}, blue_limit_outside={},
-                                           masked_bands_outside={}, hold_unconstrained_at_edge={})
-            if EXTRA_MASK in key:
-                options = options.updated(
-                    masked_bands=tuple(self.options.masked_bands) + self.mask_rule[3])
-            if BLUE_LIMIT in key:
-                lo, hi = self.options.wavelength_range or self.default_range
-                options = options.updated(wavelength_range=(max(lo, self.blue_rule[3]), hi))
+            options = self.rules.held_options(self.options, key, self.default_range)
             self._held_fitters[key] = Fitter(self.bundle, options, self.device, self.batch_size)
         return self._held_fitters[key]
 
@@ -377,7 +239,7 @@ class Fitter:
         """Fit one spectrum alone (the reference path). Never raises for bad data: problems
         become flags."""
         results = self._fit_each([spectrum], None)
-        return self._hold_outside([spectrum], results, batched=False)[0] if self.refits else results[0]
+        return self._hold_outside([spectrum], results, batched=False)[0] if self.rules.active else results[0]
 
     def fit_batch(
         self,
@@ -425,7 +287,7 @@ class Fitter:
             if any(start is None for start in starts):
                 batched = False  # a batch pre-searches all its members or none
         fit = self._fit_batched if batched else self._fit_each
-        if not self.refits:
+        if not self.rules.active:
             return fit(spectra, progress, starts)
         largest = max((s.n_pixels for s in spectra if isinstance(s, Spectrum)), default=0)
         step = self.resolved_batch_size(largest) if batched else 1

@@ -21,7 +21,13 @@ exact Jacobians of each spectrum's :class:`~zeta_payne.model.forward.ForwardMode
 covariance of the stacked Jacobian and the paper's χ² parabolas of the summed χ²
 (:mod:`~zeta_payne.fitting.diagnostics`), the χ²_1σ level from the summed N_deg of the
 spectra. The reported ``e_`` errors are calibrated as for single spectra when every bundle has
-an error calibration (:func:`joint_errors`), else the raw parabola errors.
+an error calibration (:func:`~zeta_payne.fitting.joint_errors.joint_errors`), else the raw
+parabola errors.
+
+Beside this module: :mod:`~zeta_payne.fitting.joint_space` (the shared labels),
+:mod:`~zeta_payne.fitting.joint_results` (what a joint fit returns) and
+:mod:`~zeta_payne.fitting.joint_errors` (its reported errors and the spectra's weights); their
+public names are importable from here too.
 
 Numerical code only: no I/O, no configuration.
 """
@@ -31,7 +37,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -48,7 +54,10 @@ from zeta_payne.fitting.diagnostics import (
     unresolved_v_sini,
 )
 from zeta_payne.fitting.fitter import Fitter
-from zeta_payne.fitting.flags import ResultFlags, flag_names, labels_flag
+from zeta_payne.fitting.flags import ResultFlags, labels_flag
+from zeta_payne.fitting.joint_errors import joint_errors, noise_scale, relative_rv_error, rv_error
+from zeta_payne.fitting.joint_results import JointResult, MemberResult
+from zeta_payne.fitting.joint_space import LabelSpace
 from zeta_payne.fitting.least_squares import trf
 from zeta_payne.fitting.preparation import Prepared
 from zeta_payne.fitting.presearch import solve_response
@@ -150,249 +159,6 @@ class JointOptions:
     sb2_p_threshold: float = 1e-3
     single_fits: bool = True
     weighting: str = "rchi2"
-
-
-class LabelSpace:
-    """The shared labels of several bundles: union of their names, intersection of their boxes.
-
-    A label is free in the joint fit when any bundle fits it; a spectrum whose bundle holds it
-    fixed keeps its own fixed value.
-
-    Parameters
-    ----------
-    fitters : sequence of Fitter
-    """
-
-    def __init__(self, fitters: Sequence[Fitter]) -> None:
-        names: list[str] = []
-        for f in fitters:
-            names.extend(n for n in f.label_names if n not in names)
-        self.names: tuple[str, ...] = tuple(names)
-        n = len(names)
-        self.lower = np.full(n, -np.inf)
-        self.upper = np.full(n, np.inf)
-        self.free = np.zeros(n, bool)
-        self.fixed_values = np.full(n, np.nan)
-        for f in fitters:
-            for i, name in enumerate(f.label_names):
-                j = names.index(name)
-                self.lower[j] = max(self.lower[j], f.lower[i])
-                self.upper[j] = min(self.upper[j], f.upper[i])
-                self.free[j] |= bool(f.free[i])
-                if np.isnan(self.fixed_values[j]):
-                    self.fixed_values[j] = f.fixed_values[i]
-        if np.any(self.lower >= self.upper):
-            bad = [names[j] for j in np.flatnonzero(self.lower >= self.upper)]
-            raise ValueError(f"the bundles' boxes do not overlap in {bad}")
-
-    @property
-    def n_free(self) -> int:
-        """Number of shared free labels F."""
-        return int(self.free.sum())
-
-    def full(self, theta: np.ndarray) -> np.ndarray:
-        """All joint labels ``(L_joint,)`` from the free ones ``(F,)``."""
-        out = self.fixed_values.copy()
-        out[self.free] = theta
-        return out
-
-    def columns(self, fitter: Fitter) -> np.ndarray:
-        """For every joint free label, the index of that label among ``fitter``'s labels if
-        the fitter fits it, else −1; shape (F,)."""
-        out = []
-        for j in np.flatnonzero(self.free):
-            name = self.names[j]
-            i = fitter.label_names.index(name) if name in fitter.label_names else -1
-            out.append(i if i >= 0 and fitter.free[i] else -1)
-        return np.array(out, dtype=int)
-
-    def member_labels(self, fitter: Fitter, theta: np.ndarray) -> np.ndarray:
-        """``fitter``'s label vector ``(L,)`` at the joint free labels ``theta (F,)``."""
-        lab = fitter.fixed_values.copy()
-        cols = self.columns(fitter)
-        sel = cols >= 0
-        lab[cols[sel]] = np.asarray(theta, dtype=float)[sel]
-        return lab
-
-    def from_member(self, fitter: Fitter, labels: np.ndarray) -> np.ndarray:
-        """Joint free labels ``(F,)`` from one fitter's labels ``(L,)`` (others at their fixed
-        value, or the box centre)."""
-        full = self.fixed_values.copy()
-        centre = 0.5 * (self.lower + self.upper)
-        full[self.free] = centre[self.free]
-        for i, name in enumerate(fitter.label_names):
-            j = self.names.index(name)
-            if self.free[j] and np.isfinite(labels[i]):
-                full[j] = np.clip(labels[i], self.lower[j], self.upper[j])
-        return full[self.free]
-
-
-@dataclass
-class MemberResult:
-    """One spectrum of a joint fit.
-
-    Attributes
-    ----------
-    index : int
-        Position of the spectrum in the input.
-    bundle_name : str
-        The bundle that modelled it.
-    v_rad, e_v_rad, initial_v_rad : float
-        Its RV at the joint solution [km/s], its reported error (the covariance error through
-        its bundle's RV error calibration, as for single spectra; the covariance error without
-        one) and the start of the joint fit.
-    cov_e_v_rad : float
-        The covariance error of the RV, scaled by this spectrum's own reduced χ² [km/s].
-    rel_e_v_rad : float
-        The visit-to-visit error of the RV [km/s]: the covariance error through the bundle's RV
-        error calibration without its floors (:func:`relative_rv_error`); what the RV
-        variability test of one bundle's spectra uses.
-    coeffs : numpy.ndarray, shape (C,)
-        Its response coefficients (data units).
-    chi2, rchi2 : float
-        Its χ² at the joint solution, and per degree of freedom (pixels − 1 − C).
-    n_pixels : int
-    snr : float
-        Median S/N per pixel of the fitted pixels.
-    chi2_single : float
-        χ² of its own single-spectrum fit (NaN when not fitted alone).
-    delta_chi2 : float
-        ``chi2 − chi2_single`` (≥ 0): the price of the joint labels.
-    tension : float
-        ``delta_chi2`` over the paper's 1σ χ² increment of the spectrum,
-        ``(χ²_1σ − 1) · chi2_single`` (eq. 7): 1 means the joint labels sit about one
-        parabola error (in one label) from its own.
-    p_tension : float
-        ``P(χ²_F ≥ delta_chi2 / rchi2_single)``: the probability of a Δχ² this large for
-        consistent spectra and a perfect model (F shared free labels).
-    sb2_delta_chi2, sb2_shift : float
-        :func:`companion_search`: best Δχ² (in units of the reduced χ²) of a velocity-shifted
-        copy of the lines, and its shift [km/s] (NaN when not searched).
-    flags : int
-        :class:`ResultFlags` of this spectrum (its preparation warnings, ``JOINT_TENSION``,
-        ``SB2_CANDIDATE``; a rejection's bits).
-    message : str
-    model_flux : numpy.ndarray or None, shape (N_all,)
-        Joint-solution model on the observed pixels (NaN where not modelled).
-    meta : dict
-        The spectrum's ``meta``.
-    single : FitResult or None
-        Its own single-spectrum fit.
-    """
-
-    index: int
-    bundle_name: str
-    v_rad: float = float("nan")
-    e_v_rad: float = float("nan")
-    cov_e_v_rad: float = float("nan")
-    rel_e_v_rad: float = float("nan")
-    initial_v_rad: float = float("nan")
-    coeffs: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    chi2: float = float("nan")
-    rchi2: float = float("nan")
-    n_pixels: int = 0
-    snr: float = float("nan")
-    chi2_single: float = float("nan")
-    delta_chi2: float = float("nan")
-    tension: float = float("nan")
-    p_tension: float = float("nan")
-    sb2_delta_chi2: float = float("nan")
-    sb2_shift: float = float("nan")
-    flags: int = 0
-    message: str = ""
-    model_flux: np.ndarray | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    single: FitResult | None = None
-
-    @property
-    def flag_names(self) -> list[str]:
-        """Names of the set bits."""
-        return flag_names(self.flags)
-
-    def as_row(self) -> dict[str, Any]:
-        """A flat dictionary: the spectrum's joint-fit columns, then its single fit as
-        ``single_<column>`` (labels, errors, RV, rchi2, flags) when it has one."""
-        row: dict[str, Any] = {
-            "spectrum_index": self.index,
-            "bundle_name": self.bundle_name,
-            "v_rad": self.v_rad,
-            "e_v_rad": self.e_v_rad,
-            "cov_e_v_rad": self.cov_e_v_rad,
-            "rel_e_v_rad": self.rel_e_v_rad,
-            "initial_v_rad": self.initial_v_rad,
-            "chi2": self.chi2,
-            "rchi2": self.rchi2,
-            "n_pixels": self.n_pixels,
-            "snr": self.snr,
-            "chi2_single": self.chi2_single,
-            "delta_chi2": self.delta_chi2,
-            "tension": self.tension,
-            "p_tension": self.p_tension,
-            "sb2_delta_chi2": self.sb2_delta_chi2,
-            "sb2_shift": self.sb2_shift,
-            "result_flags": int(self.flags),
-            "flag_names": ",".join(self.flag_names),
-        }
-        if self.single is not None:
-            s = self.single
-            for i, name in enumerate(s.label_names):
-                row[f"single_{name}"] = float(s.labels[i])
-                row[f"single_e_{name}"] = float(s.e_labels[i])
-            row.update(
-                single_v_rad=s.v_rad,
-                single_e_v_rad=s.e_v_rad,
-                single_rchi2=s.rchi2,
-                single_result_flags=int(s.flags),
-            )
-        return row
-
-
-@dataclass
-class JointResult:
-    """A joint fit of one source.
-
-    Attributes
-    ----------
-    result : FitResult
-        The shared labels, their errors (``e_``: :func:`joint_errors`; ``raw_e_``: parabolas
-        of the summed χ²; ``cov_e_``: covariance of the stacked Jacobian), χ² over all
-        spectra (each with its own ivar); ``v_rad`` is
-        the weighted mean of the spectra's RVs and ``e_v_rad`` its error; flags
-        (``JOINT_TENSION``, ``RV_VARIABLE``, ``SB2_CANDIDATE`` and the usual ones).
-    members : list of MemberResult
-        One per input spectrum, in order.
-    rv : RVStatistics
-        Constancy of the members' RVs.
-    """
-
-    result: FitResult
-    members: list[MemberResult]
-    rv: RVStatistics
-
-    @property
-    def flags(self) -> int:
-        """The joint result's flag bits."""
-        return int(self.result.flags)
-
-    def as_row(self) -> dict[str, Any]:
-        """The joint row: :meth:`FitResult.as_row` plus ``n_spectra``, the RV statistics
-        (``rv_mean, rv_e_mean, rv_chi2, rv_dof, rv_p_constant, rv_peak_to_peak``) and the
-        largest member tension and companion Δχ²."""
-        row = self.result.as_row()
-        tension = [m.tension for m in self.members if np.isfinite(m.tension)]
-        sb2 = [m.sb2_delta_chi2 for m in self.members if np.isfinite(m.sb2_delta_chi2)]
-        row.update(
-            n_spectra=len(self.members),
-            rv_mean=self.rv.mean,
-            rv_e_mean=self.rv.e_mean,
-            rv_chi2=self.rv.chi2,
-            rv_dof=self.rv.dof,
-            rv_p_constant=self.rv.p_constant,
-            rv_peak_to_peak=self.rv.peak_to_peak,
-            max_tension=max(tension) if tension else float("nan"),
-            max_sb2_delta_chi2=max(sb2) if sb2 else float("nan"),
-        )
-        return row
 
 
 @dataclass
@@ -560,11 +326,11 @@ def _with_holds(fitters: Sequence[Fitter], first: JointResult,
     """
     def more(held: list[tuple[str, ...]], result: JointResult) -> list[tuple[str, ...]]:
         flags = int(result.result.flags)
-        return [tuple(n for n in f.edge_held_names(flags) if n not in h)
+        return [tuple(n for n in f.rules.edge_held_names(flags) if n not in h)
                 for f, h in zip(fitters, held, strict=True)]
 
     labels = dict(zip(first.result.label_names, first.result.labels, strict=True))
-    names = [f.held_names(labels) for f in fitters]
+    names = [f.rules.held_names(labels) for f in fitters]
     extra = more(names, first)
     if not any(names) and not any(extra):
         return first
@@ -583,145 +349,13 @@ def _with_holds(fitters: Sequence[Fitter], first: JointResult,
 
 def _checked_refit(fitters: Sequence[Fitter], first: JointResult, refit: JointResult) -> JointResult:
     """``refit`` flagged ``REFIT_DISAGREES`` where it contradicts a fitter's rule
-    (:meth:`Fitter.refit_disagrees`, as for one spectrum)."""
+    (:meth:`~zeta_payne.fitting.refits.RefitRules.disagrees`, as for one spectrum)."""
     a = dict(zip(first.result.label_names, first.result.labels, strict=True))
     b = dict(zip(refit.result.label_names, refit.result.labels, strict=True))
-    if not any(f.refit_disagrees(a, b) for f in fitters):
+    if not any(f.rules.disagrees(a, b) for f in fitters):
         return refit
     flags = int(refit.result.flags) | int(ResultFlags.REFIT_DISAGREES)
     return replace(refit, result=replace(refit.result, flags=flags))
-
-
-def joint_errors(
-    space: LabelSpace,
-    fitters: Sequence[Fitter],
-    labels: np.ndarray,
-    cov_e: np.ndarray,
-    raw_e: np.ndarray,
-    rchi2: float = 1.0,
-) -> tuple[np.ndarray, bool]:
-    """The reported errors of a joint fit: calibrated as for single spectra where every bundle has
-    an error calibration, else the raw χ²-parabola errors.
-
-    Each bundle's calibration ``e_k = sqrt((s_k σ)² + F_k²)`` (σ the covariance error, ``F_k``
-    its floors, read back as ``e_k`` at σ = 0) is applied to the **joint** covariance error;
-    the statistical parts are one measurement (the largest ``s_k σ`` is kept), the floors are
-    the instruments' own systematics, taken as independent and combined in inverse variance
-    (``F⁻² = Σ F_k⁻²``; one bundle — a multi-epoch fit — keeps its own floor). So
-    ``e = sqrt(max_k (s_k σ)² + F²)``.
-
-    Parameters
-    ----------
-    space : LabelSpace
-    fitters : sequence of Fitter
-        The members' fitters (their ``error_calibration``, if any).
-    labels : numpy.ndarray, shape (L,)
-        Joint labels.
-    cov_e, raw_e : numpy.ndarray, shape (L,)
-        Joint covariance and χ²-parabola errors.
-    rchi2 : float
-        Reduced χ² of the joint fit (the calibrations' error models may depend on it).
-
-    Returns
-    -------
-    e_labels : numpy.ndarray, shape (L,)
-    calibrated : bool
-    """
-    bundles = list({id(f.bundle): f for f in fitters}.values())
-    calibrations = [getattr(f, "error_calibration", None) for f in bundles]
-    if not bundles or any(c is None for c in calibrations):
-        return np.array(raw_e, dtype=float, copy=True), False
-    names = list(space.names)
-    stat2 = np.zeros(len(names))
-    inv_floor2 = np.zeros(len(names))
-    zero_floor = np.zeros(len(names), bool)
-    for calibration in calibrations:
-        e_k, _ = calibration.apply(names, labels, cov_e, float("nan"), float("nan"), rchi2)
-        f_k, _ = calibration.apply(names, labels, np.zeros(len(names)), float("nan"), float("nan"), rchi2)
-        e_k, f_k = np.asarray(e_k, dtype=float), np.asarray(f_k, dtype=float)
-        stat2 = np.fmax(stat2, np.clip(e_k**2 - f_k**2, 0.0, None))
-        zero_floor |= ~(f_k > 0)
-        inv_floor2 += np.where(f_k > 0, 1.0 / np.where(f_k > 0, f_k, 1.0) ** 2, 0.0)
-    floor2 = np.where(zero_floor | (inv_floor2 <= 0), 0.0, 1.0 / np.where(inv_floor2 > 0, inv_floor2, 1.0))
-    e = np.sqrt(stat2 + floor2)
-    e[~np.isfinite(np.asarray(cov_e, dtype=float))] = np.nan
-    return e, True
-
-
-def _rv_error(fitter: Fitter, labels: np.ndarray, v_rad: float, cov_e_v_rad: float, rchi2: float) -> float:
-    """An RV's reported error: its covariance error through the bundle's error calibration."""
-    calibration = getattr(fitter, "error_calibration", None)
-    if calibration is None or not np.isfinite(cov_e_v_rad):
-        return float(cov_e_v_rad)
-    nan = np.full(len(fitter.label_names), np.nan)
-    _, e_v_rad = calibration.apply(fitter.label_names, labels, nan, v_rad, cov_e_v_rad, rchi2)
-    return float(e_v_rad)
-
-
-def relative_rv_error(fitter: Fitter, v_rad: float, cov_e_v_rad: float, rchi2: float) -> float:
-    """The visit-to-visit error of an RV: its covariance error through the bundle's RV error
-    calibration without the calibration's floors.
-
-    The calibration (``e = sqrt((s σ)² + F²)``, measured on single spectra against the true
-    RV) holds in ``F`` the error of the RV's zero-point — template mismatch (labels off
-    the truth), the model's line positions — which spectra of one star fitted with the same
-    bundle and shared labels have in common: it cancels in their differences, so only the
-    scaled statistical part ``s σ`` enters an RV-variability test.
-
-    Parameters
-    ----------
-    fitter : Fitter
-        The spectrum's fitter (its ``error_calibration``, if any).
-    v_rad : float
-        The RV [km/s] (only a relative floor would use it; it is removed too).
-    cov_e_v_rad : float
-        Its covariance error at the spectrum's reduced χ² [km/s].
-    rchi2 : float
-        The spectrum's reduced χ² (the error model may depend on it).
-
-    Returns
-    -------
-    float
-        ``s σ`` [km/s] (with the model's rchi2 dependence); ``cov_e_v_rad`` without a
-        calibration; NaN where ``cov_e_v_rad`` is not finite.
-    """
-    if not np.isfinite(cov_e_v_rad):
-        return float("nan")
-    calibration = getattr(fitter, "error_calibration", None)
-    model = calibration.models.get("v_rad") if calibration is not None else None
-    if model is None:
-        return float(cov_e_v_rad)
-    statistical = replace(model, floor=0.0, relative_floor=0.0)
-    return float(statistical.apply([cov_e_v_rad], [v_rad], [rchi2])[0])
-
-
-def noise_scale(single: FitResult | None, fitter: Fitter, weighting: str) -> float:
-    """Factor on a spectrum's variances in the joint χ² (see :attr:`JointOptions.weighting`).
-
-    Parameters
-    ----------
-    single : FitResult or None
-        The spectrum's own fit (``None`` or failed: 1).
-    fitter : Fitter
-        Its fitter (which labels are free).
-    weighting : {"none", "rchi2", "calibrated"}
-
-    Returns
-    -------
-    float
-        ≥ 1e-6; 1 where the needed values are not finite.
-    """
-    if weighting == "none" or single is None:
-        return 1.0
-    if weighting == "rchi2":
-        value = float(single.rchi2)
-    elif weighting == "calibrated":
-        ratio = (np.asarray(single.e_labels) / np.asarray(single.cov_e_labels))[fitter.free]
-        ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
-        value = float(np.median(ratio**2)) if ratio.size else float("nan")
-    else:
-        raise ValueError(f"unknown weighting {weighting!r} (none, rchi2, calibrated)")
-    return max(value, 1e-6) if np.isfinite(value) else 1.0
 
 
 # ------------------------------------------------------------------------------ internals
@@ -950,7 +584,7 @@ def _solve(
             index=m.index,
             bundle_name=m.fitter.bundle.name,
             v_rad=float(velocities[k]),
-            e_v_rad=_rv_error(m.fitter, lab, float(velocities[k]), cov_e_v, rchi2_k),
+            e_v_rad=rv_error(m.fitter, lab, float(velocities[k]), cov_e_v, rchi2_k),
             cov_e_v_rad=cov_e_v,
             rel_e_v_rad=relative_rv_error(m.fitter, float(velocities[k]), cov_e_v, rchi2_k),
             initial_v_rad=float(m.v_start),
