@@ -21,9 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import math
 import os
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +30,33 @@ from typing import Any
 import numpy as np
 
 from zeta_payne.environment import machine, package_versions
-from zeta_payne.fitting.region import logg_minimum
+from zeta_payne.validation.realstars_classes import (
+    BOSS_BOX,
+    EDGE_MARGIN,
+    SCORED_SETS,
+    Classification,
+    classify,
+    scored_set,
+    spectral_type_teff,
+)
+from zeta_payne.validation.realstars_stats import (
+    COMPARED,
+    TEFF_BINS,
+    WRONG,
+    bin_statistics,
+    detection_statistics,
+    flag_columns,
+    flag_statistics,
+    robust_scatter,
+)
+from zeta_payne.validation.realstars_tuning import TUNING_GRID, rediagnose, reflag, tune_out_of_box
 
 __all__ = [
     "BOSS_BOX",
+    "COMPARED",
+    "SCORED_SETS",
+    "TUNING_GRID",
+    "WRONG",
     "Classification",
     "RealStar",
     "TEFF_BINS",
@@ -59,221 +80,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: The BOSS bundle's label box (teff [K], logg, [M/H]): the default of :func:`classify`.
-BOSS_BOX: dict[str, tuple[float, float]] = {"teff": (6000.0, 25000.0), "logg": (3.0, 5.0), "m_h": (-0.8, 0.8)}
-
-#: How far beyond the box a star must be to be *scored* as out of the box, and how far inside
-#: to be scored as in it (teff: a fraction of Teff; logg, m_h: dex): the label's typical error
-#: in this comparison, the robust RMS (√(median² + (1.4826 MAD)²)) of fit − reference over the
-#: in-box stars without a BAD flag, rounded up (measured 2026-12-02: Teff 1.97 %, log g 0.23,
-#: [M/H] 0.32 — mostly the fit's −0.3 dex [M/H] offset for F stars). A star within the margin
-#: of an edge, on either side, cannot be placed by its reference labels: it is scored apart
-#: ("edge"), neither as in- nor as out-of-box.
-EDGE_MARGIN: dict[str, float] = {"teff": 0.02, "logg": 0.25, "m_h": 0.35, "v_sini": 20.0}
-#: v sin i [km/s] counts only where a true value is known (synthesis truth) and only at the
-#: box's upper edge (0 is a physical bound, not an edge of the box: an unresolved rotator is a
-#: warning, never bad); its margin is the v sin i RMS of Table 3 at S/N 50, rounded up (BOSS
-#: 14.4, APOGEE 18.7 km/s; ``docs/validation/v3/README.md``).
-
-#: The scored sets of :func:`scored_set`, in report order.
-SCORED_SETS: tuple[str, ...] = ("in", "out", "edge", "peculiar", "unknown")
-
-#: Teff bins [K] of the offset tables.
-TEFF_BINS: tuple[float, ...] = (6000.0, 6400.0, 7500.0, 10000.0, 15000.0, 25000.0, math.inf)
-
-#: Labels compared with a reference: (fitted column, reference column, unit).
-COMPARED: tuple[tuple[str, str, str], ...] = (
-    ("teff", "teff_ref", "K"),
-    ("logg", "logg_ref", "dex"),
-    ("m_h", "m_h_ref", "dex"),
-    ("v_rad", "v_rad_ref", "km/s"),
-)
-
-#: What counts as a wrong result for the "silent failure" score: |Δteff|/teff, |Δlogg|, |Δ[M/H]|.
-WRONG: dict[str, float] = {"teff_frac": 0.10, "logg": 0.5, "m_h": 0.5}
-
-_EMISSION = re.compile(r"e")
-_PECULIAR = re.compile(r"p|m|Si|Hg|Sr|Cr|Eu")
-
-
-@dataclass(frozen=True)
-class Classification:
-    """Where a star sits relative to a bundle's box.
-
-    ``teff_class`` is F (< 7500 K), A (< 10000 K), late-B (< 15000 K), early-B (< 30000 K) or O;
-    ``reasons`` lists why a star is out of the box: ``teff``, ``giant`` (logg below the box),
-    ``logg_high``, ``metal_poor``, ``metal_rich``, ``hb_subdwarf``, ``peculiar``, ``emission``,
-    ``labels_missing``; ``in_box`` is true when there is none.
-    """
-
-    teff_class: str
-    in_box: bool
-    reasons: tuple[str, ...]
-
-
-def classify(
-    teff: float,
-    logg: float,
-    m_h: float,
-    spectral_type: str = "",
-    box: dict[str, tuple[float, float]] | None = None,
-    floor: Sequence[Sequence[float]] = (),
-) -> Classification:
-    """Classify a star by its literature labels and spectral type (see :class:`Classification`).
-
-    Spectral-type markers: ``e`` (emission, as in Be, Iae, Ve) → ``emission``; ``p``, ``m``
-    (Ap, Am, HgMn ``mn``) or an element name → ``peculiar``; ``HB``, ``sd`` or luminosity
-    class VI → ``hb_subdwarf``. ``floor`` is the bundle's log g floor (``fit_defaults``):
-    below it a star is a ``giant`` for the bundle even inside the rectangular box.
-    """
-    box = _trained_box(box or BOSS_BOX, teff, floor)
-    if teff < 7500:
-        cls = "F"
-    elif teff < 10000:
-        cls = "A"
-    elif teff < 15000:
-        cls = "late-B"
-    elif teff < 30000:
-        cls = "early-B"
-    else:
-        cls = "O"
-    reasons: list[str] = []
-    if not all(np.isfinite(v) for v in (teff, logg, m_h)):
-        reasons.append("labels_missing")
-    if np.isfinite(teff) and not box["teff"][0] <= teff <= box["teff"][1]:
-        reasons.append("teff")
-    if np.isfinite(logg):
-        if logg < box["logg"][0]:
-            reasons.append("giant")
-        elif logg > box["logg"][1]:
-            reasons.append("logg_high")
-    if np.isfinite(m_h):
-        if m_h < box["m_h"][0]:
-            reasons.append("metal_poor")
-        elif m_h > box["m_h"][1]:
-            reasons.append("metal_rich")
-    spt = spectral_type or ""
-    if "HB" in spt or spt.lower().startswith("sd") or re.search(r"\bVI\b|V-VI|\dVI", spt):
-        reasons.append("hb_subdwarf")
-    if _PECULIAR.search(spt.replace("var", "")):
-        reasons.append("peculiar")
-    if _EMISSION.search(spt.replace("var", "")):
-        reasons.append("emission")
-    return Classification(cls, not reasons, tuple(reasons))
-
-
-def _trained_box(box: dict[str, tuple[float, float]], teff: float,
-                 floor: Sequence[Sequence[float]]) -> dict[str, tuple[float, float]]:
-    """``box`` with its lower log g raised to the bundle's log g floor at ``teff``."""
-    if not floor or not np.isfinite(teff):
-        return box
-    return {**box, "logg": (logg_minimum(teff, box["logg"][0], floor), box["logg"][1])}
-
-
-def scored_set(
-    teff: float,
-    logg: float,
-    m_h: float,
-    reasons: Sequence[str] = (),
-    box: dict[str, tuple[float, float]] | None = None,
-    margin: dict[str, float] | None = None,
-    floor: Sequence[Sequence[float]] = (),
-    v_sini: float = math.nan,
-) -> str:
-    """The set a star is scored in by the out-of-box detection (see ``docs/fitting.md``).
-
-    * ``out``: an emission-line star, or a reference label beyond the box by more than the
-      margin (:data:`EDGE_MARGIN`; Teff as a fraction) — physics the bundle does not have;
-    * ``edge``: otherwise, a label within the margin of an edge, on either side (which side
-      the star is on is below the comparison's own error);
-    * ``peculiar``: otherwise, a chemically peculiar (Am/Ap/HgMn) star: inside the box in
-      Teff, log g and [Fe/H], but with an abundance pattern the solar-scaled model lacks —
-      scored apart, by whether its labels are right, not by whether it is flagged;
-    * ``unknown``: otherwise, a label missing (cannot be placed);
-    * ``in``: every label inside the box by more than the margin.
-
-    Parameters
-    ----------
-    teff, logg, m_h : float
-        Reference labels ([K], dex, dex; NaN when unknown).
-    reasons : sequence of str
-        :attr:`Classification.reasons` (``emission``, ``peculiar`` are used).
-    box, margin : dict, optional
-        Defaults: :data:`BOSS_BOX`, :data:`EDGE_MARGIN`.
-    floor : sequence of (teff_lo, teff_hi, logg_min)
-        The bundle's log g floor: the box's lower log g at the star's teff.
-    v_sini : float, optional
-        True v sin i [km/s] where known (synthesis truth; NaN for real stars). Scored against
-        the upper edge of ``box["v_sini"]`` alone, when the box has one.
-
-    Returns
-    -------
-    str
-        One of :data:`SCORED_SETS`.
-    """
-    box = _trained_box(box or BOSS_BOX, teff, floor)
-    margin = {**EDGE_MARGIN, **(margin or {})}
-    if "emission" in reasons:
-        return "out"
-    beyond: dict[str, float] = {}
-    for label, value in (("teff", teff), ("logg", logg), ("m_h", m_h)):
-        if not np.isfinite(value):
-            continue
-        lo, hi = box[label]
-        distance = max(lo - value, value - hi)  # > 0 outside, < 0 inside
-        beyond[label] = distance / value if label == "teff" else distance
-    if "v_sini" in box and np.isfinite(v_sini):
-        beyond["v_sini"] = v_sini - box["v_sini"][1]
-    if any(d > margin[k] for k, d in beyond.items()):
-        return "out"
-    if any(d > -margin[k] for k, d in beyond.items()):
-        return "edge"
-    if "peculiar" in reasons:
-        return "peculiar"
-    if not all(k in beyond for k in ("teff", "logg", "m_h")):
-        return "unknown"
-    return "in"
-
-
-#: Main-sequence Teff [K] per spectral subtype (Pecaut & Mamajek 2013, ApJS 208, 9, Table 5,
-#: the 2019 version), for :func:`spectral_type_teff`.
-# fmt: off
-_SPT_TEFF: dict[str, tuple[tuple[float, float], ...]] = {
-    "O": ((3, 44900), (4, 42900), (5, 41400), (6, 39000), (7, 36900), (8, 35100), (9, 33300), (9.5, 31900)),
-    "B": (
-        (0, 31400), (0.5, 29000), (1, 26000), (1.5, 24500), (2, 20600), (2.5, 18500), (3, 17000),
-        (4, 16400), (5, 15700), (6, 14500), (7, 14000), (8, 12300), (9, 10700), (9.5, 10400),
-    ),
-    "A": (
-        (0, 9700), (1, 9300), (2, 8800), (3, 8600), (4, 8250), (5, 8100), (6, 7910), (7, 7760),
-        (8, 7590), (9, 7400),
-    ),
-    "F": (
-        (0, 7220), (1, 7020), (2, 6820), (3, 6750), (4, 6670), (5, 6550), (6, 6350), (7, 6280),
-        (8, 6180), (9, 6050),
-    ),
-    "G": ((0, 5930), (2, 5770), (5, 5660), (8, 5480), (9, 5380)),
-}
-# fmt: on
-_SPT = re.compile(r"^\s*(?:sd)?\s*([OBAFG])\s*(\d(?:\.\d)?)")
-
-
-def spectral_type_teff(spectral_type: str) -> float:
-    """Main-sequence Teff [K] of an MK spectral type's class and subtype (NaN without a subtype).
-
-    A coarse check of a reference Teff (luminosity class and peculiarity ignored: good to
-    ≈ 10 % for O–F stars); ``"A3IV"`` → 8600, ``"B9.5III"`` → 10400, ``"F"`` → NaN.
-    """
-    match = _SPT.match(spectral_type or "")
-    if not match:
-        return float("nan")
-    table = _SPT_TEFF[match.group(1)]
-    sub = float(match.group(2))
-    x = np.array([t[0] for t in table])
-    y = np.array([t[1] for t in table])
-    return float(np.interp(sub, x, y))
-
 
 @dataclass
 class RealStar:
@@ -350,162 +156,6 @@ def load_sample(folder: str | os.PathLike, names: Iterable[str] | None = None) -
     return out
 
 
-def robust_scatter(x: Sequence[float] | np.ndarray) -> float:
-    """1.4826 × median absolute deviation of the finite values (``nan`` when none)."""
-    a = np.asarray(x, dtype=float)
-    a = a[np.isfinite(a)]
-    if a.size == 0:
-        return float("nan")
-    return float(1.4826 * np.median(np.abs(a - np.median(a))))
-
-
-def _median(x: np.ndarray) -> float:
-    a = np.asarray(x, dtype=float)
-    a = a[np.isfinite(a)]
-    return float(np.median(a)) if a.size else float("nan")
-
-
-def _bin_label(lo: float, hi: float) -> str:
-    return f"{lo:.0f}–{hi:.0f}" if np.isfinite(hi) else f"≥{lo:.0f}"
-
-
-def bin_statistics(rows: list[dict[str, Any]], bins: Sequence[float] = TEFF_BINS) -> list[dict[str, Any]]:
-    """Per reference-Teff bin and sample: n, median offset and robust scatter of each label.
-
-    Rows with a BAD flag are left out of the offsets (they are counted in ``n_bad``).
-    Samples: ``in-box``, ``out-of-box`` and ``all``; for each label ``d_<label>_median``,
-    ``d_<label>_scatter`` and ``n_<label>`` (stars with a reference value); for Teff also
-    the fractional offset ``d_teff_pct_*``.
-    """
-    out = []
-    for sample in ("in-box", "out-of-box", "all"):
-        for lo, hi in [*zip(bins[:-1], bins[1:], strict=False), (bins[0], math.inf)]:
-            sel = [
-                r
-                for r in rows
-                if lo <= r["teff_ref"] < hi and (sample == "all" or (sample == "in-box") == bool(r["in_box"]))
-            ]
-            good = [r for r in sel if not r["bad"]]
-            entry: dict[str, Any] = {
-                "sample": sample,
-                "teff_bin": "all" if (lo, hi) == (bins[0], math.inf) else _bin_label(lo, hi),
-                "n": len(sel),
-                "n_bad": len(sel) - len(good),
-            }
-            pct = np.array([100.0 * r["d_teff"] / r["teff_ref"] for r in good])
-            entry["d_teff_pct_median"] = _median(pct)
-            entry["d_teff_pct_scatter"] = robust_scatter(pct)
-            for label, _, _ in COMPARED:
-                d = np.array([r[f"d_{label}"] for r in good], dtype=float)
-                entry[f"n_{label}"] = int(np.isfinite(d).sum())
-                entry[f"d_{label}_median"] = _median(d)
-                entry[f"d_{label}_scatter"] = robust_scatter(d)
-            entry["rchi2_median"] = _median(np.array([r["rchi2"] for r in good]))
-            out.append(entry)
-    return out
-
-
-def _wrong(r: dict[str, Any]) -> bool:
-    return bool(
-        abs(r["d_teff"]) > WRONG["teff_frac"] * r["teff_ref"]
-        or abs(r["d_logg"]) > WRONG["logg"]
-        or abs(r["d_m_h"]) > WRONG["m_h"]
-    )
-
-
-def flag_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per group (in-box, every out-of-box reason, all out-of-box): flag and failure counts.
-
-    ``n_bad``: a BAD flag; ``n_poor_fit``: POOR_FIT; ``n_edge``: a label at or near the box
-    edge; ``n_flagged``: any of those; ``n_wrong``: an offset beyond :data:`WRONG` (NaN
-    references do not count); ``n_silent``: wrong and not flagged; ``n_silent_strict``: wrong
-    with neither a BAD flag nor POOR_FIT (a near-edge warning alone does not count);
-    ``n_oob``: OUT_OF_BOX (the out-of-box detector, :mod:`zeta_payne.fitting.outofbox`);
-    ``n_off15_silent``: |ΔTeff| > 15 % with neither a BAD flag nor POOR_FIT.
-    Per half of the sample (``half`` 0/1: the row's position in ``rows``, even/odd — the
-    halves the detector was tuned on and tested on), ``n_half{h}`` and ``n_oob_half{h}``.
-    """
-    for i, r in enumerate(rows):
-        r["half"] = i % 2
-    groups: dict[str, list[dict[str, Any]]] = {"in-box": [r for r in rows if r["in_box"]]}
-    groups["out-of-box (any)"] = [r for r in rows if not r["in_box"]]
-    reasons = sorted({x for r in rows for x in r["out_of_box"].split(";") if x})
-    for reason in reasons:
-        groups[reason] = [r for r in rows if reason in r["out_of_box"].split(";")]
-    out = []
-    for group, sel in groups.items():
-        wrong = [_wrong(r) for r in sel]
-        flagged = [r["bad"] or r["poor_fit"] or r["edge"] for r in sel]
-        out.append(
-            {
-                "group": group,
-                "n": len(sel),
-                "n_bad": sum(r["bad"] for r in sel),
-                "n_poor_fit": sum(r["poor_fit"] for r in sel),
-                "n_edge": sum(r["edge"] for r in sel),
-                "n_flagged": sum(flagged),
-                "n_wrong": sum(wrong),
-                "n_silent": sum(w and not f for w, f in zip(wrong, flagged, strict=False)),
-                "n_silent_strict": sum(
-                    w and not (r["bad"] or r["poor_fit"]) for w, r in zip(wrong, sel, strict=False)
-                ),
-                "n_oob": sum(bool(r.get("oob")) for r in sel),
-                "n_off15_silent": sum(
-                    bool(abs(r["d_teff"]) > 0.15 * r["teff_ref"]) and not (r["bad"] or r["poor_fit"])
-                    for r in sel
-                ),
-                "rchi2_median": _median(np.array([r["rchi2"] for r in sel])),
-            }
-        )
-        for h in (0, 1):
-            half = [r for r in sel if r["half"] == h]
-            out[-1][f"n_half{h}"] = len(half)
-            out[-1][f"n_oob_half{h}"] = sum(bool(r.get("oob")) for r in half)
-    return out
-
-
-def _rate_columns(entry: dict[str, Any], sel: list[dict[str, Any]], suffix: str = "") -> None:
-    entry[f"n{suffix}"] = len(sel)
-    entry[f"n_oob{suffix}"] = sum(bool(r["oob"]) for r in sel)
-    entry[f"n_bad{suffix}"] = sum(bool(r["bad"]) for r in sel)
-
-
-def detection_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flag rates of the out-of-box detection per scored set (:func:`scored_set`) and half.
-
-    One entry per set (``in``, ``out``, ``edge``, ``peculiar``, ``unknown``) and per
-    out-of-box reason within ``out`` (group ``out: <reason>``): ``n``, ``n_oob`` (OUT_OF_BOX,
-    the detector's own bit) and ``n_bad`` (any BAD bit: OUT_OF_BOX or a label at the box
-    edge, …), all stars and per half (``_half0`` the even rows the detector was tuned on,
-    ``_half1`` the odd rows held out); ``n_off15`` (|ΔTeff| > 15 %), ``n_off15_silent``
-    (of those, neither BAD nor POOR_FIT) and ``n_off15_silent_disputed`` (of those, the
-    reference disagrees with the spectral type by > 15 % while the fit agrees with it:
-    ``ref_disputed``).
-    """
-    for i, r in enumerate(rows):
-        r["half"] = i % 2
-    groups: list[tuple[str, str, list[dict[str, Any]]]] = []
-    for name in SCORED_SETS:
-        groups.append((name, "all", [r for r in rows if r["scored"] == name]))
-        if name == "out":
-            out = groups[-1][2]
-            for reason in sorted({x for r in out for x in r["out_of_box"].split(";") if x}):
-                groups.append((name, reason, [r for r in out if reason in r["out_of_box"].split(";")]))
-    table = []
-    for name, group, sel in groups:
-        entry: dict[str, Any] = {"set": name, "group": group}
-        _rate_columns(entry, sel)
-        for h in (0, 1):
-            _rate_columns(entry, [r for r in sel if r["half"] == h], f"_half{h}")
-        off = [r for r in sel if np.isfinite(r["d_teff"]) and abs(r["d_teff"]) > 0.15 * r["teff_ref"]]
-        silent = [r for r in off if not (r["bad"] or r["poor_fit"])]
-        entry["n_off15"] = len(off)
-        entry["n_off15_silent"] = len(silent)
-        entry["n_off15_silent_disputed"] = sum(bool(r["ref_disputed"]) for r in silent)
-        table.append(entry)
-    return table
-
-
 def _fit_rows(stars: list[RealStar], bundle: Any, device: str = "cpu") -> tuple[list[dict[str, Any]], dict]:
     """Fit every star with one bundle: (result rows, {name: model flux})."""
     from zeta_payne.fitting.fitter import Fitter
@@ -562,7 +212,7 @@ def _fit_rows(stars: list[RealStar], bundle: Any, device: str = "cpu") -> tuple[
             flag_names=fit.get("flag_names", ""),
             seconds=round(time.perf_counter() - t0, 2),
         )
-        _flag_columns(row)
+        flag_columns(row)
         rows.append(row)
         models[star.name] = (
             None if result.model_flux is None else np.asarray(result.model_flux, dtype=np.float32)
@@ -770,24 +420,6 @@ def _plot_offsets(path: str, rows: list[dict[str, Any]]) -> None:
     plt.close(fig)
 
 
-def _flag_columns(row: dict[str, Any]) -> None:
-    from zeta_payne.fitting.flags import BAD_MASK, ResultFlags
-
-    flags = int(row["result_flags"])
-    edge = 0
-    for kind in ("AT_EDGE", "NEAR_EDGE"):
-        for label in ("TEFF", "LOGG", "M_H"):
-            edge |= ResultFlags[f"{label}_{kind}"]
-    row["bad"] = bool(flags & int(BAD_MASK))
-    row["poor_fit"] = bool(flags & int(ResultFlags.POOR_FIT))
-    row["edge"] = bool(flags & int(edge))
-    row["oob"] = bool(flags & int(ResultFlags.OUT_OF_BOX))
-    spt = float(row.get("teff_spt", float("nan")))
-    row["ref_disputed"] = bool(
-        np.isfinite(spt) and abs(row["teff_ref"] - spt) > 0.15 * spt and abs(row["teff"] - spt) <= 0.15 * spt
-    )
-
-
 def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Read a ``results.csv`` written by :func:`run_benchmark` back into result rows."""
     text = {"name", "library", "spectral_type", "teff_class", "out_of_box", "scored", "frame", "flag_names"}
@@ -807,189 +439,9 @@ def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
                 row["scored"] = scored_set(row["teff_ref"], row["logg_ref"], row["m_h_ref"], reasons)
             if "teff_spt" not in row:
                 row["teff_spt"] = spectral_type_teff(row["spectral_type"])
-            _flag_columns(row)
+            flag_columns(row)
             rows.append(row)
     return rows
-
-
-#: Candidate values of the out-of-box thresholds searched by :func:`tune_out_of_box`
-#: (``ratio_<group>`` for the ratio test of a group; ``inf``/``-inf`` switch a test off).
-TUNING_GRID: dict[str, tuple[float, ...]] = {
-    "ratio_balmer": (4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, math.inf),
-    "ratio_metals": (4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, math.inf),
-    "ratio_helium": (6.0, 8.0, 10.0, 12.0, 16.0, 20.0, 30.0, math.inf),
-    "ratio_helium_ii": (3.0, 4.0, 5.0, 6.0, 8.0, 12.0, math.inf),
-    "bias_helium": (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, math.inf),
-    "cool_helium": (-0.5, -0.75, -1.0, -1.5, -2.0, -math.inf),
-    "emission": (5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, math.inf),
-    "metal_weak_m_h": (-math.inf, -0.8, -0.75, -0.7, -0.65, -0.6, -0.55, -0.5, -0.45),
-}
-
-
-#: The bits :func:`~zeta_payne.fitting.outofbox.out_of_box_flags` sets.
-def _oob_bits() -> int:
-    from zeta_payne.fitting.flags import ResultFlags
-
-    return int(ResultFlags.OUT_OF_BOX | ResultFlags.LINE_MISMATCH | ResultFlags.EMISSION)
-
-
-def rediagnose(rows: list[dict[str, Any]], models: dict, sample: str | os.PathLike) -> list[Any]:
-    """The out-of-box statistics of every fitted row again, from its stored best model.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Result rows (:func:`read_results`).
-    models : dict
-        ``{name: model flux}`` (``models.npz`` of the run).
-    sample : path-like
-        The sample folder the rows were fitted from.
-
-    Returns
-    -------
-    list of OutOfBoxDiagnostics or None
-        ``None`` where a row has no stored model.
-    """
-    from zeta_payne.fitting.outofbox import diagnose
-
-    stars = {s.name: s for s in load_sample(sample, [r["name"] for r in rows])}
-    out = []
-    for r in rows:
-        model = models.get(r["name"])
-        s = stars[r["name"]].spectrum
-        if model is None or np.size(model) != s.n_pixels:
-            out.append(None)
-            continue
-        model = np.asarray(model, dtype=float)
-        used = s.usable() & np.isfinite(model)
-        out.append(diagnose(s.wavelength, s.flux, s.ivar, model, used, r["v_rad"]))
-    return out
-
-
-def reflag(rows: list[dict[str, Any]], diags: Sequence[Any], thresholds: Any) -> list[dict[str, Any]]:
-    """Copies of ``rows`` with the out-of-box bits set again by ``thresholds`` (no refit).
-
-    Rows without diagnostics keep their flags.
-    """
-    from zeta_payne.fitting.flags import flag_names
-    from zeta_payne.fitting.outofbox import out_of_box_flags
-
-    bits = _oob_bits()
-    out = []
-    for r, d in zip(rows, diags, strict=True):
-        row = dict(r)
-        if d is not None:
-            flags = (int(r["result_flags"]) & ~bits) | out_of_box_flags(
-                d, thresholds, teff=r["teff"], m_h=r.get("m_h")
-            )
-            row.update(result_flags=flags, flag_names=",".join(flag_names(flags)))
-            _flag_columns(row)
-        out.append(row)
-    return out
-
-
-def _thresholds_with(base: Any, key: str, value: float) -> Any:
-    import dataclasses
-
-    if key.startswith("ratio_"):
-        ratio = dict(base.ratio)
-        ratio[key[len("ratio_") :]] = value
-        return dataclasses.replace(base, ratio=ratio)
-    return dataclasses.replace(base, **{key: value})
-
-
-def _conservative(key: str, value: float) -> float:
-    """Order of a threshold's values from flagging most to flagging least."""
-    return -value if key in ("cool_helium", "metal_weak_m_h") else value
-
-
-def tune_out_of_box(
-    rows: list[dict[str, Any]],
-    diags: Sequence[Any],
-    half: int = 0,
-    max_in_rate: float = 0.05,
-    grid: dict[str, tuple[float, ...]] | None = None,
-    start: Any = None,
-    rounds: int = 4,
-) -> tuple[Any, dict[str, float]]:
-    """Out-of-box thresholds tuned on one half of the scored real stars (the other held out).
-
-    Coordinate search over ``grid`` from ``start``: each threshold in turn takes the candidate
-    value with which OUT_OF_BOX flags the most ``out`` stars of the half while it flags at most
-    ``max_in_rate`` of its ``in`` stars, or no more than ``start`` does where that is more
-    (ties: the most ``out`` stars with any BAD bit, the fewest ``in`` stars flagged, the most
-    conservative value), until a round changes nothing. The detector is tuned on its own bit,
-    not on every BAD bit: most ``out`` stars are BAD already by a label at the box edge, which
-    would leave the spectrum-based tests nothing to learn from. With ~ 100 stars per half,
-    searching every threshold at once over-fits (held-out in-box rates of 11–13 % measured,
-    2026-12-02): tune a few thresholds at a time (``grid``).
-
-    Parameters
-    ----------
-    rows : list of dict
-        Result rows with ``scored`` and ``half`` (:func:`detection_statistics` sets it).
-    diags : sequence of OutOfBoxDiagnostics or None
-        :func:`rediagnose` of the rows.
-    half : int
-        The half tuned on (0: even rows).
-    max_in_rate : float
-        Largest fraction of the half's in-box stars OUT_OF_BOX may flag.
-    grid : dict, optional
-        Candidate values per threshold (default :data:`TUNING_GRID`).
-    start : OutOfBoxThresholds, optional
-        Starting point (default: the shipped thresholds).
-    rounds : int
-        At most this many passes over the thresholds.
-
-    Returns
-    -------
-    thresholds : OutOfBoxThresholds
-    score : dict
-        ``in_oob``, ``out_oob`` and ``out_bad`` (fractions on the tuning half) of the result.
-    """
-    from zeta_payne.fitting.outofbox import OutOfBoxThresholds
-
-    grid = grid or TUNING_GRID
-    chosen = start or OutOfBoxThresholds()
-    pick = [i for i, r in enumerate(rows) if i % 2 == half and r["scored"] in ("in", "out")]
-    sub_rows = [rows[i] for i in pick]
-    sub_diags = [diags[i] for i in pick]
-    n_in = sum(r["scored"] == "in" for r in sub_rows)
-    n_out = sum(r["scored"] == "out" for r in sub_rows)
-
-    def score(t: Any) -> tuple[int, int, int]:
-        flagged = reflag(sub_rows, sub_diags, t)
-        return (
-            sum(r["oob"] for r in flagged if r["scored"] == "in"),
-            sum(r["oob"] for r in flagged if r["scored"] == "out"),
-            sum(r["bad"] for r in flagged if r["scored"] == "out"),
-        )
-
-    best = score(chosen)
-    # a start over the limit (the shipped thresholds on a new sample) may not get worse
-    limit = max(max_in_rate * n_in, best[0])
-    for _ in range(rounds):
-        changed = False
-        for key, values in grid.items():
-            candidates = []
-            for value in values:
-                t = _thresholds_with(chosen, key, value)
-                n_in_flagged, n_out_oob, n_out_bad = score(t)
-                if n_in_flagged <= limit:
-                    key_ = (n_out_oob, n_out_bad, -n_in_flagged, _conservative(key, value))
-                    candidates.append((key_, t))
-            if not candidates:
-                continue
-            top_key, top = max(candidates, key=lambda c: c[0])
-            if top != chosen and top_key[:3] > (best[1], best[2], -best[0]):
-                chosen, best, changed = top, score(top), True
-        if not changed:
-            break
-    return chosen, {
-        "in_oob": best[0] / max(n_in, 1),
-        "out_oob": best[1] / max(n_out, 1),
-        "out_bad": best[2] / max(n_out, 1),
-    }
 
 
 def _save_models(path: str, models: dict) -> None:
