@@ -30,8 +30,8 @@ import numpy as np
 
 from zeta_payne.bundles.bundle import load_bundle
 from zeta_payne.grids.nodes import NodeGrid, load_node_grid
+from zeta_payne.training.accuracy import holdout_errors, holdout_on_grid
 from zeta_payne.training.holdout import _pixels, _training_grid
-from zeta_payne.training.pipeline import _holdout_on_grid, holdout_errors
 
 BUNDLE = "data/bundles/zeta-payne-apogee"
 PROBE = "data/grids/obaf-sme-v3-apogee-13k"
@@ -92,7 +92,7 @@ def main() -> None:
     names = list(bundle.manifest.label_names)
     vmic = (bundle.manifest.provenance or {}).get("vmicro_response") or {}
     fixed = {"v_micro": float(vmic.get("reference", 2.0))} if "v_micro" in names else None
-    held_sets = {path: _holdout_on_grid(path, "apogee", grid) for path in HELD}
+    held_sets = {path: holdout_on_grid(path, "apogee", grid) for path in HELD}
     print("3. interpolation / emulator by variant (the shipped network throughout)\n")
     print("| lattice | held-out set | teff [K] | nodes | interp. median | p95 | emulator median | p95 | "
           "ratio median, p95 |")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from zeta_payne.grids.nodes import load_node_grid
-from zeta_payne.training.pipeline import _holdout_on_grid
+from zeta_payne.training.accuracy import holdout_on_grid
 
 #: (teff, logg, m_h) of each point and its neighbours' teff, logg and [M/H] values
 POINTS = (
@@ -45,7 +45,7 @@ def main() -> None:
     probe = load_node_grid("data/grids/obaf-sme-v3-axisprobe", "boss")
     if not np.allclose(probe.wavelength, grid.wavelength):
         raise SystemExit("probe grid and lattice differ in wavelength")
-    held = _holdout_on_grid("data/truth/synth-truth-v3", "boss", grid)
+    held = holdout_on_grid("data/truth/synth-truth-v3", "boss", grid)
     lam = grid.wavelength
     ranges = {"all": lam >= 0, ">=3900": lam >= 3900, "<3900": lam < 3900}
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from zeta_payne.grids.nodes import NodeGrid, load_node_grid
-from zeta_payne.training.pipeline import _holdout_on_grid
+from zeta_payne.training.accuracy import holdout_on_grid
 
 #: stored resolving power of the truth sets (data/truth/make_truth.sh)
 REGIONS = [(6000, 7500), (7500, 10000), (10000, 15000), (15000, 20000), (20000, 30001)]
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     views = [grid_view(s, args.instrument) for s in args.grid]
     ref = views[0][1]
     r_model = float(ref.manifest["instruments"][args.instrument]["R_model"])
-    truth = _holdout_on_grid(args.truth, args.instrument, ref)  # degraded unless on its pixels
+    truth = holdout_on_grid(args.truth, args.instrument, ref)  # degraded unless on its pixels
     preds = {}
     for name, view in views:
         if view.wavelength.size != ref.wavelength.size or not np.allclose(view.wavelength, ref.wavelength):

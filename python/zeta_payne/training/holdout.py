@@ -90,7 +90,7 @@ def bundle_holdout(
     warnings : list of str
         Differences between the grid on disk and the one the bundle was trained on.
     """
-    from zeta_payne.training.pipeline import _holdout_on_grid, holdout_errors
+    from zeta_payne.training.accuracy import holdout_errors, holdout_on_grid
 
     grid, continuum, warnings = _training_grid(bundle, grid_path)
     pixels = _pixels(bundle, grid.wavelength)
@@ -100,7 +100,7 @@ def bundle_holdout(
     reference = ((grid.manifest or {}).get("fixed_labels") or {}).get("v_micro")
     results = []
     for path in holdout_paths:
-        held_grid = _holdout_on_grid(path, bundle.instrument, grid)
+        held_grid = holdout_on_grid(path, bundle.instrument, grid)
         v = ((held_grid.manifest or {}).get("fixed_labels") or {}).get("v_micro")
         if v is not None and reference is not None and float(v) != float(reference):
             raise BundleError(f"{path}: synthesized at v_micro {v:g} km/s, the training lattice at "

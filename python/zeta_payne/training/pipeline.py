@@ -1,5 +1,8 @@
 """From a node grid to a bundle: training set, training, accuracy report, bundle.
 
+The accuracy measurements are :mod:`~zeta_payne.training.accuracy`, the new bundle's fit
+defaults :mod:`~zeta_payne.training.fit_defaults` (their names are importable from here too).
+
 The labels are teff, logg, v_sini, m_h (:data:`LABELS`), and v_micro after them when the
 grid's v_micro response grids are given (:mod:`zeta_payne.grids.vmicro`); the box is the
 paper's within the lattice on disk (the shipped bundles) or the grid's node axes
@@ -14,7 +17,7 @@ import io
 import json
 import logging
 import platform
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,28 +32,57 @@ from zeta_payne.grids.generator import GridGenerator
 from zeta_payne.grids.nodes import complete_lattice
 from zeta_payne.grids.stencil import parse_points
 from zeta_payne.model.emulator import Emulator, EmulatorWeights
+from zeta_payne.training.accuracy import (
+    HOLDOUT_TEFF_REGIONS,
+    emulator_errors,
+    holdout_errors,
+    holdout_markdown,
+    holdout_on_grid,
+    node_interpolation_errors,
+)
+from zeta_payne.training.fit_defaults import (
+    HOT_BLUE_LIMIT,
+    HOT_TEFF,
+    INTERSTELLAR_BANDS,
+    NO_JUMP_BLUE_LIMIT,
+    PASCHEN_EDGE,
+    UNCONSTRAINED_ERROR,
+    default_fit_range,
+    hot_fit_range,
+    hot_interstellar_mask,
+    jump_segments,
+)
+from zeta_payne.training.labels import LABELS, UNITS
 from zeta_payne.training.sampling import PAPER_BOX, split_indices, training_labels
 from zeta_payne.training.trainer import TrainConfig, TrainOutcome, train_emulator
 
 __all__ = [
+    "HOLDOUT_TEFF_REGIONS",
+    "HOT_BLUE_LIMIT",
+    "HOT_TEFF",
+    "INTERSTELLAR_BANDS",
     "LABELS",
+    "NO_JUMP_BLUE_LIMIT",
+    "PASCHEN_EDGE",
+    "UNCONSTRAINED_ERROR",
     "UNITS",
     "TrainingSpec",
     "build_training_set",
+    "complete_lattice",
+    "default_fit_range",
     "emulator_errors",
     "holdout_errors",
     "holdout_markdown",
+    "holdout_on_grid",
+    "hot_fit_range",
+    "hot_interstellar_mask",
+    "jump_segments",
     "node_interpolation_errors",
     "train_bundle",
     "training_box",
 ]
 
 log = logging.getLogger(__name__)
-
-#: Labels of a bundle without a v_micro response, in network input order (v_micro follows).
-LABELS = ("teff", "logg", "v_sini", "m_h")
-UNITS = {"teff": "K", "logg": "dex", "v_sini": "km/s", "m_h": "dex", "v_micro": "km/s"}
-
 
 @dataclass(frozen=True)
 class TrainingSpec:
@@ -130,16 +162,6 @@ class TrainingSpec:
     lattice: str = "complete"
     stencil: tuple[int, int, int] = (2, 2, 2)
     continuum_grid: str | None = None
-
-
-def _stencil_text(stencil) -> str:
-    """How the training generator interpolates the lattice, in words."""
-    points = parse_points(stencil)
-    if points == (2, 2, 2):
-        return "multilinear"
-    kind = {2: "linear", 3: "quadratic", 4: "cubic"}
-    return ", ".join(f"{kind.get(p, f'{p}-point')} in {n}"
-                     for p, n in zip(points, ("teff", "log g", "[M/H]"), strict=True))
 
 
 def training_box(
@@ -226,54 +248,6 @@ def build_training_set(
     return np.concatenate(keep), np.concatenate(out)
 
 
-def node_interpolation_errors(grid, pixels: slice, max_nodes: int = 200) -> dict[str, float]:
-    """|Δflux| of nodes left out of the lattice and interpolated from their coarser level.
-
-    For each refinement level after the first, the nodes that level adds are predicted by
-    multilinear interpolation of the previous level's nodes only.
-    """
-    from zeta_payne.grids.nodes import NodeGrid
-
-    errors = []
-    levels = grid.levels
-    for k in range(1, len(levels)):
-        coarse = levels[k - 1]
-        in_coarse = np.all(
-            [np.isin(np.round(grid.labels[:, i], 6), np.round(coarse[i], 6)) for i in range(3)], axis=0
-        )
-        new = np.flatnonzero(~in_coarse)
-        if not in_coarse.any() or not new.size:
-            continue
-        sub = NodeGrid(
-            labels=grid.labels[in_coarse],
-            wavelength=grid.wavelength,
-            flux=grid.flux[in_coarse],
-            manifest=grid.manifest,
-            medium=grid.medium,
-            levels=[coarse],
-            points=grid.points,  # the training generator's interpolant
-        )
-        rng = np.random.default_rng(k)
-        pick = rng.permutation(new)[:max_nodes]
-        pred = sub.interpolate(grid.labels[pick], missing="nan")
-        ok = np.all(np.isfinite(pred), axis=1)
-        if ok.any():
-            errors.append(np.abs(pred[ok][:, pixels] - grid.flux[pick[ok]][:, pixels]).ravel())
-    if not errors:
-        return {"median": float("nan"), "p95": float("nan"), "n_nodes": 0}
-    e = np.concatenate(errors)
-    return {
-        "median": float(np.median(e)),
-        "p95": float(np.percentile(e, 95)),
-        "n_nodes": int(e.size // (pixels.stop - pixels.start)),
-    }
-
-
-#: teff regions [K] of the held-out report (the issue-14 criterion is per region)
-HOLDOUT_TEFF_REGIONS = ((0.0, 8000.0), (8000.0, 10000.0), (10000.0, 15000.0), (15000.0, 20000.0),
-                        (20000.0, 1e9))
-
-
 def _continuum_grid(path: str | Path, instrument: str, stencil, grid):
     """The jump-factor grid at ``path``, checked to hold every node of the training lattice."""
     from zeta_payne.grids.nodes import label_keys, load_node_grid
@@ -290,230 +264,11 @@ def _continuum_grid(path: str | Path, instrument: str, stencil, grid):
     return cont
 
 
-def _holdout_on_grid(path: str | Path, instrument: str, grid):
-    """The held-out syntheses at ``path`` on the training grid's pixels and resolution.
-
-    A held-out set stored at a higher resolution (the synthesis-truth sets) is degraded to
-    the grid's (:func:`~zeta_payne.grids.convert.degrade_node_grid`); one already on the
-    grid's wavelengths is used as it is.
-    """
-    from zeta_payne.grids.convert import degrade_node_grid
-    from zeta_payne.grids.nodes import load_node_grid
-
-    held = load_node_grid(path, instrument)
-    if held.wavelength.shape == grid.wavelength.shape and np.allclose(
-            held.wavelength, grid.wavelength, rtol=1e-9):
-        return held
-
-    def resolution(g) -> float:
-        info = ((g.manifest or {}).get("instruments") or {}).get(instrument) or {}
-        if "R_model" not in info:
-            raise ValueError(f"{path}: no R_model for {instrument} in the manifest")
-        return float(info["R_model"])
-
-    log.info("held-out grid %s: degraded from R %g to the training grid's R %g", path,
-             resolution(held), resolution(grid))
-    return degrade_node_grid(held, resolution(held), grid.wavelength, resolution(grid))
-
-
-def holdout_errors(
-    grid,
-    weights: EmulatorWeights,
-    holdout,
-    pixels: slice,
-    label_names: Sequence[str] = LABELS,
-    fixed: Mapping[str, float] | None = None,
-    continuum=None,
-) -> dict:
-    """|Δflux| at held-out synthesized nodes: node interpolation and emulator (v sin i = 0).
-
-    Parameters
-    ----------
-    grid : NodeGrid
-        The training lattice.
-    weights : EmulatorWeights
-        The trained network (inputs ``label_names``).
-    holdout : NodeGrid
-        Real syntheses at nodes off the lattice, on the same wavelength grid.
-    pixels : slice
-        Model pixels the bundle keeps.
-    label_names : sequence of str
-        The network's inputs.
-    fixed : mapping, optional
-        Values of the inputs other than teff, logg and m_h at which the held-out nodes were
-        synthesized (v_micro: the grid's; default 0, right for v_sini).
-    continuum : NodeGrid, optional
-        The jump factor the network was trained with (``TrainingSpec.continuum_grid``): the
-        network's spectra are divided by it, interpolated at the held-out labels, so the
-        errors stay those of the normalised spectrum against the normalised syntheses.
-
-    Returns
-    -------
-    dict
-        ``interpolation`` and ``emulator`` summaries (median, p95, max of |Δflux| over all
-        pixels of the nodes inside the lattice) and ``nodes``: per-node rows.
-    """
-    if holdout.wavelength.shape != grid.wavelength.shape or not np.allclose(
-        holdout.wavelength, grid.wavelength, rtol=1e-9
-    ):
-        raise ValueError("held-out grid is on another wavelength grid than the training grid")
-    lo, hi = grid.labels.min(axis=0), grid.labels.max(axis=0)
-    inside = np.all((holdout.labels >= lo - 1e-9) & (holdout.labels <= hi + 1e-9), axis=1)
-    if not inside.any():
-        return {"interpolation": None, "emulator": None, "nodes": [], "regions": []}
-    lab = holdout.labels[inside]
-    truth = holdout.flux[inside][:, pixels].astype(np.float64)
-    interp = grid.interpolate(lab, missing="nan")[:, pixels]
-    x = np.zeros((len(lab), len(label_names)))
-    for name, value in (fixed or {}).items():
-        x[:, list(label_names).index(name)] = value
-    for j, name in enumerate(("teff", "logg", "m_h")):
-        x[:, list(label_names).index(name)] = lab[:, j]
-    emu = Emulator.from_weights(weights).requires_grad_(False)
-    with torch.no_grad():
-        pred = emu(torch.as_tensor(x, dtype=torch.float32)).numpy().astype(np.float64)
-    if continuum is not None:
-        pred = pred / continuum.interpolate(lab, missing="nan")[:, pixels]
-    # like for like: the pixels every held-out spectrum covers (a degraded truth set ends a
-    # fraction of a pixel short of the grid) and the nodes the lattice can interpolate
-    cols = np.all(np.isfinite(truth), axis=0)
-    rows = np.all(np.isfinite(interp[:, cols]), axis=1)
-    if not rows.any() or not cols.any():
-        return {"interpolation": None, "emulator": None, "nodes": [], "regions": []}
-    lab, truth = lab[rows], truth[rows][:, cols]
-    e_int = np.abs(interp[rows][:, cols] - truth)
-    e_emu = np.abs(pred[rows][:, cols] - truth)
-
-    def summary(e: np.ndarray) -> dict:
-        return {"median": float(np.median(e)), "p95": float(np.percentile(e, 95)),
-                "max": float(e.max()), "n_nodes": int(len(e))}
-
-    regions = []
-    for lo_t, hi_t in HOLDOUT_TEFF_REGIONS:
-        sel = (lab[:, 0] >= lo_t) & (lab[:, 0] < hi_t)
-        if sel.any():
-            regions.append({"teff_lo": lo_t, "teff_hi": hi_t, "interpolation": summary(e_int[sel]),
-                            "emulator": summary(e_emu[sel])})
-
-    nodes = [
-        {"teff": float(t), "logg": float(g), "m_h": float(m),
-         "interpolation_median": float(np.median(a)), "interpolation_p95": float(np.percentile(a, 95)),
-         "emulator_median": float(np.median(b)), "emulator_p95": float(np.percentile(b, 95))}
-        for (t, g, m), a, b in zip(lab, e_int, e_emu, strict=True)
-    ]
-    return {"interpolation": summary(e_int), "emulator": summary(e_emu), "nodes": nodes,
-            "regions": regions}
-
-
-def emulator_errors(
-    weights: EmulatorWeights,
-    x: np.ndarray,
-    y: np.ndarray,
-    label_names: Sequence[str],
-    box: Mapping[str, tuple[float, float]] | None = None,
-) -> dict:
-    """|Δflux| of the emulator on held-out spectra: overall, per pixel, per label region.
-
-    The regions are ten equal bins of teff and v_sini (and six of v_micro) over ``box``
-    (default the paper's 6–25 kK and 0–400 km/s).
-    """
-    emu = Emulator.from_weights(weights).requires_grad_(False)
-    with torch.no_grad():
-        pred = emu(torch.as_tensor(x, dtype=torch.float32)).numpy()
-    err = np.abs(pred - y)
-    per_spec = np.median(err, axis=1)
-    out = {
-        "median": float(np.median(err)),
-        "p95": float(np.percentile(err, 95)),
-        "max": float(err.max()),
-        "n_spectra": int(len(y)),
-        "per_pixel_median": np.median(err, axis=0),
-        "per_pixel_p95": np.percentile(err, 95, axis=0),
-        "regions": {},
-    }
-    box = {"teff": (6000.0, 25000.0), "v_sini": (0.0, 400.0), **dict(box or {})}
-    for name, bins in (("teff", 10), ("v_sini", 10), ("v_micro", 6)):
-        if name not in label_names or name not in box:
-            continue
-        edges = np.linspace(box[name][0], box[name][1], bins + 1)
-        v = x[:, list(label_names).index(name)]
-        idx = np.clip(np.digitize(v, edges) - 1, 0, len(edges) - 2)
-        out["regions"][name] = [
-            {
-                "lo": float(edges[b]),
-                "hi": float(edges[b + 1]),
-                "n": int((idx == b).sum()),
-                "median": float(np.median(per_spec[idx == b])) if (idx == b).any() else float("nan"),
-            }
-            for b in range(len(edges) - 1)
-        ]
-    return out
-
-
 _STOP_TEXT = {
     "iterations": "all iterations done",
     "plateau": "the validation score stopped falling",
     "time budget": "the time budget was spent (resumable)",
 }
-
-
-def holdout_markdown(holdout: dict, grid_label: str, stencil) -> list[str]:
-    """The accuracy report's section on one held-out synthesis set (markdown lines).
-
-    Parameters
-    ----------
-    holdout : dict
-        :func:`holdout_errors` of the set (with at least one node inside the lattice).
-    grid_label : str
-        The set's folder, as named in the report.
-    stencil : str or tuple of int or None
-        The training generator's stencil (:func:`_stencil_text`).
-    """
-    hi, he = holdout["interpolation"], holdout["emulator"]
-    lines = [
-        f"## Against real syntheses at {he['n_nodes']} held-out nodes (v sin i = 0)",
-        "",
-        f"Grid `{grid_label}`: nodes off the training lattice, "
-        "synthesized with the same physics. *Interpolation* is the training generator "
-        f"({_stencil_text(stencil)} between lattice nodes) "
-        "against the synthesis; *emulator* is the "
-        "network against the synthesis (its total error with respect to the physics).",
-        "",
-        "| | median |Δflux| | 95th percentile | max |",
-        "|---|---|---|---|",
-        f"| node interpolation | {hi['median']:.5f} | {hi['p95']:.5f} | {hi['max']:.4f} |",
-        f"| emulator | {he['median']:.5f} | {he['p95']:.5f} | {he['max']:.4f} |",
-        "",
-    ]
-    if holdout.get("regions"):
-        lines += [
-            "By teff region (pixels of all held-out nodes in the region pooled; the target is "
-            "interpolation ≤ ½ emulator in median and 95th percentile):",
-            "",
-            "| teff [K] | nodes | interp. median | interp. p95 | emulator median | emulator p95 "
-            "| interp./emulator median, p95 |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for r in holdout["regions"]:
-            ri, re_ = r["interpolation"], r["emulator"]
-            top = "" if r["teff_hi"] >= 1e8 else f"{r['teff_hi']:.0f}"
-            lines.append(
-                f"| {r['teff_lo']:.0f}–{top} | {ri['n_nodes']} | {ri['median']:.5f} | "
-                f"{ri['p95']:.5f} | {re_['median']:.5f} | {re_['p95']:.5f} | "
-                f"{ri['median'] / re_['median']:.2f}, {ri['p95'] / re_['p95']:.2f} |")
-        lines.append("")
-    if holdout.get("nodes"):
-        lines += [
-            "| teff | logg | [M/H] | interp. median | interp. p95 | emulator median | emulator p95 |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {n['teff']:.0f} | {n['logg']:.2f} | {n['m_h']:+.2f} | {n['interpolation_median']:.5f} | "
-            f"{n['interpolation_p95']:.5f} | {n['emulator_median']:.5f} | {n['emulator_p95']:.5f} |"
-            for n in holdout["nodes"]
-        ]
-        lines.append("")
-    return lines
 
 
 def _report(
@@ -629,139 +384,6 @@ def _report(
     return {"emulator_accuracy.md": "\n".join(lines).encode(), "emulator_accuracy.png": png.getvalue()}
 
 
-#: First wavelength [Å] a BOSS model *without* the continuum's jumps may fit: real
-#: flux-calibrated spectra fitted from 3,600 Å (across the Balmer jump, which a smooth response
-#: cannot follow) came back +0.2 to +1.2 dex in log g; from 3,750 and 3,900 Å they did not
-#: (336 MILES/STELIB stars, docs/synthesis.md, "The continuum's jumps").
-NO_JUMP_BLUE_LIMIT = 3900.0
-
-#: Above :data:`HOT_TEFF` [K] a BOSS fit starts no bluer than :data:`HOT_BLUE_LIMIT` [Å] (the
-#: fit options' ``blue_limit_outside``): from 3,900 Å the v3 BOSS bundle fitted 22 in-box real
-#: B stars (≥ 14,000 K) 7.2 % too cool at median with twice the reduced χ², from 4,450 Å
-#: 3.0 %; below 10,000 K the blue range is the better one ([M/H] −0.14 / −0.26 / −0.10 against
-#: −0.20 / −0.33 / −0.36 at 6.0–6.4 / 6.4–7.5 / 7.5–10 kK; docs/fitting.md).
-HOT_TEFF = 10000.0
-HOT_BLUE_LIMIT = 4450.0
-
-#: The interstellar lines and bands a BOSS fit leaves out above :data:`HOT_TEFF` (the fit
-#: options' ``masked_bands_outside``) [Å, vacuum, the observatory's frame]: Ca II K and H,
-#: the DIB at 4428 Å (FWHM ≈ 20 Å), the DIBs at 5780 and 5797, Na I D, the DIBs at 6284 and
-#: 6614 — each ± 3 Gaussian σ of its width at R ≈ 2,000 plus 20 km/s of gas motion. A hot
-#: star's own lines there are weak, and a reddened sight line's gas (E(B−V) 0–1) biased the
-#: v3 BOSS bundle's [M/H] by +0.05 dex at median and up to 0.5 dex in the realistic
-#: simulations; masked, the bias is gone and clean spectra lose nothing measurable. Cooler
-#: stars keep the bands: their stellar Ca II K and Na D carry [M/H] (masking them for every
-#: star moved the real F and A stars' [M/H] by −0.03 to −0.10 dex; docs/fitting.md,
-#: "Refits", and docs/validation/diagnosis/interstellar/).
-INTERSTELLAR_BANDS: tuple[tuple[float, float], ...] = (
-    (3931.0, 3938.5), (3967.5, 3971.5), (4409.0, 4450.0), (5778.0, 5802.0),
-    (5888.0, 5901.0), (6277.5, 6293.5), (6611.5, 6619.5),
-)
-
-
-#: A new bundle's ``unconstrained_error`` fit option: [M/H] with a covariance error above
-#: 0.3 dex is flagged ``M_H_UNCONSTRAINED`` (a warning). The v3 APOGEE bundle's 200 realistic
-#: truth-v1 fits at S/N 50: 63 % flagged (12 % of those below 10,000 K), [M/H] RMS 0.93 on the
-#: flagged against 0.25 on the rest (S/N ∞: 40 %, 1.05 against 0.20); the H band above
-#: 10,000 K has almost no metal lines. The v2 BOSS bundle's fits never reach it
-#: (docs/validation/v3/README.md).
-UNCONSTRAINED_ERROR: dict[str, float] = {"m_h": 0.3}
-
-
-def default_fit_range(
-    instrument: str, model_lo: float, model_hi: float, jumps: bool = False
-) -> tuple[list[float], int]:
-    """A new bundle's fitted wavelength range and number of response terms.
-
-    The range is what the model covers, less 0.5 % at each end (room for the RV search and
-    the LSF wings), within what the instrument records
-    (:data:`~zeta_payne.bundles.manifest.INSTRUMENT_COVERAGE`: BOSS 3,600–10,400 Å for a v3
-    grid); a model that does not reach 2 % below the authors' range (a v2 grid from 4,400 Å)
-    keeps the authors' 4,500–10,170 Å. Response terms: 15 over the authors' range (the paper),
-    in proportion to the ln λ span otherwise, 8–20.
-
-    Parameters
-    ----------
-    instrument : {"boss", "apogee"}
-    model_lo, model_hi : float
-        The model's first and last wavelength [Å].
-    jumps : bool
-        Whether the model carries the continuum's jumps (trained with a continuum grid).
-        Without them a BOSS fit starts no bluer than :data:`NO_JUMP_BLUE_LIMIT`.
-
-    Returns
-    -------
-    fit_range : [float, float]
-        [Å]
-    n_chebyshev : int
-    """
-    cover_lo, cover_hi = INSTRUMENT_COVERAGE[instrument]
-    default_lo, default_hi = INSTRUMENT_DEFAULTS[instrument]["wavelength_range"]
-    fit_range = [max(cover_lo, model_lo * 1.005), min(cover_hi, model_hi / 1.005)]
-    if instrument == "boss" and not jumps:
-        fit_range[0] = max(fit_range[0], NO_JUMP_BLUE_LIMIT)
-    if fit_range[0] >= default_lo * 0.98:
-        fit_range = [max(default_lo, fit_range[0]), min(default_hi, fit_range[1])]
-    span = np.log(fit_range[1] / fit_range[0]) / np.log(default_hi / default_lo)
-    return fit_range, int(np.clip(round(15 * span), 8, 20))
-
-
-def hot_fit_range(instrument: str, fit_range: Sequence[float]) -> dict:
-    """The ``fit_defaults`` entry that fits hot stars from :data:`HOT_BLUE_LIMIT` (empty when the
-    range starts there or redder, or the instrument is not BOSS).
-
-    Parameters
-    ----------
-    instrument : {"boss", "apogee"}
-    fit_range : (float, float)
-        The bundle's fitted range [Å] (:func:`default_fit_range`).
-    """
-    if instrument != "boss" or fit_range[0] >= HOT_BLUE_LIMIT:
-        return {}
-    return {"blue_limit_outside": {"label": "teff", "range": [0.0, HOT_TEFF], "value": HOT_BLUE_LIMIT}}
-
-
-def hot_interstellar_mask(instrument: str) -> dict:
-    """The ``fit_defaults`` entry that leaves :data:`INTERSTELLAR_BANDS` out of hot stars' fits
-    (``masked_bands_outside`` above :data:`HOT_TEFF`; empty for APOGEE: the H band's own
-    diffuse band at 15,273 Å is neither simulated nor measured here).
-
-    Parameters
-    ----------
-    instrument : {"boss", "apogee"}
-    """
-    if instrument != "boss":
-        return {}
-    bands = [list(band) for band in INTERSTELLAR_BANDS]
-    return {"masked_bands_outside": {"label": "teff", "range": [0.0, HOT_TEFF], "bands": bands}}
-
-
-#: The continuum's Paschen edge [Å, vacuum; 8,205.9 Å in air, ``zeta_payne.grids.continuum``].
-#: A BOSS model without the continuum's jumps gets a separate response series on each side of
-#: it (fit option ``response_segments``): the step (up to 19 % in A stars) is no smooth
-#: response's shape. Measured on 60 realistic v3-truth fits at S/N 100 (the same cases), median
-#: |Δteff| at 8–10 / 10–15 / 15–20 kK: one response 6.8 / 12.0 / 11.7 %, a fit stopped at
-#: 8,150 Å 0.50 / 0.66 / 0.89 %, two responses 0.43 / 0.45 / 0.65 % (docs/validation/v3).
-PASCHEN_EDGE = 8208.0
-
-
-def jump_segments(instrument: str, fit_range: Sequence[float], jumps: bool = False) -> dict:
-    """The ``fit_defaults`` entry that breaks the response at the Paschen edge (empty for
-    APOGEE, for a model that emits the jumps, or a range that does not cross the edge).
-
-    Parameters
-    ----------
-    instrument : {"boss", "apogee"}
-    fit_range : (float, float)
-        The bundle's fitted range [Å].
-    jumps : bool
-        Whether the model carries the continuum's jumps.
-    """
-    if instrument != "boss" or jumps or not fit_range[0] < PASCHEN_EDGE < fit_range[1]:
-        return {}
-    return {"response_segments": [PASCHEN_EDGE]}
-
-
 def train_bundle(
     grid_path: str | Path,
     spec: TrainingSpec,
@@ -849,7 +471,7 @@ def train_bundle(
     held = None
     if spec.holdout_grid:
         held = holdout_errors(grid, weights,
-                              _holdout_on_grid(spec.holdout_grid, spec.instrument, grid),
+                              holdout_on_grid(spec.holdout_grid, spec.instrument, grid),
                               pixels, label_names,
                               None if response is None else {"v_micro": response.reference},
                               continuum=continuum)
