@@ -15,7 +15,9 @@ bundle that produced the row; ``result_flags`` with one named ``flag_*`` bit per
 
 from __future__ import annotations
 
-from peewee import FloatField, IntegerField, TextField
+from typing import Any
+
+from peewee import Expression, FloatField, IntegerField, TextField
 from playhouse.hybrid import hybrid_property
 
 from zeta_payne.astra.compat import BitField, PipelineOutputModel
@@ -123,7 +125,7 @@ class FlagSummary:
         return bool(int(self.result_flags or 0) & int(BAD_MASK))
 
     @flag_bad.expression
-    def flag_bad(cls):  # noqa: N805
+    def flag_bad(cls) -> Expression:  # noqa: N805
         return cls.result_flags.bin_and(int(BAD_MASK)) != 0
 
     @hybrid_property
@@ -132,7 +134,7 @@ class FlagSummary:
         return bool(int(self.result_flags or 0) & int(WARN_MASK))
 
     @flag_warn.expression
-    def flag_warn(cls):  # noqa: N805
+    def flag_warn(cls) -> Expression:  # noqa: N805
         return cls.result_flags.bin_and(int(WARN_MASK)) != 0
 
 
@@ -253,7 +255,7 @@ class ZetaPayne(FlagSummary, PipelineOutputModel):
     model_flux_path = TextField(null=True, help_text="Model flux FITS product")
 
     @classmethod
-    def from_spectrum(cls, spectrum, **kwargs):  # noqa: ANN001, ANN206 - ASTRA's signature
+    def from_spectrum(cls, spectrum: Any, **kwargs: Any) -> ZetaPayne:
         """A row for ``spectrum`` with **every** column set (NULL where no value is given).
 
         ASTRA's decorator inserts a batch with ``insert_many(r.__data__ ...)``, and peewee

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import numpy.typing as npt
 
 from zeta_payne.bundles.bundle import Bundle, save_bundle
 from zeta_payne.bundles.manifest import INSTRUMENT_DEFAULTS, LabelSpec, Manifest
@@ -28,7 +29,13 @@ TOY_LABELS: tuple[LabelSpec, ...] = (
 
 
 def toy_weights(
-    wavelength: np.ndarray, n_hidden: int, n_lines: int, n_labels: int, seed: int, x_min, x_max
+    wavelength: np.ndarray,
+    n_hidden: int,
+    n_lines: int,
+    n_labels: int,
+    seed: int,
+    x_min: npt.ArrayLike,
+    x_max: npt.ArrayLike,
 ) -> EmulatorWeights:
     """Random emulator weights whose outputs are sums of Gaussian lines.
 

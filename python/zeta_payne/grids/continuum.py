@@ -18,6 +18,7 @@ over a grid's nodes and writes the result as a node grid).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,8 +78,8 @@ def synthesize_continuum(
     logg: float,
     m_h: float,
     wave_air: np.ndarray,
-    linelist,
-    atmosphere,
+    linelist: Any,
+    atmosphere: Any,
     v_micro: float = 2.0,
 ) -> np.ndarray:
     """SME's continuum flux of one node at the given wavelengths.

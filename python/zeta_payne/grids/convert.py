@@ -15,6 +15,7 @@ import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,10 @@ from .format import (
     write_json_atomic,
 )
 from .sme import vacuum_to_air
+
+if TYPE_CHECKING:
+    from .importers import ImportedGrid
+    from .nodes import NodeGrid
 
 __all__ = ["degrade_node_grid", "model_grid_within", "write_imported_grid"]
 
@@ -75,7 +80,7 @@ def model_grid_within(
 
 
 def write_imported_grid(
-    grid,
+    grid: ImportedGrid,
     out: str | Path,
     instrument: str,
     fixed: dict[str, float] | None = None,
@@ -181,8 +186,8 @@ def write_imported_grid(
     return {"nodes": len(nodes), "npix": model.npix, "wave_range": wave_range, "dropped": dropped}
 
 
-def degrade_node_grid(source, source_resolution: float, wavelength: np.ndarray,
-                      resolution: float):
+def degrade_node_grid(source: NodeGrid, source_resolution: float, wavelength: np.ndarray,
+                      resolution: float) -> NodeGrid:
     """A node grid stored at a higher resolution, seen at a model grid's resolution and pixels.
 
     What a held-out synthesis set (the synthesis-truth sets are stored at BOSS R 20,000 and

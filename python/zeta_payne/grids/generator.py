@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
+    from zeta_payne.bundles.bundle import Bundle
+    from zeta_payne.grids.nodes import NodeGrid
     from zeta_payne.grids.vmicro import VMicroResponse
 
 __all__ = ["EmulatorGenerator", "GridGenerator", "SpectrumGenerator"]
@@ -69,14 +71,14 @@ class GridGenerator:
 
     def __init__(
         self,
-        grid,
+        grid: NodeGrid,
         label_names: Sequence[str] = ("teff", "logg", "v_sini", "m_h"),
         resolution: float | None = None,
         epsilon: float = 0.6,
         instrument: str | None = None,
         response: VMicroResponse | None = None,
         missing: str = "raise",
-        continuum=None,
+        continuum: NodeGrid | None = None,
     ) -> None:
         self.grid = grid
         self.continuum = continuum
@@ -138,7 +140,7 @@ def _manifest_resolution(manifest: dict | None, instrument: str | None) -> float
 class EmulatorGenerator:
     """A bundle's network as a generator (labels in the bundle's input order)."""
 
-    def __init__(self, bundle) -> None:
+    def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
         self.label_names = bundle.manifest.label_names
         self.wavelength = bundle.grid.wavelength

@@ -31,11 +31,15 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..exceptions import GridError
 from .format import LABEL_NAMES
+
+if TYPE_CHECKING:
+    from .nodes import NodeGrid
 
 __all__ = ["ImportedGrid", "read_gssp_grid", "read_authors_npz", "AUTHORS_LABEL_ORDER"]
 
@@ -83,7 +87,7 @@ class ImportedGrid:
     def __len__(self) -> int:
         return self.labels.shape[0]
 
-    def to_node_grid(self, fixed: dict[str, float] | None = None):
+    def to_node_grid(self, fixed: dict[str, float] | None = None) -> NodeGrid:
         """A :class:`~zeta_payne.grids.nodes.NodeGrid` over (teff, logg, m_h).
 
         Parameters

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def air_to_vacuum(wave_air: np.ndarray) -> np.ndarray:
     return wave_vac
 
 
-def load_linelist(path: str | Path):
+def load_linelist(path: str | Path) -> Any:
     """Read a merged line list (CSV, optionally gzipped) into a sorted pandas DataFrame.
 
     Parameters
@@ -122,7 +123,7 @@ def synthesize_node(
     logg: float,
     m_h: float,
     segments_air: Sequence[tuple[float, float]],
-    linelist,
+    linelist: Any,
     atmosphere_grid: KuruczGrid,
     dlnlambda: float | Sequence[float] = 2.5e-6,
     v_micro: float = 2.0,
@@ -194,8 +195,8 @@ def synthesize_sme(
     logg: float,
     m_h: float,
     waves_air: Sequence[np.ndarray],
-    lines,
-    atmosphere,
+    lines: Any,
+    atmosphere: Any,
     v_micro: float = 2.0,
     settings: dict | None = None,
     linelist_mode: str = "all",

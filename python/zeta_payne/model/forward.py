@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -344,7 +345,9 @@ class ForwardModel:
             self.j_lo : self.j_hi
         ].to(self.device, torch.float32)
 
-    def folded_levels(self, v_levels: npt.ArrayLike, pixels: np.ndarray | None = None):
+    def folded_levels(
+        self, v_levels: npt.ArrayLike, pixels: np.ndarray | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The last layer folded with LSF and Doppler shift at a set of RVs (float32).
 
         ``M_k = S_{v_k} · C · W2`` and ``m_k = S_{v_k} · C · b2``, so that the normalised

@@ -10,10 +10,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import torch
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = [
     "FWHM_TO_SIGMA",
@@ -57,7 +61,7 @@ class BandOperator:
         taps = np.arange(self.weights.shape[1])
         return np.clip(self.start[:, None] + taps[None, :], 0, self.n_in - 1)
 
-    def to_scipy(self):
+    def to_scipy(self) -> sparse.csr_matrix:
         """As a :class:`scipy.sparse.csr_matrix`."""
         from scipy import sparse
 
@@ -65,7 +69,9 @@ class BandOperator:
         rows = np.repeat(np.arange(m), t)
         return sparse.csr_matrix((self.weights.ravel(), (rows, self.columns().ravel())), shape=self.shape)
 
-    def to_torch(self, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
+    def to_torch(
+        self, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
         """As a torch sparse CSR tensor on ``device``."""
         m, t = self.weights.shape
         # A fixed number of entries per row: the CSR arrays follow directly from the band

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ import torch
 from zeta_payne.grids.stencil import parse_points
 from zeta_payne.model.emulator import Emulator, EmulatorWeights
 from zeta_payne.training.labels import LABELS
+
+if TYPE_CHECKING:
+    from zeta_payne.grids.nodes import NodeGrid
 
 __all__ = [
     "HOLDOUT_TEFF_REGIONS",
@@ -44,7 +48,7 @@ def stencil_text(stencil: str | Sequence[int] | None) -> str:
                      for p, n in zip(points, ("teff", "log g", "[M/H]"), strict=True))
 
 
-def node_interpolation_errors(grid, pixels: slice, max_nodes: int = 200) -> dict[str, float]:
+def node_interpolation_errors(grid: NodeGrid, pixels: slice, max_nodes: int = 200) -> dict[str, float]:
     """|Δflux| of nodes left out of the lattice and interpolated from their coarser level.
 
     For each refinement level after the first, the nodes that level adds are predicted by
@@ -92,7 +96,7 @@ HOLDOUT_TEFF_REGIONS = ((0.0, 8000.0), (8000.0, 10000.0), (10000.0, 15000.0), (1
                         (20000.0, 1e9))
 
 
-def holdout_on_grid(path: str | Path, instrument: str, grid):
+def holdout_on_grid(path: str | Path, instrument: str, grid: NodeGrid) -> NodeGrid:
     """The held-out syntheses at ``path`` on the training grid's pixels and resolution.
 
     A held-out set stored at a higher resolution (the synthesis-truth sets) is degraded to
@@ -119,13 +123,13 @@ def holdout_on_grid(path: str | Path, instrument: str, grid):
 
 
 def holdout_errors(
-    grid,
+    grid: NodeGrid,
     weights: EmulatorWeights,
-    holdout,
+    holdout: NodeGrid,
     pixels: slice,
     label_names: Sequence[str] = LABELS,
     fixed: Mapping[str, float] | None = None,
-    continuum=None,
+    continuum: NodeGrid | None = None,
 ) -> dict:
     """|Δflux| at held-out synthesized nodes: node interpolation and emulator (v sin i = 0).
 
@@ -252,7 +256,7 @@ def emulator_errors(
     return out
 
 
-def holdout_markdown(holdout: dict, grid_label: str, stencil) -> list[str]:
+def holdout_markdown(holdout: dict, grid_label: str, stencil: str | Sequence[int] | None) -> list[str]:
     """The accuracy report's section on one held-out synthesis set (markdown lines).
 
     Parameters

@@ -13,10 +13,14 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zeta_payne.exceptions import BundleError
+
+if TYPE_CHECKING:
+    from zeta_payne.bundles.bundle import Bundle
 
 __all__ = ["bundle_holdout", "replace_holdout_sections"]
 
@@ -67,7 +71,7 @@ def _pixels(bundle, wavelength: np.ndarray) -> slice:
 
 
 def bundle_holdout(
-    bundle,
+    bundle: Bundle,
     holdout_paths: Sequence[str | Path],
     grid_path: str | Path | None = None,
 ) -> tuple[list[dict], list[str]]:

@@ -29,7 +29,7 @@ from zeta_payne.bundles.bundle import Bundle, save_bundle
 from zeta_payne.bundles.manifest import INSTRUMENT_COVERAGE, INSTRUMENT_DEFAULTS, LabelSpec, Manifest
 from zeta_payne.grids.coverage import logg_floor
 from zeta_payne.grids.generator import GridGenerator
-from zeta_payne.grids.nodes import complete_lattice
+from zeta_payne.grids.nodes import NodeGrid, complete_lattice
 from zeta_payne.grids.stencil import parse_points
 from zeta_payne.model.emulator import Emulator, EmulatorWeights
 from zeta_payne.training.accuracy import (
@@ -165,7 +165,7 @@ class TrainingSpec:
 
 
 def training_box(
-    lattice,
+    lattice: NodeGrid,
     source: str = "paper",
     label_ranges: Sequence[tuple[str, float, float]] = (),
     v_micro: tuple[float, float] | None = None,

@@ -6,10 +6,14 @@ import csv
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zeta_payne.validation.calibrate import CalibrationReport
+
+if TYPE_CHECKING:
+    from zeta_payne.bundles.bundle import Bundle
 
 __all__ = ["write_calibration_report"]
 
@@ -27,7 +31,7 @@ def _snr(x: float) -> str:
 def write_calibration_report(
     report: CalibrationReport,
     folder: str | Path,
-    bundle,
+    bundle: Bundle,
     check: bool = False,
     independent: CalibrationReport | None = None,
 ) -> Path:

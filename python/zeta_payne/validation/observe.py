@@ -33,6 +33,7 @@ The result is the pixel arrays of an SDSS file (``wavelength``, ``flux``, ``ivar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +54,9 @@ from zeta_payne.validation.sed import planck_flambda
 from zeta_payne.validation.simulate import instrument_pixels
 from zeta_payne.validation.sky import sky_residual, sky_spectrum
 from zeta_payne.validation.telluric import TELLURIC_BANDS, telluric_depth
+
+if TYPE_CHECKING:
+    from zeta_payne.spectrum import Spectrum
 
 __all__ = ["ObservationModel", "observe_realistic", "realistic_spectrum"]
 
@@ -143,7 +147,7 @@ class ObservationModel:
     interstellar: bool = False
     exclude_bits: int = 0
 
-    def value(self, name: str, instrument: str):
+    def value(self, name: str, instrument: str) -> Any:
         """A field's value for ``instrument`` (its default where the field is ``None``)."""
         given = getattr(self, name)
         return DEFAULTS[instrument][name] if given is None else given
@@ -318,7 +322,7 @@ def realistic_spectrum(
     snr: float | None,
     rng: np.random.Generator,
     model: ObservationModel | None = None,
-):
+) -> tuple[Spectrum, dict[str, float | np.ndarray]]:
     """:func:`observe_realistic`, read into the fitter's ``Spectrum`` by the SDSS readers' code.
 
     Returns

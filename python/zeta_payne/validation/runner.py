@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,11 @@ from zeta_payne.environment import package_versions
 from zeta_payne.fitting.options import FitOptions
 from zeta_payne.fitting.presearch import sobol_unit
 from zeta_payne.fitting.region import below_logg_floor
+
+if TYPE_CHECKING:
+    from zeta_payne.bundles.bundle import Bundle
+    from zeta_payne.grids.nodes import NodeGrid
+    from zeta_payne.validation.observe import ObservationModel
 
 __all__ = [
     "TRUTH_LABELS",
@@ -64,7 +70,7 @@ TRUTH_LABELS = {
 }
 
 
-def provenance_grid(bundle) -> Path | None:
+def provenance_grid(bundle: Bundle) -> Path | None:
     """The node grid a bundle was trained on, as a folder that exists here.
 
     The trainer records the grid path it was given, usually relative to the directory it
@@ -80,7 +86,7 @@ def provenance_grid(bundle) -> Path | None:
     return _find_grid(bundle, bundle.manifest.provenance.get("grid_path"))
 
 
-def provenance_vmicro_grids(bundle) -> tuple[Path, ...] | None:
+def provenance_vmicro_grids(bundle: Bundle) -> tuple[Path, ...] | None:
     """The v_micro response grids a bundle was trained with, as folders that exist here.
 
     Found as :func:`provenance_grid` finds the main grid.
@@ -96,7 +102,7 @@ def provenance_vmicro_grids(bundle) -> tuple[Path, ...] | None:
     return None if any(f is None for f in found) else found
 
 
-def provenance_continuum_grid(bundle) -> Path | None:
+def provenance_continuum_grid(bundle: Bundle) -> Path | None:
     """The continuum jump-factor grid a bundle was trained with, as a folder that exists here.
 
     Returns
@@ -129,7 +135,7 @@ def _find_grid(bundle, recorded: str | None) -> Path | None:
     return None
 
 
-def coarsen(grid, level: int):
+def coarsen(grid: NodeGrid, level: int) -> NodeGrid:
     """The node grid restricted to its refinement levels ``0..level`` (a coarser node spacing).
 
     Used for the *model-mismatch* study: a bundle trained on the full grid is tested on
@@ -192,12 +198,12 @@ class StudyResult:
 
 
 def test_labels(
-    bundle,
+    bundle: Bundle,
     n: int,
     seed: int,
     rv_range: tuple[float, float] = (-50.0, 50.0),
     keep: Callable[[np.ndarray], np.ndarray] | None = None,
-):
+) -> tuple[np.ndarray, np.ndarray]:
     """Sobol test points over the bundle's trained box (free labels), fixed labels at their values.
 
     The scrambling seed is offset from the training seeds, so the points never coincide
@@ -268,7 +274,7 @@ def pin_truth_labels(
     return out
 
 
-def training_overlap(bundle, labels: np.ndarray) -> dict | None:
+def training_overlap(bundle: Bundle, labels: np.ndarray) -> dict | None:
     """How close the test points come to the bundle's training points.
 
     Distances are measured in the network's scaled box (each label mapped to a unit range),
@@ -477,8 +483,8 @@ def run_study(
     options: FitOptions,
     processes: int = 2,
     seed: int = 0,
-    progress=None,
-    observation=None,
+    progress: Callable[[int, int], None] | None = None,
+    observation: ObservationModel | None = None,
     cases: dict[str, np.ndarray] | None = None,
     batch_size: int = 16,
 ) -> StudyResult:

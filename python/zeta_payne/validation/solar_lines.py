@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,8 +44,8 @@ SOLAR_LINES: tuple[tuple[str, float, float], ...] = (
 
 
 def isolated_equivalent_width(
-    line,
-    atmosphere,
+    line: Any,
+    atmosphere: Any,
     teff: float,
     logg: float,
     m_h: float,

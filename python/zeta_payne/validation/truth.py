@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zeta_payne.grids.nodes import NodeGrid, label_keys
+
+if TYPE_CHECKING:
+    from zeta_payne.bundles.bundle import Bundle
 
 __all__ = ["SynthesisGenerator", "default_points_file", "point_kinds", "read_truth_points", "synthesis_cases"]
 
@@ -99,7 +103,7 @@ def point_kinds(
 
 def synthesis_cases(
     stored: np.ndarray,
-    bundle,
+    bundle: Bundle,
     n: int,
     seed: int,
     rv_range: tuple[float, float] = (-50.0, 50.0),

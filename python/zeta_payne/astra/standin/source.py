@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from peewee import AutoField, BigIntegerField, DateTimeField, FloatField, IntegerField, TextField
+from peewee import AutoField, BigIntegerField, DateTimeField, Expression, FloatField, IntegerField, TextField
 from playhouse.hybrid import hybrid_method
 
 from zeta_payne.astra.standin.base import BaseModel
@@ -39,11 +39,11 @@ class Source(BaseModel):
     modified = DateTimeField(default=datetime.datetime.now)
 
     @hybrid_method
-    def assigned_to_program(self, program: str):
+    def assigned_to_program(self, program: str) -> bool:
         """Whether the source is a target of a carton in ``program`` (bool, or SQL on the class)."""
         return f",{program}," in (self.sdss5_programs or "")
 
     @assigned_to_program.expression
-    def assigned_to_program(cls, program: str):  # noqa: N805
+    def assigned_to_program(cls, program: str) -> Expression:  # noqa: N805
         return cls.sdss5_programs.contains(f",{program},")
 # fmt: on
