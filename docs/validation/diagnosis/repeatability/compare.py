@@ -24,7 +24,7 @@ def main(here: str) -> None:
     print("| compared with `one-a` | label | fits moved > 1e-6 of their error | largest move | "
           "largest move / error |")
     print("|---|---|---|---|---|")
-    for run in ("one-b", "two"):
+    for run in ("one-b", "two", "batch-8", "batch-24"):
         other = load(root / run)
         assert [r["index"] for r in other] == [r["index"] for r in ref]
         for label in LABELS:
