@@ -52,7 +52,7 @@ from zeta_payne.spectrum import Spectrum
 if TYPE_CHECKING:
     from zeta_payne.fitting.fitter import Fitter
 
-__all__ = ["BatchedFit", "EVALUATION_LIMIT_MESSAGE", "memory_batch_size", "working_set_bytes"]
+__all__ = ["BatchedFit", "EVALUATION_LIMIT_MESSAGE", "memory_batch_size", "pixel_bucket", "working_set_bytes"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,37 @@ CPU_MEMORY_BUDGET = 768 * 2**20
 CPU_WORKER_LIMIT = 1200 * 2**20
 #: The least a CPU batch may take whatever the process already holds [bytes].
 CPU_MIN_BUDGET = 128 * 2**20
+
+
+def pixel_bucket(n_pixels: int) -> int:
+    """The length a spectrum of ``n_pixels`` fitted pixels is padded to in a batch.
+
+    Sums over pixels and QR factorisations round differently with the length of the
+    zero padding, so a spectrum's fit would depend on how long its batch-mates are. Each
+    spectrum is instead padded to a length fixed by its own: ``n_pixels`` rounded up to a
+    sixteenth of its power of two, and to a multiple of 8 (at most 1/16 more pixels beyond
+    128; 7,801 → 7,936, 3,541 → 3,584), and only spectra of the same length are fitted
+    together (:class:`BatchedFit`).
+
+    Parameters
+    ----------
+    n_pixels : int
+
+    Returns
+    -------
+    int
+    """
+    n = max(1, int(n_pixels))
+    step = 1 << max(3, n.bit_length() - 5)  # a multiple of 8: rows 64-byte aligned
+    return -(-n // step) * step
+
+
+def _pixel_groups(lengths: Sequence[int]) -> list[list[int]]:
+    """Indices of ``lengths`` grouped by :func:`pixel_bucket`, each group in input order."""
+    groups: dict[int, list[int]] = {}
+    for k, n in enumerate(lengths):
+        groups.setdefault(pixel_bucket(n), []).append(k)
+    return list(groups.values())
 
 
 def working_set_bytes(n_pixels: int, n_params: int, n_labels: int) -> int:
@@ -233,11 +264,22 @@ class BatchedFit:
             preps.append(prep)
             models.append(fitter._forward(prep, prep.used))
             where.append(i)
-        timing: dict[str, float] = {"prepare": time.perf_counter() - t_start}
-        given = None if starts is None else [starts[i] for i in where]
-        if preps:
-            for i, result in zip(where, self._fit_prepared(preps, models, timing, given), strict=True):
-                results[i] = result
+        prepare = time.perf_counter() - t_start
+        for group in _pixel_groups([p.flux.size for p in preps]):
+            # a spectrum alone in its group is fitted beside a copy of itself: no kernel
+            # then meets a batch of one, which rounds differently (see ``pixel_bucket``)
+            members = group if len(group) > 1 else group * 2
+            given = None if starts is None else [starts[where[k]] for k in members]
+            timing: dict[str, float] = {"prepare": prepare * len(members) / len(preps)}
+            fitted = self._fit_prepared(
+                [preps[k] for k in members],
+                [models[k] for k in members],
+                timing,
+                given,
+                n_pad=pixel_bucket(max(preps[k].flux.size for k in group)),
+            )
+            for k, result in zip(group, fitted, strict=False):
+                results[where[k]] = result
         total = time.perf_counter() - t_start
         for result in results:
             result.timing["total"] = total / len(spectra)
@@ -270,11 +312,12 @@ class BatchedFit:
         models: list[ForwardModel],
         timing: dict[str, float],
         starts: Sequence[tuple[np.ndarray, float]] | None = None,
+        n_pad: int | None = None,
     ) -> list[FitResult]:
         fitter, opt = self.fitter, self.fitter.options
         dev, f64 = self.device, torch.float64
         n = len(preps)
-        batch = BatchedForward(models, fitter._emulator64, dev, emulator32=fitter.emulator)
+        batch = BatchedForward(models, fitter._emulator64, dev, emulator32=fitter.emulator, n_pad=n_pad)
         flux = torch.zeros((n, batch.n_max), dtype=f64, device=dev)
         weight = torch.zeros_like(flux)
         for b, prep in enumerate(preps):
@@ -305,7 +348,12 @@ class BatchedFit:
             """Pre-search χ² ``(B, K)`` of ``K`` candidates per spectrum (labels (B, K, L), RV (B, K))."""
             # the model in float32 (errors ~1e-7 move χ² by ~1e-3), the χ² in float64
             model = batch.normalized_columns(labels, v_rad, dtype=torch.float32)[:, :, ::stride].double()
-            return varpro_chi2_moments(model, flux_s, weight_s, design_s, moments_s, maps_s)
+            arrays = (model, flux_s, weight_s, design_s, moments_s)
+            parts = [  # each spectrum alone
+                varpro_chi2_moments(*(_own(t[b : b + 1]) for t in arrays), maps_s)
+                for b in range(model.shape[0])
+            ]
+            return torch.cat(parts)
 
         # ---- pre-search
         t = time.perf_counter()
@@ -330,18 +378,26 @@ class BatchedFit:
         # ---- least squares: response projected out, then the polish
         t = time.perf_counter()
 
+        n_pix = [p.flux.size for p in preps]
+
         def projected(x: torch.Tensor, rows: torch.Tensor):
+            # each row on its own pixels (no padding, no batch-mates in any product)
             rows = spectrum_of[rows]
             norm, dnorm = batch.normalized_and_jacobian(full_labels(x), x[:, -1], rows)
-            s = sw[rows]
-            design = batch.design[rows]
-            a = design * (s * norm)[:, :, None]
-            q, r = torch.linalg.qr(a)
-            proj = (q.transpose(1, 2) @ swf[rows, :, None]).squeeze(-1)
-            coeffs = _triangular_solve(r, proj, a, swf[rows])
-            resid = (q @ proj[:, :, None]).squeeze(-1) - swf[rows]
-            d = (s * (design @ coeffs[:, :, None]).squeeze(-1))[:, :, None] * dnorm[:, :, columns]
-            jac = d - q @ (q.transpose(1, 2) @ d)
+            resid = torch.zeros_like(norm)
+            jac = torch.zeros((len(rows), norm.shape[1], len(columns)), dtype=f64, device=dev)
+            coeffs = torch.empty((len(rows), batch.design.shape[2]), dtype=f64, device=dev)
+            for i, b in enumerate(rows.tolist()):
+                m = n_pix[b]
+                s, design, target = _own(sw[b, :m]), _own(batch.design[b, :m]), _own(swf[b, :m])
+                a = design * (s * norm[i, :m])[:, None]
+                q, r = torch.linalg.qr(a)
+                proj = q.T @ target
+                c = _triangular_solve(r, proj, a, target)
+                coeffs[i] = c
+                resid[i, :m] = q @ proj - target
+                d = (s * (design @ c))[:, None] * dnorm[i, :m][:, columns]
+                jac[i, :m] = d - q @ (q.T @ d)
             return resid, jac, coeffs
 
         lower, upper = self._bounds(0, n_rows)
@@ -352,10 +408,12 @@ class BatchedFit:
         def polish(x: torch.Tensor, rows: torch.Tensor):
             rows = spectrum_of[rows]
             norm, dnorm = batch.normalized_and_jacobian(full_labels(x), x[:, n_free], rows)
-            design = batch.design[rows]
-            resp = (design @ x[:, n_free + 1 :, None]).squeeze(-1)
+            resp = torch.stack(
+                [_own(batch.design[b]) @ _own(x[i, n_free + 1 :]) for i, b in enumerate(rows.tolist())]
+            )
             s = sw[rows]
             resid = s * (norm * resp - flux[rows])
+            design = batch.design[rows]
             jac = torch.cat([dnorm[:, :, columns] * resp[:, :, None], design * norm[:, :, None]], dim=2)
             return resid, jac * s[:, :, None], None
 
@@ -510,9 +568,11 @@ class BatchedFit:
             # float32 as the per-spectrum parabolas (χ² differences of order one on χ² ~ N)
             v_cols = v_t[:, None].expand(-1, rows_t.shape[1])
             norm = batch.normalized_columns(rows_t, v_cols, dtype=torch.float32).double()  # (B, S, N)
-            response = (batch.design @ coeffs_t[:, :, None]).squeeze(-1)
-            resid = norm * response[:, None, :] - flux[:, None, :]
-            chi_points = ((resid**2) * weight[:, None, :]).sum(dim=2).cpu().numpy()
+            chi_points = torch.stack([  # each spectrum alone
+                (((norm[b] * (_own(batch.design[b]) @ _own(coeffs_t[b])) - flux[b]) ** 2) * weight[b])
+                .sum(dim=1)
+                for b in range(len(preps))
+            ]).cpu().numpy()
         results = []
         proj_status = proj.status.cpu().numpy()
         final_status = final.status.cpu().numpy()
@@ -608,12 +668,16 @@ def _rows(result: LMResult, rows: torch.Tensor) -> LMResult:
     })
 
 
+def _own(t: torch.Tensor) -> torch.Tensor:
+    """A fresh copy of ``t`` (a slice of a batch): the matrix kernels take other paths for
+    operands at other memory alignments, so a row's product must not depend on where in the
+    batch it sits."""
+    return t.clone(memory_format=torch.contiguous_format)
+
+
 def _triangular_solve(r: torch.Tensor, rhs: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``R⁻¹ rhs`` for every problem; least squares of ``a x = b`` where ``R`` is singular."""
-    diag = torch.diagonal(r, dim1=1, dim2=2).abs()
-    ok = (diag > 0).all(dim=1)
-    out = torch.linalg.solve_triangular(r, rhs[:, :, None], upper=True).squeeze(-1)
-    if not bool(ok.all()):
-        bad = ~ok
-        out[bad] = (torch.linalg.pinv(a[bad]) @ b[bad, :, None]).squeeze(-1)
-    return out
+    """``R⁻¹ rhs`` (``r`` (C, C), ``rhs`` (C,)); the least squares of ``a x = b`` where ``R``
+    is singular."""
+    if bool((torch.diagonal(r).abs() > 0).all()):
+        return torch.linalg.solve_triangular(r, rhs[:, None], upper=True).squeeze(-1)
+    return torch.linalg.pinv(a) @ b

@@ -1,7 +1,10 @@
 """A batched, bounded trust-region Levenberg–Marquardt least-squares solver in torch.
 
 Every problem of the batch (one spectrum each) has its own parameters, trust radius, bounds,
-evaluation count and convergence; only the problems still running are evaluated. The step
+evaluation count and convergence; only the problems still running are evaluated. A problem's
+arithmetic does not depend on which others run beside it (on a CPU, to the last bit, given an
+``evaluate`` that treats rows alone): every operation works row by row, and a problem left
+running alone runs as two identical rows, so that no kernel meets a single matrix. The step
 of each problem is the Levenberg–Marquardt step ``(JᵀJ + λ D²) p = −Jᵀr`` whose scaled norm
 ``|D p|`` fits the trust radius Δ (Moré's trust-region form: λ from the secular equation,
 solved for all problems at once on the eigenvectors of their scaled normal matrix), and Δ
@@ -64,6 +67,11 @@ class LMResult:
     status: torch.Tensor
     nfev: torch.Tensor
     last_gain: torch.Tensor
+
+
+def _own(t: torch.Tensor) -> torch.Tensor:
+    """A fresh (aligned) copy of one problem's slice of a batch."""
+    return t.clone(memory_format=torch.contiguous_format)
 
 
 def trust_region_step(
@@ -159,7 +167,11 @@ def batched_lm(
     x = torch.minimum(torch.maximum(start, lower + 1e-6 * span), upper - 1e-6 * span)
     b = x.shape[0]
     all_rows = torch.arange(b, device=x.device)
-    resid, jac, extra = evaluate(x, all_rows)
+    if b == 1:  # every evaluation at two rows or more (see the loop)
+        twice = evaluate(x.repeat(2, 1), all_rows.repeat(2))
+        resid, jac, extra = (t[:1] if t is not None else None for t in twice)
+    else:
+        resid, jac, extra = evaluate(x, all_rows)
     chi2 = (resid * resid).sum(dim=1)
     chi2_start = chi2.clone()
     nfev = torch.ones(b, dtype=torch.long, device=x.device)
@@ -177,21 +189,35 @@ def batched_lm(
         rows = torch.nonzero(status < 0).squeeze(1)
         if rows.numel() == 0:
             break
+        if rows.numel() == 1:
+            # one matrix takes other kernels than two or more (products with a vector
+            # differ in the last bits), so a problem left alone would be computed
+            # differently from the same problem among others: run it as two identical rows
+            # (every update below writes the same value twice)
+            rows = rows.repeat(2)
         xa, ja, ra = x[rows], jac[rows], resid[rows]
         if x_scale is None:
             scale[rows] = torch.maximum(scale[rows], torch.linalg.vector_norm(ja, dim=1))
         d = scale[rows]
-        a = ja.transpose(1, 2) @ ja
-        g = (ja.transpose(1, 2) @ ra[:, :, None]).squeeze(-1)
+        # one problem at a time, each from its own fresh copy: the matrix kernels take other
+        # paths for other batch shapes and other memory alignments of a row
+        own = [(_own(j), _own(r)) for j, r in zip(ja, ra, strict=True)]
+        a = torch.stack([j.T @ j for j, _ in own])
+        g = torch.stack([j.T @ r for j, r in own])
         frozen = ((xa <= lower[rows]) & (g > 0)) | ((xa >= upper[rows]) & (g < 0))
         keep = (~frozen).to(a.dtype)
         a_s = a / (d[:, :, None] * d[:, None, :]) * keep[:, :, None] * keep[:, None, :]
         g_s = g / d * keep
-        step = trust_region_step(a_s, g_s, radius[rows]) * keep / d
+        radii = radius[rows]
+        step = torch.cat(
+            [trust_region_step(_own(a_s[i : i + 1]), _own(g_s[i : i + 1]), _own(radii[i : i + 1]))
+             for i in range(len(rows))]
+        ) * keep / d
         trial = torch.minimum(torch.maximum(xa + step, lower[rows]), upper[rows])
         moved = trial - xa
         # χ² reduction the linear model predicts for the step actually taken
-        predicted = -(2.0 * (g * moved).sum(dim=1) + (moved * (a @ moved[:, :, None]).squeeze(-1)).sum(dim=1))
+        quadratic = torch.stack([_own(m) @ (_own(ai) @ _own(m)) for ai, m in zip(a, moved, strict=True)])
+        predicted = -(2.0 * (g * moved).sum(dim=1) + quadratic)
         r_new, j_new, e_new = evaluate(trial, rows)
         c_new = (r_new * r_new).sum(dim=1)
         nfev[rows] += 1

@@ -2,14 +2,17 @@
 
 The same model as :class:`~zeta_payne.model.forward.ForwardModel` (``S_v · C · NN(θ)``),
 evaluated for a batch of spectra of different lengths, LSFs and wavelength grids, padded to
-a common pixel count. The network's last layer is applied once for the whole batch over the
-union of the spectra's model-pixel windows (one matrix product that reads ``W2`` once, the
-cost that dominates one spectrum's evaluation); each spectrum's own LSF band and Doppler
-resampling follow as shifted multiply-adds and gathers, so CPU and CUDA run the same code.
+a common pixel count. Each spectrum's network rows run through the network on their own,
+the last layer on the spectrum's own model-pixel window, then its own LSF band and Doppler
+resampling as a sparse product and gathers — so no spectrum's model depends on its
+batch-mates (the matrix kernels round differently by shape; an earlier form applied the last
+layer once to the whole batch over the union of the windows and moved fits by up to an error
+bar with the batch, ``docs/validation/diagnosis/repeatability``). CPU and CUDA run the same code.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -21,7 +24,32 @@ from zeta_payne.model.emulator import NEGATIVE_SLOPE, Emulator
 from zeta_payne.model.forward import ForwardModel
 from zeta_payne.model.lsf import apply_composed, band_padded
 
-__all__ = ["BatchedForward", "keys_cubic"]
+__all__ = ["ROW_BLOCK", "BatchedForward", "keys_cubic", "log_doppler"]
+
+#: Rows of one network evaluation (:meth:`BatchedForward.network_rows`): fixed, so that a
+#: row's result does not depend on how many rows are evaluated with it.
+ROW_BLOCK = 8
+
+
+def log_doppler(beta: torch.Tensor) -> torch.Tensor:
+    """``ln D = atanh β = ½ [ln(1 + β) − ln(1 − β)]`` of every element, float64.
+
+    Each element by the same scalar routine (Python's ``math.log1p``): torch evaluates
+    ``log1p`` with a vectorised routine on whole SIMD lanes and a scalar one on the tail, which
+    round differently, so an element's value would depend on its position in the tensor —
+    that is, on its batch-mates.
+
+    Parameters
+    ----------
+    beta : torch.Tensor, shape (*)
+        ``v / c``.
+
+    Returns
+    -------
+    torch.Tensor, shape (*)
+    """
+    values = [0.5 * (math.log1p(b) - math.log1p(-b)) for b in beta.reshape(-1).tolist()]
+    return torch.tensor(values, dtype=torch.float64, device=beta.device).reshape(beta.shape)
 
 
 def keys_cubic(t: torch.Tensor, derivative: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -64,6 +92,11 @@ def keys_cubic(t: torch.Tensor, derivative: bool = True) -> tuple[torch.Tensor, 
 class BatchedForward:
     """Normalised model and its Jacobian for a batch of spectra.
 
+    Every spectrum's arithmetic has shapes fixed by that spectrum alone: the network runs on
+    its own label rows and its own model-pixel window, then its own LSF band and Doppler
+    resampling. So a spectrum's model does not change, to the last bit, with the spectra
+    that share its batch (on a CPU; measured by ``tests/unit/test_batch_independence.py``).
+
     Parameters
     ----------
     models : sequence of ForwardModel
@@ -74,6 +107,10 @@ class BatchedForward:
     emulator32 : Emulator, optional
         The float32 network ``emulator64`` was upcast from: its last layer takes the
         Jacobian's tangent columns and the float32 evaluations (the model itself stays float64).
+    n_pad : int, optional
+        Pixels every array is padded to (default: the longest spectrum's). Give one fixed by
+        each spectrum's own length (:func:`~zeta_payne.fitting.batched.pixel_bucket`) so
+        that sums over pixels do not depend on the batch.
 
     Attributes
     ----------
@@ -89,6 +126,7 @@ class BatchedForward:
         emulator64: Emulator,
         device: torch.device | str,
         emulator32: Emulator | None = None,
+        n_pad: int | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.emulator = emulator64
@@ -96,39 +134,35 @@ class BatchedForward:
         grid = models[0].grid
         self.delta = float(grid.delta)
         b = len(models)
-        self.j_lo = min(m.j_lo for m in models)
-        self.j_hi = max(m.j_hi for m in models)
-        self.n_union = self.j_hi - self.j_lo
-        self.n_max = max(m.n_pixels for m in models)
+        longest = max(m.n_pixels for m in models)
+        self.n_max = longest if n_pad is None else int(n_pad)
+        if self.n_max < longest:
+            raise ValueError(f"n_pad {n_pad} is shorter than the longest spectrum ({longest} pixels)")
         self.n_pixels = torch.tensor([m.n_pixels for m in models], device=self.device)
-        self.half = max(m.conv_band.weights.shape[1] // 2 for m in models)
         loglam = np.zeros((b, self.n_max))
         design = np.zeros((b, self.n_max, models[0].design.shape[1]))
-        self.offset = np.array([m.j_lo - self.j_lo for m in models])
         self.n_window = np.array([m.n_window for m in models])
         self.window_loglam0 = np.array([m.window_loglam0 for m in models])
         for k, m in enumerate(models):
             loglam[k, : m.n_pixels] = m.loglam
             loglam[k, m.n_pixels :] = m.loglam[-1]
             design[k, : m.n_pixels] = m.design.cpu().numpy()
-        self._conv_flat_t: torch.Tensor | None = None
         self.loglam = torch.as_tensor(loglam, dtype=dtype, device=self.device)
         self.design = torch.as_tensor(design, dtype=dtype, device=self.device)
         self.mask = torch.arange(self.n_max, device=self.device)[None, :] < self.n_pixels[:, None]
         last = emulator64.layers[-1]
-        self._w2 = last.weight.detach()[self.j_lo : self.j_hi]
-        self._b2 = last.bias.detach()[self.j_lo : self.j_hi]
-        # the float32 network's last layer (the float64 one is its exact upcast), a view
+        self._w2 = last.weight.detach()
+        self._b2 = last.bias.detach()
+        # the float32 network's last layer (the float64 one is its exact upcast)
         self._w2_32 = self._b2_32 = None
         if emulator32 is not None:
             last32 = emulator32.layers[-1]
             if last32.weight.dtype == torch.float32:
-                self._w2_32 = last32.weight.detach()[self.j_lo : self.j_hi]
-                self._b2_32 = last32.bias.detach()[self.j_lo : self.j_hi]
+                self._w2_32 = last32.weight.detach()
+                self._b2_32 = last32.bias.detach()
         self._models = list(models)
-        self._conv_csr: dict[torch.dtype, list[torch.Tensor]] = {}
         self._band_weights: dict[tuple[int, torch.dtype], torch.Tensor] = {}
-        self._offset_t = torch.as_tensor(self.offset, device=self.device)
+        self._converted: dict[torch.dtype, tuple[torch.Tensor, torch.Tensor]] = {}
         self._n_window_t = torch.as_tensor(self.n_window, dtype=dtype, device=self.device)
         self._loglam0_t = torch.as_tensor(self.window_loglam0, dtype=dtype, device=self.device)
 
@@ -136,130 +170,76 @@ class BatchedForward:
     def hidden_and_tangent(
         self, labels: torch.Tensor, tangent: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Last hidden activations ``(R, H)`` and their label derivatives ``(R, H, L)``."""
+        """Last hidden activations ``(R, H)`` and their label derivatives ``(R, L, H)``.
+
+        Every product has the rows as its first (``M``) dimension, the form in which a row's
+        result does not depend on the other rows of a product of the same shape.
+        """
         emu = self.emulator
         z = emu.scale(labels)
         dz = None
         if tangent:
             width = (emu.x_max - emu.x_min).to(torch.float64)
-            dz = torch.diag_embed((1.0 / width).expand(labels.shape[0], -1))  # (R, L, L)
+            dz = torch.diag_embed((1.0 / width).expand(labels.shape[0], -1))  # (R, L, L_in)
         for layer in emu.layers[:-1]:
             pre = layer(z)
             if dz is not None:
                 slope = torch.where(pre > 0, 1.0, NEGATIVE_SLOPE).to(torch.float64)
-                dz = torch.matmul(layer.weight, dz) * slope[:, :, None]
+                r, n_lab, n_in = dz.shape
+                dz = (dz.reshape(r * n_lab, n_in) @ layer.weight.T).reshape(r, n_lab, -1) * slope[:, None, :]
             z = torch.nn.functional.leaky_relu(pre, NEGATIVE_SLOPE)
         return z, dz
 
-    def _rest(self, columns: torch.Tensor, bias: bool, tangent_columns: bool = False) -> torch.Tensor:
-        """``W2 x [+ b2]`` on the union window for every row, zero-padded, ``(R, P_u + pad, K)``.
+    def network_rows(self, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network on the whole model grid for every row, and its label derivatives.
 
-        ``columns`` is ``(R, H, K)``: hidden vectors (and tangents) to push through the last
-        layer, as one matrix product for the whole batch; the bias is added to column 0, and
-        to the others too unless they are ``tangent_columns``.
-        """
-        r, h, k = columns.shape
-        rest = self._w2 @ columns.permute(1, 0, 2).reshape(h, r * k)
-        rest = rest.reshape(-1, r, k).permute(1, 0, 2)
-        if bias:
-            rest = rest.clone()
-            rest[:, :, 0] += self._b2
-            if k > 1 and not tangent_columns:
-                rest[:, :, 1:] += self._b2[:, None]
-        return torch.nn.functional.pad(rest, (0, 0, self.half, self.half + 3)).contiguous()
+        The hidden layers run row by row; the last layer in blocks of exactly
+        :data:`ROW_BLOCK` rows (the last block filled up with copies of its last row), with
+        the rows as the products' first dimension: a row's result is then the same whatever
+        rows share its block — the form measured to be (the union-window form that ran all
+        rows at once was not), at the cost of one read of the last layer per block.
 
-    def _bands(
-        self, v_rad: torch.Tensor, rows: torch.Tensor, derivative: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """Doppler resampling composed with the LSF band: ``S_v · C`` for every row.
-
-        The window of every spectrum reaches three pixels and a kernel half-width beyond
-        the RVs its fit may take (:class:`ForwardModel`), so the cubic's taps never need
-        the edge folding of :func:`~zeta_payne.model.lsf.resampling_band` there.
+        Parameters
+        ----------
+        labels : torch.Tensor, shape (R, L)
+            All labels of every row, float64.
 
         Returns
         -------
-        weights : torch.Tensor, shape (R, N, T + 3)
-            Weights of the composed band of every observed pixel.
-        dweights : torch.Tensor or None, shape (R, N, T + 3)
-            Their derivative with respect to ``v`` [per km/s].
-        first : torch.Tensor of int, shape (R, N)
-            Index of the band's first tap in :meth:`_rest`'s padded rows.
+        values : torch.Tensor, shape (R, P)
+            The network's output, float64.
+        tangents : torch.Tensor, shape (R, L, P)
+            Its derivative with respect to every label, through the float32 last layer where
+            there is one (relative error ~1e-7: the steps, not the χ² they are judged by).
         """
-        beta = v_rad / SPEED_OF_LIGHT_KMS
-        ln_d = 0.5 * (torch.log1p(beta) - torch.log1p(-beta))
-        n_win = self._n_window_t[rows]
-        u = (self.loglam[rows] - ln_d[:, None] - self._loglam0_t[rows, None]) / self.delta
-        u = torch.minimum(u.clamp_min(0.0), (n_win - 1.0)[:, None])
-        base = torch.floor(u)
-        w, dw = keys_cubic(u - base, derivative)
-        first = base.long() - 1 + self._offset_t[rows, None]  # union column of the first cubic tap
-        first = first.clamp(0, self.n_union - 4)
-        taps = 2 * self.half + 1
-        flat = rows[:, None] * self.n_union + first
-        shape = (u.shape[0], u.shape[1], taps + 3)
-        weights = torch.zeros(shape, dtype=u.dtype, device=u.device)
-        dweights = torch.zeros(shape, dtype=u.dtype, device=u.device) if derivative else None
-        for j in range(4):
-            band = self._conv_flat[flat + j]  # (R, N, T)
-            weights[:, :, j : j + taps].addcmul_(w[:, :, j, None], band)
-            if dweights is not None:
-                dweights[:, :, j : j + taps].addcmul_(dw[:, :, j, None], band)
-        if dweights is not None:
-            dlnd_dv = 1.0 / (SPEED_OF_LIGHT_KMS * (1.0 - beta**2))
-            dweights = dweights * (-dlnd_dv / self.delta)[:, None, None]
-        return weights, dweights, first
+        r, n_lab = labels.shape
+        w32 = self._w2_32 if self._w2_32 is not None else self._w2
+        values = torch.empty((r, self._w2.shape[0]), dtype=torch.float64, device=self.device)
+        tangents = torch.empty((r, n_lab, self._w2.shape[0]), dtype=w32.dtype, device=self.device)
+        # the hidden layers row by row (small products; their kernels depend on the row's
+        # position even at a fixed shape), the last layer in blocks
+        rows = [self.hidden_and_tangent(labels[i : i + 1].clone()) for i in range(r)]
+        for start in range(0, r, ROW_BLOCK):
+            part = rows[start : start + ROW_BLOCK]
+            n = len(part)
+            part = part + [part[-1]] * (ROW_BLOCK - n)
+            h = torch.cat([z for z, _ in part])
+            dh = torch.cat([dz for _, dz in part])
+            values[start : start + n] = torch.addmm(self._b2, h, self._w2.T)[:n]
+            flat = dh.reshape(ROW_BLOCK * n_lab, -1).to(w32.dtype)
+            tangents[start : start + n] = (flat @ w32.T).reshape(ROW_BLOCK, n_lab, -1)[:n]
+        return values, tangents
 
-    def _apply(self, weights: torch.Tensor, first: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
-        """``Σ_τ weights[..., τ] · rest[first + τ]`` for every row, ``(R, N, K)`` (one sparse product)."""
-        r, n, t = weights.shape
-        p = rest.shape[1]
-        crow = torch.arange(0, r * n * t + 1, t, device=weights.device)
-        col = (torch.arange(r, device=weights.device)[:, None, None] * p + first[:, :, None]) + torch.arange(
-            t, device=weights.device
-        )
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-            band = torch.sparse_csr_tensor(
-                crow, col.reshape(-1), weights.reshape(-1), size=(r * n, r * p), check_invariants=False
-            )
-        return (band @ rest.reshape(r * p, -1)).reshape(r, n, -1)
-
-    @property
-    def _conv_flat(self) -> torch.Tensor:
-        """Rows of every spectrum's LSF band on the union window, flattened ``(B · P_u, T)``
-        (built on first use: only :meth:`normalized` composes bands)."""
-        if self._conv_flat_t is None:
-            taps = 2 * self.half + 1
-            conv = np.zeros((len(self._models), self.n_union, taps))
-            for k, m in enumerate(self._models):
-                w = m.conv_band.weights
-                h = w.shape[1] // 2  # convolution_band: start = row − half, centred taps
-                conv[k, self.offset[k] : self.offset[k] + m.n_window, self.half - h : self.half + h + 1] = w
-            self._conv_flat_t = torch.as_tensor(
-                conv.reshape(-1, taps), dtype=torch.float64, device=self.device
-            )
-        return self._conv_flat_t
-
-    def _convolutions(self, dtype: torch.dtype) -> list[torch.Tensor]:
-        """Every spectrum's LSF band on its window as a sparse CSR ``(P_w, P_w)`` tensor.
-
-        The float64 ones are the forward models' own; other precisions share their indices.
-        """
-        if dtype not in self._conv_csr:
-            own = [m._conv64 for m in self._models]
-            if dtype == torch.float64:
-                self._conv_csr[dtype] = own
-            else:
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-                    self._conv_csr[dtype] = [
-                        torch.sparse_csr_tensor(
-                            c.crow_indices(), c.col_indices(), c.values().to(dtype), size=c.shape
-                        )
-                        for c in own
-                    ]
-        return self._conv_csr[dtype]
+    def _last_layer(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network's last layer (weights ``(P, H)``, bias ``(P,)``) in ``dtype``: the
+        float32 network's own for float32, else the float64 one converted (kept)."""
+        if dtype == torch.float32 and self._w2_32 is not None:
+            return self._w2_32, self._b2_32
+        if dtype == torch.float64:
+            return self._w2, self._b2
+        if dtype not in self._converted:
+            self._converted[dtype] = (self._w2.to(dtype), self._b2.to(dtype))
+        return self._converted[dtype]
 
     def _composed(
         self, b: int, index: torch.Tensor, w: torch.Tensor, dw: torch.Tensor, rest: torch.Tensor
@@ -380,16 +360,11 @@ class BatchedForward:
         torch.Tensor, shape (B, K, N_max)
             Zero in the padding.
         """
-        b, k, n_lab = labels.shape
-        h, _ = self.hidden_and_tangent(labels.reshape(b * k, n_lab), tangent=False)
-        if dtype == torch.float32 and self._w2_32 is not None:
-            w2, b2 = self._w2_32, self._b2_32
-        else:
-            w2, b2 = self._w2.to(dtype), self._b2.to(dtype)
-        rest = torch.addmm(b2[:, None], w2, h.to(dtype).T).reshape(self.n_union, b, k)  # (P_u, B, K)
+        b, k, _ = labels.shape
+        w2, b2 = self._last_layer(dtype)
         # Doppler resampling: Keys cubic at u = (lnλ − ln D(v) − lnλ0) / Δ on the window
         beta = v_rad.to(torch.float64) / SPEED_OF_LIGHT_KMS
-        ln_d = 0.5 * (torch.log1p(beta) - torch.log1p(-beta))  # (B, K)
+        ln_d = log_doppler(beta)  # (B, K)
         u = (self.loglam[:, None, :] - ln_d[:, :, None] - self._loglam0_t[:, None, None]) / self.delta
         top = (self._n_window_t - 1.0)[:, None, None]
         u = torch.minimum(u.clamp_min(0.0), top)
@@ -411,39 +386,15 @@ class BatchedForward:
         out = torch.zeros_like(t)
         n_pix = self.n_pixels.tolist()
         for i in range(b):
-            lo, n_win, n = int(self.offset[i]), int(self.n_window[i]), n_pix[i]
+            n = n_pix[i]
+            h, _ = self.hidden_and_tangent(labels[i], tangent=False)  # (K, H)
+            lo, hi = self._models[i].j_lo, self._models[i].j_hi
+            window = torch.addmm(b2[lo:hi, None], w2[lo:hi], h.to(dtype).T)  # (P_w, K)
             taps = index[i, :, :n]  # (K, n, 4)
-            conv, where = self._convolved_rows(i, taps, rest[lo : lo + n_win, i].contiguous())  # (M, K)
+            conv, where = self._convolved_rows(i, taps, window)  # (M, K)
             values = torch.gather(conv.T, 1, where.reshape(k, -1)).reshape(k, n, 4)
             out[i, :, :n] = sum(values[:, :, j] * weights[j][i, :, :n] for j in range(4))
         return out * self.mask[:, None, :]
-
-    def normalized(self, labels: torch.Tensor, v_rad: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """Model before the response for label rows of given spectra.
-
-        Parameters
-        ----------
-        labels : torch.Tensor, shape (R, L) or (R, S, L)
-            All labels (fixed ones included), float64; with ``S``, several label vectors
-            per row share its RV (one resampling band for all of them).
-        v_rad : torch.Tensor, shape (R,)
-            Radial velocities [km/s].
-        rows : torch.Tensor of int, shape (R,)
-            The spectrum (batch index) of every row.
-
-        Returns
-        -------
-        torch.Tensor, shape (R, N_max) or (R, S, N_max)
-            Zero in the padding.
-        """
-        grouped = labels.dim() == 3
-        flat = labels.reshape(-1, labels.shape[-1])
-        h, _ = self.hidden_and_tangent(flat, tangent=False)
-        h = h.reshape(labels.shape[0], -1, h.shape[-1]).transpose(1, 2)  # (R, H, S)
-        rest = self._rest(h, bias=True)
-        weights, _, first = self._bands(v_rad, rows, derivative=False)
-        out = self._apply(weights, first, rest).transpose(1, 2) * self.mask[rows][:, None, :]
-        return out if grouped else out[:, 0]
 
     def normalized_and_jacobian(
         self, labels: torch.Tensor, v_rad: torch.Tensor, rows: torch.Tensor
@@ -457,24 +408,12 @@ class BatchedForward:
             ``d normalized / d label`` for every label, then ``d / d v_rad`` [per km/s];
             zero in the padding.
         """
-        h, dh = self.hidden_and_tangent(labels)
-        r, n_hidden, n_lab = dh.shape
+        r, n_lab = labels.shape
         k = 1 + n_lab
-        if self._w2_32 is None:
-            columns = torch.cat([h[:, :, None], dh], dim=2)  # (R, H, 1 + L)
-            rest = (self._w2 @ columns.permute(1, 0, 2).reshape(n_hidden, r * k)).reshape(-1, r, k)
-            rest[:, :, 0] += self._b2[:, None]
-        else:
-            # the model in float64; its label derivatives through the float32 last layer
-            # (relative error ~1e-7: the steps, not the χ² they are judged by)
-            tangents = self._w2_32 @ dh.to(torch.float32).permute(1, 0, 2).reshape(n_hidden, r * n_lab)
-            rest = torch.empty((self.n_union, r, k), dtype=torch.float64, device=self.device)
-            torch.addmm(self._b2[:, None], self._w2, h.T, out=rest[:, :, 0])
-            rest[:, :, 1:] = tangents.reshape(-1, r, n_lab)
         # the Doppler cubic's taps; the LSF band of each row applied once to all its columns,
         # at the model pixels those taps read (sparse), then the cubic and its RV derivative
         beta = v_rad / SPEED_OF_LIGHT_KMS
-        ln_d = 0.5 * (torch.log1p(beta) - torch.log1p(-beta))
+        ln_d = log_doppler(beta)
         top = (self._n_window_t[rows] - 1.0)[:, None]
         u = (self.loglam[rows] - ln_d[:, None] - self._loglam0_t[rows, None]) / self.delta
         u = torch.minimum(u.clamp_min(0.0), top)
@@ -483,14 +422,18 @@ class BatchedForward:
         first, last = base.long(), top.long()
         index = torch.stack([torch.minimum((first + (j - 1)).clamp_min(0), last) for j in range(4)], dim=-1)
         n_all = u.shape[1]
-        out = torch.zeros((r, n_all, k), dtype=rest.dtype, device=self.device)
+        out = torch.zeros((r, n_all, k), dtype=torch.float64, device=self.device)
         dv = torch.zeros_like(u)
         n_pix = self.n_pixels[rows].tolist()
+        values, tangents = self.network_rows(labels)
         for i, b in enumerate(rows.tolist()):
-            lo, n_win, n = int(self.offset[b]), int(self.n_window[b]), n_pix[i]
-            window = rest[lo : lo + n_win, i]
+            n = n_pix[i]
+            lo, hi = self._models[b].j_lo, self._models[b].j_hi
+            window = torch.empty((hi - lo, k), dtype=torch.float64, device=self.device)
+            window[:, 0] = values[i, lo:hi]
+            window[:, 1:] = tangents[i, :, lo:hi].T
             out[i, :n], dv[i, :n] = self._composed(b, index[i, :n], w[i, :n], dw[i, :n], window)
-        dlnd_dv = 1.0 / (SPEED_OF_LIGHT_KMS * (1.0 - beta**2))
+        dlnd_dv = 1.0 / (SPEED_OF_LIGHT_KMS * (1.0 - beta * beta))
         dv = dv * (-dlnd_dv / self.delta)[:, None]
         mask = self.mask[rows]
         jac = torch.cat([out[:, :, 1:], dv[:, :, None]], dim=2) * mask[:, :, None]

@@ -256,10 +256,12 @@ def _level_bases(
     order : {"fold", "compose"}, optional
         Force one order (tests); ``None`` takes the cheaper.
     folded_cache : dict, optional
-        Folded bases ``C B`` kept between calls (the caller's, one per fitter): a band met
-        a second time (spectra sharing one LSF on one window: a nominal LSF, one survey
-        pixel grid) is folded once and then only resampled, 4 taps per pixel. Holds at
-        most :data:`FOLDED_CACHE_SIZE` bands.
+        Folded bases ``C B`` kept between calls (the caller's, one per fitter): where the
+        fold order is the cheaper, a band met a second time (spectra sharing one LSF on one
+        window: a nominal LSF, one survey pixel grid) is folded once and then only
+        resampled, 4 taps per pixel. The order is chosen by the cost of the call alone, so
+        the result does not depend on what was fitted before. Holds at most
+        :data:`FOLDED_CACHE_SIZE` bands.
 
     Returns
     -------
@@ -277,19 +279,21 @@ def _level_bases(
     half = taps // 2
     centred = conv.start.size == n_win and int(conv.start[0]) == -half and taps == 2 * half + 1
     folded = None
-    if folded_cache is not None and order is None:
-        key = (id(conv), fm.j_lo, fm.j_hi, id(basis))
-        entry = folded_cache.get(key)
-        if entry is None:
-            folded_cache[key] = [conv, basis, None]  # the objects, so that their ids stay theirs
-            while len(folded_cache) > FOLDED_CACHE_SIZE:
-                folded_cache.pop(next(iter(folded_cache)))
-        else:
+    if order is None:
+        # by the cost of this call alone, never by what the cache holds: the two orders
+        # round differently, and a spectrum's pre-search must not depend on the spectra
+        # fitted before it
+        order = "compose" if len(levels) * len(pixels) * (taps + 3) < n_win * taps else "fold"
+        if folded_cache is not None and order == "fold":
+            key = (id(conv), fm.j_lo, fm.j_hi, id(basis))
+            entry = folded_cache.get(key)
+            if entry is None:
+                entry = folded_cache[key] = [conv, basis, None]  # the objects: their ids stay theirs
+                while len(folded_cache) > FOLDED_CACHE_SIZE:
+                    folded_cache.pop(next(iter(folded_cache)))
             if entry[2] is None:
                 entry[2] = conv.to_torch(basis.device, dtype) @ basis[fm.j_lo : fm.j_hi]
-            folded, order = entry[2], "fold"
-    if order is None:
-        order = "compose" if len(levels) * len(pixels) * (taps + 3) < n_win * taps else "fold"
+            folded = entry[2]
     if centred and order == "compose":
         # composed bands: row i of level k covers window columns start_i − half … start_i + half + 3
         start = np.concatenate([b.start for b in bands])  # (K·N_s,) = cubic base − 1

@@ -189,8 +189,7 @@ class Fitter:
                 held = self.held_fitter(names)
                 starts = ([(results[i].labels, results[i].v_rad) for i in index]
                           if self.options.refit_start == "first" else None)
-                refit = held.fit_batch([spectra[i] for i in index],
-                                       batched=batched and len(index) > 1, starts=starts)
+                refit = held.fit_batch([spectra[i] for i in index], batched=batched, starts=starts)
                 why = labels_flag(edge, "unconstrained")
                 for i, result in zip(index, refit, strict=True):
                     more = tuple(n for n in self.rules.edge_held_names(result.flags) if n not in names)
@@ -258,8 +257,9 @@ class Fitter:
             ``batch_size`` on the batched path).
         batched : bool, optional
             ``None`` (default): the batched path (:mod:`~zeta_payne.fitting.batched`, equal
-            to the per-spectrum fit within a small fraction of the errors) whenever it is
-            equivalent — more than one spectrum, ``batch_size`` not 0 or 1; ``False`` fits
+            to the per-spectrum fit within a small fraction of the errors) unless
+            ``batch_size`` is 0 or 1 — also for a single spectrum, so that a spectrum's
+            result is the same whatever else is fitted with it; ``False`` fits
             one spectrum at a time, as does any value with the paper's stage 1
             (``initial_fit``), which only the per-spectrum path has. A batch that
             fails as a whole is refitted one spectrum at a time, and so is a member the
@@ -278,8 +278,9 @@ class Fitter:
         if self.options.initial_fit:
             batched = False  # the batched path has no stage 1
         elif batched is None:
-            one_at_a_time = self.batch_size is not None and self.batch_size <= 1
-            batched = not one_at_a_time and len(spectra) > 1
+            # by the options alone, never by how many spectra came: a spectrum's result
+            # must not depend on what else was fitted with it
+            batched = not (self.batch_size is not None and self.batch_size <= 1)
         if starts is not None:
             starts = [_usable(start) for start in starts]
             if len(starts) != len(spectra):

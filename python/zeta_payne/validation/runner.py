@@ -444,7 +444,7 @@ def _work_batch(tasks: list[Task], batched: bool = True) -> list[dict]:
     fitter = _STATE["fitter"]
     t_fit = time.perf_counter()
     try:
-        results = fitter.fit_batch([sp for _, sp, _ in simulated], batched=batched and len(simulated) > 1)
+        results = fitter.fit_batch([sp for _, sp, _ in simulated], batched=batched)
     except Exception as exc:
         log.warning("batch of %d failed (%s): fitted one at a time", len(simulated), exc)
         results = []
