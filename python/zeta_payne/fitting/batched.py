@@ -265,10 +265,7 @@ class BatchedFit:
             models.append(fitter._forward(prep, prep.used))
             where.append(i)
         prepare = time.perf_counter() - t_start
-        for group in _pixel_groups([p.flux.size for p in preps]):
-            # a spectrum alone in its group is fitted beside a copy of itself: no kernel
-            # then meets a batch of one, which rounds differently (see ``pixel_bucket``)
-            members = group if len(group) > 1 else group * 2
+        for members in _pixel_groups([p.flux.size for p in preps]):
             given = None if starts is None else [starts[where[k]] for k in members]
             timing: dict[str, float] = {"prepare": prepare * len(members) / len(preps)}
             fitted = self._fit_prepared(
@@ -276,9 +273,9 @@ class BatchedFit:
                 [models[k] for k in members],
                 timing,
                 given,
-                n_pad=pixel_bucket(max(preps[k].flux.size for k in group)),
+                n_pad=pixel_bucket(max(preps[k].flux.size for k in members)),
             )
-            for k, result in zip(group, fitted, strict=False):
+            for k, result in zip(members, fitted, strict=True):
                 results[where[k]] = result
         total = time.perf_counter() - t_start
         for result in results:

@@ -3,8 +3,9 @@
 Every problem of the batch (one spectrum each) has its own parameters, trust radius, bounds,
 evaluation count and convergence; only the problems still running are evaluated. A problem's
 arithmetic does not depend on which others run beside it (on a CPU, to the last bit, given an
-``evaluate`` that treats rows alone): every operation works row by row, and a problem left
-running alone runs as two identical rows, so that no kernel meets a single matrix. The step
+``evaluate`` that treats rows alone): the matrix products and the trust-region step run one
+problem at a time on fresh copies (batched products take other kernels for other batch sizes
+and memory alignments); what runs over the batch is elementwise or reduces within a row. The step
 of each problem is the Levenberg–Marquardt step ``(JᵀJ + λ D²) p = −Jᵀr`` whose scaled norm
 ``|D p|`` fits the trust radius Δ (Moré's trust-region form: λ from the secular equation,
 solved for all problems at once on the eigenvectors of their scaled normal matrix), and Δ
@@ -167,11 +168,7 @@ def batched_lm(
     x = torch.minimum(torch.maximum(start, lower + 1e-6 * span), upper - 1e-6 * span)
     b = x.shape[0]
     all_rows = torch.arange(b, device=x.device)
-    if b == 1:  # every evaluation at two rows or more (see the loop)
-        twice = evaluate(x.repeat(2, 1), all_rows.repeat(2))
-        resid, jac, extra = (t[:1] if t is not None else None for t in twice)
-    else:
-        resid, jac, extra = evaluate(x, all_rows)
+    resid, jac, extra = evaluate(x, all_rows)
     chi2 = (resid * resid).sum(dim=1)
     chi2_start = chi2.clone()
     nfev = torch.ones(b, dtype=torch.long, device=x.device)
@@ -189,12 +186,6 @@ def batched_lm(
         rows = torch.nonzero(status < 0).squeeze(1)
         if rows.numel() == 0:
             break
-        if rows.numel() == 1:
-            # one matrix takes other kernels than two or more (products with a vector
-            # differ in the last bits), so a problem left alone would be computed
-            # differently from the same problem among others: run it as two identical rows
-            # (every update below writes the same value twice)
-            rows = rows.repeat(2)
         xa, ja, ra = x[rows], jac[rows], resid[rows]
         if x_scale is None:
             scale[rows] = torch.maximum(scale[rows], torch.linalg.vector_norm(ja, dim=1))
