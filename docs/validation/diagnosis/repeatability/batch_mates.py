@@ -36,9 +36,13 @@ GROUPINGS = (
 )
 
 
-def main(instrument: str = "apogee") -> None:
-    """Fit the cases in every grouping; print the moves against one batch of six."""
-    torch.set_num_threads(1)
+def realistic_cases(instrument: str = "apogee"):
+    """The bundle, its default fit options and the six simulated spectra.
+
+    Returns
+    -------
+    tuple of (Bundle, FitOptions, list of Spectrum)
+    """
     bundle = find_bundle(instrument)
     truth = Path("data/truth/synth-truth-v3").resolve()
     grid = load_node_grid(truth, bundle.instrument)
@@ -48,7 +52,13 @@ def main(instrument: str = "apogee") -> None:
     runner._init_worker(str(bundle.path), spec, options, False, ObservationModel())
     labels, rv, _ = synthesis_cases(grid.labels, bundle, N, SEED)
     tasks = [(i, labels[i], float(rv[i]), SNR, SEED * 1_000_003 + i, instrument) for i in range(N)]
-    spectra = [runner._simulate(task)[0] for task in tasks]
+    return bundle, options, [runner._simulate(task)[0] for task in tasks]
+
+
+def main(instrument: str = "apogee") -> None:
+    """Fit the cases in every grouping; print the moves against one batch of six."""
+    torch.set_num_threads(1)
+    bundle, options, spectra = realistic_cases(instrument)
 
     def fit(order: list[int], size: int) -> dict:
         fitter = Fitter(bundle, options, batch_size=size)
