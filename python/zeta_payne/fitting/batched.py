@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from zeta_payne.exceptions import SpectrumRejected
-from zeta_payne.fitting.batched_lm import LMResult, batched_lm
+from zeta_payne.fitting.batched_lm import LMResult, _own, batched_lm
 from zeta_payne.fitting.batched_model import BatchedForward
 from zeta_payne.fitting.batched_presearch import (
     CandidateFactors,
@@ -663,13 +663,6 @@ def _rows(result: LMResult, rows: torch.Tensor) -> LMResult:
         f.name: (getattr(result, f.name)[rows] if getattr(result, f.name) is not None else None)
         for f in dataclasses.fields(LMResult)
     })
-
-
-def _own(t: torch.Tensor) -> torch.Tensor:
-    """A fresh copy of ``t`` (a slice of a batch): the matrix kernels take other paths for
-    operands at other memory alignments, so a row's product must not depend on where in the
-    batch it sits."""
-    return t.clone(memory_format=torch.contiguous_format)
 
 
 def _triangular_solve(r: torch.Tensor, rhs: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

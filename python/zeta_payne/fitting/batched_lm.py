@@ -71,7 +71,9 @@ class LMResult:
 
 
 def _own(t: torch.Tensor) -> torch.Tensor:
-    """A fresh (aligned) copy of one problem's slice of a batch."""
+    """A fresh (aligned) copy of one problem's slice of a batch: the matrix kernels take
+    other paths for operands at other memory alignments, so a problem's products must not
+    depend on where in the batch it sits (also used by :mod:`~zeta_payne.fitting.batched`)."""
     return t.clone(memory_format=torch.contiguous_format)
 
 
