@@ -25,8 +25,15 @@
 #              noise), so N_CALIBRATE is every in-box point of the v3
 #              truth (264): with 100 (before the twenty-eighth session) every seed saw the same
 #              100 stars and the check's 264 found v sin i's errors 25 % narrow at S/N 20-50
+#              CHECK_LABEL_SEEDS (default none): more check seeds, of the truth points at
+#              6-10 kK only (`validate --teff-range 6000 10000`, N_CHECK cases per S/N, into
+#              study-vmicro-SEED/), whose fits enter the check's v_micro cells only: v_micro is
+#              fitted at 6-10 kK, and its cells of two whole-box seeds (46-110 fits) pass
+#              0.8-1.25 by chance about half the time even with a calibration that is right
+#              (docs/validation/diagnosis/check-power/)
 #   calibrate  the error calibration on those seeds (APOGEE: --box-bound), then the check on
-#              the check seeds pooled (check-29-31/)
+#              the check seeds pooled (check-29-31/; with CHECK_LABEL_SEEDS their seeds too,
+#              e.g. check-29-31-37-41/)
 #   table3     Table 3 against direct syntheses observed realistically, seed 23, N_TABLE3
 #              in-box truth points, S/N inf/100/50
 #   interstellar  BOSS only: the same cases with the sight line's interstellar lines and bands
@@ -72,6 +79,8 @@ PROCESSES=${PROCESSES:-2}
 N_CALIBRATE=${N_CALIBRATE:-264}   # every in-box point of synth-truth-v3
 N_CHECK=${N_CHECK:-264}
 CHECK_SEEDS=${CHECK_SEEDS:-"29 31"}
+CHECK_LABEL_SEEDS=${CHECK_LABEL_SEEDS:-}
+CAL_VERSION=${CAL_VERSION:-}     # the calibrated candidate's version (default: the next patch)
 N_TABLE3=${N_TABLE3:-200}
 N_OUTOFBOX=${N_OUTOFBOX:-}      # empty: every truth point
 REAL_SAMPLE=${REAL_SAMPLE:-scratch/real-3900}
@@ -116,11 +125,12 @@ same = all(same_fits(bundle, s["meta"]["bundle"]) if sys.argv[5] else s["meta"][
 sys.exit(0 if same and len(studies) == len(snrs) and rows == n * len(snrs) else 1)
 PYEOF
 }
-study() {  # seed, cases per S/N, output (kept when a finished run of this candidate is there)
+study() {  # seed, cases per S/N, output[, validate options] (kept when a finished run of this
+    # candidate is there)
     if [ -z "${DRY:-}" ] && made "$3" "$2" 10,20,50,100,200 any; then
         echo "release_v3.sh: $3 already made with this candidate; kept"; return 0; fi
     "$ZP" validate --bundle "$CANDIDATE" --generator synthesis --truth "$TRUTH" \
-        --snr 10,20,50,100,200 --n "$2" --seed "$1" --processes "$PROCESSES" -o "$3"
+        --snr 10,20,50,100,200 --n "$2" --seed "$1" --processes "$PROCESSES" -o "$3" "${@:4}"
 }
 for step in $STEPS; do
     echo "release_v3.sh: $step ($(date -u +%H:%M:%S))"
@@ -133,7 +143,10 @@ for step in $STEPS; do
         "$ZP" bundle defaults "$CANDIDATE" --from "$SHIPPED" --in-place ;;
     studies)
         for seed in $seeds; do study "$seed" "$N_CALIBRATE" "$cal/study-$seed"; done
-        for seed in $CHECK_SEEDS; do study "$seed" "$N_CHECK" "$cal/study-$seed"; done ;;
+        for seed in $CHECK_SEEDS; do study "$seed" "$N_CHECK" "$cal/study-$seed"; done
+        for seed in $CHECK_LABEL_SEEDS; do
+            study "$seed" "$N_CHECK" "$cal/study-vmicro-$seed" --teff-range 6000 10000
+        done ;;
     calibrate)
         studies=() checks=() checked=() name=check
         for seed in $seeds; do studies+=(--study "$cal/study-$seed"); done
@@ -141,8 +154,13 @@ for step in $STEPS; do
             checks+=(--check-study "$cal/study-$seed") checked+=(--study "$cal/study-$seed")
             name="$name-$seed"
         done
+        for seed in $CHECK_LABEL_SEEDS; do
+            checks+=(--check-label-study "v_micro:$cal/study-vmicro-$seed")
+            checked+=(--label-study "v_micro:$cal/study-vmicro-$seed")
+            name="$name-$seed"
+        done
         "$ZP" bundle calibrate "$CANDIDATE" "${studies[@]}" "${checks[@]}" "${calibrate_extra[@]}" \
-            --in-place -o "$cal"
+            ${CAL_VERSION:+--version "$CAL_VERSION"} --in-place -o "$cal"
         "$ZP" bundle calibrate "$CANDIDATE" "${checked[@]}" --check -o "$cal/$name" ;;
     table3)
         if [ -z "${DRY:-}" ] && made "$OUT/synthesis-$INSTRUMENT" "$N_TABLE3" inf,100,50; then

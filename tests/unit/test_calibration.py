@@ -630,6 +630,48 @@ def test_calibrate_command_takes_a_label_study(toy_boss, tmp_path):
     assert bad.returncode != 0 and "--label-study takes" in bad.stderr
 
 
+def test_independent_check_takes_a_label_study(toy_boss, tmp_path):
+    """``--check-label-study LABEL:DIR``: an independent study whose cases enter one label's
+    check widths only — more fits for the check of a label fitted in part of the box — is
+    counted there and nowhere else, and must be of the same network as the other checks."""
+    from zeta_payne.validation.report import write_report
+
+    def studies(seed, scale, folder, made_with=(toy_boss.name, toy_boss.version, toy_boss.sha256)):
+        made = [_study(toy_boss, s, seed + i, scale=scale, floor=0.0) for i, s in enumerate(SNRS)]
+        for st in made:
+            st.meta["bundle"] = dict(zip(("name", "version", "sha256"), made_with, strict=True))
+        write_report(made, tmp_path / folder)
+
+    studies(100, 1.0, "study")
+    studies(110, 1.0, "check")
+    studies(120, 3.0, "logg-check")  # errors three times too small for these fits
+    studies(130, 3.0, "foreign", made_with=("other", "9.9.9", "0" * 64))
+    base = [sys.executable, "-m", "zeta_payne.cli", "bundle", "calibrate", str(toy_boss.path),
+            "--study", str(tmp_path / "study"), "--check-study", str(tmp_path / "check")]
+
+    def widths(extra, out):
+        run = subprocess.run([*base, *extra, "--bundle-out", str(tmp_path / f"{out}-bundle"),
+                              "-o", str(tmp_path / out)], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        rows = [r for r in csv.DictReader(open(tmp_path / out / "check-widths.csv")) if r["region"] == "-1"]
+        return {(r["name"], float(r["snr"])): (int(r["n"]), float(r["reported"])) for r in rows}
+
+    plain = widths([], "plain")
+    more = widths(["--check-label-study", f"logg:{tmp_path / 'logg-check'}"], "more")
+    for (name, snr), (n, w) in plain.items():
+        if name == "logg":
+            assert more[(name, snr)][0] == 2 * n and more[(name, snr)][1] > 1.3 * w
+        else:
+            assert more[(name, snr)] == (n, w)
+    for extra, message in (
+        (["--check-label-study", f"logg:{tmp_path / 'foreign'}"], "fitted with"),
+        (["--check-label-study", "nolabel:x"], "--check-label-study takes"),
+    ):
+        bad = subprocess.run([*base, *extra, "--bundle-out", str(tmp_path / "x")], capture_output=True,
+                             text=True)
+        assert bad.returncode != 0 and message in bad.stderr, bad.stderr
+
+
 def test_widths_rows_count_the_tails_of_the_reported_errors(toy_boss):
     """Each widths row carries the share of fits beyond 3 and 4 reported errors (what the
     robust width, set by the core, does not see)."""

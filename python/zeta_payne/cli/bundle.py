@@ -102,6 +102,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "part of the box, e.g. 'v_micro:DIR' with a study of 6-10 kK truth points "
         "(validate --teff-range 6000 10000)",
     )
+    cal.add_argument(
+        "--check-label-study",
+        action="append",
+        default=[],
+        metavar="LABEL:DIR",
+        help="an independent study whose cases enter LABEL's check widths only (repeatable): more "
+        "fits for a label fitted in part of the box, whose check cells are small on whole-box "
+        "seeds (docs/validation/diagnosis/check-power/)",
+    )
     cal.add_argument("--version", default=None, help="version of the calibrated bundle (default: next patch)")
     cal.add_argument(
         "-o", "--output", default=None, metavar="DIR", help="write report.md and widths.csv here"
@@ -243,6 +252,11 @@ def _calibrate(args: argparse.Namespace) -> int:
             f"{name} [{lo:g}, {hi:g}]" for name, (lo, hi) in bounds.items())
     if args.check_study:
         provenance["check_studies"] = [str(Path(f)) for f in args.check_study]
+    if args.check_label_study and (args.check or not args.check_study):
+        raise ZetaPayneError("--check-label-study goes with --check-study (with --check, give the "
+                             "label's studies as --label-study)")
+    if args.check_label_study:
+        provenance["check_label_studies"] = list(args.check_label_study)
     if regions:
         provenance["regions"] = f"{regions[0]}:{','.join(f'{e:g}' for e in regions[1])}"
     if args.check:
@@ -260,8 +274,9 @@ def _calibrate(args: argparse.Namespace) -> int:
     )
     independent = None
     if args.check_study and not args.check:
+        more = _label_studies(args.check_label_study, bundle, free + ["v_rad"], "--check-label-study")
         independent = _independent_check(bundle, args.check_study, report, free, (lo, hi), regions,
-                                         bounds)
+                                         bounds, more)
     for name, why in report.calibration.provenance.get("skipped", {}).items():
         print(f"warning: {name} not checked: {why}", file=sys.stderr)
     if args.output:
@@ -294,7 +309,9 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _label_studies(specs: list[str], bundle, names: list[str]) -> dict[str, list]:
+def _label_studies(
+    specs: list[str], bundle, names: list[str], option: str = "--label-study"
+) -> dict[str, list]:
     """``['v_micro:DIR', …]`` → ``{"v_micro": [studies of DIR for the bundle's instrument]}``."""
     from zeta_payne.exceptions import ZetaPayneError
     from zeta_payne.validation.report import load_studies
@@ -303,11 +320,11 @@ def _label_studies(specs: list[str], bundle, names: list[str]) -> dict[str, list
     for spec in specs:
         label, _, folder = spec.partition(":")
         if label not in names or not folder:
-            raise ZetaPayneError(f"--label-study takes 'LABEL:DIR' with LABEL one of {names}, not {spec!r}")
+            raise ZetaPayneError(f"{option} takes 'LABEL:DIR' with LABEL one of {names}, not {spec!r}")
         loaded, _ = load_studies(folder)
         found = [st for st in loaded if st.instrument == bundle.instrument]
         if not found:
-            raise ZetaPayneError(f"--label-study {spec}: no {bundle.instrument} study in {folder}")
+            raise ZetaPayneError(f"{option} {spec}: no {bundle.instrument} study in {folder}")
         out.setdefault(label, []).extend(found)
     return out
 
@@ -352,8 +369,9 @@ def _same_network(bundle, studies, option, calibration):
     return out
 
 
-def _independent_check(bundle, folders, report, free, snr_range, regions, bounds):
-    """Widths of the new calibration on studies it was not fitted to (same network)."""
+def _independent_check(bundle, folders, report, free, snr_range, regions, bounds, label_studies=None):
+    """Widths of the new calibration on studies it was not fitted to (same network);
+    ``label_studies`` (``{label: studies}``) add cases to one label's widths only."""
     from zeta_payne.exceptions import ZetaPayneError
     from zeta_payne.validation.calibrate import calibrate
     from zeta_payne.validation.report import load_studies
@@ -365,8 +383,10 @@ def _independent_check(bundle, folders, report, free, snr_range, regions, bounds
     if not studies:
         raise ZetaPayneError(f"no {bundle.instrument} study in {', '.join(folders)}")
     studies = _same_network(bundle, studies, f"--check-study {', '.join(folders)}", report.calibration)
+    more = {name: _same_network(bundle, found, "--check-label-study", report.calibration)
+            for name, found in (label_studies or {}).items()}
     return calibrate(studies, free + ["v_rad"], snr_range, {}, strict=False, regions=regions,
-                     bounds=bounds)
+                     bounds=bounds, label_studies=more)
 
 
 def _holdout(args: argparse.Namespace) -> int:
