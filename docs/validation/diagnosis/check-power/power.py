@@ -13,9 +13,9 @@ are, if anything, optimistic for a calibrated model; seeds outside it are marked
 
 Run (numpy only; seconds)::
 
+    D=docs/validation/diagnosis/vmicro-fast/release-3.3.6/try2/calibration/apogee
     .venv/bin/python docs/validation/diagnosis/check-power/power.py \\
-        --calibration docs/validation/diagnosis/vmicro-fast/release-3.3.6/try2/calibration/apogee/calibration.json \\
-        --studies docs/validation/diagnosis/vmicro-fast/release-3.3.6/try2/calibration/apogee/study-*
+        --calibration $D/calibration.json --studies $D/study-* --pool 2 4 6
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         seeds[Path(folder).name] = cell_pulls(Path(folder), calibration)
     names = sorted({k[0] for s in seeds.values() for k in s})
     print(f"calibration: {args.calibration}")
-    print(f"seeds: {', '.join(n + ('' if not fitted_on or n in fitted_on else ' (not fitted on)') for n in seeds)}")
+    marked = [n if not fitted_on or n in fitted_on else f"{n} (not fitted on)" for n in seeds]
+    print(f"seeds: {', '.join(marked)}")
     for pool in args.pool:
         combos = list(itertools.combinations(seeds, pool))
         all_pass, label_pass = 0, 0
