@@ -658,6 +658,8 @@ def test_independent_check_takes_a_label_study(toy_boss, tmp_path):
 
     plain = widths([], "plain")
     more = widths(["--check-label-study", f"logg:{tmp_path / 'logg-check'}"], "more")
+    report = (tmp_path / "more" / "report.md").read_text()
+    assert f"for one label only: logg:{tmp_path / 'logg-check'}" in report
     for (name, snr), (n, w) in plain.items():
         if name == "logg":
             assert more[(name, snr)][0] == 2 * n and more[(name, snr)][1] > 1.3 * w

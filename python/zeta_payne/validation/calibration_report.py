@@ -72,7 +72,8 @@ def write_calibration_report(
         f"Command: `{prov.get('command', '?')}`",
         "",
         f"Truth: {', '.join(prov.get('truth', ['?']))}; observations: {prov.get('observations', '?')}; "
-        f"studies: {', '.join(prov.get('studies', []))}. Only fits not flagged bad are counted.",
+        f"studies: {', '.join(prov.get('studies', []))}{_label_part(prov, 'label_studies')}. "
+        "Only fits not flagged bad are counted.",
         "",
         "Error model per label (fitted on all truth points, S/N "
         f"{lo:g}–{hi:g}): `e = sqrt((scale · cov_e · rchi2^((γ − 1)/2))² + floor² + "
@@ -137,7 +138,8 @@ def write_calibration_report(
             "## Independent check",
             "",
             "The calibration above applied to studies it was not fitted to (another seed: "
-            f"{', '.join(prov.get('check_studies', [])) or 'see the command'}); their errors are "
+            f"{', '.join(prov.get('check_studies', [])) or 'see the command'}"
+            f"{_label_part(prov, 'check_label_studies')}); their errors are "
             "recomputed from the fits' covariance errors, exactly what the fitter reports with it.",
             "",
             _band_summary(every),
@@ -219,6 +221,12 @@ def _band_summary(rows: list[dict]) -> str:
     )
 
 
+def _label_part(prov: dict, key: str) -> str:
+    """``"; for one label only: v_micro:DIR, …"`` for the provenance's label studies, else ``""``."""
+    specs = prov.get(key) or []
+    return f"; for one label only: {', '.join(specs)}" if specs else ""
+
+
 def _write_check(report: CalibrationReport, out: Path, bundle, prov: dict) -> Path:
     rows = [r for r in report.widths if r.get("region", -1) == -1]
     values = [r["reported"] for r in rows]
@@ -228,8 +236,10 @@ def _write_check(report: CalibrationReport, out: Path, bundle, prov: dict) -> Pa
         f"Command: `{prov.get('command', '?')}`",
         "",
         f"Truth: {', '.join(prov.get('truth', ['?']))}; observations: {prov.get('observations', '?')}; "
-        f"studies: {', '.join(prov.get('studies', []))} — fitted with the calibrated bundle, so their "
-        "`e_*` are the calibration's errors. Only fits not flagged bad are counted.",
+        f"studies: {', '.join(prov.get('studies', []))}{_label_part(prov, 'label_studies')} — "
+        "their `e_*` are the calibration's errors (recomputed from the fits' covariance errors "
+        "where a study was fitted with an earlier version of the same fits). Only fits not "
+        "flagged bad are counted.",
         "",
         f"Robust pull widths `1.4826 × median |(fit − truth)/e|` of the reported errors: "
         f"{min(values):.2f}–{max(values):.2f} over every label and S/N (target 0.8–1.25). "
