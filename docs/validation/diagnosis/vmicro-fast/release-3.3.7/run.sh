@@ -10,17 +10,8 @@
 #   nohup bash docs/validation/diagnosis/vmicro-fast/release-3.3.7/run.sh > run.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/../../../../.."
-ZP=${ZETA_PAYNE:-.venv/bin/zeta-payne}
 here=docs/validation/diagnosis/vmicro-fast/release-3.3.7
-CANDIDATE=${CANDIDATE:-scratch/bundles-apogee-vhold/zeta-payne-apogee}
-if [ ! -f "$CANDIDATE/manifest.json" ]; then
-    mkdir -p "$(dirname "$CANDIDATE")"
-    "$ZP" bundle defaults data/bundles/zeta-payne-apogee \
-        --set 'hold_unconstrained_at_edge={"m_h": 0.0, "v_micro": 2.0}' \
-        --set 'unconstrained_error={"m_h": 0.3, "v_micro": 0.5}' \
-        --reason "hold v_micro at 2 km/s where a fast rotator's fit leaves it at a box edge unconstrained (docs/validation/diagnosis/vmicro-fast)" \
-        --version 3.3.5 --bundle-out "$CANDIDATE"
-fi
+source docs/validation/diagnosis/vmicro-fast/candidate.sh  # sets CANDIDATE, makes it if missing
 seeds="0 7 11 13 17 19 29 31 43 47 53 59"
 cal=$here/out/calibration/apogee
 mkdir -p "$cal"
