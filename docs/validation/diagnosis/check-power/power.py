@@ -29,8 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from zeta_payne.fitting.calibration import ErrorCalibration, robust_width
-from zeta_payne.fitting.flags import BAD_MASK
-from zeta_payne.validation.calibrate import apply_calibration
+from zeta_payne.validation.calibrate import apply_calibration, gather_cases
 from zeta_payne.validation.report import load_studies
 
 BAND = (0.8, 1.25)
@@ -38,23 +37,16 @@ SNRS = (10.0, 20.0, 50.0, 100.0, 200.0)
 
 
 def cell_pulls(folder: Path, calibration: ErrorCalibration) -> dict[tuple[str, float], np.ndarray]:
-    """Calibrated pulls of one seed's studies per (label, S/N), as the check counts them."""
+    """Calibrated pulls of one seed's studies per (label, S/N), counted as the check counts
+    them (:func:`~zeta_payne.validation.calibrate.gather_cases`)."""
     studies, _ = load_studies(folder)
+    studies = [apply_calibration(st, calibration) for st in studies if st.snr in SNRS]
+    names = [*studies[0].label_names, "v_rad"]
     out: dict[tuple[str, float], np.ndarray] = {}
-    for st in studies:
-        if st.snr not in SNRS:
-            continue
-        st = apply_calibration(st, calibration)
-        good = (st.flags & int(BAD_MASK)) == 0
-        for j, name in enumerate(st.label_names):
-            d = st.labels[:, j] - st.true_labels[:, j]
-            cov, e = st.cov_e_labels[:, j], st.e_labels[:, j]
-            keep = good & np.isfinite(d) & np.isfinite(cov) & (cov > 0)
-            out[(name, st.snr)] = d[keep] / e[keep]
-        d = st.v_rad - st.true_rv
-        cov = st.cov_e_v_rad if st.cov_e_v_rad is not None else st.e_v_rad
-        keep = good & np.isfinite(d) & np.isfinite(cov) & (cov > 0)
-        out[("v_rad", st.snr)] = d[keep] / st.e_v_rad[keep]
+    for name, cases in gather_cases(studies, names).items():
+        for snr in np.unique(cases.snr):
+            sel = cases.snr == snr
+            out[(name, float(snr))] = cases.delta[sel] / cases.reported_e[sel]
     return out
 
 
