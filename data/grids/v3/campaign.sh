@@ -26,6 +26,7 @@
 #    data/grids/v3/measure_axis_probe_hot.py) and a level 5, teff on every ATLAS9 model from
 #    10 to 30 kK (data/grids/v3/plan_v3_apogee_teff.py, 1,463 nodes), synthesized first with
 #    --instruments apogee; BOSS then follows on its own (--instruments boss) at 8-10 kK.
+# 14. midpoint probes of each instrument's finished lattice (plan_v3_midpoints_fine.py).
 # 0. First of all (twenty-fourth session): the supersolar atmospheres changed (the atmosnet
 #    [M/H] change at fixed log tau_Ross, not fixed column mass; docs/synthesis.md, "Supersolar
 #    atmospheres"), so every [M/H] > +0.5 node made before is retired (zeta-payne grid
@@ -54,7 +55,7 @@ synth() {  # grid, nodes file, v_micro, extra options
 }
 # 0. supersolar nodes: retire the ones made at fixed column mass, APOGEE's made again first
 #    (every grid the campaign adds to; those with no such node only record the atmospheres)
-for g in data/grids/obaf-sme-v3{,-vmic1,-vmic3,-vmic4,-vmic6,-midpoints,-teffprobe,-continuum} \
+for g in data/grids/obaf-sme-v3{,-vmic1,-vmic3,-vmic4,-vmic6,-midpoints,-midpoints-fine,-teffprobe,-continuum} \
          data/truth/synth-truth-v{1,3}{,-continuum}; do
     [ -f "$g/manifest.json" ] && "$PY" -m zeta_payne.cli grid retire "$g" --above m_h=0.5
 done
@@ -125,4 +126,11 @@ continuum data/grids/obaf-sme-v3
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level6-apogee.txt 2.0 --new-level --instruments apogee \
     --take-from data/grids/obaf-sme-v3-apogee-13k
 synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss
+# 14. midpoint probes of each instrument's finished lattice (forty-third session): the first
+#     probes (step 5) now lie on the refined lattices in teff and log g (11 of 24 on APOGEE's,
+#     8 on BOSS's), so there they measure [M/H]'s interpolation alone. Centres of cells of the
+#     finished lattice (30 for BOSS, 120 for APOGEE), each made for its own instrument only
+#     (data/grids/v3/plan_v3_midpoints_fine.py; APOGEE ≈ 10 CPU-min, BOSS ≈ 1 CPU-h).
+synth obaf-sme-v3-midpoints-fine data/grids/v3/nodes-v3-midpoints-fine-apogee.txt 2.0 --instruments apogee
+synth obaf-sme-v3-midpoints-fine data/grids/v3/nodes-v3-midpoints-fine-boss.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
