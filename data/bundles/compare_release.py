@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--candidate", required=True, type=Path, help="candidate bundle folder")
     p.add_argument("--candidate-docs", required=True, type=Path, help="its validation folder")
     p.add_argument("--truth", default="data/truth/synth-truth-v3", help="the held-out truth grid")
-    p.add_argument("--midpoints", default="obaf-sme-v3-midpoints", help="the midpoint grid's name")
+    p.add_argument("--midpoints", action="append", default=None,
+                   help="a midpoint grid's name (repeatable; default: the finished lattices' "
+                        "obaf-sme-v3-midpoints-fine, then the first set, obaf-sme-v3-midpoints)")
     args = p.parse_args(argv)
     inst = args.instrument
     names = {}
@@ -167,13 +169,17 @@ def main(argv: list[str] | None = None) -> int:
               + ". Fits in flat χ² valleys can differ between environments; rates and RMS "
               "should not (docs/validation/v3/README.md, \"Reproducibility across environments\").\n")
 
-    for grid, title in ((Path(args.truth).name, "truth points"), (args.midpoints, "midpoint probes")):
+    midpoints = args.midpoints or ["obaf-sme-v3-midpoints-fine", "obaf-sme-v3-midpoints"]
+    held_out = [(Path(args.truth).name, "truth points"), *((m, "midpoint probes") for m in midpoints)]
+    for grid, title in held_out:
         per = {w: holdout(b, grid) for w, b, _ in sides}
         regions = list(dict.fromkeys([*per["shipped"], *per["candidate"]]))
         print(f"## Held out: {title} ({grid}) — emulator p95; interpolation / emulator "
               "median, p95 (target ≤ 0.5)\n")
         print("| region | emulator p95 shipped → candidate | ratio median | ratio p95 |")
         print("| --- | --- | --- | --- |")
+        if not regions:
+            print(f"| not in either bundle's report ({grid} not given to `bundle holdout`) | | | |")
         for reg in regions:
             s, c = per["shipped"].get(reg, {}), per["candidate"].get(reg, {})
             print(f"| {reg} | {_fmt(s.get('emulator_p95'))} → {_fmt(c.get('emulator_p95'))} | "

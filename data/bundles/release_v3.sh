@@ -11,8 +11,9 @@
 #   DRY=1 INSTRUMENT=apogee CANDIDATE=data/bundles/zeta-payne-apogee bash data/bundles/release_v3.sh
 #
 # Steps (STEPS, default all, in this order; each can be rerun alone):
-#   holdout    the candidate's held-out report: v3 synthesis truth and the midpoint probes,
-#              written into its emulator_accuracy.md (interpolation <= 1/2 emulator per region)
+#   holdout    the candidate's held-out report: v3 synthesis truth and the midpoint probes
+#              (MIDPOINTS), written into its emulator_accuracy.md (interpolation <= 1/2 emulator
+#              per region)
 #   rules      the fit rules the shipped bundle was given after its training (`zeta-payne bundle
 #              defaults CANDIDATE --from SHIPPED`): response segments, masked bands, error-floor
 #              bands (BOSS); hot stars' [M/H] hold and restarts (APOGEE)
@@ -74,7 +75,9 @@ SHIPPED=${SHIPPED:-data/bundles/zeta-payne-$INSTRUMENT}
 SHIPPED_DOCS=${SHIPPED_DOCS:-docs/validation/v3}
 OUT=${OUT:-scratch/release-$INSTRUMENT}
 TRUTH=${TRUTH:-data/truth/synth-truth-v3}
-MIDPOINTS=${MIDPOINTS:-data/grids/obaf-sme-v3-midpoints}
+# the midpoint probes: of each instrument's finished lattice (campaign step 14), then the first
+# set (step 5, by now on the refined lattices in teff and log g); each where it holds the instrument
+MIDPOINTS=${MIDPOINTS:-"data/grids/obaf-sme-v3-midpoints-fine data/grids/obaf-sme-v3-midpoints"}
 PROCESSES=${PROCESSES:-2}
 N_CALIBRATE=${N_CALIBRATE:-264}   # every in-box point of synth-truth-v3
 N_CHECK=${N_CHECK:-264}
@@ -137,7 +140,7 @@ for step in $STEPS; do
     case $step in
     holdout)
         sets=(--holdout-grid "$TRUTH")
-        [ -f "$MIDPOINTS/manifest.json" ] && sets+=(--holdout-grid "$MIDPOINTS")
+        for m in $MIDPOINTS; do [ -d "$m/$INSTRUMENT" ] && sets+=(--holdout-grid "$m"); done
         "$ZP" bundle holdout "$CANDIDATE" "${sets[@]}" --in-place -o "$OUT/holdout-$INSTRUMENT.md" ;;
     rules)
         "$ZP" bundle defaults "$CANDIDATE" --from "$SHIPPED" --in-place ;;
