@@ -22,8 +22,9 @@ import numpy as np
 from zeta_payne.grids.nodes import label_keys
 
 
-def atmosphere_failures(log: str = "data/grids/obaf-sme-v3/campaign.log") -> set[tuple[int, ...]]:
-    """Node keys the campaign logged as failed because ATLAS9 has no atmosphere for them."""
+def atmosphere_failures(log: str = "data/grids/obaf-sme-v3/campaign.log") -> np.ndarray:
+    """Labels (n, 3: teff, log g, [M/H]) of the nodes the campaign logged as failed because
+    ATLAS9 has no atmosphere for them (also used by ``plan_v3_midpoints_fine.py``)."""
     pattern = re.compile(r"node teff=(\S+) logg=(\S+) m_h=(\S+) failed: GridError: .* is not in the grid")
     labels = []
     with open(log, encoding="utf-8", errors="replace") as fh:
@@ -31,7 +32,7 @@ def atmosphere_failures(log: str = "data/grids/obaf-sme-v3/campaign.log") -> set
             match = pattern.search(line)
             if match:
                 labels.append([float(v) for v in match.groups()])
-    return {tuple(k) for k in label_keys(np.array(labels, ndmin=2))} if labels else set()
+    return np.array(labels, dtype=float).reshape(-1, 3)
 
 
 def main() -> int:
@@ -50,7 +51,8 @@ def main() -> int:
           f"({seconds / 3600:.2f} CPU-h)")
     if "--require-complete" in sys.argv[1:]:
         missing = want - seen
-        unexplained = missing - atmosphere_failures()
+        failed = atmosphere_failures()
+        unexplained = missing - {tuple(k) for k in label_keys(failed)} if len(failed) else missing
         print(f"not in chunks: {len(missing)}, of which without an ATLAS9 atmosphere: "
               f"{len(missing) - len(unexplained)}")
         return 1 if unexplained else 0

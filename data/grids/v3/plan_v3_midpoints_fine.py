@@ -24,7 +24,6 @@ Run from the repository root: ``python data/grids/v3/plan_v3_midpoints_fine.py``
 
 from __future__ import annotations
 
-import re
 import sys
 from itertools import product
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from count_level4 import atmosphere_failures  # noqa: E402
 from plan_v3_teff_refine import _nodes, _write_nodes  # noqa: E402
 
 Node = tuple[float, float, float]
@@ -49,18 +49,6 @@ PER_REGION = 6
 #: six probes moves by about ±0.05 in the ratio to the emulator
 EXTRA_PER_REGION = {"boss": 0, "apogee": 18}
 SEED = 43
-
-
-def atmosphere_failures(log: Path) -> set[Node]:
-    """Nodes the campaign logged as failed because ATLAS9 has no atmosphere for them."""
-    pattern = re.compile(r"node teff=(\S+) logg=(\S+) m_h=(\S+) failed: GridError: .* is not in the grid")
-    found = set()
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        match = pattern.search(line)
-        if match:
-            t, g, m = (float(v) for v in match.groups())
-            found.add((t, round(g, 4), round(m, 4)))
-    return found
 
 
 def cells(nodes: set[Node]) -> list[Node]:
@@ -92,7 +80,7 @@ def cells(nodes: set[Node]) -> list[Node]:
 
 def main() -> None:
     here = Path(__file__).parent
-    failed = atmosphere_failures(Path("data/grids/obaf-sme-v3/campaign.log"))
+    failed = {(t, round(g, 4), round(m, 4)) for t, g, m in atmosphere_failures().tolist()}
     for instrument, plans in PLANS.items():
         nodes: set[Node] = set()
         for plan in plans:
