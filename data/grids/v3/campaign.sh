@@ -129,8 +129,8 @@ synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss
 # 14. midpoint probes of each instrument's finished lattice (forty-third session): the first
 #     probes (step 5) now lie on the refined lattices in teff and log g (11 of 24 on APOGEE's,
 #     8 on BOSS's), so there they measure [M/H]'s interpolation alone. Centres of cells of the
-#     finished lattice (30 for BOSS, 120 for APOGEE), each made for its own instrument only
-#     (data/grids/v3/plan_v3_midpoints_fine.py; APOGEE ≈ 10 CPU-min, BOSS ≈ 1 CPU-h).
+#     finished lattice (66 for BOSS, 120 for APOGEE), each made for its own instrument only
+#     (data/grids/v3/plan_v3_midpoints_fine.py; APOGEE 601 CPU s, BOSS ≈ 2.3 CPU-h).
 synth obaf-sme-v3-midpoints-fine data/grids/v3/nodes-v3-midpoints-fine-apogee.txt 2.0 --instruments apogee
 synth obaf-sme-v3-midpoints-fine data/grids/v3/nodes-v3-midpoints-fine-boss.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3

@@ -13,8 +13,9 @@ atmosphere for (the campaign's log). A cell is the smallest box from a node to i
 along each axis (the node with the next teff at the same log g and [M/H], and so on), kept
 when all eight of its corners are nodes; its centre is halfway between nodes in teff, log g
 and [M/H] at once. Six cells are drawn per teff region of the held-out report (6–8, 8–10,
-10–15, 15–20, 20–30 kK) with a fixed seed, then for APOGEE, whose nodes are cheap, 18 more per
-region: 30 probes for BOSS and 120 for APOGEE, written to
+10–15, 15–20, 20–30 kK) with a fixed seed, then 18 more per region for APOGEE, whose nodes are
+cheap, and for BOSS below 10 kK (``EXTRA_PER_REGION``): 66 probes for BOSS and 120 for APOGEE,
+written to
 ``nodes-v3-midpoints-fine-{boss,apogee}.txt`` and synthesized by ``campaign.sh`` into
 ``data/grids/obaf-sme-v3-midpoints-fine`` (each for its own instrument only). Scored by
 ``zeta-payne bundle holdout BUNDLE --holdout-grid data/grids/obaf-sme-v3-midpoints-fine``.
@@ -45,9 +46,10 @@ PLANS = {
 REGIONS = [(6000.0, 8000.0), (8000.0, 10000.0), (10000.0, 15000.0), (15000.0, 20000.0),
            (20000.0, 30001.0)]
 PER_REGION = 6
-#: more per region where a node is cheap (APOGEE ≈ 5 CPU s, BOSS ≈ 150): a region's median over
-#: six probes moves by about ±0.05 in the ratio to the emulator
-EXTRA_PER_REGION = {"boss": 0, "apogee": 18}
+#: more per region, drawn after the first six: APOGEE everywhere (a node ≈ 5 CPU s; its first six
+#: at 8-10 kK gave a median of 0.52, all 24 0.32); BOSS (≈ 90-180 CPU s) below 10 kK, where its
+#: first six came to 0.55 of the emulator's p95 in both regions and the other regions to ≤ 0.33
+EXTRA_PER_REGION = {"boss": (18, 18, 0, 0, 0), "apogee": (18, 18, 18, 18, 18)}
 SEED = 43
 
 
@@ -98,9 +100,9 @@ def main() -> None:
             pool = [c for c in centres if lo <= c[0] < hi]
             pick = rng.choice(len(pool), size=min(PER_REGION, len(pool)), replace=False)
             chosen += [pool[i] for i in sorted(pick)]
-        for lo, hi in REGIONS:  # more, drawn after the first 30 (which they leave as they were)
+        for (lo, hi), extra in zip(REGIONS, EXTRA_PER_REGION[instrument], strict=True):
+            # more, drawn after the first 30 (which they leave as they were)
             pool = [c for c in centres if lo <= c[0] < hi and c not in chosen]
-            extra = EXTRA_PER_REGION[instrument]
             pick = rng.choice(len(pool), size=min(extra, len(pool)), replace=False)
             chosen += [pool[i] for i in sorted(pick)]
         path = here / f"nodes-v3-midpoints-fine-{instrument}.txt"
