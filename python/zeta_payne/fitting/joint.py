@@ -302,8 +302,9 @@ def fit_epochs(
     return _with_holds([fitter], result, lambda held: fit_epochs(held[0], spectra, options))
 
 
-def _with_holds(fitters: Sequence[Fitter], first: JointResult,
-                refit: Callable[[list[Fitter]], JointResult]) -> JointResult:
+def _with_holds(
+    fitters: Sequence[Fitter], first: JointResult, refit: Callable[[list[Fitter]], JointResult]
+) -> JointResult:
     """``first`` fitted again under the fitters' refit rules, as :meth:`Fitter.fit` does for
     one spectrum, or ``first`` itself when no rule applies.
 
@@ -324,10 +325,13 @@ def _with_holds(fitters: Sequence[Fitter], first: JointResult,
     refit : callable
         The same joint fit with other fitters (one per entry of ``fitters``).
     """
+
     def more(held: list[tuple[str, ...]], result: JointResult) -> list[tuple[str, ...]]:
         flags = int(result.result.flags)
-        return [tuple(n for n in f.rules.edge_held_names(flags) if n not in h)
-                for f, h in zip(fitters, held, strict=True)]
+        return [
+            tuple(n for n in f.rules.edge_held_names(flags) if n not in h)
+            for f, h in zip(fitters, held, strict=True)
+        ]
 
     labels = dict(zip(first.result.label_names, first.result.labels, strict=True))
     names = [f.rules.held_names(labels) for f in fitters]
@@ -528,6 +532,40 @@ def _unfitted(m: _Member) -> MemberResult:
     )
 
 
+@dataclass
+class _Solution:
+    """The joint least squares' answer, unpacked: shared labels, one RV and response per member."""
+
+    res: Any  # scipy.optimize.OptimizeResult of the TRF driver
+    rows: np.ndarray  # (K + 1,) residual row offsets of the members
+    slices: list[slice]  # each member's response coefficients in ``res.x``
+    n_free: int
+    theta0: np.ndarray  # (F,) the start
+    labels: np.ndarray  # (L,) every joint label, held ones included
+
+    @property
+    def theta(self) -> np.ndarray:
+        return self.res.x[: self.n_free]
+
+    @property
+    def velocities(self) -> np.ndarray:
+        return self.res.x[self.n_free : self.n_free + len(self.slices)]
+
+    @property
+    def chi2(self) -> float:
+        return float(self.res.fun @ self.res.fun)
+
+    @property
+    def dof(self) -> int:
+        return max(self.res.fun.size - self.res.x.size, 1)
+
+    def residuals(self, k: int) -> np.ndarray:
+        return self.res.fun[self.rows[k] : self.rows[k + 1]]
+
+    def coeffs(self, k: int) -> np.ndarray:
+        return self.res.x[self.slices[k]]
+
+
 def _solve(
     space: LabelSpace,
     members: list[_Member],
@@ -539,8 +577,73 @@ def _solve(
     epochs: bool,
     metas: list[dict[str, Any]],
 ) -> JointResult:
+    """Joint least squares from the best start, then each member, the errors, flags and RVs."""
     timing: dict[str, float] = {}
     t = time.perf_counter()
+    sol = _least_squares_from_best(space, members, starts, options)
+    timing["least_squares"] = time.perf_counter() - t
+    rchi2 = sol.chi2 / sol.dof
+    cov = covariance_errors(sol.res.jac, rchi2, space.free, space.names)
+
+    t = time.perf_counter()
+    unit_cov = covariance(sol.res.jac, 1.0)
+    v_sini = float(sol.labels[space.names.index("v_sini")]) if "v_sini" in space.names else 0.0
+    outcome = [
+        _member_result(space, sol, k, m, unit_cov, metas[k], options, epochs, v_sini)
+        for k, m in enumerate(members)
+    ]
+    timing["members"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    raw_e, nonconvex = _joint_parabola_errors(space, members, sol, cov.formal)
+    timing["uncertainties"] = time.perf_counter() - t
+
+    flags = _joint_flags(space, members, sol, cov, outcome) | nonconvex
+    rv, rv_flags = _rv_summary(outcome, options, same_instrument)
+    flags |= rv_flags
+
+    correlations = {key: value for key, value in cov.correlations.items() if "v_rad" not in key}
+    chi2_own = float(sum(mr.chi2 for mr in outcome))  # each spectrum with its own ivar
+    e_labels, calibrated = joint_errors(
+        space, [m.fitter for m in members], sol.labels, cov.e_labels, raw_e, chi2_own / sol.dof
+    )
+    timing["total"] = time.perf_counter() - t0
+    result = FitResult(
+        label_names=space.names,
+        labels=sol.labels,
+        e_labels=e_labels,
+        raw_e_labels=raw_e,
+        cov_e_labels=cov.e_labels,
+        initial_labels=space.full(sol.theta0),
+        v_rad=rv.mean,
+        e_v_rad=rv.e_mean,
+        initial_v_rad=float("nan"),
+        correlations=correlations,
+        coeffs=np.zeros(0),
+        chi2=chi2_own,
+        rchi2=chi2_own / sol.dof,
+        dof=sol.dof,
+        snr=float(np.sqrt(np.nansum([m.prep.snr**2 for m in members]))),
+        n_pixels=int(sol.res.fun.size),
+        model_flux=None,
+        flags=int(flags),
+        message="" if sol.res.status > 0 else f"joint least squares: {sol.res.message}",
+        n_fev=int(sol.res.nfev),
+        timing=timing,
+        meta=_common_meta(metas),
+        lsf_source=",".join(sorted({m.prep.lsf_source for m in members})),
+    )
+    if calibrated and hasattr(result, "calibrated"):
+        result.calibrated = True
+    outcome.extend(rejected)
+    outcome.sort(key=lambda r: r.index)
+    return JointResult(result, outcome, rv)
+
+
+def _least_squares_from_best(
+    space: LabelSpace, members: Sequence[_Member], starts: Sequence[np.ndarray], options: JointOptions
+) -> _Solution:
+    """TRF from the start of lowest joint χ², each member's response solved linearly there."""
     scores = [_joint_chi2(space, members, s) for s in starts]
     theta0 = starts[int(np.argmin(scores))]
     coeffs0 = []
@@ -550,84 +653,103 @@ def _solve(
             solve_response(m.fm.normalized(lab, m.v_start), m.prep.flux, m.prep.weight, m.design)[0]
         )
     v0 = np.array([m.v_start for m in members])
-    opt0 = members[0].fitter.options
     res, rows, slices = _least_squares(
-        space, members, theta0, v0, coeffs0, options.max_nfev, opt0.chi2_tolerance
+        space, members, theta0, v0, coeffs0, options.max_nfev, members[0].fitter.options.chi2_tolerance
     )
-    timing["least_squares"] = time.perf_counter() - t
+    return _Solution(res, rows, slices, space.n_free, theta0, space.full(res.x[: space.n_free]))
 
-    n_free, k_members = space.n_free, len(members)
-    theta = res.x[:n_free]
-    labels = space.full(theta)
-    velocities = res.x[n_free : n_free + k_members]
-    chi2 = float(res.fun @ res.fun)
-    dof = max(res.fun.size - res.x.size, 1)
-    rchi2 = chi2 / dof
-    cov = covariance_errors(res.jac, rchi2, space.free, space.names)
-    unit_cov = covariance(res.jac, 1.0)
 
-    # per member: χ², RV error at its own reduced χ², tension, companions
-    t = time.perf_counter()
-    outcome: list[MemberResult] = []
-    v_sini = float(labels[space.names.index("v_sini")]) if "v_sini" in space.names else 0.0
-    for k, m in enumerate(members):
-        r = res.fun[rows[k] : rows[k + 1]]
-        n_k = int(r.size)
-        c_k = res.x[slices[k]]
-        rchi2_k = float(r @ r) / max(n_k - 1 - c_k.size, 1)  # in the joint's (weighted) units
-        var_v = unit_cov[n_free + k, n_free + k] * rchi2_k
-        chi2_k = float(r @ r) * m.noise  # with the spectrum's own ivar
-        rchi2_k *= m.noise
-        lab = space.member_labels(m.fitter, theta)
-        cov_e_v = float(np.sqrt(var_v)) if var_v > 0 else float("nan")
-        mr = MemberResult(
-            index=m.index,
-            bundle_name=m.fitter.bundle.name,
-            v_rad=float(velocities[k]),
-            e_v_rad=rv_error(m.fitter, lab, float(velocities[k]), cov_e_v, rchi2_k),
-            cov_e_v_rad=cov_e_v,
-            rel_e_v_rad=relative_rv_error(m.fitter, float(velocities[k]), cov_e_v, rchi2_k),
-            initial_v_rad=float(m.v_start),
-            coeffs=c_k * m.prep.scale,
-            chi2=chi2_k,
-            rchi2=rchi2_k,
-            n_pixels=n_k,
-            snr=m.prep.snr,
-            flags=int(m.prep.flags),
-            meta=dict(metas[k]),
-            single=m.single,
-            model_flux=m.fitter._model_flux(m.prep, m.fm, lab, float(velocities[k]), c_k),
-        )
-        if m.single is not None and np.isfinite(m.single.chi2):
-            mr.chi2_single = float(m.single.chi2)
-            mr.delta_chi2 = max(chi2_k - mr.chi2_single, 0.0)
-            mr.tension = mr.delta_chi2 / max((m.level - 1.0) * mr.chi2_single, 1e-300)
-            scale = m.single.rchi2 if np.isfinite(m.single.rchi2) and m.single.rchi2 > 0 else 1.0
-            mr.p_tension = float(chi2_distribution.sf(mr.delta_chi2 / scale, max(n_free, 1)))
-            if epochs:  # visits of one star disagree: the line profile changes (a second star?)
-                if mr.p_tension < options.sb2_p_threshold:
-                    mr.flags |= ResultFlags.SB2_CANDIDATE
-            elif mr.tension > options.tension_threshold:
-                mr.flags |= ResultFlags.JOINT_TENSION
-        if options.sb2:
-            fwhm = m.fwhm_kms()
-            exclusion = max(options.sb2_exclusion * fwhm, v_sini)
-            step = max(0.5 * fwhm, 1.0)
-            grid = np.arange(-options.sb2_max_shift, options.sb2_max_shift + 0.5 * step, step)
-            grid = grid[np.abs(grid) >= exclusion]
-            if grid.size:
-                gain, _ = companion_search(m.prep, m.fm, lab, float(velocities[k]), c_k, grid)
-                best = int(np.argmax(gain))
-                mr.sb2_delta_chi2 = float(gain[best] / max(rchi2_k / m.noise, 1e-300))
-                mr.sb2_shift = float(grid[best])
-                if mr.sb2_delta_chi2 > options.sb2_threshold:
-                    mr.flags |= ResultFlags.SB2_CANDIDATE
-        outcome.append(mr)
-    timing["members"] = time.perf_counter() - t
+def _member_result(
+    space: LabelSpace,
+    sol: _Solution,
+    k: int,
+    m: _Member,
+    unit_cov: np.ndarray,
+    meta: dict[str, Any],
+    options: JointOptions,
+    epochs: bool,
+    v_sini: float,
+) -> MemberResult:
+    """Member ``k`` at the joint solution: its χ², RV and RV error, tension and companion."""
+    r = sol.residuals(k)
+    c_k = sol.coeffs(k)
+    v_k = float(sol.velocities[k])
+    rchi2_k = float(r @ r) / max(r.size - 1 - c_k.size, 1)  # in the joint's (weighted) units
+    var_v = unit_cov[sol.n_free + k, sol.n_free + k] * rchi2_k
+    chi2_k = float(r @ r) * m.noise  # with the spectrum's own ivar
+    rchi2_k *= m.noise
+    lab = space.member_labels(m.fitter, sol.theta)
+    cov_e_v = float(np.sqrt(var_v)) if var_v > 0 else float("nan")
+    mr = MemberResult(
+        index=m.index,
+        bundle_name=m.fitter.bundle.name,
+        v_rad=v_k,
+        e_v_rad=rv_error(m.fitter, lab, v_k, cov_e_v, rchi2_k),
+        cov_e_v_rad=cov_e_v,
+        rel_e_v_rad=relative_rv_error(m.fitter, v_k, cov_e_v, rchi2_k),
+        initial_v_rad=float(m.v_start),
+        coeffs=c_k * m.prep.scale,
+        chi2=chi2_k,
+        rchi2=rchi2_k,
+        n_pixels=int(r.size),
+        snr=m.prep.snr,
+        flags=int(m.prep.flags),
+        meta=dict(meta),
+        single=m.single,
+        model_flux=m.fitter._model_flux(m.prep, m.fm, lab, v_k, c_k),
+    )
+    if m.single is not None and np.isfinite(m.single.chi2):
+        _set_tension(mr, m, sol.n_free, options, epochs)
+    if options.sb2:
+        _search_companion(mr, m, lab, v_k, c_k, v_sini, options)
+    return mr
 
-    # joint errors: parabolas of the summed χ², the level from the summed N_deg
-    t = time.perf_counter()
-    responses = [m.fm.response(res.x[slices[k]]) for k, m in enumerate(members)]
+
+def _set_tension(mr: MemberResult, m: _Member, n_free: int, options: JointOptions, epochs: bool) -> None:
+    """How much worse the member is fitted at the joint labels than alone; its flag."""
+    mr.chi2_single = float(m.single.chi2)
+    mr.delta_chi2 = max(mr.chi2 - mr.chi2_single, 0.0)
+    mr.tension = mr.delta_chi2 / max((m.level - 1.0) * mr.chi2_single, 1e-300)
+    scale = m.single.rchi2 if np.isfinite(m.single.rchi2) and m.single.rchi2 > 0 else 1.0
+    mr.p_tension = float(chi2_distribution.sf(mr.delta_chi2 / scale, max(n_free, 1)))
+    if epochs:  # visits of one star disagree: the line profile changes (a second star?)
+        if mr.p_tension < options.sb2_p_threshold:
+            mr.flags |= ResultFlags.SB2_CANDIDATE
+    elif mr.tension > options.tension_threshold:
+        mr.flags |= ResultFlags.JOINT_TENSION
+
+
+def _search_companion(
+    mr: MemberResult,
+    m: _Member,
+    lab: np.ndarray,
+    v_rad: float,
+    coeffs: np.ndarray,
+    v_sini: float,
+    options: JointOptions,
+) -> None:
+    """The best velocity-shifted second set of lines in the member's residuals; its flag."""
+    fwhm = m.fwhm_kms()
+    exclusion = max(options.sb2_exclusion * fwhm, v_sini)
+    step = max(0.5 * fwhm, 1.0)
+    grid = np.arange(-options.sb2_max_shift, options.sb2_max_shift + 0.5 * step, step)
+    grid = grid[np.abs(grid) >= exclusion]
+    if not grid.size:
+        return
+    gain, _ = companion_search(m.prep, m.fm, lab, v_rad, coeffs, grid)
+    best = int(np.argmax(gain))
+    mr.sb2_delta_chi2 = float(gain[best] / max(mr.rchi2 / m.noise, 1e-300))
+    mr.sb2_shift = float(grid[best])
+    if mr.sb2_delta_chi2 > options.sb2_threshold:
+        mr.flags |= ResultFlags.SB2_CANDIDATE
+
+
+def _joint_parabola_errors(
+    space: LabelSpace, members: Sequence[_Member], sol: _Solution, formal: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """The paper's χ² parabolas of the summed χ², the χ²_1σ level from the summed N_deg."""
+    responses = [m.fm.response(sol.coeffs(k)) for k, m in enumerate(members)]
+    velocities = sol.velocities
 
     def chi2_of(rows_: np.ndarray) -> np.ndarray:
         total = np.zeros(len(rows_))
@@ -638,29 +760,52 @@ def _solve(
         return total
 
     level = chi2_one_sigma(sum(m.n_deg for m in members))
-    raw_e, nonconvex = parabola_errors(
-        chi2_of, labels, space.free, space.lower, space.upper, space.names, cov.formal, chi2, level
+    return parabola_errors(
+        chi2_of, sol.labels, space.free, space.lower, space.upper, space.names, formal, sol.chi2, level
     )
-    timing["uncertainties"] = time.perf_counter() - t
 
-    # flags of the joint result
+
+def _joint_flags(
+    space: LabelSpace,
+    members: Sequence[_Member],
+    sol: _Solution,
+    cov: Any,
+    outcome: Sequence[MemberResult],
+) -> int:
+    """The joint result's flags: the members' preparation, convergence, RV edges, labels,
+    each bundle's unconstrained labels, and the members' tension and companion flags."""
+    opt0 = members[0].fitter.options
+    velocities = sol.velocities
     flags = 0
     for m in members:
         flags |= m.prep.flags
     flags |= convergence_flags(
-        opt0, res.status, res.status, np.inf, float(velocities[0]), chi2, rchi2, cov.singular
+        opt0,
+        sol.res.status,
+        sol.res.status,
+        np.inf,
+        float(velocities[0]),
+        sol.chi2,
+        sol.chi2 / sol.dof,
+        cov.singular,
     )
     for k, m in enumerate(members):
         lo, hi = m.fitter.options.rv_range
         if not lo <= velocities[k] <= hi:
             flags |= ResultFlags.RV_AT_SEARCH_EDGE
     v_limit = min(unresolved_v_sini(m.prep.resolution, m.fitter.options.unresolved_v_sini) for m in members)
-    flags |= label_flags(labels, space.free, space.lower, space.upper, space.names, opt0, v_limit)
+    flags |= label_flags(sol.labels, space.free, space.lower, space.upper, space.names, opt0, v_limit)
     for fitter in {id(m.fitter): m.fitter for m in members}.values():  # each bundle's thresholds
         flags |= unconstrained_flags(cov.e_labels, space.free, space.names, fitter.options)
-    flags |= nonconvex
     for mr in outcome:
         flags |= mr.flags & (ResultFlags.JOINT_TENSION | ResultFlags.SB2_CANDIDATE)
+    return int(flags)
+
+
+def _rv_summary(
+    outcome: Sequence[MemberResult], options: JointOptions, same_instrument: bool
+) -> tuple[RVStatistics, int]:
+    """The weighted mean RV and the constancy test (``RV_VARIABLE`` for one instrument)."""
     if options.rv_errors not in ("relative", "absolute"):
         raise ValueError(f"unknown rv_errors {options.rv_errors!r} (relative, absolute)")
     relative = same_instrument and options.rv_errors == "relative"
@@ -669,44 +814,7 @@ def _solve(
         [mr.rel_e_v_rad if relative else mr.e_v_rad for mr in outcome],
         options.rv_floor,
     )
+    flags = 0
     if same_instrument and rv.n >= 2 and rv.p_constant < options.rv_p_threshold:
         flags |= ResultFlags.RV_VARIABLE
-
-    correlations = {key: value for key, value in cov.correlations.items() if "v_rad" not in key}
-    chi2_own = float(sum(mr.chi2 for mr in outcome))  # each spectrum with its own ivar
-    initial = space.full(theta0)
-    e_labels, calibrated = joint_errors(
-        space, [m.fitter for m in members], labels, cov.e_labels, raw_e, chi2_own / dof
-    )
-    snr = float(np.sqrt(np.nansum([m.prep.snr**2 for m in members])))
-    timing["total"] = time.perf_counter() - t0
-    result = FitResult(
-        label_names=space.names,
-        labels=labels,
-        e_labels=e_labels,
-        raw_e_labels=raw_e,
-        cov_e_labels=cov.e_labels,
-        initial_labels=initial,
-        v_rad=rv.mean,
-        e_v_rad=rv.e_mean,
-        initial_v_rad=float("nan"),
-        correlations=correlations,
-        coeffs=np.zeros(0),
-        chi2=chi2_own,
-        rchi2=chi2_own / dof,
-        dof=dof,
-        snr=snr,
-        n_pixels=int(res.fun.size),
-        model_flux=None,
-        flags=int(flags),
-        message="" if res.status > 0 else f"joint least squares: {res.message}",
-        n_fev=int(res.nfev),
-        timing=timing,
-        meta=_common_meta(metas),
-        lsf_source=",".join(sorted({m.prep.lsf_source for m in members})),
-    )
-    if calibrated and hasattr(result, "calibrated"):
-        result.calibrated = True
-    outcome.extend(rejected)
-    outcome.sort(key=lambda r: r.index)
-    return JointResult(result, outcome, rv)
+    return rv, int(flags)
