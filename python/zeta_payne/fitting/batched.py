@@ -22,15 +22,14 @@ import numpy as np
 import torch
 
 from zeta_payne.exceptions import SpectrumRejected
-from zeta_payne.fitting.batched_lm import LMResult, _own, batched_lm
+from zeta_payne.fitting.batched_lm import LMResult, batched_lm
 from zeta_payne.fitting.batched_model import BatchedForward
 from zeta_payne.fitting.batched_presearch import (
     CandidateFactors,
     candidate_factors,
     presearch_batch,
-    product_moments,
-    varpro_chi2_moments,
 )
+from zeta_payne.fitting.batched_problem import BatchProblem
 from zeta_payne.fitting.diagnostics import (
     convergence_flags,
     covariance_errors,
@@ -311,112 +310,79 @@ class BatchedFit:
         starts: Sequence[tuple[np.ndarray, float]] | None = None,
         n_pad: int | None = None,
     ) -> list[FitResult]:
+        """Pre-search, both least-squares stages and the results of one pixel group."""
+        fitter = self.fitter
+        batch = BatchedForward(
+            models, fitter._emulator64, self.device, emulator32=fitter.emulator, n_pad=n_pad
+        )
+        problem = BatchProblem(batch, preps, fitter.free, fitter.fixed_values)
+
+        t = time.perf_counter()
+        init_labels, init_v, owner = self._starts(preps, models, problem, starts)
+        problem.add_rows(owner)
+        timing["presearch"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        proj, final = self._least_squares(problem, init_labels, init_v)
+        if owner:  # each spectrum keeps its row with the lowest χ²
+            keep = _best_rows(final.chi2, len(preps), owner)
+            proj, final = _rows(proj, keep), _rows(final, keep)
+            init_labels, init_v = init_labels[keep], init_v[keep]
+        timing["least_squares"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        results = self._results(preps, models, problem, proj, final, init_labels, init_v)
+        timing["uncertainties"] = time.perf_counter() - t
+        for result in results:
+            result.timing.update({k: v / len(preps) for k, v in timing.items()})
+        return results
+
+    def _starts(
+        self,
+        preps: list[Prepared],
+        models: list[ForwardModel],
+        problem: BatchProblem,
+        starts: Sequence[tuple[np.ndarray, float]] | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Starting labels ``(R, L)`` and RVs ``(R,)`` of every row, and the spectrum of each
+        row beyond the first ``B`` (its starts in other basins, ``restarts``).
+
+        The pre-search's best start of every spectrum, re-checked by the per-spectrum
+        pre-search's own criterion; given ``starts`` replace it (then no restarts).
+        """
         fitter, opt = self.fitter, self.fitter.options
         dev, f64 = self.device, torch.float64
-        n = len(preps)
-        batch = BatchedForward(models, fitter._emulator64, dev, emulator32=fitter.emulator, n_pad=n_pad)
-        flux = torch.zeros((n, batch.n_max), dtype=f64, device=dev)
-        weight = torch.zeros_like(flux)
-        for b, prep in enumerate(preps):
-            flux[b, : prep.flux.size] = torch.as_tensor(prep.flux, device=dev)
-            weight[b, : prep.weight.size] = torch.as_tensor(prep.weight, device=dev)
-        sw = torch.sqrt(weight)
-        swf = sw * flux
-        free_t = torch.as_tensor(fitter.free, device=dev)
-        fixed = torch.as_tensor(fitter.fixed_values, dtype=f64, device=dev)
-        n_free = int(fitter.free.sum())
-        columns = torch.as_tensor(
-            np.concatenate([np.flatnonzero(fitter.free), [len(fitter.free)]]), device=dev
-        )
-
-        def full_labels(x: torch.Tensor) -> torch.Tensor:
-            labels = fixed.expand(x.shape[0], -1).clone()
-            labels[:, free_t] = x[:, :n_free]
-            return labels
-
-        # the re-check ranks by the per-spectrum pre-search's own criterion (every
-        # ``presearch_stride``-th pixel, response by the normal equations), exactly (float64)
-        stride = max(1, int(opt.presearch_stride))
-        design_s = batch.design[:, ::stride].contiguous()
-        moments_s, maps_s = product_moments(design_s, opt.n_chebyshev)
-        flux_s, weight_s = flux[:, ::stride].contiguous(), weight[:, ::stride].contiguous()
-
-        def exact_chi2(labels: torch.Tensor, v_rad: torch.Tensor) -> torch.Tensor:
-            """Pre-search χ² ``(B, K)`` of ``K`` candidates per spectrum (labels (B, K, L), RV (B, K))."""
-            # the model in float32 (errors ~1e-7 move χ² by ~1e-3), the χ² in float64
-            model = batch.normalized_columns(labels, v_rad, dtype=torch.float32)[:, :, ::stride].double()
-            arrays = (model, flux_s, weight_s, design_s, moments_s)
-            parts = [  # each spectrum alone
-                varpro_chi2_moments(*(_own(t[b : b + 1]) for t in arrays), maps_s)
-                for b in range(model.shape[0])
-            ]
-            return torch.cat(parts)
-
-        # ---- pre-search
-        t = time.perf_counter()
         if starts is None:
-            init_labels, init_v, others = self._presearch(preps, models, exact_chi2, batch)
-        else:  # given starts: no pre-search, no restarts
+            exact_chi2 = problem.presearch_chi2(max(1, int(opt.presearch_stride)), opt.n_chebyshev)
+            init_labels, init_v, others = self._presearch(preps, models, exact_chi2, problem.batch)
+        else:
             given = [fitter.start_from(labels, v) for labels, v in starts]
             init_labels = torch.as_tensor(np.array([labels for labels, _ in given]), dtype=f64, device=dev)
             init_v = torch.as_tensor([v for _, v in given], dtype=f64, device=dev)
             others = [[] for _ in starts]
-        timing["presearch"] = time.perf_counter() - t
-        # ``restarts``: every further start is one more row, fitted beside its spectrum's first
-        owner = [b for b, starts in enumerate(others) for _ in starts]
+        owner = [b for b, more in enumerate(others) for _ in more]
         if owner:
-            init_labels = torch.cat([init_labels, torch.as_tensor(
-                np.array([lab for starts in others for lab, _ in starts]), dtype=f64, device=dev)])
-            init_v = torch.cat([init_v, torch.as_tensor(
-                [v for starts in others for _, v in starts], dtype=f64, device=dev)])
-        spectrum_of = torch.as_tensor(list(range(n)) + owner, device=dev)
-        n_rows = len(spectrum_of)
+            extra = np.array([lab for more in others for lab, _ in more])
+            init_labels = torch.cat([init_labels, torch.as_tensor(extra, dtype=f64, device=dev)])
+            init_v = torch.cat(
+                [init_v, torch.as_tensor([v for more in others for _, v in more], dtype=f64, device=dev)]
+            )
+        return init_labels, init_v, owner
 
-        # ---- least squares: response projected out, then the polish
-        t = time.perf_counter()
-
-        n_pix = [p.flux.size for p in preps]
-
-        def projected(x: torch.Tensor, rows: torch.Tensor):
-            # each row on its own pixels (no padding, no batch-mates in any product)
-            rows = spectrum_of[rows]
-            norm, dnorm = batch.normalized_and_jacobian(full_labels(x), x[:, -1], rows)
-            resid = torch.zeros_like(norm)
-            jac = torch.zeros((len(rows), norm.shape[1], len(columns)), dtype=f64, device=dev)
-            coeffs = torch.empty((len(rows), batch.design.shape[2]), dtype=f64, device=dev)
-            for i, b in enumerate(rows.tolist()):
-                m = n_pix[b]
-                s, design, target = _own(sw[b, :m]), _own(batch.design[b, :m]), _own(swf[b, :m])
-                a = design * (s * norm[i, :m])[:, None]
-                q, r = torch.linalg.qr(a)
-                proj = q.T @ target
-                c = _triangular_solve(r, proj, a, target)
-                coeffs[i] = c
-                resid[i, :m] = q @ proj - target
-                d = (s * (design @ c))[:, None] * dnorm[i, :m][:, columns]
-                jac[i, :m] = d - q @ (q.T @ d)
-            return resid, jac, coeffs
-
+    def _least_squares(
+        self, problem: BatchProblem, init_labels: torch.Tensor, init_v: torch.Tensor
+    ) -> tuple[LMResult, LMResult]:
+        """Both stages for every row: the response projected out, then the full polish."""
+        fitter, opt = self.fitter, self.fitter.options
+        n_rows = len(problem.spectrum_of)
         lower, upper = self._bounds(0, n_rows)
         start = torch.cat([init_labels[:, fitter.free], init_v[:, None]], dim=1)
-        proj = batched_lm(projected, start, lower, upper, opt.max_nfev, opt.chi2_tolerance)
-        n_coeffs = batch.design.shape[2]
+        proj = batched_lm(problem.projected, start, lower, upper, opt.max_nfev, opt.chi2_tolerance)
 
-        def polish(x: torch.Tensor, rows: torch.Tensor):
-            rows = spectrum_of[rows]
-            norm, dnorm = batch.normalized_and_jacobian(full_labels(x), x[:, n_free], rows)
-            resp = torch.stack(
-                [_own(batch.design[b]) @ _own(x[i, n_free + 1 :]) for i, b in enumerate(rows.tolist())]
-            )
-            s = sw[rows]
-            resid = s * (norm * resp - flux[rows])
-            design = batch.design[rows]
-            jac = torch.cat([dnorm[:, :, columns] * resp[:, :, None], design * norm[:, :, None]], dim=2)
-            return resid, jac * s[:, :, None], None
-
-        lower, upper = self._bounds(n_coeffs, n_rows)
+        lower, upper = self._bounds(problem.n_coeffs, n_rows)
         start = torch.cat([proj.x, proj.extra], dim=1)
         # the per-spectrum polish's scales: a tenth of the box for labels, 1 km/s, |c|
+        f64, dev = torch.float64, self.device
         width = torch.as_tensor(0.1 * (fitter.upper - fitter.lower)[fitter.free], dtype=f64, device=dev)
         x_scale = torch.cat(
             [
@@ -426,25 +392,10 @@ class BatchedFit:
             ],
             dim=1,
         )
-        final = batched_lm(polish, start, lower, upper, opt.polish_nfev, opt.chi2_tolerance, x_scale=x_scale)
-        if owner:  # each spectrum keeps its row with the lowest χ²
-            keep = torch.arange(n, device=dev)
-            for r, b in enumerate(owner, start=n):
-                if final.chi2[r] < final.chi2[keep[b]]:
-                    keep[b] = r
-            proj, final = _rows(proj, keep), _rows(final, keep)
-            init_labels, init_v = init_labels[keep], init_v[keep]
-        timing["least_squares"] = time.perf_counter() - t
-
-        # ---- diagnostics and uncertainties
-        t = time.perf_counter()
-        results = self._results(
-            preps, models, batch, proj, final, init_labels, init_v, full_labels, flux, weight
+        final = batched_lm(
+            problem.polish, start, lower, upper, opt.polish_nfev, opt.chi2_tolerance, x_scale=x_scale
         )
-        timing["uncertainties"] = time.perf_counter() - t
-        for result in results:
-            result.timing.update({k: v / n for k, v in timing.items()})
-        return results
+        return proj, final
 
     def _bounds(self, n_coeffs: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         lower, upper = self.fitter._bounds(n_coeffs)
@@ -524,59 +475,31 @@ class BatchedFit:
 
     def _results(
         self,
-        preps,
-        models,
-        batch,
+        preps: list[Prepared],
+        models: list[ForwardModel],
+        problem: BatchProblem,
         proj: LMResult,
         final: LMResult,
-        init_labels,
-        init_v,
-        full_labels,
-        flux,
-        weight,
-    ):
-        fitter, opt = self.fitter, self.fitter.options
-        n_free = int(fitter.free.sum())
-        labels_t = full_labels(final.x)
-        v_t = final.x[:, n_free]
-        coeffs_t = final.x[:, n_free + 1 :]
-        # χ² parabolas: the points of every spectrum, evaluated in one batch
-        covs, point_sets, rows_all = [], [], []
+        init_labels: torch.Tensor,
+        init_v: torch.Tensor,
+    ) -> list[FitResult]:
+        """Errors, flags and the :class:`FitResult` of every spectrum (one row each)."""
+        fitter = self.fitter
+        n_free = problem.n_free
         x = final.x.cpu().numpy()
-        labels_np = labels_t.cpu().numpy()
+        labels_np = problem.full_labels(final.x).cpu().numpy()
         chi2_np = final.chi2.cpu().numpy()
+        covs = []
         for b, prep in enumerate(preps):
-            n_pix = prep.flux.size
-            dof = max(n_pix - x.shape[1], 1)
-            jac = final.jacobian[b, :n_pix].cpu().numpy()
-            cov = covariance_errors(jac, chi2_np[b] / dof, fitter.free, fitter.label_names)
-            covs.append(cov)
-            if opt.compute_uncertainties:
-                level = chi2_one_sigma(n_degrees(prep.resolution, *prep.fit_range))
-                rows, values = parabola_points(
-                    labels_np[b], fitter.free, fitter.lower, fitter.upper, cov.formal, chi2_np[b], level
-                )
-                point_sets.append((values, level))
-                rows_all.append(rows)
-        chi_points = None
-        if rows_all:
-            dev = self.device
-            rows_t = torch.as_tensor(np.stack(rows_all), dtype=torch.float64, device=dev)  # (B, S, L)
-            # float32 as the per-spectrum parabolas (χ² differences of order one on χ² ~ N)
-            v_cols = v_t[:, None].expand(-1, rows_t.shape[1])
-            norm = batch.normalized_columns(rows_t, v_cols, dtype=torch.float32).double()  # (B, S, N)
-            chi_points = torch.stack([  # each spectrum alone
-                (((norm[b] * (_own(batch.design[b]) @ _own(coeffs_t[b])) - flux[b]) ** 2) * weight[b])
-                .sum(dim=1)
-                for b in range(len(preps))
-            ]).cpu().numpy()
-        results = []
-        proj_status = proj.status.cpu().numpy()
-        final_status = final.status.cpu().numpy()
+            dof = max(prep.flux.size - x.shape[1], 1)
+            jac = final.jacobian[b, : prep.flux.size].cpu().numpy()
+            covs.append(covariance_errors(jac, chi2_np[b] / dof, fitter.free, fitter.label_names))
+        raw = self._parabola_errors(preps, problem, final, labels_np, chi2_np, covs)
+        status = (proj.status.cpu().numpy(), final.status.cpu().numpy())
         gains = (proj.chi2 - final.chi2).cpu().numpy()
         nfev = (proj.nfev + final.nfev).cpu().numpy()
-        init_l = init_labels.cpu().numpy()
-        init_v_np = init_v.cpu().numpy()
+        init_l, init_v_np = init_labels.cpu().numpy(), init_v.cpu().numpy()
+        results = []
         for b, (prep, fm) in enumerate(zip(preps, models, strict=True)):
             n_pix = prep.flux.size
             labels = labels_np[b]
@@ -586,42 +509,21 @@ class BatchedFit:
             dof = max(n_pix - x.shape[1], 1)
             rchi2 = chi2 / dof
             cov = covs[b]
-            flags = prep.flags
-            flags |= convergence_flags(
-                opt,
-                int(proj_status[b]),
-                int(final_status[b]),
-                float(gains[b]),
+            raw_e, nonconvex = raw[b]
+            flags, gain, model_flux = self._flags(
+                prep,
+                fm,
+                final,
+                b,
+                labels,
                 v_rad,
+                coeffs,
                 chi2,
                 rchi2,
-                cov.singular,
+                cov,
+                (int(status[0][b]), int(status[1][b])),
+                float(gains[b]),
             )
-            v_sini_limit = unresolved_v_sini(prep.resolution, opt.unresolved_v_sini)
-            sides = edge_sides(labels, fitter.free, fitter.lower, fitter.upper, opt.at_edge)
-            gain = edge_chi2(
-                final.residual[b, :n_pix].cpu().numpy(),
-                final.jacobian[b, :n_pix].cpu().numpy(),
-                sides,
-                fitter.free,
-                rchi2,
-            )
-            flags |= label_flags(
-                labels, fitter.free, fitter.lower, fitter.upper, fitter.label_names, opt, v_sini_limit, gain
-            )
-            raw_e = np.full(len(fitter.label_names), np.nan)
-            if chi_points is not None:
-                values, level = point_sets[b]
-                size = sum(len(v) for v in values)
-                raw_e, nonconvex = parabola_from_values(
-                    values, chi_points[b, :size], fitter.free, fitter.label_names, level
-                )
-                flags |= nonconvex
-            # the per-spectrum fit's out-of-box diagnosis, on the same best model
-            model_flux = fitter._model_flux(prep, fm, labels, v_rad, coeffs)
-            s = prep.spectrum
-            diag = diagnose(s.wavelength, s.flux, s.ivar, model_flux, prep.used, v_rad)
-            flags |= fitter.spectrum_flags(diag, labels, cov.e_labels)
             e_labels, e_v_rad, calibrated = fitter.reported_errors(
                 labels, v_rad, raw_e, cov.e_labels, cov.e_v_rad, rchi2
             )
@@ -646,8 +548,8 @@ class BatchedFit:
                     snr=prep.snr,
                     n_pixels=n_pix,
                     model_flux=model_flux,
-                    flags=int(flags),
-                    message="" if final_status[b] > 0 else f"least squares: {EVALUATION_LIMIT_MESSAGE}",
+                    flags=int(flags | nonconvex),
+                    message="" if status[1][b] > 0 else f"least squares: {EVALUATION_LIMIT_MESSAGE}",
                     n_fev=int(nfev[b]),
                     meta=dict(prep.spectrum.meta),
                     lsf_source=prep.lsf_source,
@@ -656,18 +558,99 @@ class BatchedFit:
             )
         return results
 
+    def _parabola_errors(
+        self,
+        preps: list[Prepared],
+        problem: BatchProblem,
+        final: LMResult,
+        labels: np.ndarray,
+        chi2: np.ndarray,
+        covs: list,
+    ) -> list[tuple[np.ndarray, int]]:
+        """The paper's χ² parabola errors ``(L,)`` and non-convexity flags of every spectrum,
+        the χ² at every spectrum's parabola points evaluated in one batch."""
+        fitter, opt = self.fitter, self.fitter.options
+        nan = (np.full(len(fitter.label_names), np.nan), 0)
+        if not opt.compute_uncertainties:
+            return [nan for _ in preps]
+        point_sets, rows_all = [], []
+        for b, prep in enumerate(preps):
+            level = chi2_one_sigma(n_degrees(prep.resolution, *prep.fit_range))
+            rows, values = parabola_points(
+                labels[b], fitter.free, fitter.lower, fitter.upper, covs[b].formal, chi2[b], level
+            )
+            point_sets.append((values, level))
+            rows_all.append(rows)
+        if not rows_all:
+            return []
+        n_free = problem.n_free
+        rows_t = torch.as_tensor(np.stack(rows_all), dtype=torch.float64, device=self.device)  # (B, S, L)
+        chi_points = problem.chi2_at(rows_t, final.x[:, n_free], final.x[:, n_free + 1 :]).cpu().numpy()
+        out = []
+        for b, (values, level) in enumerate(point_sets):
+            size = sum(len(v) for v in values)
+            out.append(
+                parabola_from_values(values, chi_points[b, :size], fitter.free, fitter.label_names, level)
+            )
+        return out
+
+    def _flags(
+        self,
+        prep: Prepared,
+        fm: ForwardModel,
+        final: LMResult,
+        b: int,
+        labels: np.ndarray,
+        v_rad: float,
+        coeffs: np.ndarray,
+        chi2: float,
+        rchi2: float,
+        cov,
+        status: tuple[int, int],
+        gain_polish: float,
+    ) -> tuple[int, np.ndarray, np.ndarray]:
+        """Flags of spectrum ``b`` as the per-spectrum fitter sets them (convergence, labels at
+        edges with their χ² gain, the out-of-box diagnosis of the best model); also returns
+        the edge χ² gains ``(L,)`` and the best model's flux ``(M,)``."""
+        fitter, opt = self.fitter, self.fitter.options
+        n_pix = prep.flux.size
+        flags = prep.flags
+        flags |= convergence_flags(opt, status[0], status[1], gain_polish, v_rad, chi2, rchi2, cov.singular)
+        v_sini_limit = unresolved_v_sini(prep.resolution, opt.unresolved_v_sini)
+        sides = edge_sides(labels, fitter.free, fitter.lower, fitter.upper, opt.at_edge)
+        gain = edge_chi2(
+            final.residual[b, :n_pix].cpu().numpy(),
+            final.jacobian[b, :n_pix].cpu().numpy(),
+            sides,
+            fitter.free,
+            rchi2,
+        )
+        flags |= label_flags(
+            labels, fitter.free, fitter.lower, fitter.upper, fitter.label_names, opt, v_sini_limit, gain
+        )
+        # the per-spectrum fit's out-of-box diagnosis, on the same best model
+        model_flux = fitter._model_flux(prep, fm, labels, v_rad, coeffs)
+        s = prep.spectrum
+        diag = diagnose(s.wavelength, s.flux, s.ivar, model_flux, prep.used, v_rad)
+        flags |= fitter.spectrum_flags(diag, labels, cov.e_labels)
+        return flags, gain, model_flux
+
+
+def _best_rows(chi2: torch.Tensor, n: int, owner: Sequence[int]) -> torch.Tensor:
+    """Each spectrum's row ``(B,)`` of lowest χ² among its first row ``b`` and its further
+    rows (``owner``: the spectrum of rows ``B, B + 1, …``)."""
+    keep = torch.arange(n, device=chi2.device)
+    for r, b in enumerate(owner, start=n):
+        if chi2[r] < chi2[keep[b]]:
+            keep[b] = r
+    return keep
+
 
 def _rows(result: LMResult, rows: torch.Tensor) -> LMResult:
     """The rows ``rows`` of every per-row field of a :class:`LMResult`."""
-    return LMResult(**{
-        f.name: (getattr(result, f.name)[rows] if getattr(result, f.name) is not None else None)
-        for f in dataclasses.fields(LMResult)
-    })
-
-
-def _triangular_solve(r: torch.Tensor, rhs: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``R⁻¹ rhs`` (``r`` (C, C), ``rhs`` (C,)); the least squares of ``a x = b`` where ``R``
-    is singular."""
-    if bool((torch.diagonal(r).abs() > 0).all()):
-        return torch.linalg.solve_triangular(r, rhs[:, None], upper=True).squeeze(-1)
-    return torch.linalg.pinv(a) @ b
+    return LMResult(
+        **{
+            f.name: (getattr(result, f.name)[rows] if getattr(result, f.name) is not None else None)
+            for f in dataclasses.fields(LMResult)
+        }
+    )
