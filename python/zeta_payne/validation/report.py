@@ -579,6 +579,62 @@ def write_report(
     lines = [f"# {title}", ""]
     if notes:
         lines += [notes, ""]
+    lines += _study_lines(studies)
+    lines += ["", "## Table 3: RMS over converged fits and reliability (ours / paper)", ""]
+    for inst in sorted({st.instrument for st in studies}):
+        lines += _table3_lines(inst, [r for r in t3 if r["instrument"] == inst])
+    lines += [
+        TABLE3_LEGEND,
+        "",
+        *_against_paper_lines(t3),
+        *_noise_floor_lines(t3),
+        *_failure_lines(failures),
+        "## Table 2: RMS per bin of true teff and of true v sin i (ours / paper)",
+        "",
+        "The paper's Table 2 is for noiseless spectra; noisy rows show ours only. n: spectra "
+        "in the bin (converged fits of each label enter its RMS). Also in table2.csv.",
+        "",
+    ]
+    lines += _table2_markdown(t2)
+    if any(st.cases.get("truth_kind") is not None for st in studies):
+        flags = flag_rows(studies)
+        _write_csv(out / "flags.csv", flags)
+        lines += _flag_lines(flags, _free(studies[0]))
+    lines += ["## Figure 6: Δθ against true teff and v sin i", ""]
+    for st in studies:
+        png = f"delta_{st.instrument}_snr{_snr_key(st.snr)}.png"
+        _plot(st, out / png)
+        lines.append(f"![{st.instrument} S/N {_snr_key(st.snr)}]({png})")
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out / "report.md"
+
+
+#: What the cells of Table 3 in ``report.md`` are.
+TABLE3_LEGEND = (
+    "Cells: our RMS / the paper's RMS (our per-label reliability with the paper's literal "
+    "criterion 4(P50+P16) < Δθ < 4(P50+P84), and with the same ±4σ band centred on the "
+    "median). RMS over fits converged by the literal criterion. *Within 4 own errors*: "
+    "the fraction of fits whose every label of the reliability row lies within 4 of its "
+    "own reported error (|Δθ| ≤ 4 e_*) — the paper's band is one band for every star, so a "
+    "star whose spectrum holds little about a label (a hot fast rotator's [M/H] or RV) "
+    "falls outside it even where its fit agrees with its own error; this asks each fit to "
+    "agree with the error it reports. *Reliability at the information limit*: the literal "
+    "all-label reliability of fits that scatter exactly as their formal (Cramér–Rao) errors, "
+    "each Δθ drawn as σ_formal · N(0, 1), independently per label, 200 draws (mean, 5–95 %): "
+    "what an unbiased fitter with no model error would score on these stars — below 100 % "
+    "where the stars' own errors differ widely, since the band is one for all of them. The "
+    "band scales with the errors, so only their spread from star to star matters, not their "
+    "size: at S/N ∞ (formal errors of the noiseless spectra's nominal weights) it is what any "
+    "error reaching the labels as noise does would score, however small "
+    "(`own_errors.information_limit_reliability`; how closely each label's |Δθ| follows its "
+    "formal error: `rank_corr_formal` in table3.csv)."
+)
+
+
+def _study_lines(studies: Sequence[StudyResult]) -> list[str]:
+    """One item per study (spectra, bundle, generator, wall time, hardware, fit time per
+    spectrum, its truth and its overlap with the training set) and the whole run's cost."""
+    lines = []
     for st in studies:
         b = st.meta.get("bundle", {})
         hw = st.meta.get("hardware") or {"cpu": platform.processor() or platform.machine()}
@@ -608,76 +664,60 @@ def write_report(
         f"Cost of the whole run: {n_all} spectra in {wall / 60:.1f} min of wall time; "
         f"{cpu / 60:.1f} min of worker time (simulation + fit, summed over processes).",
     ]
-    lines += ["", "## Table 3: RMS over converged fits and reliability (ours / paper)", ""]
-    instruments = sorted({st.instrument for st in studies})
-    for inst in instruments:
-        sub = [r for r in t3 if r["instrument"] == inst]
-        snrs = list(dict.fromkeys(r["snr"] for r in sub))
-        lines.append(f"### {inst.upper()}")
-        lines.append("")
-        lines.append("| label | " + " | ".join(f"S/N {s}" for s in snrs) + " |")
-        lines.append("|---|" + "---|" * len(snrs))
-        labels = list(dict.fromkeys(r["label"] for r in sub if r["label"] != "all"))
-        for label in labels:
-            cells = []
-            for s in snrs:
-                r = next(r for r in sub if r["snr"] == s and r["label"] == label)
-                cells.append(
-                    f"{_fmt(r['rms'])} / {_fmt(r['paper_rms'])} ({100 * r['reliability']:.1f} %, "
-                    f"{100 * r['reliability_centred']:.1f} %)"
-                )
-            lines.append(f"| {label} [{UNITS.get(label, '')}] | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _table3_lines(instrument: str, sub: Sequence[dict]) -> list[str]:
+    """One instrument's Table 3 (rows of :func:`table3_rows`): RMS and reliability per label
+    and S/N, the all-label reliability three ways, and the labels with unconstrained fits."""
+    snrs = list(dict.fromkeys(r["snr"] for r in sub))
+    lines = [f"### {instrument.upper()}", ""]
+    lines.append("| label | " + " | ".join(f"S/N {s}" for s in snrs) + " |")
+    lines.append("|---|" + "---|" * len(snrs))
+    labels = list(dict.fromkeys(r["label"] for r in sub if r["label"] != "all"))
+    for label in labels:
         cells = []
         for s in snrs:
-            r = next(r for r in sub if r["snr"] == s and r["label"] == "all")
+            r = next(r for r in sub if r["snr"] == s and r["label"] == label)
             cells.append(
-                f"{100 * r['reliability']:.1f} % ({100 * r['reliability_centred']:.1f} %) / "
-                f"{100 * r.get('paper_reliability', np.nan):.1f} %"
+                f"{_fmt(r['rms'])} / {_fmt(r['paper_rms'])} ({100 * r['reliability']:.1f} %, "
+                f"{100 * r['reliability_centred']:.1f} %)"
             )
-        lines.append("| reliability (all labels) | " + " | ".join(cells) + " |")
-        alls = {r["snr"]: r for r in sub if r["label"] == "all"}
-        cells = [f"{100 * alls[s]['reliability_own_errors']:.1f} %" for s in snrs]
-        lines.append(f"| within {OWN_ERRORS_K:g} own errors (all labels) | " + " | ".join(cells) + " |")
-        if any(np.isfinite(alls[s].get("reliability_limit", np.nan)) for s in snrs):
-            cells = [
-                f"{100 * alls[s]['reliability_limit']:.1f} % ({100 * alls[s]['reliability_limit_lo']:.1f}"
-                f"–{100 * alls[s]['reliability_limit_hi']:.1f} %)"
-                if np.isfinite(alls[s].get("reliability_limit", np.nan))
-                else "–"
-                for s in snrs
-            ]
-            lines.append("| reliability at the information limit (all labels) | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} [{UNITS.get(label, '')}] | " + " | ".join(cells) + " |")
+    alls = {r["snr"]: r for r in sub if r["label"] == "all"}
+    cells = [
+        f"{100 * alls[s]['reliability']:.1f} % ({100 * alls[s]['reliability_centred']:.1f} %) / "
+        f"{100 * alls[s].get('paper_reliability', np.nan):.1f} %"
+        for s in snrs
+    ]
+    lines.append("| reliability (all labels) | " + " | ".join(cells) + " |")
+    cells = [f"{100 * alls[s]['reliability_own_errors']:.1f} %" for s in snrs]
+    lines.append(f"| within {OWN_ERRORS_K:g} own errors (all labels) | " + " | ".join(cells) + " |")
+    if any(np.isfinite(alls[s].get("reliability_limit", np.nan)) for s in snrs):
+        cells = [
+            f"{100 * alls[s]['reliability_limit']:.1f} % ({100 * alls[s]['reliability_limit_lo']:.1f}"
+            f"–{100 * alls[s]['reliability_limit_hi']:.1f} %)"
+            if np.isfinite(alls[s].get("reliability_limit", np.nan))
+            else "–"
+            for s in snrs
+        ]
+        lines.append("| reliability at the information limit (all labels) | " + " | ".join(cells) + " |")
+    lines.append("")
+    flagged = [r for r in sub if r["label"] != "all" and r.get("n_unconstrained")]
+    for r in flagged:
+        lines.append(
+            f"- {r['label']} at S/N {r['snr']}: {r['n_unconstrained']} of {r['n']} fits "
+            f"{r['label'].upper()}_UNCONSTRAINED; RMS over the converged others "
+            f"{_fmt(r['rms_constrained'])} {UNITS.get(r['label'], '')}"
+        )
+    if flagged:
         lines.append("")
-        flagged = [r for r in sub if r["label"] != "all" and r.get("n_unconstrained")]
-        for r in flagged:
-            lines.append(
-                f"- {r['label']} at S/N {r['snr']}: {r['n_unconstrained']} of {r['n']} fits "
-                f"{r['label'].upper()}_UNCONSTRAINED; RMS over the converged others "
-                f"{_fmt(r['rms_constrained'])} {UNITS.get(r['label'], '')}"
-            )
-        if flagged:
-            lines.append("")
-    lines += [
-        "Cells: our RMS / the paper's RMS (our per-label reliability with the paper's literal "
-        "criterion 4(P50+P16) < Δθ < 4(P50+P84), and with the same ±4σ band centred on the "
-        "median). RMS over fits converged by the literal criterion. *Within 4 own errors*: "
-        "the fraction of fits whose every label of the reliability row lies within 4 of its "
-        "own reported error (|Δθ| ≤ 4 e_*) — the paper's band is one band for every star, so a "
-        "star whose spectrum holds little about a label (a hot fast rotator's [M/H] or RV) "
-        "falls outside it even where its fit agrees with its own error; this asks each fit to "
-        "agree with the error it reports. *Reliability at the information limit*: the literal "
-        "all-label reliability of fits that scatter exactly as their formal (Cramér–Rao) errors, "
-        "each Δθ drawn as σ_formal · N(0, 1), independently per label, 200 draws (mean, 5–95 %): "
-        "what an unbiased fitter with no model error would score on these stars — below 100 % "
-        "where the stars' own errors differ widely, since the band is one for all of them. The "
-        "band scales with the errors, so only their spread from star to star matters, not their "
-        "size: at S/N ∞ (formal errors of the noiseless spectra's nominal weights) it is what any "
-        "error reaching the labels as noise does would score, however small "
-        "(`own_errors.information_limit_reliability`; how closely each label's |Δθ| follows its "
-        "formal error: `rank_corr_formal` in table3.csv).",
-        "",
-        *_against_paper_lines(t3),
-        *_noise_floor_lines(t3),
+    return lines
+
+
+def _failure_lines(failures: Sequence[dict]) -> list[str]:
+    """The failures section: failed fits per study, label and bin, emulator-limited or not."""
+    return [
         "## Failures: emulator limit or optimizer miss",
         "",
         "A fit fails when any label falls outside the convergence band. *Emulator-limited*: "
@@ -702,40 +742,29 @@ def write_report(
         "",
         "Bins as in Table 2 (teff 6000–25000 K and v sin i 0–400 km/s, ten each).",
         "",
-        "## Table 2: RMS per bin of true teff and of true v sin i (ours / paper)",
+    ]
+
+
+def _flag_lines(flags: Sequence[dict], free: Sequence[str]) -> list[str]:
+    """Result flags and median offsets by kind of truth point (rows of :func:`flag_rows`)."""
+    names = [*free, "v_rad"]
+    return [
+        "## Result flags and median offsets by kind of truth point",
         "",
-        "The paper's Table 2 is for noiseless spectra; noisy rows show ours only. n: spectra "
-        "in the bin (converged fits of each label enter its RMS). Also in table2.csv.",
+        "`in`: inside the bundle's box; `out:<group>`: outside it (metal-poor, too hot, ...), "
+        "where a fit should be flagged. flagged: any result flag (bad: a BAD_MASK flag); the "
+        "most common flags with their counts. Median Δ = fitted − true. Also in flags.csv.",
+        "",
+        "| instrument | S/N | truth | n | flagged (bad) | common flags | "
+        + " | ".join(f"median Δ{n}" for n in names)
+        + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(names),
+        *(
+            f"| {r['instrument']} | {r['snr']} | {r['truth_kind']} | {r['n']} | {r['flagged']} "
+            f"({r['flagged_bad']}) | {r['common_flags']} | "
+            + " | ".join(_fmt(r.get(f"median_delta_{n}", np.nan)) for n in names)
+            + " |"
+            for r in flags
+        ),
         "",
     ]
-    lines += _table2_markdown(t2)
-    flags = flag_rows(studies)
-    if any(st.cases.get("truth_kind") is not None for st in studies):
-        _write_csv(out / "flags.csv", flags)
-        lines += [
-            "## Result flags and median offsets by kind of truth point",
-            "",
-            "`in`: inside the bundle's box; `out:<group>`: outside it (metal-poor, too hot, ...), "
-            "where a fit should be flagged. flagged: any result flag (bad: a BAD_MASK flag); the "
-            "most common flags with their counts. Median Δ = fitted − true. Also in flags.csv.",
-            "",
-            "| instrument | S/N | truth | n | flagged (bad) | common flags | "
-            + " | ".join(f"median Δ{n}" for n in [*_free(studies[0]), "v_rad"])
-            + " |",
-            "|---|---|---|---|---|---|" + "---|" * (len(_free(studies[0])) + 1),
-            *(
-                f"| {r['instrument']} | {r['snr']} | {r['truth_kind']} | {r['n']} | {r['flagged']} "
-                f"({r['flagged_bad']}) | {r['common_flags']} | "
-                + " | ".join(_fmt(r.get(f"median_delta_{n}", np.nan)) for n in [*_free(studies[0]), "v_rad"])
-                + " |"
-                for r in flags
-            ),
-            "",
-        ]
-    lines += ["## Figure 6: Δθ against true teff and v sin i", ""]
-    for st in studies:
-        png = f"delta_{st.instrument}_snr{_snr_key(st.snr)}.png"
-        _plot(st, out / png)
-        lines.append(f"![{st.instrument} S/N {_snr_key(st.snr)}]({png})")
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    return out / "report.md"
