@@ -55,7 +55,12 @@ TRUTHS = np.array(
 def simulate(
     bundle, wavelength: np.ndarray, labels: np.ndarray, v_rad: float, snr: float, seed: int
 ) -> Spectrum:
-    """A spectrum of the bundle's own forward model, a random Chebyshev response, Gaussian noise."""
+    """A spectrum of the bundle's own forward model, a random Chebyshev response, Gaussian noise.
+
+    The same recipe as ``tests/conftest.py``'s ``simulate``, written out here so that the
+    script imports only long-standing public names and runs unchanged against earlier
+    revisions (``compare_revisions.sh``).
+    """
     rng = np.random.default_rng(seed)
     lo, hi = bundle.manifest.fit_defaults["wavelength_range"]
     sel = (wavelength >= lo) & (wavelength <= hi)

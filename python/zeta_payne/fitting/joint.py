@@ -49,7 +49,7 @@ from zeta_payne.fitting.flags import ResultFlags, labels_flag
 from zeta_payne.fitting.joint_errors import joint_errors, noise_scale, relative_rv_error
 from zeta_payne.fitting.joint_options import JointOptions
 from zeta_payne.fitting.joint_results import JointResult, MemberResult
-from zeta_payne.fitting.joint_solve import Member, finish
+from zeta_payne.fitting.joint_solve import Member, Problem, finish
 from zeta_payne.fitting.joint_space import LabelSpace
 from zeta_payne.fitting.result import FitResult
 from zeta_payne.spectrum import Spectrum
@@ -119,7 +119,7 @@ def fit_joint(
         space.from_member(m.fitter, m.single.labels) for m in members if np.isfinite(m.single.labels).any()
     ]
     result = finish(
-        space, members, rejected, starts, options, t0, same_instrument=_same(fitters), epochs=False
+        Problem(space, members, rejected, starts, options, t0, same_instrument=_same(fitters), epochs=False)
     )
     return _with_holds(fitters, result, lambda held: fit_joint(held, spectra, options))
 
@@ -169,7 +169,7 @@ def fit_epochs(
         starts = [space.from_member(fitter, best.single.labels)] if np.isfinite(reference).any() else []
     else:
         starts = []
-    result = finish(space, members, rejected, starts, options, t0, same_instrument=True, epochs=True)
+    result = finish(Problem(space, members, rejected, starts, options, t0, same_instrument=True, epochs=True))
     return _with_holds([fitter], result, lambda held: fit_epochs(held[0], spectra, options))
 
 

@@ -52,7 +52,7 @@ from zeta_payne.fitting.uncertainty import chi2_one_sigma, covariance, n_degrees
 from zeta_payne.model.doppler import SPEED_OF_LIGHT_KMS
 from zeta_payne.model.forward import ForwardModel
 
-__all__ = ["Member", "finish"]
+__all__ = ["Member", "Problem", "finish"]
 
 
 @dataclass
@@ -175,19 +175,25 @@ def _common_meta(metas: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def finish(
-    space: LabelSpace,
-    members: list[Member],
-    rejected: list[MemberResult],
-    starts: list[np.ndarray],
-    options: JointOptions,
-    t0: float,
-    same_instrument: bool,
-    epochs: bool,
-) -> JointResult:
+@dataclass
+class Problem:
+    """A joint fit's input: the usable spectra, the rejected ones and the starts."""
+
+    space: LabelSpace
+    members: list[Member]
+    rejected: list[MemberResult]  # spectra that could not be prepared (flagged rows)
+    starts: list[np.ndarray]  # candidate starts of the shared free labels, each (F,)
+    options: JointOptions
+    t0: float  # time.perf_counter() at the start of the joint fit
+    same_instrument: bool  # all spectra with one bundle (the RV test may use relative errors)
+    epochs: bool  # visits of one star (tension sets SB2_CANDIDATE, not JOINT_TENSION)
+
+
+def finish(problem: Problem) -> JointResult:
     """Joint least squares from the best start, then errors, tension, RVs, companions, flags."""
+    space, members, rejected = problem.space, problem.members, problem.rejected
     metas = [dict(getattr(m.prep.spectrum, "meta", {}) or {}) for m in members]
-    if not members or not starts:
+    if not members or not problem.starts:
         flags = ResultFlags.NO_PIXELS if not members else ResultFlags.FITTING_FAILURE
         for r in rejected:
             flags |= r.flags
@@ -200,7 +206,7 @@ def finish(
         outcome = [*rejected, *[_unfitted(m) for m in members]]
         return JointResult(failed, sorted(outcome, key=lambda r: r.index), rv_statistics([], []))
     try:
-        return _solve(space, members, rejected, starts, options, t0, same_instrument, epochs, metas)
+        return _solve(problem, metas)
     except Exception as exc:  # a failed joint fit is a flagged result, never a crash
         failed = FitResult.failed(
             space.names,
@@ -257,21 +263,12 @@ class _Solution:
         return self.res.x[self.slices[k]]
 
 
-def _solve(
-    space: LabelSpace,
-    members: list[Member],
-    rejected: list[MemberResult],
-    starts: list[np.ndarray],
-    options: JointOptions,
-    t0: float,
-    same_instrument: bool,
-    epochs: bool,
-    metas: list[dict[str, Any]],
-) -> JointResult:
+def _solve(problem: Problem, metas: list[dict[str, Any]]) -> JointResult:
     """Joint least squares from the best start, then each member, the errors, flags and RVs."""
+    space, members, options = problem.space, problem.members, problem.options
     timing: dict[str, float] = {}
     t = time.perf_counter()
-    sol = _least_squares_from_best(space, members, starts, options)
+    sol = _least_squares_from_best(space, members, problem.starts, options)
     timing["least_squares"] = time.perf_counter() - t
     rchi2 = sol.chi2 / sol.dof
     cov = covariance_errors(sol.res.jac, rchi2, space.free, space.names)
@@ -280,7 +277,7 @@ def _solve(
     unit_cov = covariance(sol.res.jac, 1.0)
     v_sini = float(sol.labels[space.names.index("v_sini")]) if "v_sini" in space.names else 0.0
     outcome = [
-        _member_result(space, sol, k, m, unit_cov, metas[k], options, epochs, v_sini)
+        _member_result(space, sol, k, m, unit_cov, metas[k], options, problem.epochs, v_sini)
         for k, m in enumerate(members)
     ]
     timing["members"] = time.perf_counter() - t
@@ -290,7 +287,7 @@ def _solve(
     timing["uncertainties"] = time.perf_counter() - t
 
     flags = _joint_flags(space, members, sol, cov, outcome) | nonconvex
-    rv, rv_flags = _rv_summary(outcome, options, same_instrument)
+    rv, rv_flags = _rv_summary(outcome, options, problem.same_instrument)
     flags |= rv_flags
 
     correlations = {key: value for key, value in cov.correlations.items() if "v_rad" not in key}
@@ -298,7 +295,7 @@ def _solve(
     e_labels, calibrated = joint_errors(
         space, [m.fitter for m in members], sol.labels, cov.e_labels, raw_e, chi2_own / sol.dof
     )
-    timing["total"] = time.perf_counter() - t0
+    timing["total"] = time.perf_counter() - problem.t0
     result = FitResult(
         label_names=space.names,
         labels=sol.labels,
@@ -326,7 +323,7 @@ def _solve(
     )
     if calibrated and hasattr(result, "calibrated"):
         result.calibrated = True
-    outcome.extend(rejected)
+    outcome.extend(problem.rejected)
     outcome.sort(key=lambda r: r.index)
     return JointResult(result, outcome, rv)
 
