@@ -54,9 +54,9 @@ def _training_grid(bundle, grid_path: str | Path | None):
         warnings.append(f"{path}: {len(grid)} nodes on disk, the bundle was trained on {n_trained}")
     continuum = None
     if training.get("continuum_grid"):
-        from zeta_payne.training.pipeline import _continuum_grid
+        from zeta_payne.training.inputs import load_continuum_grid
 
-        continuum = _continuum_grid(training["continuum_grid"], bundle.instrument, on_disk.points, grid)
+        continuum = load_continuum_grid(training["continuum_grid"], bundle.instrument, on_disk.points, grid)
     return grid, continuum, warnings
 
 

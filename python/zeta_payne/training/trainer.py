@@ -26,7 +26,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -208,13 +208,98 @@ def train_emulator(
     device = _device(config.device)
     torch.manual_seed(config.seed)
     n_labels, n_pixels = x_train.shape[1], y_train.shape[1]
-    basis = None
+    target = _Target.pixels()
     if config.pca_components:
         mean, basis = principal_components(y_train, config.pca_components, seed=config.seed)
         if initial is not None:  # a pixel network: project its output layer onto the basis
             initial = _project_output_layer(initial, mean, basis)
-        mean, basis = mean.to(device), basis.to(device)
-    n_out = n_pixels if basis is None else basis.shape[0]
+        target = _Target(mean.to(device), basis.to(device))
+    run = _Run.begin(_new_model(n_labels, target.n_out(n_pixels), config, x_min, x_max, initial, device),
+                     config)
+    xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
+    xv = torch.as_tensor(x_valid, dtype=torch.float32, device=device)
+    yv = torch.as_tensor(y_valid, dtype=torch.float32, device=device)
+    key = _config_key(config, n_labels, n_pixels)
+    ckpt = Path(checkpoint) if checkpoint else None
+    if ckpt is not None and ckpt.is_file():
+        target = run.resume(ckpt, key, device, target)
+    yt = target.encode(torch.as_tensor(y_train, dtype=torch.float32, device=device))
+    loss_fn = (torch.nn.MSELoss() if target.basis is not None or config.loss != "l1"
+               else torch.nn.L1Loss())
+    generator = torch.Generator(device="cpu").manual_seed(config.seed + run.start)
+    t0 = time.perf_counter()
+    patience, min_gain = config.plateau_patience, config.plateau_min_improvement
+    stop_reason, start = "iterations", run.start
+    if plateau_reached([h[2] for h in run.history], patience, min_gain):  # a resumed run that had stopped
+        stop_reason, start = "plateau", config.iterations
+    for it in range(start + 1, config.iterations + 1):
+        running = run.one_pass(xt, yt, loss_fn, generator, config.batch_size, device)
+        out_of_time = config.max_seconds is not None and time.perf_counter() - t0 >= config.max_seconds
+        if it % config.validate_every == 0 or it == config.iterations or out_of_time:
+            score = run.validate(it, running, target, xv, yv)
+            if progress:
+                progress(it, running, score)
+            if ckpt is not None:
+                run.save(ckpt, it, key, target)
+        if out_of_time:
+            log.info("time budget of %.0f s spent at iteration %d: stopping (resumable)",
+                     config.max_seconds, it)
+            stop_reason = "time budget"
+            break
+        flat = plateau_reached([h[2] for h in run.history], patience, min_gain)
+        if it % config.validate_every == 0 and flat:
+            log.info("validation score flat for %d validations at iteration %d: stopping", patience, it)
+            stop_reason = "plateau"
+            break
+    run.model.load_state_dict(run.best_state)
+    weights = run.model.cpu().to_weights()
+    if target.basis is not None:
+        weights = _expand_output_layer(weights, target.mean.cpu(), target.basis.cpu())
+    return TrainOutcome(
+        weights=weights,
+        best_score=run.best,
+        best_iteration=run.best_iteration,
+        iterations_done=int(run.history[-1][0]) if run.history else start,
+        seconds=time.perf_counter() - t0,
+        history=run.history,
+        device=str(device),
+        stop_reason=stop_reason,
+    )
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What the network is trained to emit: pixels, or principal-component coefficients.
+
+    ``mean`` (P,) and ``basis`` (K, P) are the principal components' (None for pixels).
+    """
+
+    mean: torch.Tensor | None
+    basis: torch.Tensor | None
+
+    @classmethod
+    def pixels(cls) -> _Target:
+        return cls(None, None)
+
+    def n_out(self, n_pixels: int) -> int:
+        """The network's output size."""
+        return n_pixels if self.basis is None else int(self.basis.shape[0])
+
+    def encode(self, y: torch.Tensor) -> torch.Tensor:
+        """Spectra (N, P) as the network's targets: themselves, or coefficients (N, K)."""
+        return y if self.basis is None else (y - self.mean) @ self.basis.T
+
+    def decode(self, out: torch.Tensor) -> torch.Tensor:
+        """The network's output as spectra (N, P)."""
+        return out if self.basis is None else out @ self.basis + self.mean
+
+    def checkpoint_extra(self) -> dict:
+        return {} if self.basis is None else {"pca_mean": self.mean.cpu(), "pca_basis": self.basis.cpu()}
+
+
+def _new_model(n_labels: int, n_out: int, config: TrainConfig, x_min: np.ndarray, x_max: np.ndarray,
+               initial: EmulatorWeights | None, device: torch.device) -> Emulator:
+    """A fresh network, or ``initial``'s weights rescaled to this box, on ``device``."""
     model = Emulator(n_labels, n_out, config.n_hidden, x_min, x_max)
     if initial is not None:
         if [w.shape for w in initial.weights] != [p.weight.shape for p in model.layers]:
@@ -222,116 +307,92 @@ def train_emulator(
         # another box (e.g. v_micro widened from 1-4 to 1-6 km/s): the same function of the
         # physical labels in the new scaling
         model.load_state_dict(Emulator.from_weights(rescale_input_layer(initial, x_min, x_max)).state_dict())
-    model = model.to(device)
-    optimizer = torch.optim.RAdam(model.parameters(), lr=config.learning_rate)
-    gamma = 1.0
-    if config.final_learning_rate:
-        gamma = (config.final_learning_rate / config.learning_rate) ** (1.0 / max(config.iterations, 1))
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
-    xt = torch.as_tensor(x_train, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y_train, dtype=torch.float32, device=device)
-    xv = torch.as_tensor(x_valid, dtype=torch.float32, device=device)
-    yv = torch.as_tensor(y_valid, dtype=torch.float32, device=device)
-    loss_fn = torch.nn.L1Loss() if config.loss == "l1" else torch.nn.MSELoss()
-    if basis is not None:
-        yt = (yt - mean) @ basis.T  # coefficients, (N, K)
-        loss_fn = torch.nn.MSELoss()
+    return model.to(device)
 
-    def predict_pixels(x: torch.Tensor) -> torch.Tensor:
-        out = model(x)
-        return out if basis is None else out @ basis + mean
-    start, best, best_it, history = 0, float("inf"), 0, []
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    ckpt = Path(checkpoint) if checkpoint else None
-    if ckpt is not None and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        if state.get("config") == _config_key(config, n_labels, n_pixels):
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            best_state = state["best"]
-            start, best, best_it = (
-                int(state["iteration"]),
-                float(state["best_score"]),
-                int(state["best_iteration"]),
-            )
-            history = [tuple(h) for h in state["history"].tolist()]
-            if basis is not None and "pca_basis" in state:  # the basis the weights were made for
-                mean, basis = state["pca_mean"].to(device), state["pca_basis"].to(device)
-                yt = (torch.as_tensor(y_train, dtype=torch.float32, device=device) - mean) @ basis.T
-            torch.set_rng_state(state["rng"])
-            log.info("resuming training at iteration %d (best %.5f)", start, best)
-        else:
-            log.warning("checkpoint %s is for another configuration; starting afresh", ckpt)
-    generator = torch.Generator(device="cpu").manual_seed(config.seed + start)
-    t0 = time.perf_counter()
-    n = xt.shape[0]
-    running = 0.0
-    patience, min_gain = config.plateau_patience, config.plateau_min_improvement
-    stop_reason = "iterations"
-    if plateau_reached([h[2] for h in history], patience, min_gain):  # a resumed run that had stopped
-        stop_reason, start = "plateau", config.iterations
-    for it in range(start + 1, config.iterations + 1):
-        model.train()
+
+@dataclass
+class _Run:
+    """A training run's state: what it carries from one validation to the next and into its
+    checkpoint (the network, optimiser and schedule, the best weights and score, the history)."""
+
+    model: Emulator
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    best_state: dict
+    start: int = 0
+    best: float = float("inf")
+    best_iteration: int = 0
+    history: list[tuple[int, float, float]] = field(default_factory=list)
+
+    @classmethod
+    def begin(cls, model: Emulator, config: TrainConfig) -> _Run:
+        """RAdam at ``config.learning_rate``, decaying geometrically to the final rate if set."""
+        optimizer = torch.optim.RAdam(model.parameters(), lr=config.learning_rate)
+        gamma = 1.0
+        if config.final_learning_rate:
+            gamma = (config.final_learning_rate / config.learning_rate) ** (1.0 / max(config.iterations, 1))
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
+        return cls(model, optimizer, scheduler, _copy_state(model))
+
+    def resume(self, path: Path, key: str, device: torch.device, target: _Target) -> _Target:
+        """Take up the run saved at ``path`` if it was made with the same configuration
+        (``key``); returns the target the saved weights were made for."""
+        state = torch.load(path, map_location=device, weights_only=True)
+        if state.get("config") != key:
+            log.warning("checkpoint %s is for another configuration; starting afresh", path)
+            return target
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.best_state = state["best"]
+        self.start = int(state["iteration"])
+        self.best = float(state["best_score"])
+        self.best_iteration = int(state["best_iteration"])
+        self.history = [tuple(h) for h in state["history"].tolist()]
+        if target.basis is not None and "pca_basis" in state:  # the basis the weights were made for
+            target = _Target(state["pca_mean"].to(device), state["pca_basis"].to(device))
+        torch.set_rng_state(state["rng"])
+        log.info("resuming training at iteration %d (best %.5f)", self.start, self.best)
+        return target
+
+    def one_pass(self, xt: torch.Tensor, yt: torch.Tensor, loss_fn: torch.nn.Module,
+                 generator: torch.Generator, batch_size: int, device: torch.device) -> float:
+        """One iteration: a pass over the training set in shuffled batches; its mean loss."""
+        self.model.train()
+        n = xt.shape[0]
         order = torch.randperm(n, generator=generator).to(device)
         total = 0.0
-        for b in range(0, n, config.batch_size):
-            idx = order[b : b + config.batch_size]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xt[idx]), yt[idx])
+        for b in range(0, n, batch_size):
+            idx = order[b : b + batch_size]
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(self.model(xt[idx]), yt[idx])
             loss.backward()
-            optimizer.step()
+            self.optimizer.step()
             total += float(loss.detach()) * idx.numel()
-        scheduler.step()
-        running = total / n
-        out_of_time = config.max_seconds is not None and time.perf_counter() - t0 >= config.max_seconds
-        if it % config.validate_every == 0 or it == config.iterations or out_of_time:
-            model.eval()
-            with torch.no_grad():
-                score = float(torch.mean(torch.abs(predict_pixels(xv) - yv)))
-            history.append((it, running, score))
-            if score < best:
-                best, best_it = score, it
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            if progress:
-                progress(it, running, score)
-            if ckpt is not None:
-                _save_checkpoint(
-                    ckpt,
-                    model,
-                    optimizer,
-                    scheduler,
-                    best_state,
-                    it,
-                    best,
-                    best_it,
-                    history,
-                    _config_key(config, n_labels, n_pixels),
-                    {} if basis is None else {"pca_mean": mean.cpu(), "pca_basis": basis.cpu()},
-                )
-        if out_of_time:
-            log.info("time budget of %.0f s spent at iteration %d: stopping (resumable)",
-                     config.max_seconds, it)
-            stop_reason = "time budget"
-            break
-        if it % config.validate_every == 0 and plateau_reached([h[2] for h in history], patience, min_gain):
-            log.info("validation score flat for %d validations at iteration %d: stopping", patience, it)
-            stop_reason = "plateau"
-            break
-    model.load_state_dict(best_state)
-    weights = model.cpu().to_weights()
-    if basis is not None:
-        weights = _expand_output_layer(weights, mean.cpu(), basis.cpu())
-    return TrainOutcome(
-        weights=weights,
-        best_score=best,
-        best_iteration=best_it,
-        iterations_done=int(history[-1][0]) if history else start,
-        seconds=time.perf_counter() - t0,
-        history=history,
-        device=str(device),
-        stop_reason=stop_reason,
-    )
+        self.scheduler.step()
+        return total / n
+
+    def validate(self, it: int, running: float, target: _Target, xv: torch.Tensor,
+                 yv: torch.Tensor) -> float:
+        """The pixel-space mean absolute error on the validation set; kept in the history, and
+        the weights kept when it is the best so far."""
+        self.model.eval()
+        with torch.no_grad():
+            score = float(torch.mean(torch.abs(target.decode(self.model(xv)) - yv)))
+        self.history.append((it, running, score))
+        if score < self.best:
+            self.best, self.best_iteration = score, it
+            self.best_state = _copy_state(self.model)
+        return score
+
+    def save(self, path: Path, it: int, key: str, target: _Target) -> None:
+        """Write the run's state at iteration ``it`` to ``path`` (atomically)."""
+        _save_checkpoint(path, self.model, self.optimizer, self.scheduler, self.best_state, it,
+                         self.best, self.best_iteration, self.history, key, target.checkpoint_extra())
+
+
+def _copy_state(model: Emulator) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def principal_components(y: np.ndarray, k: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
