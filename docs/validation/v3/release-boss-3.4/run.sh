@@ -29,7 +29,8 @@
 #   stage2     warm from stage 1: learning rate 2e-5 -> 1e-6, 4,000 iterations, patience 40
 #              (as step 18)
 #   candidate  a copy of stage 2; release_v3.sh's holdout and rules; refit_start="first"
-#              (step 19)
+#              (step 19; REFIT_START=presearch leaves 3.2.6's rules exactly: step 23, with
+#              CANDIDATE and OUT_DIR elsewhere, STEPS from candidate on)
 #   studies, calibrate   calibration seeds 0 + 7, check 29 + 31 with the 6-10 kK v_micro
 #              studies 37 + 41 (rule 1 as amended); on a miss, the one second try: 29 + 31 join
 #              the calibration, the check is 43 + 47 with 6-10 kK studies 53 + 59
@@ -57,7 +58,8 @@ ZP=${ZETA_PAYNE:-.venv/bin/zeta-payne}
 WORK=${WORK:-scratch/boss-3.4}
 G=data/grids/obaf-sme-v3
 S1=$WORK/bundles-l4 S2=$WORK/bundles-l4b
-CANDIDATE=$WORK/candidate/zeta-payne-boss
+CANDIDATE=${CANDIDATE:-$WORK/candidate/zeta-payne-boss}
+REFIT_START=${REFIT_START:-first}   # step 20: "first"; step 23: "presearch" (3.2.6's rules exactly)
 cal=$out/calibration/boss
 STEPS=${STEPS:-"ready lattice stage1 stage2 candidate studies calibrate table3 interstellar outofbox real compare"}
 mkdir -p "$out/steps" "$WORK"
@@ -134,8 +136,10 @@ PYEOF
         seeds="0 7" check="29 31" check_label="37 41"
         cp -r "$S2/zeta-payne-boss" "$CANDIDATE"
         release holdout rules       # out/holdout-boss.md: rule 2's figure
-        "$ZP" bundle defaults "$CANDIDATE" --in-place --set 'refit_start="first"' \
-            --reason "refit from the first fit's labels: BOSS 3.2.6's Table 3 unchanged, hot stars a quarter faster (docs/validation/diagnosis/refit-start/; data/bundles/README.md step 19)"
+        if [ "$REFIT_START" = first ]; then
+            "$ZP" bundle defaults "$CANDIDATE" --in-place --set 'refit_start="first"' \
+                --reason "refit from the first fit's labels: BOSS 3.2.6's Table 3 unchanged, hot stars a quarter faster (docs/validation/diagnosis/refit-start/; data/bundles/README.md step 19)"
+        fi
         sha "$S2/zeta-payne-boss" > "$out/steps/candidate" ;;
     studies)
         done_with studies || done_with calibrate || done_with calibrate-2 || { release studies; mark studies; } ;;
