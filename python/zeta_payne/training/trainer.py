@@ -246,8 +246,8 @@ def train_emulator(
                      config.max_seconds, it)
             stop_reason = "time budget"
             break
-        flat = plateau_reached([h[2] for h in run.history], patience, min_gain)
-        if it % config.validate_every == 0 and flat:
+        if it % config.validate_every == 0 and plateau_reached(
+                [h[2] for h in run.history], patience, min_gain):
             log.info("validation score flat for %d validations at iteration %d: stopping", patience, it)
             stop_reason = "plateau"
             break
