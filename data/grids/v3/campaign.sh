@@ -134,3 +134,10 @@ synth obaf-sme-v3 data/grids/v3/nodes-v3-level4-logg.txt 2.0 --instruments boss
 synth obaf-sme-v3-midpoints-fine data/grids/v3/nodes-v3-midpoints-fine-apogee.txt 2.0 --instruments apogee
 synth obaf-sme-v3-midpoints-fine data/grids/v3/nodes-v3-midpoints-fine-boss.txt 2.0 --instruments boss
 continuum data/grids/obaf-sme-v3
+# 15. BOSS teff planes below 8 kK (forty-sixth session): the third axis probes put the finished
+#     lattice's midpoint error below 8 kK on the teff step (500 K to 7,500 K, 250 K to 8,000 K;
+#     data/grids/v3/measure_axis_probe3.py). Planes at 7,625, 7,250, 6,250, 7,875 and 6,750 K
+#     (data/grids/v3/plan_v3_boss_cool.py, 207 nodes, ≈ 7 CPU-h) in a probe grid of their own:
+#     taking them into the lattice needs them on the levels whose log g step is 0.5 dex (the
+#     plan's docstring), done and measured once they are complete.
+synth obaf-sme-v3-boss-cool data/grids/v3/nodes-v3-boss-cool.txt 2.0 --instruments boss
