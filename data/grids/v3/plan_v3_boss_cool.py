@@ -19,7 +19,11 @@ and below 8 kK its finer levels (log g every 0.25 dex, from 8 kK up) have no nod
 level made the usual way (``--new-level``: the last level's axes plus these) would never be
 complete below 8 kK and never used. Taking the planes over needs them added to the levels
 whose log g step is 0.5 dex; that is done, and measured at the midpoints, once the grid is
-complete.
+complete. The levels are the grid's, shared by both instruments, and APOGEE's finer levels
+*do* have log g every 0.25 dex below 8 kK (its level 4 covers the box): new teff values on
+those levels would break APOGEE's stencils there unless APOGEE gets the planes too (at its
+2-9 CPU s a node, cheap) or the levels become per instrument. That choice comes with the
+take-over.
 
     python -m zeta_payne.grids.campaign synthesize --root data/grids --grid obaf-sme-v3-boss-cool \\
         --nodes-file data/grids/v3/nodes-v3-boss-cool.txt --v-micro 2.0 --instruments boss \\
