@@ -137,7 +137,8 @@ continuum data/grids/obaf-sme-v3
 # 15. BOSS teff planes below 8 kK (forty-sixth session): the third axis probes put the finished
 #     lattice's midpoint error below 8 kK on the teff step (500 K to 7,500 K, 250 K to 8,000 K;
 #     data/grids/v3/measure_axis_probe3.py). Planes at 7,625, 7,250, 6,250, 7,875 and 6,750 K
-#     (data/grids/v3/plan_v3_boss_cool.py, 207 nodes, ≈ 7 CPU-h) in a probe grid of their own:
+#     (data/grids/v3/plan_v3_boss_cool.py, 207 nodes, ≈ 7 CPU-h; log g 2.5-4.0 first, where
+#     data/grids/v3/measure_boss_cool.py finds the error) in a probe grid of their own:
 #     taking them into the lattice needs them on the levels whose log g step is 0.5 dex (the
 #     plan's docstring), done and measured once they are complete.
 synth obaf-sme-v3-boss-cool data/grids/v3/nodes-v3-boss-cool.txt 2.0 --instruments boss

@@ -11,8 +11,14 @@ step cut its part about threefold (``measure_axis_probe2.py``).
 So this probe grid halves the teff step below 8 kK: planes at 7,625, 7,250, 6,250, 7,875 and
 6,750 K (in the order of the largest midpoint p95 among the 24 midpoints near each: 0.0092,
 0.0019, 0.0019, 0.0012, 0.0011), each at every (log g, [M/H]) the lattice has at both
-neighbouring teff planes (its 0.5-dex log g and every [M/H]), low log g first, where the
-worst midpoints are. Atmospheres interpolated between the ATLAS9 models (250-K steps there).
+neighbouring teff planes (its 0.5-dex log g and every [M/H]). Log g 2.5-4.0 of every plane
+come first, then log g 4.5 and 5.0 of every plane: the worst midpoints are at log g
+2.75-3.25, whose cubic log g stencils are the nodes at 2.5-4.0, and on the first plane made
+(7,625 K) the lattice's error at the new nodes falls with gravity, per-node p95 median 0.0053
+/ 0.0036 / 0.0005 at log g 2.5 / 3.0 / 3.5 (``measure_boss_cool.py``, 18 nodes) — so the
+last 69 nodes may not be needed, which the same measurement decides once the rest of the
+planes' low-gravity nodes are made. Atmospheres interpolated between the ATLAS9 models
+(250-K steps there).
 
 It is a separate grid, as APOGEE's 13-kK probe was: the lattice's levels are tensor products,
 and below 8 kK its finer levels (log g every 0.25 dex, from 8 kK up) have no nodes, so a new
@@ -46,6 +52,8 @@ from zeta_payne.grids.nodes import load_node_grid  # noqa: E402
 PLANES = [(7625.0, 7500.0, 7750.0), (7250.0, 7000.0, 7500.0), (6250.0, 6000.0, 6500.0),
           (7875.0, 7750.0, 8000.0), (6750.0, 6500.0, 7000.0)]
 LOGG_STEP = 0.5
+#: the highest log g of the first pass over the planes
+LOW_GRAVITY = 4.0
 
 
 def main() -> None:
@@ -53,14 +61,16 @@ def main() -> None:
     lattice = load_node_grid("data/grids/obaf-sme-v3", "boss")
     have = {(float(t), round(float(g), 4), round(float(m), 4)) for t, g, m in lattice.labels}
     nodes, skipped = [], []
-    for teff, below, above in PLANES:
-        pairs = sorted({(g, m) for t, g, m in have
-                        if t == below and abs(g / LOGG_STEP - round(g / LOGG_STEP)) < 1e-9})
-        for g, m in pairs:
-            (nodes if (above, g, m) in have else skipped).append((teff, g, m))
+    for low_gravity in (True, False):
+        for teff, below, above in PLANES:
+            pairs = sorted({(g, m) for t, g, m in have
+                            if t == below and abs(g / LOGG_STEP - round(g / LOGG_STEP)) < 1e-9
+                            and (g <= LOW_GRAVITY) == low_gravity})
+            for g, m in pairs:
+                (nodes if (above, g, m) in have else skipped).append((teff, g, m))
     path = here / "nodes-v3-boss-cool.txt"
     _write_nodes(path, "data/grids/v3/plan_v3_boss_cool.py; BOSS teff planes below 8 kK, "
-                 "order of need, low log g first", nodes)
+                 "log g 2.5-4.0 plane by plane in order of need, then 4.5-5.0", nodes)
     print(f"wrote {path}: {len(nodes)} nodes ({len(skipped)} skipped: a neighbour has no "
           f"atmosphere: {skipped})")
 
