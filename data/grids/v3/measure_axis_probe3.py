@@ -13,7 +13,6 @@ each axis's p95. The axis with the largest is the one whose step a next level sh
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,24 +20,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from count_level4 import atmosphere_failures  # noqa: E402
-from measure_truth_interpolation import grid_view  # noqa: E402
+from measure_truth_interpolation import lattice_and_probes  # noqa: E402
 from plan_v3_axisprobe3 import AXES, REGIONS, probes, worst_midpoints  # noqa: E402
 from plan_v3_midpoints_fine import PLANS  # noqa: E402
 from plan_v3_teff_refine import _nodes  # noqa: E402
-
-from zeta_payne.grids.nodes import load_node_grid  # noqa: E402
 
 PROBES = "data/grids/obaf-sme-v3-axisprobe3"
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--grid", default="data/grids/obaf-sme-v3:4,4,4", help="PATH[:STENCIL[:LEVEL]]")
-    args = ap.parse_args(argv)
-    _, lattice = grid_view(args.grid, "boss")
-    made = load_node_grid(PROBES, "boss")
-    if not np.allclose(made.wavelength, lattice.wavelength, rtol=1e-9):
-        raise SystemExit(f"{PROBES} is not on the lattice's pixels")
+    spec, lattice, made = lattice_and_probes(argv, __doc__.split("\n\n")[0], PROBES)
     here = Path(__file__).parent
     failed = {(t, round(g, 4), round(m, 4)) for t, g, m in atmosphere_failures().tolist()}
     nodes = set()
@@ -51,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         j = int(np.argmin(d))
         return made.flux[j].astype(float) if d[j] < 1e-3 else None
 
-    print(f"lattice {args.grid}; probes {PROBES} ({len(made)} made)")
+    print(f"lattice {spec}; probes {PROBES} ({len(made)} made)")
     header = " | ".join(f"{a} median / p95" for a in AXES)
     print(f"| midpoint (teff, log g, [M/H]) | its p95 | {header} |")
     print("|---|---|" + "---|" * len(AXES))

@@ -14,33 +14,24 @@ buys little; where it is above, the plane is what the midpoints need.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from measure_truth_interpolation import grid_view  # noqa: E402
-
-from zeta_payne.grids.nodes import load_node_grid  # noqa: E402
+from measure_truth_interpolation import lattice_and_probes  # noqa: E402
 
 PLANES = "data/grids/obaf-sme-v3-boss-cool"
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--grid", default="data/grids/obaf-sme-v3:4,4,4", help="PATH[:STENCIL[:LEVEL]]")
-    args = ap.parse_args(argv)
-    _, lattice = grid_view(args.grid, "boss")
-    made = load_node_grid(PLANES, "boss")
-    if not np.allclose(made.wavelength, lattice.wavelength, rtol=1e-9):
-        raise SystemExit(f"{PLANES} is not on the lattice's pixels")
+    spec, lattice, made = lattice_and_probes(argv, __doc__.split("\n\n")[0], PLANES)
     ok = lattice.covers(made.labels)
     p95 = np.full(len(made), np.nan)
     flux = lattice.interpolate(made.labels[ok])
     p95[ok] = np.percentile(np.abs(flux - made.flux[ok].astype(float)), 95, axis=1)
-    print(f"lattice {args.grid}; planes {PLANES}: {len(made)} nodes made, "
+    print(f"lattice {spec}; planes {PLANES}: {len(made)} nodes made, "
           f"{int(ok.sum())} inside the lattice")
     print("| teff [K] | log g | nodes | p95 |Δflux| per node: median | max |")
     print("|---|---|---|---|---|")

@@ -52,6 +52,21 @@ def grid_view(spec: str, instrument: str) -> tuple[str, NodeGrid]:
     return spec, view
 
 
+def lattice_and_probes(argv: list[str] | None, description: str, probes: str,
+                       instrument: str = "boss") -> tuple[str, NodeGrid, NodeGrid]:
+    """A probe script's command line (``--grid PATH[:STENCIL[:LEVEL]]``, the finished lattice
+    with the training generator's stencil by default), that lattice's view and the probe grid
+    ``probes``, checked to be on the lattice's pixels."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--grid", default="data/grids/obaf-sme-v3:4,4,4", help="PATH[:STENCIL[:LEVEL]]")
+    spec = ap.parse_args(argv).grid
+    _, lattice = grid_view(spec, instrument)
+    made = load_node_grid(probes, instrument)
+    if not np.allclose(made.wavelength, lattice.wavelength, rtol=1e-9):
+        raise SystemExit(f"{probes} is not on the lattice's pixels")
+    return spec, lattice, made
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--instrument", required=True, choices=("apogee", "boss"))
