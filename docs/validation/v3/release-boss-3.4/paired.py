@@ -28,9 +28,9 @@ BINS = [(6000, 6400), (6400, 7500), (7500, 10000), (10000, 15000), (15000, 25000
 
 def _load(path: Path) -> pd.DataFrame:
     table = pd.read_csv(path).set_index("name")
-    table["bad"] = (table["result_flags"].fillna(0).astype("int64") & int(BAD_MASK)) != 0
-    flagged = int(BAD_MASK | ResultFlags.POOR_FIT)
-    table["flagged"] = (table["result_flags"].fillna(0).astype("int64") & flagged) != 0
+    flags = table["result_flags"].fillna(0).astype("int64")
+    table["bad"] = (flags & int(BAD_MASK)) != 0
+    table["flagged"] = (flags & int(BAD_MASK | ResultFlags.POOR_FIT)) != 0
     table["d_teff_pct"] = 100.0 * table["d_teff"] / table["teff_ref"]
     return table
 
@@ -66,6 +66,7 @@ def main(argv: list[str]) -> None:
           sorted(new.index[off_new & ~new["flagged"].astype(bool)]))
     print("of those, flagged by 3.2.6 and not by the candidate:",
           sorted(old.index[off_old & old["flagged"] & off_new & ~new["flagged"].astype(bool)]))
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])
