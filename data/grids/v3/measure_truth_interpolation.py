@@ -12,9 +12,11 @@ shallow (+) or too deep (−) and a label bias in the fits, not just scatter. A 
 already on the grid's pixels (the lattice's midpoint probes, ``data/grids/obaf-sme-v3-midpoints``)
 is used as it is, not degraded again.
 
-A grid is given as ``PATH[:STENCIL[:LEVEL]]``: ``STENCIL`` as ``4,4,4`` (default ``2,2,2``,
-multilinear) and ``LEVEL`` the finest refinement level to use, with the coarser ones
-(default: all levels on disk; ``0`` for the coarsest alone). Compare grids only where they
+A grid is given as ``PATH[:STENCIL[:LEVEL]][+PATCH@OF]``: ``STENCIL`` as ``4,4,4`` (default
+``2,2,2``, multilinear), ``LEVEL`` the finest refinement level to use, with the coarser ones
+(default: all levels and patches on disk; ``0`` for the coarsest alone), and ``PATCH@OF`` a
+probe grid whose nodes join as a patch of level ``OF`` (as ``--patch-of OF`` would take them
+over; ``data/grids/obaf-sme-v3-boss-cool@3``). Compare grids only where they
 share the truth's physics (same line list in that wavelength range).
 
     python data/grids/v3/measure_truth_interpolation.py --instrument apogee \
@@ -29,26 +31,49 @@ from pathlib import Path
 
 import numpy as np
 
-from zeta_payne.grids.nodes import NodeGrid, load_node_grid
+from zeta_payne.grids.format import LABEL_NAMES
+from zeta_payne.grids.nodes import NodeGrid, load_node_grid, patch_axes
 from zeta_payne.training.accuracy import holdout_on_grid
 
 #: stored resolving power of the truth sets (data/truth/make_truth.sh)
 REGIONS = [(6000, 7500), (7500, 10000), (10000, 15000), (15000, 20000), (20000, 30001)]
 
 
+def _on_lattice(labels: np.ndarray, axes: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Whether each label row (shape (n, 3)) is a node of the lattice ``axes``."""
+    return np.all([np.isin(np.round(labels[:, i], 6), np.round(a, 6))
+                   for i, a in enumerate(axes)], axis=0)
+
+
 def grid_view(spec: str, instrument: str) -> tuple[str, NodeGrid]:
-    """The grid of ``PATH[:STENCIL[:LEVEL]]`` restricted to the level, with the stencil."""
-    path, *rest = spec.split(":")
+    """The grid of ``PATH[:STENCIL[:LEVEL]][+PATCH@OF]`` restricted to the level (a level
+    drops the grid's patches), with the stencil; ``+PATCH@OF`` adds the nodes of the grid
+    ``PATCH`` as a patch of level ``OF`` (:func:`~zeta_payne.grids.nodes.patch_axes`): the
+    lattice as it would interpolate once they are taken over."""
+    spec_main, _, extra = spec.partition("+")
+    path, *rest = spec_main.split(":")
     grid = load_node_grid(path, instrument)
     stencil = tuple(int(x) for x in rest[0].split(",")) if rest and rest[0] else (2, 2, 2)
-    levels = grid.levels
+    levels, patches = grid.levels, grid.patches
     if len(rest) > 1:
-        levels = levels[: int(rest[1]) + 1]
-    keep = np.ones(len(grid), dtype=bool)
-    for i, axis in enumerate(levels[-1]):
-        keep &= np.isin(grid.labels[:, i], axis)
-    view = NodeGrid(labels=grid.labels[keep], wavelength=grid.wavelength, flux=grid.flux[keep],
-                    manifest=grid.manifest, medium=grid.medium, levels=levels, points=stencil)
+        levels, patches = levels[: int(rest[1]) + 1], []
+    labels, flux = grid.labels, grid.flux
+    if extra:
+        patch_path, _, of = extra.partition("@")
+        added = load_node_grid(patch_path, instrument)
+        if not np.allclose(added.wavelength, grid.wavelength, rtol=1e-9):
+            raise SystemExit(f"{patch_path} is not on {path}'s pixels")
+        axes = patch_axes(dict(zip(LABEL_NAMES, grid.levels[int(of)], strict=True)), added.labels)
+        patches = [*patches, tuple(np.asarray(axes[n]) for n in LABEL_NAMES)]
+        new = ~_on_lattice(added.labels, grid.levels[-1])
+        labels = np.concatenate([labels, added.labels[new]])
+        flux = np.concatenate([flux, added.flux[new]])
+    keep = _on_lattice(labels, levels[-1])
+    for axes in patches:
+        keep |= _on_lattice(labels, axes)
+    view = NodeGrid(labels=labels[keep], wavelength=grid.wavelength, flux=flux[keep],
+                    manifest=grid.manifest, medium=grid.medium, levels=levels, points=stencil,
+                    patches=patches)
     return spec, view
 
 
@@ -70,7 +95,8 @@ def lattice_and_probes(argv: list[str] | None, description: str, probes: str,
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--instrument", required=True, choices=("apogee", "boss"))
-    ap.add_argument("--grid", action="append", required=True, help="PATH[:STENCIL[:LEVEL]]")
+    ap.add_argument("--grid", action="append", required=True,
+                    help="PATH[:STENCIL[:LEVEL]][+PATCH@OF]")
     ap.add_argument("--truth", default="data/truth/synth-truth-v1")
     ap.add_argument("--regions", help="teff region edges [K], e.g. 8000,8250,8500 (default: "
                     + ",".join(str(lo) for lo, _ in REGIONS) + f",{REGIONS[-1][1]})")

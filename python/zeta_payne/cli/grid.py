@@ -42,6 +42,15 @@ def add_synthesize_arguments(parser: argparse.ArgumentParser) -> argparse.Argume
         "uses it where its stencil is on disk)",
     )
     parser.add_argument(
+        "--patch-of",
+        type=int,
+        default=None,
+        metavar="LEVEL",
+        help="with --nodes-file: the file refines level LEVEL over its nodes' box, for this "
+        "run's --instruments only (a patch, tried before the levels there; see "
+        "zeta_payne.grids.patch); refused where it would hide nodes of a finer level",
+    )
+    parser.add_argument(
         "--take-from",
         type=Path,
         action="append",
@@ -335,7 +344,32 @@ def _info(args: argparse.Namespace) -> int:
         if len(grid.levels) > 1:
             for line in _level_lines(grid):
                 print("  " + line)
+        for line in _patch_lines(grid, manifest.get("patches", []), instrument):
+            print("  " + line)
     return 0
+
+
+def _patch_lines(grid, patches: list[dict], instrument: str) -> list[str]:
+    """Per patch of ``instrument``: the level it refines, its box, its axis values beyond the
+    level's, and its nodes on disk (all / off the level's lattice)."""
+    import numpy as np
+
+    lines = []
+    for p in patches:
+        if instrument not in p["instruments"]:
+            continue
+        names = ("teff", "logg", "m_h")
+        axes = [np.asarray(p[n], float) for n in names]
+        level = grid.levels[p["of_level"]]
+        on = np.all([np.isin(grid.labels[:, d], axes[d]) for d in range(3)], axis=0)
+        new = on & ~np.all([np.isin(grid.labels[:, d], level[d]) for d in range(3)], axis=0)
+        added = "; ".join(f"{n} +{', '.join(f'{v:g}' for v in np.setdiff1d(a, b))}"
+                          for n, a, b in zip(names, axes, level, strict=True)
+                          if np.setdiff1d(a, b).size)
+        box = ", ".join(f"{n} {a[0]:g}–{a[-1]:g}" for n, a in zip(names, axes, strict=True))
+        lines.append(f"patch of level {p['of_level']} ({added}; box {box}): "
+                     f"{int(on.sum())} nodes on disk, {int(new.sum())} of them new")
+    return lines
 
 
 def _level_lines(grid) -> list[str]:

@@ -47,6 +47,7 @@ from .format import (
     write_json_atomic,
 )
 from .nodes import default_levels, label_keys, ordered_nodes
+from .patch import add_patch, make_patch, nodes_off_patch
 
 __all__ = [
     "CampaignConfig",
@@ -267,6 +268,28 @@ def _refined_levels(levels: list[dict], nodes: dict) -> tuple[list[dict], dict]:
     return [*levels, finer], finer
 
 
+def _with_patch(manifest: dict, root: Path, rows: np.ndarray, of_level: int,
+                instruments: list[str]) -> list[dict]:
+    """The manifest's patches with the one ``rows`` (the nodes file) make of level
+    ``of_level`` for ``instruments`` (:mod:`.patch`); refused where it would hide nodes on disk."""
+    if "levels" not in manifest or not (root / "manifest.json").exists():
+        raise GridError(f"--patch-of: {root} has no lattice yet to patch")
+    level_axes = manifest["levels"][of_level] if 0 <= of_level < len(manifest["levels"]) else None
+    patch = make_patch(manifest["levels"], of_level, rows, instruments)
+    for name, keys in _keys_on_disk(root, instruments).items():
+        if not keys:
+            continue
+        labels = np.array(sorted(keys), dtype=float) / np.array([10.0, 1e4, 1e4])
+        hidden = nodes_off_patch(patch, level_axes, labels)
+        if hidden.any():
+            t, g, m = labels[np.flatnonzero(hidden)[0]]
+            raise GridError(
+                f"--patch-of {of_level}: {int(hidden.sum())} {name} nodes inside the patch's box "
+                f"are off its lattice and would no longer be used (first: teff {t:g}, logg {g:g}, "
+                f"m_h {m:g}); a patch belongs where its instruments have no finer level")
+    return add_patch(manifest.get("patches", []), patch)
+
+
 def _take_chunks(source: Path, root: Path, instruments: list[str], planned: set) -> None:
     """Copy the nodes of ``source`` (a grid checked to have the same synthesis settings) that
     are planned here, each into the instrument folders that lack it, under this grid's next
@@ -404,6 +427,9 @@ def _run_locked(args: Any, root: Path) -> int:
     from .atmospheres import load_kurucz_grid
 
     config = _build_config(args, root)
+    if getattr(args, "patch_of", None) is not None and (
+            args.nodes_file is None or getattr(args, "new_level", False)):
+        raise GridError("--patch-of needs --nodes-file and excludes --new-level")
     if args.nodes_file is not None:
         rows = _read_nodes_file(args.nodes_file)
         levels = [{n: np.unique(rows[:, i]) for i, n in enumerate(LABEL_NAMES)}]
@@ -436,10 +462,15 @@ def _run_locked(args: Any, root: Path) -> int:
         # the grid's history (grids.retire) stays with it
         if "retired" in old["provenance"]:
             manifest["provenance"]["retired"] = old["provenance"]["retired"]
+        if "patches" in old:
+            manifest["patches"] = old["patches"]
         if args.nodes_file is not None:
             manifest["levels"], manifest["node_axes"] = old["levels"], old["node_axes"]
             if getattr(args, "new_level", False):
                 manifest["levels"], manifest["node_axes"] = _refined_levels(old["levels"], levels[-1])
+    if getattr(args, "patch_of", None) is not None:
+        manifest["patches"] = _with_patch(manifest, root, rows, args.patch_of,
+                                          list(config.model_grids))
     write_json_atomic(manifest_path, manifest)
 
     instruments = list(config.model_grids)

@@ -16,7 +16,9 @@ Manifest keys (``"schema": "zeta-payne/node-grid/1"``): ``name``; ``label_names`
 "v_sini": 0.0}``); ``instruments``: ``{name: {"wave_start", "log10_step", "npix",
 "medium": "vacuum", "R_model", "flux_scale", "dtype": "uint16"}}``; ``node_axes``:
 ``{"teff": [...], ...}`` (the finest lattice); ``levels``: list of ``{"teff": [...],
-"logg": [...], "m_h": [...]}`` from coarse to fine; ``provenance``: package versions,
+"logg": [...], "m_h": [...]}`` from coarse to fine; optionally ``patches``: list of
+``{"teff": [...], "logg": [...], "m_h": [...], "instruments": [...], "of_level": k}``, a level
+refined over a sub-box for some instruments (:mod:`zeta_payne.grids.patch`); ``provenance``: package versions,
 line-list file and sha256, atmosphere source, synthesis sampling, date.
 """
 

@@ -4,7 +4,9 @@ A node grid on disk is described in :mod:`zeta_payne.grids.format`. :func:`load_
 reads one instrument of it into a :class:`NodeGrid`, whose :meth:`NodeGrid.interpolate`
 is multilinear on the node lattice. A campaign fills the lattice coarse-to-fine
 (:func:`lattice_levels`), so a partially synthesized grid is still usable: a query is
-answered from the finest refinement level whose cell around it is complete.
+answered from the finest refinement level whose cell around it is complete. A *patch*
+(:mod:`~zeta_payne.grids.patch`) refines one level over a sub-box for some instruments only;
+inside its box it is tried before every level.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ class NodeGrid:
     points : tuple of int
         Interpolation stencil per axis (teff, logg, m_h): 2 is linear, 4 cubic Lagrange (see
         :mod:`~zeta_payne.grids.stencil`); default ``(2, 2, 2)``, multilinear.
+    patches : list of tuple of numpy.ndarray
+        Local refinements (:mod:`~zeta_payne.grids.patch`), each a (teff, logg, m_h) tuple
+        of sorted axes over a sub-box of the lattice; tried before the levels, the last
+        first. Default none.
     """
 
     labels: np.ndarray
@@ -87,6 +93,7 @@ class NodeGrid:
     levels: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     seconds: np.ndarray | None = None
     points: tuple[int, int, int] = (2, 2, 2)
+    patches: list[tuple[np.ndarray, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.points = parse_points(self.points)
@@ -100,6 +107,7 @@ class NodeGrid:
         if not self.levels:
             self.levels = [tuple(np.unique(self.labels[:, i]) for i in range(3))]
         self.levels = [tuple(np.asarray(a, dtype=float) for a in lvl) for lvl in self.levels]
+        self.patches = [tuple(np.asarray(a, dtype=float) for a in p) for p in self.patches]
         if self.seconds is None:
             self.seconds = np.zeros(len(self.labels))
         self._row = {tuple(k): i for i, k in enumerate(label_keys(self.labels))}
@@ -136,8 +144,9 @@ class NodeGrid:
 
         Notes
         -----
-        Each query uses the finest level (see :attr:`levels`) whose 2×2×2 cell around it
-        has all nodes with non-zero weight on disk; queries on a node reproduce it exactly.
+        Each query uses the first patch holding it (see :attr:`patches`), else the finest
+        level (see :attr:`levels`), whose 2×2×2 cell around it has all nodes with non-zero
+        weight on disk; queries on a node reproduce it exactly.
         Outside the bounding box a GridError is raised (no extrapolation). With larger
         stencils (:attr:`points`) a query whose central stencil misses a node on a level (a
         hole where no atmosphere exists, a partial campaign) is answered on that level by
@@ -189,8 +198,9 @@ class NodeGrid:
     def _stencils(self, q: np.ndarray):
         """The stencil each query is answered with, in groups.
 
-        Levels finest first; on each, :attr:`points`, then linear in teff, then multilinear,
-        each central first and then shifted by a node along one or more axes
+        Patches (the last first), then levels finest first; on each, :attr:`points`, then
+        linear in teff, then multilinear, each central first and then shifted by a node
+        along one or more axes
         (:func:`_shift_combinations`), the first with every node on disk.
         Yields ``(idx, rows, weights, points)``: query rows (into ``q``, shape (M, 3)) whose
         stencil of ``points`` has every weighted node on disk, their node rows and weights
@@ -202,7 +212,7 @@ class NodeGrid:
             if points not in tries:
                 tries.append(points)
         todo = np.ones(q.shape[0], bool)
-        for axes in reversed(self.levels):
+        for axes in [*reversed(self.patches), *reversed(self.levels)]:
             lo_box = np.array([a[0] for a in axes])
             hi_box = np.array([a[-1] for a in axes])
             tol = np.array([1e-6, 1e-9, 1e-9]) * np.maximum(1.0, np.abs(hi_box))
@@ -386,6 +396,8 @@ def load_node_grid(path: str | Path, instrument: str | None = None) -> NodeGrid:
     wavelength = spec["wave_start"] * 10.0 ** (spec["log10_step"] * np.arange(spec["npix"]))
     lab, flux, seconds = read_node_chunks(path, instrument, spec["npix"])
     levels = [tuple(np.asarray(lvl[n]) for n in LABEL_NAMES) for lvl in manifest.get("levels", [])]
+    patches = [tuple(np.asarray(p[n]) for n in LABEL_NAMES) for p in manifest.get("patches", [])
+               if instrument in p["instruments"]]
     return NodeGrid(
         labels=lab,
         wavelength=wavelength,
@@ -394,6 +406,7 @@ def load_node_grid(path: str | Path, instrument: str | None = None) -> NodeGrid:
         medium=spec.get("medium", "vacuum"),
         levels=levels,
         seconds=seconds,
+        patches=patches,
     )
 
 
