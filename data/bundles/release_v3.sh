@@ -194,7 +194,9 @@ for step in $STEPS; do
     compare)
         "$PY" data/bundles/compare_release.py --instrument "$INSTRUMENT" \
             --shipped "$SHIPPED" --shipped-docs "$SHIPPED_DOCS" \
-            --candidate "$CANDIDATE" --candidate-docs "$OUT" --truth "$TRUTH" | tee "$OUT/compare.md" ;;
+            --candidate "$CANDIDATE" --candidate-docs "$OUT" --truth "$TRUTH" \
+            $(for m in $MIDPOINTS; do printf -- '--midpoints %s ' "$(basename "$m")"; done) \
+            | tee "$OUT/compare.md" ;;
     *) echo "release_v3.sh: unknown step $step" >&2; exit 2 ;;
     esac
 done

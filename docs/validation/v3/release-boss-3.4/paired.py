@@ -6,9 +6,11 @@ medians (BAD rows left out, as in ``real/bins.csv``) beside the median of the pe
 (candidate − 3.2.6, over the stars neither flags BAD) and the bin's sampling error of the
 median (1.2533 × 1.4826 × MAD / √n), for teff (%) and [M/H]; then, as the real-star report
 counts them (the scored set ``in``; BAD or POOR_FIT), the stars more than 15 % off in teff
-without a flag, and those 3.2.6 flags that the candidate does not.
+without a flag, and those 3.2.6 flags that the candidate does not. The last column is step
+24's rule 5 (``data/bundles/README.md``): how much further from the literature the per-star
+change p takes the bin's median s under 3.2.6 (at most 0.5 % in teff, 0.03 dex in [M/H]).
 
-    python docs/validation/v3/release-boss-3.4/paired.py [out-presearch | out]
+    python docs/validation/v3/release-boss-3.4/paired.py [out-presearch | out | ../release-boss-3.5/out]
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ def main(argv: list[str]) -> None:
     new = new.reindex(old.index)
     inbox = old["in_box"].astype(bool)
     print(f"{folder.name} against 3.2.6, in-box stars (BAD rows left out)")
-    print("bin | label | n | median 3.2.6 | median cand. | Δ of medians | SE of a median | "
-          "paired median (n)")
+    print("bin | label | n | median 3.2.6 (s) | median cand. | Δ of medians | SE of a median | "
+          "paired median p (n) | |s + p| − |s|")
     for lo, hi in BINS:
         rows = inbox & (old["teff_ref"] >= lo) & (old["teff_ref"] < hi)
         for column in ("d_teff_pct", "d_m_h"):
@@ -57,7 +59,8 @@ def main(argv: list[str]) -> None:
             paired = (new.loc[both, column] - old.loc[both, column]).dropna()
             print(f"{lo}-{hi} | {column} | {len(a)}/{len(b)} | {np.median(a):+.4f} | "
                   f"{np.median(b):+.4f} | {np.median(b) - np.median(a):+.4f} | "
-                  f"{_se_median(a):.4f} | {paired.median():+.4f} ({len(paired)})")
+                  f"{_se_median(a):.4f} | {paired.median():+.4f} ({len(paired)}) | "
+                  f"{abs(np.median(a) + paired.median()) - abs(np.median(a)):+.4f}")
     scored = old["scored"] == "in"
     off_old = scored & (old["d_teff_pct"].abs() > 15)
     off_new = scored & (new["d_teff_pct"].abs() > 15)

@@ -59,6 +59,7 @@ WORK=${WORK:-scratch/boss-3.4}
 G=data/grids/obaf-sme-v3
 S1=$WORK/bundles-l4 S2=$WORK/bundles-l4b
 CANDIDATE=${CANDIDATE:-$WORK/candidate/zeta-payne-boss}
+VERSION=${VERSION:-3.4.0}   # of the trained stages (a later cycle on this script: its own)
 REFIT_START=${REFIT_START:-first}   # step 20: "first"; step 23: "presearch" (3.2.6's rules exactly)
 cal=$out/calibration/boss
 STEPS=${STEPS:-"ready lattice stage1 stage2 candidate studies calibrate table3 interstellar outofbox real compare"}
@@ -119,12 +120,12 @@ PYEOF
             --holdout-grid $G-midpoints -o "$out/holdout-3.2.6.md" ;;
     stage1)
         until stopped_on_its_own "$S1"; do
-            OMP_NUM_THREADS=2 INSTRUMENTS=boss INIT_FROM=data/bundles OUT="$S1" VERSION=3.4.0 \
+            OMP_NUM_THREADS=2 INSTRUMENTS=boss INIT_FROM=data/bundles OUT="$S1" VERSION="$VERSION" \
                 TRAIN_ARGS="--threads 2" bash data/bundles/train_v3.sh
         done ;;
     stage2)
         until stopped_on_its_own "$S2"; do
-            OMP_NUM_THREADS=2 INSTRUMENTS=boss INIT_FROM="$S1" OUT="$S2" VERSION=3.4.0 \
+            OMP_NUM_THREADS=2 INSTRUMENTS=boss INIT_FROM="$S1" OUT="$S2" VERSION="$VERSION" \
                 TRAIN_ARGS="--threads 2 --learning-rate 2e-5 --final-learning-rate 1e-6 --iterations 4000 --patience 40" \
                 bash data/bundles/train_v3.sh
         done ;;
