@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from zeta_payne.grids.format import LABEL_NAMES
-from zeta_payne.grids.nodes import NodeGrid, load_node_grid, patch_axes
+from zeta_payne.grids.nodes import NodeGrid, load_node_grid
+from zeta_payne.grids.patch import patch_axes
 from zeta_payne.training.accuracy import holdout_on_grid
 
 #: stored resolving power of the truth sets (data/truth/make_truth.sh)
