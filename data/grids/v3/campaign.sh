@@ -144,12 +144,13 @@ continuum data/grids/obaf-sme-v3
 #     taking them into the lattice needs them on the levels whose log g step is 0.5 dex (the
 #     plan's docstring), done and measured once they are complete.
 synth obaf-sme-v3-boss-cool data/grids/v3/nodes-v3-boss-cool.txt 2.0 --instruments boss
-# 16. the planes join the lattice (forty-seventh session) as a patch of level 3 for BOSS alone
+# 16. (forty-seventh session) midpoint probes of the patched lattice below 8 kK
+#     (data/grids/v3/plan_v3_midpoints_cool.py: 24 cell centres, ≈ 1 CPU-h): the step-14
+#     probes there all lie on the new planes in teff and no longer measure the teff step. Then
+#     the planes join the lattice as a patch of level 3 for BOSS alone
 #     (zeta_payne.grids.patch: a level is shared by both instruments, APOGEE's finer levels
 #     have nodes below 8 kK, and BOSS's finer levels none), taken over from the probe grid,
-#     not synthesized again. Then midpoint probes of the patched lattice below 8 kK
-#     (data/grids/v3/plan_v3_midpoints_cool.py: 24 cell centres, ≈ 1 CPU-h): the step-14
-#     probes there all lie on the new planes in teff and no longer measure the teff step.
+#     not synthesized again.
+synth obaf-sme-v3-midpoints-cool data/grids/v3/nodes-v3-midpoints-cool-boss.txt 2.0 --instruments boss
 synth obaf-sme-v3 data/grids/v3/nodes-v3-boss-cool.txt 2.0 --patch-of 3 --instruments boss \
     --take-from data/grids/obaf-sme-v3-boss-cool
-synth obaf-sme-v3-midpoints-cool data/grids/v3/nodes-v3-midpoints-cool-boss.txt 2.0 --instruments boss
