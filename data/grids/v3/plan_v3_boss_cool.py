@@ -15,21 +15,21 @@ neighbouring teff planes (its 0.5-dex log g and every [M/H]). Log g 2.5-4.0 of e
 come first, then log g 4.5 and 5.0 of every plane: the worst midpoints are at log g
 2.75-3.25, whose cubic log g stencils are the nodes at 2.5-4.0, and on the first plane made
 (7,625 K) the lattice's error at the new nodes falls with gravity, per-node p95 median 0.0053
-/ 0.0036 / 0.0005 at log g 2.5 / 3.0 / 3.5 (``measure_boss_cool.py``, 18 nodes) — so the
-last 69 nodes may not be needed, which the same measurement decides once the rest of the
-planes' low-gravity nodes are made. Atmospheres interpolated between the ATLAS9 models
+/ 0.0036 / 0.0005 at log g 2.5 / 3.0 / 3.5 (``measure_boss_cool.py``, 18 nodes). The last
+67 nodes (log g 4.5-5.0) are kept although the error there is small (at log g 4.0 already
+0.0003-0.0004): without them the patch's stencils would end at log g 4.0 and the level below
+would answer above it, a seam in the training generator's interpolant. Atmospheres interpolated between the ATLAS9 models
 (250-K steps there).
 
 It is a separate grid, as APOGEE's 13-kK probe was: the lattice's levels are tensor products,
-and below 8 kK its finer levels (log g every 0.25 dex, from 8 kK up) have no nodes, so a new
-level made the usual way (``--new-level``: the last level's axes plus these) would never be
-complete below 8 kK and never used. Taking the planes over needs them added to the levels
-whose log g step is 0.5 dex; that is done, and measured at the midpoints, once the grid is
-complete. The levels are the grid's, shared by both instruments, and APOGEE's finer levels
-*do* have log g every 0.25 dex below 8 kK (its level 4 covers the box): new teff values on
-those levels would break APOGEE's stencils there unless APOGEE gets the planes too (at its
-2-9 CPU s a node, cheap) or the levels become per instrument. That choice comes with the
-take-over.
+and below 8 kK its finer levels (log g every 0.25 dex, from 8 kK up) have no BOSS nodes, so a
+new level made the usual way (``--new-level``: the last level's axes plus these) would never
+be complete below 8 kK and never used; and APOGEE's finer levels *do* have log g every 0.25
+dex below 8 kK (its level 4 covers the box), so new teff values on a shared level would break
+APOGEE's stencils there. The take-over (forty-seventh session) is therefore a *patch*
+(``zeta_payne.grids.patch``): level 3 refined by these planes over 6,000-8,000 K, for BOSS
+alone, tried before the levels (campaign step 16, ``--patch-of 3 --instruments boss``; for
+APOGEE as well it is refused: 175 of its nodes would be hidden).
 
     python -m zeta_payne.grids.campaign synthesize --root data/grids --grid obaf-sme-v3-boss-cool \\
         --nodes-file data/grids/v3/nodes-v3-boss-cool.txt --v-micro 2.0 --instruments boss \\
