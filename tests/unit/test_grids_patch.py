@@ -116,3 +116,16 @@ def test_the_campaign_adds_a_patch_unless_it_would_hide_nodes(tmp_path):
     (root / "manifest.json").write_text(json.dumps(manifest))
     assert len(load_node_grid(root, "boss").patches) == 1
     assert load_node_grid(root, "apogee").patches == []
+
+
+def test_the_jump_factor_grid_keeps_the_sources_patches_for_its_instrument():
+    from zeta_payne.grids.continuum_campaign import continuum_manifest
+
+    level = {"teff": [6000.0, 7000.0], "logg": [4.0], "m_h": [0.0]}
+    source = {"name": "main", "label_names": ["teff", "logg", "m_h"], "label_units": {},
+              "instruments": {"boss": {"wave_start": 3600.0, "log10_step": 1e-4, "npix": 3}},
+              "node_axes": level, "levels": [level], "provenance": {}}
+    assert "patches" not in continuum_manifest(source)
+    boss = make_patch([level], 0, np.array([[6500.0, 4.0, 0.0]]), ["boss"])
+    apogee = {**boss, "instruments": ["apogee"]}
+    assert continuum_manifest({**source, "patches": [apogee, boss]})["patches"] == [boss]

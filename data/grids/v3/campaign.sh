@@ -154,3 +154,4 @@ synth obaf-sme-v3-boss-cool data/grids/v3/nodes-v3-boss-cool.txt 2.0 --instrumen
 synth obaf-sme-v3-midpoints-cool data/grids/v3/nodes-v3-midpoints-cool-boss.txt 2.0 --instruments boss
 synth obaf-sme-v3 data/grids/v3/nodes-v3-boss-cool.txt 2.0 --patch-of 3 --instruments boss \
     --take-from data/grids/obaf-sme-v3-boss-cool
+continuum data/grids/obaf-sme-v3   # the patch's nodes too (its manifest carries the patch)

@@ -60,8 +60,9 @@ def continuum_manifest(source: dict, instrument: str = "boss") -> dict:
     Returns
     -------
     dict
-        Same schema, labels, lattice and levels; one instrument with ``flux_scale``
-        :data:`CONTINUUM_FLUX_SCALE`; ``provenance.kind`` = ``"continuum-jump-factor"``.
+        Same schema, labels, lattice, levels and the instrument's patches; one instrument
+        with ``flux_scale`` :data:`CONTINUUM_FLUX_SCALE`; ``provenance.kind`` =
+        ``"continuum-jump-factor"``.
     """
     from .continuum import COARSE_STEP, DENSE_STEP, DENSE_WINDOWS_AIR, ENVELOPE_DEGREE
 
@@ -69,6 +70,7 @@ def continuum_manifest(source: dict, instrument: str = "boss") -> dict:
         raise GridError(f"source grid {source.get('name')} has no {instrument} model grid")
     spec = dict(source["instruments"][instrument])
     spec["flux_scale"] = CONTINUUM_FLUX_SCALE
+    patches = [p for p in source.get("patches", []) if instrument in p["instruments"]]
     return {
         "schema": SCHEMA,
         "name": f"{source['name']}-continuum",
@@ -78,6 +80,7 @@ def continuum_manifest(source: dict, instrument: str = "boss") -> dict:
         "instruments": {instrument: spec},
         "node_axes": source["node_axes"],
         "levels": source["levels"],
+        **({"patches": patches} if patches else {}),
         "provenance": {
             "kind": "continuum-jump-factor",
             "quantity": "J = C / E: SME's continuum flux over its envelope E = exp(P(ln lambda)), P of "
