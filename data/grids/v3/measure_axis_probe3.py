@@ -8,7 +8,7 @@ Printed per midpoint: the midpoint's own p95 (from the report), and per axis the
 median and p95 |Δflux| over all model pixels; then per region the median over midpoints of
 each axis's p95. The axis with the largest is the one whose step a next level should halve.
 
-    python data/grids/v3/measure_axis_probe3.py [--grid data/grids/obaf-sme-v3:4,4,4]
+    python data/grids/v3/measure_axis_probe3.py [--grid data/grids/obaf-sme-v3:4,4,4:6]
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ model pixels. Where that is well below half the emulator's p95 there (BOSS 3.4's
 0.0025 below 8 kK, ``docs/validation/v3/release-boss-3.4/out/holdout-boss.md``), the plane
 buys little; where it is above, the plane is what the midpoints need.
 
-    python data/grids/v3/measure_boss_cool.py [--grid data/grids/obaf-sme-v3:4,4,4]
+    python data/grids/v3/measure_boss_cool.py [--grid data/grids/obaf-sme-v3:4,4,4:6]
 """
 
 from __future__ import annotations

@@ -80,11 +80,14 @@ def grid_view(spec: str, instrument: str) -> tuple[str, NodeGrid]:
 
 def lattice_and_probes(argv: list[str] | None, description: str, probes: str,
                        instrument: str = "boss") -> tuple[str, NodeGrid, NodeGrid]:
-    """A probe script's command line (``--grid PATH[:STENCIL[:LEVEL]]``, the finished lattice
-    with the training generator's stencil by default), that lattice's view and the probe grid
-    ``probes``, checked to be on the lattice's pixels."""
+    """A probe script's command line (``--grid PATH[:STENCIL[:LEVEL]][+PATCH@OF]``; by default
+    the finished lattice's levels 0-6 without patches, with the training generator's stencil —
+    the lattice the probes were planned on: once BOSS's teff planes are patched in, their
+    nodes are the lattice's), that lattice's view and the probe grid ``probes``, checked to be
+    on the lattice's pixels."""
     ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--grid", default="data/grids/obaf-sme-v3:4,4,4", help="PATH[:STENCIL[:LEVEL]]")
+    ap.add_argument("--grid", default="data/grids/obaf-sme-v3:4,4,4:6",
+                    help="PATH[:STENCIL[:LEVEL]][+PATCH@OF]")
     spec = ap.parse_args(argv).grid
     _, lattice = grid_view(spec, instrument)
     made = load_node_grid(probes, instrument)

@@ -18,8 +18,8 @@ come first, then log g 4.5 and 5.0 of every plane: the worst midpoints are at lo
 / 0.0036 / 0.0005 at log g 2.5 / 3.0 / 3.5 (``measure_boss_cool.py``, 18 nodes). The last
 67 nodes (log g 4.5-5.0) are kept although the error there is small (at log g 4.0 already
 0.0003-0.0004): without them the patch's stencils would end at log g 4.0 and the level below
-would answer above it, a seam in the training generator's interpolant. Atmospheres interpolated between the ATLAS9 models
-(250-K steps there).
+would answer above it, a seam in the training generator's interpolant. Atmospheres
+interpolated between the ATLAS9 models (250-K steps there).
 
 It is a separate grid, as APOGEE's 13-kK probe was: the lattice's levels are tensor products,
 and below 8 kK its finer levels (log g every 0.25 dex, from 8 kK up) have no BOSS nodes, so a
