@@ -49,8 +49,9 @@ def _on_lattice(labels: np.ndarray, axes: tuple[np.ndarray, ...]) -> np.ndarray:
 def grid_view(spec: str, instrument: str) -> tuple[str, NodeGrid]:
     """The grid of ``PATH[:STENCIL[:LEVEL]][+PATCH@OF]`` restricted to the level (a level
     drops the grid's patches), with the stencil; ``+PATCH@OF`` adds the nodes of the grid
-    ``PATCH`` as a patch of level ``OF`` (:func:`~zeta_payne.grids.nodes.patch_axes`): the
-    lattice as it would interpolate once they are taken over."""
+    ``PATCH`` as a patch of level ``OF`` (:func:`~zeta_payne.grids.patch.patch_axes` of the
+    nodes ``PATCH`` was planned with): the lattice as it will interpolate once they are taken
+    over with ``--patch-of OF``, also while ``PATCH`` is still being made."""
     spec_main, _, extra = spec.partition("+")
     path, *rest = spec_main.split(":")
     grid = load_node_grid(path, instrument)
@@ -64,7 +65,10 @@ def grid_view(spec: str, instrument: str) -> tuple[str, NodeGrid]:
         added = load_node_grid(patch_path, instrument)
         if not np.allclose(added.wavelength, grid.wavelength, rtol=1e-9):
             raise SystemExit(f"{patch_path} is not on {path}'s pixels")
-        axes = patch_axes(dict(zip(LABEL_NAMES, grid.levels[int(of)], strict=True)), added.labels)
+        # the patch the campaign would make from the probe grid's plan (its manifest's
+        # lattice), so that a probe grid still being synthesized gives the final patch's axes
+        planned = np.stack(np.meshgrid(*added.levels[-1], indexing="ij"), axis=-1).reshape(-1, 3)
+        axes = patch_axes(dict(zip(LABEL_NAMES, grid.levels[int(of)], strict=True)), planned)
         patches = [*patches, tuple(np.asarray(axes[n]) for n in LABEL_NAMES)]
         new = ~_on_lattice(added.labels, grid.levels[-1])
         labels = np.concatenate([labels, added.labels[new]])
