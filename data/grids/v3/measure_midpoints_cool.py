@@ -6,9 +6,9 @@ by the lattice without the patch (levels 0-6, the training generator's cubic ste
 it, and scored against its synthesis: p95 |Δflux| over all model pixels per probe, and the
 pooled median and p95 over the probes whose patch stencil is complete — while the planes are
 still being made, a probe whose cubic patch stencil misses a node ("incomplete") is answered
-by a smaller stencil of the patch or by the levels, and is listed but not pooled. Before the take-over the patch is the probe grid's
-nodes as ``--patch-of 3`` would take them (``measure_truth_interpolation.py``'s
-``+PATCH@OF``); after it, pass ``--with data/grids/obaf-sme-v3:4,4,4``.
+by a smaller stencil of the patch or by the levels, and is listed but not pooled. Before the
+take-over the patch is the probe grid's nodes as ``--patch-of 3`` would take them
+(``measure_truth_interpolation.py``'s ``+PATCH@OF``); after it, pass ``--with data/grids/obaf-sme-v3:4,4,4``.
 
     python data/grids/v3/measure_midpoints_cool.py [--without SPEC] [--with SPEC]
 
