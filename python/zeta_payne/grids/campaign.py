@@ -274,8 +274,8 @@ def _with_patch(manifest: dict, root: Path, rows: np.ndarray, of_level: int,
     ``of_level`` for ``instruments`` (:mod:`.patch`); refused where it would hide nodes on disk."""
     if "levels" not in manifest or not (root / "manifest.json").exists():
         raise GridError(f"--patch-of: {root} has no lattice yet to patch")
-    level_axes = manifest["levels"][of_level] if 0 <= of_level < len(manifest["levels"]) else None
-    patch = make_patch(manifest["levels"], of_level, rows, instruments)
+    patch = make_patch(manifest["levels"], of_level, rows, instruments)  # checks of_level
+    level_axes = manifest["levels"][of_level]
     for name, keys in _keys_on_disk(root, instruments).items():
         if not keys:
             continue
